@@ -1,0 +1,1 @@
+"""hwsim: co-design of deep-neural-network accelerators."""

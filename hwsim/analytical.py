@@ -1,0 +1,277 @@
+"""The analytical cost model: closed-form access counts, cycles and energy of one mapping.
+
+Data movement semantics (the brute-force interpreter in :mod:`hwsim.bruteforce` walks the
+same rules iteration by iteration, and the two must agree exactly):
+
+* For each operand, the levels that keep it form a chain from DRAM to the MACs. Between a
+  parent and its child in the chain, the child holds a tile; the tile is replaced whenever a
+  loop *above the child* that the operand depends on changes index. Loops above the child
+  that the operand ignores, when innermost, leave the tile in place (temporal reuse).
+  MACs hold nothing: they access their innermost level on every temporal iteration.
+* A transfer moves the whole new tile. Across spatial instances between parent and child,
+  an axis with multicast (reduction, for outputs) moves the *union* of the instances' tiles
+  once (so halo overlaps are shared); an axis without it moves each instance's tile.
+* Outputs are partial sums: every replaced child tile is written back to the parent
+  (``updates``); a child tile is read from the parent (``reads``, and ``fills`` of the
+  child) only for elements that already hold a partial sum, so the first touch of each
+  element reads nothing.
+
+Counts are elements, summed over all instances; energy converts them to words of each
+level (``bits / word_bits`` words per element, as Timeloop charges a block's scalars).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from hwsim.arch import Architecture
+from hwsim.mapping import Loop, Mapping, level_starts, tile_extents, validate_mapping
+from hwsim.workload import Layer, Operand
+
+__all__ = ["Accesses", "CostReport", "access_counts", "evaluate_mapping"]
+
+
+@dataclass
+class Accesses:
+    """Element accesses of one operand at one level, summed over the level's instances."""
+
+    reads: int = 0
+    fills: int = 0
+    updates: int = 0
+
+    @property
+    def writes(self) -> int:
+        return self.fills + self.updates
+
+
+def _digit_strides(nest: list[Loop]) -> list[int]:
+    """Index stride of each loop: product of the bounds of the loops inside it on the same dim."""
+    strides = [1] * len(nest)
+    running: dict[str, int] = {}
+    for k in range(len(nest) - 1, -1, -1):
+        lp = nest[k]
+        strides[k] = running.get(lp.dim, 1)
+        running[lp.dim] = strides[k] * lp.bound
+    return strides
+
+
+def _events(loops: list[Loop], op: Operand, every: bool) -> int:
+    """How many times a child tile is (re)loaded: loops up to the innermost relevant one."""
+    temporal = [lp for lp in loops if not lp.spatial]
+    if every:
+        return math.prod(lp.bound for lp in temporal)
+    rel = op.relevant_dims
+    last = max((k for k, lp in enumerate(temporal) if lp.dim in rel), default=-1)
+    return math.prod(lp.bound for lp in temporal[: last + 1])
+
+
+def access_counts(layer: Layer, arch: Architecture, mapping: Mapping) -> dict[tuple[str, str], Accesses]:
+    """Reads, fills and updates of every (level name, operand name) pair that keeps data."""
+    nest = mapping.nest(arch)
+    n = len(arch.levels)
+    starts = level_starts(nest, n)
+    strides = _digit_strides(nest)
+    axes = {a.name: a for a in arch.axes}
+    counts: dict[tuple[str, str], Accesses] = {}
+    for op in layer.operands:
+        chain = [i for i, lv in enumerate(arch.levels) if lv.keeps_operand(op.name)] + [n]
+        for i in chain[:-1]:
+            counts[(arch.levels[i].name, op.name)] = Accesses()
+        for p, c in zip(chain, chain[1:], strict=False):
+            parent = counts[(arch.levels[p].name, op.name)]
+            child = counts.get((arch.levels[c].name, op.name)) if c < n else None
+            events = _events(nest[: starts[c]], op, every=(c == n))
+            inst_p = math.prod(lp.bound for lp in nest[: starts[p]] if lp.spatial)
+            between = [k for k in range(starts[p], starts[c]) if nest[k].spatial]
+            inst_c = inst_p * math.prod(nest[k].bound for k in between)
+            child_tile = tile_extents(nest, starts[c])
+            digits: dict[str, list[tuple[int, int]]] = {d: [(1, t)] for d, t in child_tile.items()}
+            duplicated = 1
+            for k in between:
+                axis = axes[nest[k].axis or ""]
+                shares = axis.reduction if op.is_output else axis.multicast
+                if shares:
+                    digits.setdefault(nest[k].dim, []).append((strides[k], nest[k].bound))
+                else:
+                    duplicated *= nest[k].bound
+            union = op.footprint_digits({d: tuple(v) for d, v in digits.items()}) * duplicated
+            moved = events * union * inst_p
+            if not op.is_output:
+                parent.reads += moved
+                if child is not None:
+                    child.fills += events * op.footprint(child_tile) * inst_c
+            else:
+                first = _first_touches(nest, strides, starts[p], op) * inst_p
+                parent.updates += moved
+                parent.reads += moved - first
+                if child is not None:
+                    child.fills += moved - first
+    return counts
+
+
+def _first_touches(nest: list[Loop], strides: list[int], start_p: int, op: Operand) -> int:
+    """Distinct elements one parent instance ever holds: all loops but the spatial ones above it."""
+    digits: dict[str, list[tuple[int, int]]] = {}
+    for k, lp in enumerate(nest):
+        if lp.spatial and k < start_p:
+            continue
+        digits.setdefault(lp.dim, []).append((strides[k], lp.bound))
+    return op.footprint_digits({d: tuple(v) for d, v in digits.items()})
+
+
+@dataclass(frozen=True)
+class CostReport:
+    """Cost of one layer (or non-MAC op) on one architecture under one mapping.
+
+    ``cycles`` = max(compute, every level's transfer time) + ``startup_cycles`` (loading the
+    first tiles). ``energy_pj`` = storage accesses + MACs + leakage over ``cycles``.
+    """
+
+    layer: str
+    arch: str
+    macs: int
+    macs_executed: int
+    cycles: float
+    compute_cycles: float
+    startup_cycles: float
+    transfer_cycles: dict[str, float]
+    energy_pj: float
+    mac_energy_pj: float
+    leakage_energy_pj: float
+    level_energy_pj: dict[str, float]
+    accesses: dict[tuple[str, str], Accesses]
+    access_energy_pj: dict[tuple[str, str], float]
+    num_macs: int
+    clock_hz: float
+    area_um2: float
+    mapping: Mapping | None = None
+    kind: str = "layer"
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def latency_s(self) -> float:
+        return self.cycles / self.clock_hz
+
+    @property
+    def edp_pj_s(self) -> float:
+        return self.energy_pj * self.latency_s
+
+    @property
+    def utilization(self) -> float:
+        """Useful MACs over MAC slots in the run (padding, idle PEs and stalls all lower it)."""
+        return self.macs / (self.cycles * self.num_macs) if self.cycles and self.num_macs else 0.0
+
+    @property
+    def bound_by(self) -> str:
+        worst = max(self.transfer_cycles.items(), key=lambda kv: kv[1], default=("compute", 0.0))
+        return "compute" if self.compute_cycles >= worst[1] else worst[0]
+
+    def summary(self) -> dict[str, float | int | str]:
+        row: dict[str, float | int | str] = {
+            "name": self.layer,
+            "kind": self.kind,
+            "macs": self.macs,
+            "cycles": self.cycles,
+            "energy_pj": self.energy_pj,
+            "utilization": self.utilization,
+            "latency_s": self.latency_s,
+            "pj_per_mac": self.energy_pj / self.macs if self.macs else 0.0,
+            "bound_by": self.bound_by,
+            "mac_energy_pj": self.mac_energy_pj,
+            "leakage_energy_pj": self.leakage_energy_pj,
+        }
+        for lv, e in self.level_energy_pj.items():
+            row[f"{lv}_energy_pj"] = e
+        return row
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (level, operand): element reads/fills/updates and energy."""
+        rows = [
+            {"level": lv, "operand": op, "reads": a.reads, "fills": a.fills, "updates": a.updates,
+             "energy_pj": self.access_energy_pj[(lv, op)]}
+            for (lv, op), a in self.accesses.items()
+        ]  # fmt: skip
+        return pd.DataFrame(rows, columns=["level", "operand", "reads", "fills", "updates", "energy_pj"])
+
+
+def _bits_moved(op: Operand, a: Accesses, top: bool, final_writes: int) -> tuple[float, float]:
+    """(read bits, write bits) of an operand at a level; at the top, finished outputs leave at ``bits``."""
+    b = op.onchip_bits
+    if op.is_output and top:
+        return a.reads * b, final_writes * op.bits + (a.updates - final_writes) * b + a.fills * b
+    return a.reads * b, a.writes * b
+
+
+def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, check: bool = True) -> CostReport:
+    """Cost one layer under one mapping (validated first unless ``check=False``)."""
+    if check:
+        validate_mapping(layer, arch, mapping)
+    counts = access_counts(layer, arch, mapping)
+    nest = mapping.nest(arch)
+    starts = level_starts(nest, len(arch.levels))
+    padded = mapping.padded_bounds()
+    out_elems = layer.operand("outputs").footprint(padded)
+
+    level_energy: dict[str, float] = {lv.name: 0.0 for lv in arch.levels}
+    access_energy: dict[tuple[str, str], float] = {}
+    read_bits = {lv.name: 0.0 for lv in arch.levels}
+    write_bits = {lv.name: 0.0 for lv in arch.levels}
+    for (lv_name, op_name), a in counts.items():
+        i = arch.level_index(lv_name)
+        lv = arch.levels[i]
+        op = layer.operand(op_name)
+        rb, wb = _bits_moved(op, a, i == 0, out_elems)
+        e = (rb * lv.read_energy_pj + wb * lv.write_energy_pj) / lv.word_bits
+        access_energy[(lv_name, op_name)] = e
+        level_energy[lv_name] += e
+        read_bits[lv_name] += rb
+        write_bits[lv_name] += wb
+
+    compute = float(mapping.temporal_iterations)
+    transfer: dict[str, float] = {}
+    startup = 0.0
+    for i, lv in enumerate(arch.levels):
+        used = math.prod(lp.bound for lp in nest[: starts[i]] if lp.spatial)
+        rbw, wbw = lv.read_bandwidth_bits_per_cycle, lv.write_bandwidth_bits_per_cycle
+        r, w = read_bits[lv.name] / used, write_bits[lv.name] / used
+        if rbw is None and wbw is None:
+            transfer[lv.name] = 0.0
+            continue
+        if lv.ports == 1:
+            transfer[lv.name] = (r + w) / (rbw or wbw or math.inf)
+        else:
+            transfer[lv.name] = max(r / (rbw or math.inf), w / (wbw or math.inf))
+        if i > 0 and wbw:
+            tile = tile_extents(nest, starts[i])
+            first_bits = sum(layer.operand(o).footprint(tile) * layer.operand(o).onchip_bits for o in lv.keeps
+                             if not layer.operand(o).is_output)  # fmt: skip
+            startup += first_bits / wbw
+    cycles = max(compute, *transfer.values()) + startup
+    latency_s = cycles / arch.clock_hz
+    mac_energy = layer.macs * arch.mac.energy_pj
+    leakage = arch.leakage_mw * 1e-3 * latency_s * 1e12
+    energy = sum(level_energy.values()) + mac_energy + leakage
+    return CostReport(
+        layer=layer.name,
+        arch=arch.name,
+        macs=layer.macs,
+        macs_executed=mapping.temporal_iterations * mapping.active_macs,
+        cycles=cycles,
+        compute_cycles=compute,
+        startup_cycles=startup,
+        transfer_cycles=transfer,
+        energy_pj=energy,
+        mac_energy_pj=mac_energy,
+        leakage_energy_pj=leakage,
+        level_energy_pj=level_energy,
+        accesses=counts,
+        access_energy_pj=access_energy,
+        num_macs=arch.num_macs,
+        clock_hz=arch.clock_hz,
+        area_um2=arch.area_um2,
+        mapping=mapping,
+        kind=layer.kind,
+    )

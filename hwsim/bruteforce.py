@@ -1,0 +1,106 @@
+"""A brute-force loop-nest interpreter: slow, obviously right, for small layers only.
+
+It walks every iteration of the loops above each child level, builds the actual sets of
+tensor elements each instance's tile holds, takes unions across multicast instances with
+Python sets, and remembers which partial sums exist. The analytical model
+(:func:`hwsim.analytical.access_counts`) must give exactly the same numbers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from hwsim.analytical import Accesses
+from hwsim.arch import Architecture
+from hwsim.mapping import Loop, Mapping, level_starts
+from hwsim.workload import Layer, Operand
+
+__all__ = ["brute_force_counts"]
+
+MAX_ITERATIONS = 2_000_000
+
+
+def _strides(nest: list[Loop]) -> list[int]:
+    # Loop k's index advances its dim by the product of the bounds of the inner loops on that dim.
+    out = []
+    for k, lp in enumerate(nest):
+        out.append(math.prod(inner.bound for inner in nest[k + 1 :] if inner.dim == lp.dim))
+    return out
+
+
+def _element(op: Operand, dims: dict[str, int]) -> tuple[int, ...]:
+    return tuple(sum(c * dims.get(d, 0) for d, c in axis) for axis in op.axes)
+
+
+def brute_force_counts(layer: Layer, arch: Architecture, mapping: Mapping) -> dict[tuple[str, str], Accesses]:
+    nest = mapping.nest(arch)
+    if math.prod(lp.bound for lp in nest) > MAX_ITERATIONS:
+        raise ValueError("brute_force_counts is for small layers only")
+    n = len(arch.levels)
+    starts = level_starts(nest, n)
+    strides = _strides(nest)
+    axes = {a.name: a for a in arch.axes}
+    counts: dict[tuple[str, str], Accesses] = {}
+
+    def tile(op: Operand, fixed: dict[int, int], inside: range) -> set[tuple[int, ...]]:
+        base: dict[str, int] = {}
+        for k, i in fixed.items():
+            base[nest[k].dim] = base.get(nest[k].dim, 0) + i * strides[k]
+        elems = set()
+        for combo in itertools.product(*(range(nest[k].bound) for k in inside)):
+            dims = dict(base)
+            for k, i in zip(inside, combo, strict=True):
+                dims[nest[k].dim] = dims.get(nest[k].dim, 0) + i * strides[k]
+            elems.add(_element(op, dims))
+        return elems
+
+    for op in layer.operands:
+        chain = [i for i, lv in enumerate(arch.levels) if lv.keeps_operand(op.name)] + [n]
+        for i in chain[:-1]:
+            counts[(arch.levels[i].name, op.name)] = Accesses()
+        for p, c in zip(chain, chain[1:], strict=False):
+            parent = counts[(arch.levels[p].name, op.name)]
+            child = counts.get((arch.levels[c].name, op.name)) if c < n else None
+            temporal = [k for k in range(starts[c]) if not nest[k].spatial]
+            above_p = [k for k in range(starts[p]) if nest[k].spatial]
+            between = [k for k in range(starts[p], starts[c]) if nest[k].spatial]
+
+            def shares(k: int) -> bool:
+                axis = axes[nest[k].axis or ""]
+                return axis.reduction if op.is_output else axis.multicast
+
+            sharing = [k for k in between if shares(k)]
+            separate = [k for k in between if not shares(k)]
+            inside = range(starts[c], len(nest))
+            relevant = [k for k in temporal if nest[k].dim in op.relevant_dims]
+            seen: dict[tuple[int, ...], set[tuple[int, ...]]] = {}
+            previous: tuple[int, ...] | None = None
+            for t_idx in itertools.product(*(range(nest[k].bound) for k in temporal)):
+                at = dict(zip(temporal, t_idx, strict=True))
+                # A MAC touches its operands every iteration; a storage child only when its tile changes.
+                key = t_idx if c == n else tuple(at[k] for k in relevant)
+                if key == previous:
+                    continue
+                previous = key
+                for p_idx in itertools.product(*(range(nest[k].bound) for k in above_p)):
+                    known = seen.setdefault(p_idx, set())
+                    for s_idx in itertools.product(*(range(nest[k].bound) for k in separate)):
+                        union: set[tuple[int, ...]] = set()
+                        for m_idx in itertools.product(*(range(nest[k].bound) for k in sharing)):
+                            fixed = {**at, **dict(zip(above_p, p_idx, strict=True)),
+                                     **dict(zip(separate, s_idx, strict=True)), **dict(zip(sharing, m_idx, strict=True))}  # fmt: skip
+                            elems = tile(op, fixed, inside)
+                            union |= elems
+                            if child is not None and not op.is_output:
+                                child.fills += len(elems)
+                        if op.is_output:
+                            old = len(union & known)
+                            parent.updates += len(union)
+                            parent.reads += old
+                            if child is not None:
+                                child.fills += old
+                            known |= union
+                        else:
+                            parent.reads += len(union)
+    return counts

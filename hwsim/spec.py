@@ -1,0 +1,218 @@
+"""Reading spec files safely and validating plain data with every problem collected.
+
+Specs are data: YAML is read with ``yaml.safe_load`` (no tags, no code), files larger
+than :data:`MAX_SPEC_BYTES` are refused before parsing, and the validators below walk the
+parsed dicts, recording a :class:`~hwsim.errors.Problem` for each bad field instead of
+stopping at the first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hwsim.errors import Problem, Problems, SpecError
+
+MAX_SPEC_BYTES = 4 * 1024 * 1024
+_MAX_YAML_NODES = 200_000
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse one YAML spec file, turning every failure into a :class:`SpecError` naming the file."""
+    p = Path(path)
+    source = str(path)
+    try:
+        size = p.stat().st_size
+    except OSError as e:
+        raise SpecError(source, [Problem("", source, f"expected a readable file ({e.strerror})")]) from None
+    if size > MAX_SPEC_BYTES:
+        raise SpecError(source, [Problem("", f"{size} bytes", f"expected a spec file of at most {MAX_SPEC_BYTES} bytes")])
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(source, [Problem("", source, f"expected a readable UTF-8 text file ({e})")]) from None
+    return parse_yaml(text, source)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    try:
+        # Compose first so alias bombs are caught by counting nodes before construction.
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None and _count_nodes(node) > _MAX_YAML_NODES:
+            raise SpecError(source, [Problem("", "YAML", f"expected at most {_MAX_YAML_NODES} YAML nodes (aliases expanded)")])
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "YAML"
+        reason = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SpecError(source, [Problem(where, "YAML text", f"expected valid YAML ({reason})")]) from None
+    except RecursionError:
+        raise SpecError(source, [Problem("", "YAML", "expected YAML nested less deeply")]) from None
+
+
+def _count_nodes(node: yaml.Node, limit: int = _MAX_YAML_NODES + 1) -> int:
+    count = 0
+    stack: list[yaml.Node] = [node]
+    while stack and count < limit:
+        n = stack.pop()
+        count += 1
+        if isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+        elif isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                stack.append(k)
+                stack.append(v)
+    return count
+
+
+class Fields:
+    """Typed access to one mapping of a spec, recording problems under ``path``.
+
+    Each getter returns a usable default after recording a problem, so validation goes on
+    and reports everything. Call :meth:`done` to flag keys nobody asked for.
+    """
+
+    def __init__(self, data: Any, path: str, problems: Problems):
+        self.path = path
+        self.problems = problems
+        self.seen: set[str] = set()
+        if not isinstance(data, dict):
+            problems.add(path, data, "expected a mapping of fields")
+            data = {}
+        self.data: dict[str, Any] = data
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def raw(self, key: str, default: Any = None) -> Any:
+        self.seen.add(key)
+        return self.data.get(key, default)
+
+    def str(self, key: str, default: str | None = None, *, choices: Iterable[str] | None = None) -> str:
+        self.seen.add(key)
+        if key not in self.data:
+            if default is None:
+                self.problems.add(self.at(key), None, "expected a string (required field)")
+                return ""
+            return default
+        v = self.data[key]
+        if not isinstance(v, str) or not v:
+            self.problems.add(self.at(key), v, "expected a non-empty string")
+            return default or ""
+        if choices is not None:
+            options = list(choices)
+            if v.lower() not in options:
+                self.problems.add(self.at(key), v, f"expected one of {', '.join(options)}")
+                return default or options[0]
+            return v.lower()
+        return v
+
+    def number(
+        self,
+        key: str,
+        default: float | None = None,
+        *,
+        minimum: float = 0.0,
+        exclusive: bool = True,
+        integer: bool = False,
+        required: bool = False,
+        unit: str = "",
+    ) -> float | None:
+        self.seen.add(key)
+        if key not in self.data or self.data[key] is None:
+            if required:
+                self.problems.add(self.at(key), None, f"expected {_describe(minimum, exclusive, integer, unit)} (required field)")
+            return default
+        v = self.data[key]
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if isinstance(v, str):
+            try:
+                v = float(v)
+                ok = True
+            except ValueError:
+                ok = False
+        if ok and (not math.isfinite(v) or (v <= minimum if exclusive else v < minimum)):
+            ok = False
+        if ok and integer and int(v) != v:
+            ok = False
+        if not ok:
+            self.problems.add(self.at(key), self.data[key], f"expected {_describe(minimum, exclusive, integer, unit)}")
+            return default
+        return int(v) if integer else float(v)
+
+    def integer(self, key: str, default: int | None = None, *, minimum: int = 1, required: bool = False) -> int:
+        got = self.number(key, None, minimum=minimum, exclusive=False, integer=True, required=required)
+        if got is None:
+            return default if default is not None else minimum
+        return int(got)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        self.seen.add(key)
+        v = self.data.get(key, default)
+        if not isinstance(v, bool):
+            self.problems.add(self.at(key), v, "expected true or false")
+            return default
+        return v
+
+    def str_list(self, key: str, default: Iterable[str] = (), *, choices: Iterable[str] | None = None) -> tuple[str, ...]:
+        self.seen.add(key)
+        if key not in self.data:
+            return tuple(default)
+        v = self.data[key]
+        if isinstance(v, str):
+            v = [v]
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            self.problems.add(self.at(key), v, "expected a list of strings")
+            return tuple(default)
+        if choices is not None:
+            options = list(choices)
+            bad = [x for x in v if x not in options]
+            if bad:
+                self.problems.add(self.at(key), bad if len(bad) > 1 else bad[0], f"expected names from {', '.join(options)}")
+                v = [x for x in v if x in options]
+        return tuple(v)
+
+    def sub(self, key: str, *, required: bool = False) -> Fields:
+        self.seen.add(key)
+        if key not in self.data:
+            if required:
+                self.problems.add(self.at(key), None, "expected a mapping (required field)")
+            return Fields({}, self.at(key), self.problems)
+        return Fields(self.data[key], self.at(key), self.problems)
+
+    def items(self, key: str, *, required: bool = False) -> list[Fields]:
+        self.seen.add(key)
+        if key not in self.data:
+            if required:
+                self.problems.add(self.at(key), None, "expected a list (required field)")
+            return []
+        v = self.data[key]
+        if not isinstance(v, list):
+            self.problems.add(self.at(key), v, "expected a list")
+            return []
+        return [Fields(x, f"{self.at(key)}[{i}]", self.problems) for i, x in enumerate(v)]
+
+    def done(self, extra: Callable[[str], bool] | None = None) -> None:
+        for key in self.data:
+            if key not in self.seen and not (extra and extra(key)):
+                known = ", ".join(sorted(self.seen))
+                self.problems.add(self.at(str(key)), self.data[key], f"unknown field (known fields here: {known})")
+
+
+def _describe(minimum: float, exclusive: bool, integer: bool, unit: str) -> str:
+    kind = "an integer" if integer else "a number"
+    if minimum == 0 and exclusive:
+        bound = "positive " + kind.split(" ", 1)[1]
+        text = f"a {bound}"
+    elif minimum == 0:
+        text = f"a non-negative {kind.split(' ', 1)[1]}"
+    else:
+        text = f"{kind} {'>' if exclusive else '≥'} {minimum:g}"
+    return text + (f" ({unit})" if unit else "")

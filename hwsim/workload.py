@@ -1,0 +1,451 @@
+"""The workload IR: layers as einsums over named loop dimensions, networks as graphs.
+
+Every MAC layer uses the same eight dimensions (Timeloop's names)::
+
+    N batch · G groups · K output channels per group · C input channels per group
+    P output rows · Q output columns · R filter rows · S filter columns
+
+and three operands whose tensor axes are affine in them::
+
+    weights[G, K, C, R, S]
+    inputs [N, G, C, stride_h·P + dilation_h·R, stride_w·Q + dilation_w·S]
+    outputs[N, G, K, P, Q]        (read-modify-write: partial sums)
+
+Conv2d, depthwise, grouped conv, fully connected, GEMM and batched matmul (attention) are
+all instances: a GEMM ``C[M, N] += A[M, K] · B[K, N]`` is ``P=M, C=K, K=N`` with A the
+inputs and B the weights; a batched matmul puts the batch (heads) on G. For attention
+both operands are activations; the one called ``weights`` is simply the second operand.
+
+What a layer's MAC count counts: one multiply-accumulate per point of the iteration space
+(no bias adds, no padding MACs); non-MAC ops (pooling, elementwise add, softmax, norms)
+are :class:`TensorOp` nodes costed by their memory traffic and element operations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+import networkx as nx
+
+from hwsim.errors import Problems
+
+__all__ = [
+    "DIMS",
+    "Operand",
+    "Layer",
+    "TensorOp",
+    "Network",
+    "conv2d",
+    "depthwise_conv2d",
+    "fully_connected",
+    "gemm",
+    "batched_matmul",
+    "distinct_count",
+]
+
+DIMS: tuple[str, ...] = ("N", "G", "K", "C", "P", "Q", "R", "S")
+OPERANDS: tuple[str, ...] = ("weights", "inputs", "outputs")
+
+# One tensor axis: a sum of coefficient·dimension terms.
+Axis = tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class Operand:
+    """A tensor of a layer: its axes as affine sums of loop dimensions, its precision and density.
+
+    ``bits`` is the storage precision of one element; for outputs it is the final
+    (requantized) precision and ``psum_bits`` the partial-sum precision while the layer runs. ``density`` is the expected fraction of
+    non-zeros (1.0 = dense) and ``structure`` names its pattern (``dense``, ``unstructured``,
+    ``n:m``...); both are carried for the sparsity model and do not change dense costs.
+    """
+
+    name: str
+    axes: tuple[Axis, ...]
+    bits: int = 8
+    density: float = 1.0
+    structure: str = "dense"
+    is_output: bool = False
+    psum_bits: int | None = None
+
+    @property
+    def onchip_bits(self) -> int:
+        """Bits per element while the layer runs: partial sums for outputs, else ``bits``."""
+        return self.psum_bits if self.psum_bits is not None else self.bits
+
+    @property
+    def relevant_dims(self) -> frozenset[str]:
+        """The dimensions this operand's index depends on."""
+        return frozenset(d for axis in self.axes for d, c in axis if c != 0)
+
+    def footprint(self, tile: Mapping[str, int]) -> int:
+        """Distinct elements touched by a contiguous tile (dim → extent, missing dims = 1)."""
+        return self.footprint_digits({d: ((1, n),) for d, n in tile.items()})
+
+    def footprint_digits(self, digits: Mapping[str, tuple[tuple[int, int], ...]]) -> int:
+        """Distinct elements over an index set given per dim as mixed-radix digits.
+
+        ``digits[d]`` is a tuple of ``(stride, count)``: dim d takes every value
+        ``Σ stride_i · x_i`` with ``0 ≤ x_i < count_i``. This describes a child tile
+        (one contiguous digit) and the union of tiles over spatial instances (more digits).
+        """
+        total = 1
+        for axis in self.axes:
+            terms = tuple(
+                (coef * stride, count)
+                for d, coef in axis
+                for stride, count in digits.get(d, ())
+                if coef != 0 and count > 1
+            )
+            total *= distinct_count(terms)
+        return total
+
+    def size(self, bounds: Mapping[str, int]) -> int:
+        """Elements of the whole tensor for the given dimension bounds."""
+        return self.footprint(bounds)
+
+
+@lru_cache(maxsize=1 << 16)
+def _distinct_sorted(terms: tuple[tuple[int, int], ...]) -> int:
+    # Merge digits that continue each other (c·n == next c): contiguous ranges.
+    merged: list[list[int]] = []
+    for c, n in terms:
+        if merged and merged[-1][0] * merged[-1][1] == c:
+            merged[-1][1] *= n
+        else:
+            merged.append([c, n])
+    if len(merged) == 1:
+        return merged[0][1]
+    if len(merged) == 2:
+        (a, na), (b, nb) = merged
+        g = math.gcd(a, b)
+        a, b = a // g, b // g
+        # Values a·x + b·y (a, b coprime) collide exactly when x differs by a multiple of b
+        # and y by the same multiple of a: count one representative of each chain.
+        return na * nb - max(0, na - b) * max(0, nb - a)
+    # Three or more digits: exact sumset on a bitmap.
+    span = sum(c * (n - 1) for c, n in merged) + 1
+    reach = bytearray(span)
+    reach[0] = 1
+    top = 0
+    for c, n in merged:
+        current = bytes(reach[: top + 1])
+        for k in range(1, n):
+            off = c * k
+            for v, hit in enumerate(current):
+                if hit:
+                    reach[v + off] = 1
+        top += c * (n - 1)
+    return sum(reach)
+
+
+def distinct_count(terms: Iterable[tuple[int, int]]) -> int:
+    """Number of distinct values of ``Σ c_i·x_i`` with ``0 ≤ x_i < n_i`` (all c_i > 0)."""
+    live = tuple(sorted((c, n) for c, n in terms if n > 1))
+    if not live:
+        return 1
+    return _distinct_sorted(live)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A MAC layer: bounds of the eight dimensions plus its three operands.
+
+    ``kind`` is descriptive (``conv2d``, ``depthwise``, ``fc``, ``gemm``, ``matmul``);
+    the cost model only looks at bounds and operand projections.
+    """
+
+    name: str
+    kind: str
+    bounds: tuple[tuple[str, int], ...]
+    operands: tuple[Operand, ...]
+    padding: tuple[int, int] = (0, 0)
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+
+    @property
+    def dims(self) -> dict[str, int]:
+        return dict(self.bounds)
+
+    def bound(self, dim: str) -> int:
+        return self.dims[dim]
+
+    @property
+    def macs(self) -> int:
+        return math.prod(n for _, n in self.bounds)
+
+    def operand(self, name: str) -> Operand:
+        for op in self.operands:
+            if op.name == name:
+                return op
+        raise KeyError(name)
+
+    @property
+    def operand_names(self) -> tuple[str, ...]:
+        return tuple(op.name for op in self.operands)
+
+    def tensor_bytes(self, name: str) -> float:
+        """Bytes of one operand's whole tensor (inputs include the zero-padding halo)."""
+        op = self.operand(name)
+        return op.size(self.dims) * op.bits / 8
+
+    @property
+    def weight_count(self) -> int:
+        return self.operand("weights").size(self.dims)
+
+    def with_bits(self, **bits: int) -> Layer:
+        """A copy with some operands' precision changed, e.g. ``layer.with_bits(weights=4)``."""
+        ops = tuple(
+            replace(o, bits=bits.get(o.name, o.bits))
+            for o in self.operands
+        )
+        return Layer(self.name, self.kind, self.bounds, ops, self.padding, self.stride, self.dilation)
+
+    def __repr__(self) -> str:
+        shape = " ".join(f"{d}={n}" for d, n in self.bounds if n != 1)
+        return f"Layer({self.name!r}, {self.kind}, {shape}, macs={self.macs})"
+
+
+def _operands(
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    bits: Mapping[str, int],
+) -> tuple[Operand, ...]:
+    sh, sw = stride
+    dh, dw = dilation
+    w = Operand("weights", ((("G", 1),), (("K", 1),), (("C", 1),), (("R", 1),), (("S", 1),)), bits["weights"])
+    i = Operand(
+        "inputs",
+        ((("N", 1),), (("G", 1),), (("C", 1),), (("P", sh), ("R", dh)), (("Q", sw), ("S", dw))),
+        bits["inputs"],
+    )
+    o = Operand(
+        "outputs",
+        ((("N", 1),), (("G", 1),), (("K", 1),), (("P", 1),), (("Q", 1),)),
+        bits["inputs"],
+        is_output=True,
+        psum_bits=bits["outputs"],
+    )
+    return (w, i, o)
+
+
+def _bits(weight_bits: int, input_bits: int, psum_bits: int) -> dict[str, int]:
+    return {"weights": weight_bits, "inputs": input_bits, "outputs": psum_bits}
+
+
+def _check_positive(name: str, **values: int) -> None:
+    problems = Problems(f"layer {name!r}")
+    for key, v in values.items():
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            problems.add(key, v, "expected a positive integer")
+    problems.raise_if_any()
+
+
+def _make(
+    name: str,
+    kind: str,
+    *,
+    N: int = 1,
+    G: int = 1,
+    K: int = 1,
+    C: int = 1,
+    P: int = 1,
+    Q: int = 1,
+    R: int = 1,
+    S: int = 1,
+    stride: tuple[int, int] = (1, 1),
+    dilation: tuple[int, int] = (1, 1),
+    padding: tuple[int, int] = (0, 0),
+    weight_bits: int = 8,
+    input_bits: int = 8,
+    psum_bits: int = 24,
+) -> Layer:
+    _check_positive(
+        name, N=N, G=G, K=K, C=C, P=P, Q=Q, R=R, S=S,
+        stride_h=stride[0], stride_w=stride[1], dilation_h=dilation[0], dilation_w=dilation[1],
+        weight_bits=weight_bits, input_bits=input_bits, psum_bits=psum_bits,
+    )  # fmt: skip
+    bounds = (("N", N), ("G", G), ("K", K), ("C", C), ("P", P), ("Q", Q), ("R", R), ("S", S))
+    ops = _operands(stride, dilation, _bits(weight_bits, input_bits, psum_bits))
+    return Layer(name, kind, bounds, ops, padding, stride, dilation)
+
+
+def _out_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
+    return (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def conv2d(
+    name: str,
+    *,
+    in_channels: int,
+    out_channels: int,
+    in_hw: tuple[int, int] | int,
+    kernel: tuple[int, int] | int,
+    stride: tuple[int, int] | int = 1,
+    padding: tuple[int, int] | int = 0,
+    dilation: tuple[int, int] | int = 1,
+    groups: int = 1,
+    batch: int = 1,
+    weight_bits: int = 8,
+    input_bits: int = 8,
+    psum_bits: int = 24,
+) -> Layer:
+    """A 2-D convolution in PyTorch's terms (output size computed as ``nn.Conv2d`` does)."""
+    H, W = _pair(in_hw)
+    R, S = _pair(kernel)
+    st, pad, dil = _pair(stride), _pair(padding), _pair(dilation)
+    problems = Problems(f"layer {name!r}")
+    if groups < 1 or in_channels % groups or out_channels % groups:
+        problems.add("groups", groups, f"expected a positive divisor of in_channels={in_channels} and out_channels={out_channels}")
+    P = _out_size(H, R, st[0], pad[0], dil[0])
+    Q = _out_size(W, S, st[1], pad[1], dil[1])
+    if P < 1 or Q < 1:
+        problems.add("in_hw", (H, W), f"expected an input at least as large as the dilated kernel {(R, S)} after padding {pad}")
+    problems.raise_if_any()
+    kind = "depthwise" if groups == in_channels == out_channels and groups > 1 else "conv2d"
+    return _make(
+        name, kind, N=batch, G=groups, K=out_channels // groups, C=in_channels // groups,
+        P=P, Q=Q, R=R, S=S, stride=st, dilation=dil, padding=pad,
+        weight_bits=weight_bits, input_bits=input_bits, psum_bits=psum_bits,
+    )  # fmt: skip
+
+
+def depthwise_conv2d(name: str, *, channels: int, **kw: object) -> Layer:
+    """A depthwise convolution: groups = channels, one filter per channel."""
+    return conv2d(name, in_channels=channels, out_channels=channels, groups=channels, **kw)  # type: ignore[arg-type]
+
+
+def fully_connected(
+    name: str, *, in_features: int, out_features: int, batch: int = 1,
+    weight_bits: int = 8, input_bits: int = 8, psum_bits: int = 24,
+) -> Layer:  # fmt: skip
+    """``y[N, K] = x[N, C] · W[K, C]``."""
+    return _make(
+        name, "fc", N=batch, K=out_features, C=in_features,
+        weight_bits=weight_bits, input_bits=input_bits, psum_bits=psum_bits,
+    )  # fmt: skip
+
+
+def gemm(
+    name: str, *, M: int, N: int, K: int,
+    weight_bits: int = 8, input_bits: int = 8, psum_bits: int = 24,
+) -> Layer:  # fmt: skip
+    """``C[M, N] += A[M, K] · B[K, N]``: A is the inputs (rows on P), B the weights."""
+    return _make(
+        name, "gemm", P=M, K=N, C=K,
+        weight_bits=weight_bits, input_bits=input_bits, psum_bits=psum_bits,
+    )  # fmt: skip
+
+
+def batched_matmul(
+    name: str, *, batch: int, M: int, N: int, K: int,
+    weight_bits: int = 8, input_bits: int = 8, psum_bits: int = 24,
+) -> Layer:  # fmt: skip
+    """``C[b, M, N] += A[b, M, K] · B[b, K, N]`` with the batch (e.g. attention heads) on G."""
+    return _make(
+        name, "matmul", G=batch, P=M, K=N, C=K,
+        weight_bits=weight_bits, input_bits=input_bits, psum_bits=psum_bits,
+    )  # fmt: skip
+
+
+def _pair(v: tuple[int, int] | int) -> tuple[int, int]:
+    if isinstance(v, int):
+        return (v, v)
+    a, b = v
+    return (int(a), int(b))
+
+
+@dataclass(frozen=True)
+class TensorOp:
+    """A non-MAC operation (pooling, elementwise add, activation, softmax, norm...).
+
+    Costed by its memory traffic (inputs read, outputs written) and ``ops`` element
+    operations on the array's ALUs. ``kind`` is descriptive.
+    """
+
+    name: str
+    kind: str
+    input_elements: int
+    output_elements: int
+    ops: int
+    bits: int = 8
+
+    @property
+    def macs(self) -> int:
+        return 0
+
+    @property
+    def input_bytes(self) -> float:
+        return self.input_elements * self.bits / 8
+
+    @property
+    def output_bytes(self) -> float:
+        return self.output_elements * self.bits / 8
+
+
+Op = Layer | TensorOp
+
+
+@dataclass
+class Network:
+    """A DAG of layers and tensor ops (a ``networkx.DiGraph``; node attribute ``op``).
+
+    Edges carry ``size_bytes`` of the tensor passed. Build with :meth:`add`, which
+    links the new node to the given predecessors (the previous node by default).
+    """
+
+    name: str
+    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+    _last: str | None = None
+
+    def add(self, op: Op, after: str | Iterable[str] | None = "__previous__") -> str:
+        if op.name in self.graph:
+            raise ValueError(f"network {self.name!r} already has a node named {op.name!r}")
+        self.graph.add_node(op.name, op=op)
+        if after == "__previous__":
+            preds: list[str] = [self._last] if self._last else []
+        elif after is None:
+            preds = []
+        elif isinstance(after, str):
+            preds = [after]
+        else:
+            preds = list(after)
+        for p in preds:
+            src = self.graph.nodes[p]["op"]
+            self.graph.add_edge(p, op.name, size_bytes=_output_bytes(src))
+        self._last = op.name
+        return op.name
+
+    @property
+    def last(self) -> str | None:
+        return self._last
+
+    def ops(self) -> Iterator[Op]:
+        """Every node's op in a topological order (stable: insertion order breaks ties)."""
+        order = {n: i for i, n in enumerate(self.graph.nodes)}
+        for n in nx.lexicographical_topological_sort(self.graph, key=order.__getitem__):
+            yield self.graph.nodes[n]["op"]
+
+    def layers(self) -> list[Layer]:
+        return [op for op in self.ops() if isinstance(op, Layer)]
+
+    @property
+    def macs(self) -> int:
+        return sum(layer.macs for layer in self.layers())
+
+    @property
+    def weight_count(self) -> int:
+        return sum(layer.weight_count for layer in self.layers())
+
+    def __len__(self) -> int:
+        return self.graph.number_of_nodes()
+
+
+def _output_bytes(op: Op) -> float:
+    if isinstance(op, Layer):
+        out = op.operand("outputs")
+        return out.size(op.dims) * out.bits / 8
+    return op.output_bytes
