@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hwsim import technology as tech
 from hwsim.errors import Problems
 from hwsim.spec import Fields, read_yaml
 from hwsim.workload import DIMS, OPERANDS
@@ -146,6 +145,8 @@ _SIZE_KEYS = {"size_bytes": 1, "size_kib": 1024, "size_mib": 1024 * 1024}
 
 
 def architecture_from_dict(data: Any, source: str = "<dict>") -> Architecture:
+    from hwsim import technology as tech
+
     problems = Problems(source)
     top = Fields(data, "", problems)
     name = top.str("name", Path(source).stem if source.endswith((".yaml", ".yml")) else "unnamed")
@@ -201,6 +202,8 @@ def architecture_from_dict(data: Any, source: str = "<dict>") -> Architecture:
 
 
 def _mac(f: Fields, node_nm: float) -> MacUnit:
+    from hwsim import technology as tech
+
     w = f.integer("weight_bits", 8)
     i = f.integer("input_bits", 8)
     acc = f.integer("accumulator_bits", 24)
@@ -219,6 +222,8 @@ def _mac(f: Fields, node_nm: float) -> MacUnit:
 
 
 def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
+    from hwsim import technology as tech
+
     name = f.str("name")
     kind = f.str("kind", "sram", choices=LEVEL_KINDS)
     keeps = f.str_list("keeps", OPERANDS, choices=OPERANDS)

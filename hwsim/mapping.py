@@ -24,7 +24,7 @@ from hwsim.arch import Architecture
 from hwsim.errors import Problem, SpecError
 from hwsim.workload import DIMS, Layer
 
-__all__ = ["Loop", "Mapping", "check_mapping", "validate_mapping", "format_nest"]
+__all__ = ["Loop", "Mapping", "capacity_problems", "check_mapping", "format_nest", "tile_bytes", "validate_mapping"]
 
 Factors = tuple[tuple[str, int], ...]
 
@@ -137,32 +137,41 @@ def check_mapping(layer: Layer, arch: Architecture, mapping: Mapping) -> list[Pr
         f = mapping.spatial_factor(j)
         if f > axis.size:
             add(Problem(f"spatial[{axis.name}]", f, f"expected a fan-out of at most the axis size {axis.size}"))
-    # Bounds multiply out, padding only the outermost factor of each dim.
+    # Bounds multiply out; padding is allowed but no factor may be larger than needed.
     bounds = layer.dims
     for d in DIMS:
-        factors = [n for grp in mapping.temporal for dd, n in grp if dd == d]
-        factors += [n for grp in mapping.spatial for dd, n in grp if dd == d]
+        factors = [n for grp in (*mapping.temporal, *mapping.spatial) for dd, n in grp if dd == d and n > 1]
         total = math.prod(factors)
         want = bounds.get(d, 1)
         if total < want:
             add(Problem(f"factors[{d}]", total, f"expected the factors of {d} to multiply to at least its bound {want}"))
-        elif factors and total > want:
-            inner = total // factors[0]
-            if factors[0] != math.ceil(want / inner):
-                add(Problem(f"factors[{d}]", factors, f"expected padding only in the outermost factor of {d} (bound {want})"))
+        elif any(total // f * (f - 1) >= want for f in factors):
+            add(Problem(f"factors[{d}]", factors, f"expected no factor of {d} larger than needed to cover its bound {want}"))
     if problems:
         return problems
+    problems += capacity_problems(layer, arch, mapping)
+    return problems
+
+
+def tile_bytes(layer: Layer, arch: Architecture, mapping: Mapping, level: int) -> float:
+    """Bytes one instance of ``level`` needs for its tiles (twice that if double-buffered)."""
     nest = mapping.nest(arch)
-    starts = level_starts(nest, len(arch.levels))
-    for i, lv in enumerate(arch.levels):
+    t = tile_extents(nest, level_starts(nest, len(arch.levels))[level])
+    lv = arch.levels[level]
+    bits = sum(layer.operand(o).footprint(t) * layer.operand(o).onchip_bits for o in lv.keeps)
+    return bits / 8 * (2 if lv.double_buffered else 1)
+
+
+def capacity_problems(layer: Layer, arch: Architecture, mapping: Mapping, levels: range | None = None) -> list[Problem]:
+    out = []
+    for i in levels if levels is not None else range(len(arch.levels)):
+        lv = arch.levels[i]
         if lv.size_bytes is None:
             continue
-        t = tile_extents(nest, starts[i])
-        bits = sum(layer.operand(o).footprint(t) * layer.operand(o).onchip_bits for o in lv.keeps)
-        need = bits / 8 * (2 if lv.double_buffered else 1)
+        need = tile_bytes(layer, arch, mapping, i)
         if need > lv.size_bytes:
-            add(Problem(f"capacity[{lv.name}]", f"{need:g} bytes", f"expected tiles to fit in {lv.size_bytes:g} bytes per instance"))
-    return problems
+            out.append(Problem(f"capacity[{lv.name}]", f"{need:g} bytes", f"expected tiles to fit in {lv.size_bytes:g} bytes per instance"))
+    return out
 
 
 def validate_mapping(layer: Layer, arch: Architecture, mapping: Mapping) -> None:

@@ -1,0 +1,138 @@
+"""Whole-network evaluation: map and cost every layer, cost the non-MAC ops, total it up.
+
+Identical layer shapes (ResNet's repeated blocks) are mapped once and the result reused.
+Non-MAC ops (pooling, residual adds, softmax, norms) are costed by their traffic: read
+their inputs from and write their outputs to DRAM, one element operation per op on the
+PE array (each charged one MAC's energy, an upper bound for an add or compare).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+
+from hwsim.analytical import CostReport
+from hwsim.arch import Architecture
+from hwsim.mapper import MapperOptions, map_layer
+from hwsim.workload import Layer, Network, TensorOp
+
+__all__ = ["NetworkReport", "evaluate_network", "cost_tensor_op"]
+
+
+def cost_tensor_op(op: TensorOp, arch: Architecture) -> CostReport:
+    dram = arch.dram
+    read_bits = op.input_elements * op.bits
+    write_bits = op.output_elements * op.bits
+    rbw, wbw = dram.read_bandwidth_bits_per_cycle, dram.write_bandwidth_bits_per_cycle
+    if rbw is None and wbw is None:
+        transfer = 0.0
+    elif dram.ports == 1:
+        transfer = (read_bits + write_bits) / (rbw or wbw or math.inf)
+    else:
+        transfer = max(read_bits / (rbw or math.inf), write_bits / (wbw or math.inf))
+    compute = math.ceil(op.ops / arch.num_macs)
+    cycles = max(float(compute), transfer, 1.0)
+    dram_e = (read_bits * dram.read_energy_pj + write_bits * dram.write_energy_pj) / dram.word_bits
+    alu_e = op.ops * arch.mac.energy_pj
+    leak = arch.leakage_mw * 1e-3 * cycles / arch.clock_hz * 1e12
+    level_energy = {lv.name: 0.0 for lv in arch.levels}
+    level_energy[dram.name] = dram_e
+    return CostReport(
+        layer=op.name, arch=arch.name, macs=0, macs_executed=0, cycles=cycles, compute_cycles=float(compute),
+        startup_cycles=0.0, transfer_cycles={dram.name: transfer}, energy_pj=dram_e + alu_e + leak,
+        mac_energy_pj=alu_e, leakage_energy_pj=leak, level_energy_pj=level_energy, accesses={}, access_energy_pj={},
+        num_macs=arch.num_macs, clock_hz=arch.clock_hz, area_um2=arch.area_um2, kind=op.kind,
+    )  # fmt: skip
+
+
+def _shape_key(layer: Layer) -> Layer:
+    return replace(layer, name="")
+
+
+@dataclass(frozen=True)
+class NetworkReport:
+    arch: Architecture
+    network: Network
+    reports: tuple[CostReport, ...]
+
+    @property
+    def macs(self) -> int:
+        return sum(r.macs for r in self.reports)
+
+    @property
+    def cycles(self) -> float:
+        return sum(r.cycles for r in self.reports)
+
+    @property
+    def energy_pj(self) -> float:
+        return sum(r.energy_pj for r in self.reports)
+
+    @property
+    def latency_s(self) -> float:
+        return self.cycles / self.arch.clock_hz
+
+    @property
+    def edp_pj_s(self) -> float:
+        return self.energy_pj * self.latency_s
+
+    @property
+    def utilization(self) -> float:
+        return self.macs / (self.cycles * self.arch.num_macs) if self.cycles else 0.0
+
+    def totals(self) -> dict[str, float | int]:
+        return {
+            "macs": self.macs,
+            "cycles": self.cycles,
+            "energy_pj": self.energy_pj,
+            "latency_s": self.latency_s,
+            "edp_pj_s": self.edp_pj_s,
+            "utilization": self.utilization,
+            "pj_per_mac": self.energy_pj / self.macs if self.macs else 0.0,
+            "area_mm2": self.arch.area_um2 / 1e6,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per layer/op: macs, cycles, energy_pj, utilization, per-level energy..."""
+        return pd.DataFrame([r.summary() for r in self.reports])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "arch": self.arch.name,
+            "workload": self.network.name,
+            "clock_hz": self.arch.clock_hz,
+            "num_macs": self.arch.num_macs,
+            "layers": [_jsonable(r.summary()) for r in self.reports],
+            "total": _jsonable(self.totals()),
+        }
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in d.items()}
+
+
+def evaluate_network(
+    arch: Architecture,
+    network: Network,
+    options: MapperOptions | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> NetworkReport:
+    """Map and cost every node of ``network`` on ``arch`` in topological order."""
+    options = options or MapperOptions()
+    cache: dict[Layer, CostReport] = {}
+    reports: list[CostReport] = []
+    ops = list(network.ops())
+    for k, op in enumerate(ops):
+        if progress:
+            progress(k, len(ops), op.name)
+        if isinstance(op, TensorOp):
+            reports.append(cost_tensor_op(op, arch))
+            continue
+        key = _shape_key(op)
+        if key not in cache:
+            cache[key] = map_layer(op, arch, options)
+        reports.append(replace(cache[key], layer=op.name))
+    return NetworkReport(arch, network, tuple(reports))

@@ -1,0 +1,66 @@
+"""Turning ``--arch A`` / ``--workload W`` (a preset name or a file path) into core objects.
+
+Presets live in the ``hwsim.accelerators`` (YAML files) and ``hwsim.workloads`` (Python
+builders) packages; they are imported lazily here, so the core never depends on them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+from pathlib import Path
+
+from hwsim.arch import Architecture, architecture_from_dict
+from hwsim.errors import Problem, SpecError
+from hwsim.spec import parse_yaml
+from hwsim.workload import Network
+
+__all__ = ["arch_names", "workload_names", "load_arch", "load_workload"]
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower().replace("_", "-")
+
+
+def arch_names() -> list[str]:
+    files = importlib.resources.files("hwsim.accelerators")
+    return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".yaml"))
+
+
+def workload_names() -> list[str]:
+    mod = importlib.import_module("hwsim.workloads")
+    return sorted(mod.PRESETS)
+
+
+def _looks_like_path(s: str) -> bool:
+    return "/" in s or s.endswith((".yaml", ".yml", ".csv", ".cfg", ".onnx")) or Path(s).exists()
+
+
+def load_arch(spec: str, option: str = "--arch") -> Architecture:
+    """An architecture from a preset name (``eyeriss``) or a YAML file path."""
+    if _looks_like_path(spec):
+        from hwsim.arch import load_architecture
+
+        return load_architecture(spec)
+    name = _norm(spec)
+    names = arch_names()
+    if name not in names:
+        raise SpecError(option, [Problem(option, spec, f"expected a file path or a preset: {', '.join(names)}")])
+    text = importlib.resources.files("hwsim.accelerators").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    source = f"preset {name} (accelerators/{name}.yaml)"
+    return architecture_from_dict(parse_yaml(text, source), source=source)
+
+
+def load_workload(spec: str, option: str = "--workload") -> Network:
+    """A network from a preset name (``resnet50``) or a YAML workload file."""
+    if _looks_like_path(spec):
+        from hwsim.network_spec import load_network
+
+        return load_network(spec)
+    mod = importlib.import_module("hwsim.workloads")
+    name = _norm(spec)
+    names = sorted(mod.PRESETS)
+    if name not in mod.PRESETS:
+        raise SpecError(option, [Problem(option, spec, f"expected a file path or a preset: {', '.join(names)}")])
+    net: Network = mod.PRESETS[name]()
+    return net

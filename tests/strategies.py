@@ -1,0 +1,86 @@
+"""Hypothesis strategies: small random layers, architectures and valid mappings."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import strategies as st
+
+from hwsim.arch import Architecture, Level, MacUnit, SpatialAxis
+from hwsim.mapping import Mapping, check_mapping
+from hwsim.workload import DIMS, OPERANDS, Layer, batched_matmul, conv2d, gemm
+
+
+@st.composite
+def small_layers(draw: st.DrawFn) -> Layer:
+    kind = draw(st.sampled_from(["conv", "conv", "conv", "gemm", "matmul", "depthwise"]))
+    if kind == "gemm":
+        return gemm("g", M=draw(st.integers(1, 6)), N=draw(st.integers(1, 6)), K=draw(st.integers(1, 6)))
+    if kind == "matmul":
+        return batched_matmul("m", batch=draw(st.integers(1, 3)), M=draw(st.integers(1, 4)), N=draw(st.integers(1, 4)),
+                              K=draw(st.integers(1, 4)))  # fmt: skip
+    kernel = draw(st.integers(1, 3))
+    stride = draw(st.integers(1, 2))
+    dilation = draw(st.sampled_from([1, 1, 1, 2]))
+    hw = draw(st.integers(dilation * (kernel - 1) + 1, dilation * (kernel - 1) + 5))
+    if kind == "depthwise":
+        ch = draw(st.integers(1, 4))
+        return conv2d("dw", in_channels=ch, out_channels=ch, groups=ch, in_hw=hw, kernel=kernel, stride=stride, dilation=dilation)
+    return conv2d(
+        "c", in_channels=draw(st.integers(1, 3)), out_channels=draw(st.integers(1, 4)), in_hw=hw,
+        kernel=kernel, stride=stride, dilation=dilation, batch=draw(st.integers(1, 2)),
+    )  # fmt: skip
+
+
+def _split(draw: st.DrawFn, bound: int, slots: int, pad: bool) -> list[int]:
+    """Factors of ``bound`` over ``slots`` slots; with ``pad``, the first factor may over-cover."""
+    factors = [1] * slots
+    if pad and bound > 2 and draw(st.booleans()):
+        inner = draw(st.integers(2, bound - 1))
+        k = draw(st.integers(1, slots - 1))
+        factors[0] = math.ceil(bound / inner)
+        factors[k] = math.ceil(bound / factors[0])  # the smallest inner factor for that outer one
+        return factors
+    n, p = bound, 2
+    while n > 1:
+        while n % p == 0:
+            factors[draw(st.integers(0, slots - 1))] *= p
+            n //= p
+        p += 1
+    return factors
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[Layer, Architecture, Mapping]:
+    """A small layer, a random 3–4 level architecture with 1–3 axes, and a valid mapping."""
+    layer = draw(small_layers())
+    n_levels = draw(st.integers(2, 4))
+    levels = [Level("DRAM", "dram", OPERANDS, None, 64)]
+    for i in range(1, n_levels):
+        keeps = tuple(op for op in OPERANDS if draw(st.booleans())) or (draw(st.sampled_from(OPERANDS)),)
+        levels.append(Level(f"L{i}", "sram", keeps, 1e12, 16))
+    n_axes = draw(st.integers(0, 3))
+    below = sorted(draw(st.integers(0, n_levels - 1)) for _ in range(n_axes))
+    axes_spec = [(f"A{j}", levels[b].name, draw(st.booleans()), draw(st.booleans())) for j, b in enumerate(below)]
+    slots = n_levels + n_axes
+    temporal: list[list[tuple[str, int]]] = [[] for _ in range(n_levels)]
+    spatial: list[list[tuple[str, int]]] = [[] for _ in range(n_axes)]
+    out_rel = layer.operand("outputs").relevant_dims
+    for d, b in layer.bounds:
+        fs = _split(draw, b, slots, pad=True)
+        for i in range(n_levels):
+            temporal[i].append((d, fs[i]))
+        for j in range(n_axes):
+            if not axes_spec[j][3] and d not in out_rel:
+                temporal[n_levels - 1] = [(dd, f * fs[n_levels + j] if dd == d else f) for dd, f in temporal[n_levels - 1]]
+            else:
+                spatial[j].append((d, fs[n_levels + j]))
+    temporal = [draw(st.permutations(t)) for t in temporal]
+    mapping = Mapping.build(temporal, spatial)
+    axes = tuple(
+        SpatialAxis(name, max(1, mapping.spatial_factor(j)), lv, DIMS, mc, red)
+        for j, (name, lv, mc, red) in enumerate(axes_spec)
+    )
+    arch = Architecture("random", tuple(levels), axes, MacUnit(energy_pj=0.2), 1e9, 45)
+    assert not check_mapping(layer, arch, mapping), check_mapping(layer, arch, mapping)
+    return layer, arch, mapping
