@@ -167,7 +167,7 @@ class CostReport:
     @property
     def bound_by(self) -> str:
         worst = max(self.transfer_cycles.items(), key=lambda kv: kv[1], default=("compute", 0.0))
-        return "compute" if self.compute_cycles >= worst[1] else worst[0]
+        return "compute" if self.compute_cycles >= worst[1] - 1e-9 * worst[1] else worst[0]
 
     def summary(self) -> dict[str, float | int | str]:
         row: dict[str, float | int | str] = {

@@ -276,11 +276,11 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
         r_default = w_default = per_bit * word_bits
         leak_default = area_default = 0.0
     else:
-        size = size_bytes or 1.0
+        size = (size_bytes or 1.0) / banks  # one bank is accessed per word
         r_default = tech.sram_access_energy_pj(node_nm, size, word_bits, "read")
         w_default = tech.sram_access_energy_pj(node_nm, size, word_bits, "write")
-        leak_default = tech.sram_leakage_mw(node_nm, size)
-        area_default = tech.sram_area_um2(node_nm, size, word_bits)
+        leak_default = tech.sram_leakage_mw(node_nm, size) * banks
+        area_default = tech.sram_area_um2(node_nm, size, word_bits) * banks
     return Level(
         name=name,
         kind=kind,

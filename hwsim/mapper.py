@@ -148,7 +148,8 @@ def _assemble(
 
 
 def _fits(layer: Layer, arch: Architecture, mapping: Mapping, level: int) -> bool:
-    return not capacity_problems(layer, arch, mapping, range(level, level + 1))
+    # Growing a tile at one level grows the tiles of every level above it too.
+    return not capacity_problems(layer, arch, mapping, range(1, level + 1))
 
 
 _STATIONARY = {"weight": "weights", "output": "outputs", "input": "inputs"}

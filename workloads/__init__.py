@@ -1,0 +1,65 @@
+"""The network preset zoo: builders for well-known DNNs at batch 1 with int8 weights and activations.
+
+``PRESETS`` maps a lower-case hyphenated name to a builder; :func:`load_preset` also accepts
+underscores (``bert_base``). ``PUBLISHED`` holds the reference MAC and parameter counts the
+presets are tested against (``tests/test_zoo.py``), each with a note on what is counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hwsim.workload import Network
+
+from .cnn import alexnet, mobilenetv2, resnet18, resnet50, vgg16
+from .transformers import bert_base, vit_b16
+
+__all__ = ["PRESETS", "PUBLISHED", "load_preset", "parameter_count"]
+
+PRESETS: dict[str, Callable[[], Network]] = {
+    "alexnet": alexnet,
+    "vgg16": vgg16,
+    "resnet18": resnet18,
+    "resnet50": resnet50,
+    "mobilenetv2": mobilenetv2,
+    "bert-base": bert_base,
+    "vit-b16": vit_b16,
+}
+
+_CNN_NOTE = "MACs of conv+fc layers (no bias, pooling or BN); params incl. biases and BN affines, "
+PUBLISHED: dict[str, dict] = {
+    "alexnet": {"macs": 0.72e9, "params": 61e6,
+                "note": _CNN_NOTE + "227×227, Caffe AlexNet with groups=2 on conv2/4/5"},
+    "vgg16": {"macs": 15.5e9, "params": 138e6, "note": _CNN_NOTE + "224×224, configuration D"},
+    "resnet18": {"macs": 1.82e9, "params": 11.7e6, "note": _CNN_NOTE + "224×224"},
+    "resnet50": {"macs": 4.1e9, "params": 25.6e6, "note": _CNN_NOTE + "224×224, v1.5 (stride on the 3×3)"},
+    "mobilenetv2": {"macs": 0.30e9, "params": 3.5e6, "note": _CNN_NOTE + "224×224, width 1.0"},
+    "bert-base": {"macs": 11.2e9, "params": 85e6,
+                  "note": "12 encoder layers at sequence 128: MACs of Q/K/V/O, FFN and both attention matmuls; "
+                          "params of the encoder only (no embeddings or pooler), incl. biases and LayerNorm"},
+    "vit-b16": {"macs": 17.6e9, "params": 86e6,
+                "note": "224×224, 197 tokens: MACs of patch embedding, 12 encoder layers (incl. attention matmuls) "
+                        "and head; params incl. biases, LayerNorm, class token and position embeddings"},
+}  # fmt: skip
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("_", "").replace("-", "")
+
+
+def load_preset(name: str) -> Network:
+    """Build a preset by name; ``bert_base``, ``BERT-base`` and ``vit_b16`` spellings are accepted."""
+    known = {_key(k): k for k in PRESETS}
+    key = known.get(_key(name))
+    if key is None:
+        raise KeyError(f"unknown network preset {name!r}; known: {', '.join(PRESETS)}")
+    return PRESETS[key]()
+
+
+def parameter_count(net: Network) -> int:
+    """Trained weights of a network's MAC layers (no biases, norms or embedding tables).
+
+    ``Network.weight_count`` also counts the second operand of batched matmuls, which in
+    attention is an activation (Kᵀ or V), so those layers (``kind == 'matmul'``) are skipped.
+    """
+    return sum(layer.weight_count for layer in net.layers() if layer.kind != "matmul")
