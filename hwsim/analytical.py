@@ -22,6 +22,7 @@ level (``bits / word_bits`` words per element, as Timeloop charges a block's sca
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -77,10 +78,10 @@ def access_counts(layer: Layer, arch: Architecture, mapping: Mapping) -> dict[tu
     axes = {a.name: a for a in arch.axes}
     counts: dict[tuple[str, str], Accesses] = {}
     for op in layer.operands:
-        chain = [i for i, lv in enumerate(arch.levels) if lv.keeps_operand(op.name)] + [n]
+        chain = [i for i in range(n) if op.name in mapping.kept(arch, i)] + [n]
         for i in chain[:-1]:
             counts[(arch.levels[i].name, op.name)] = Accesses()
-        for p, c in zip(chain, chain[1:], strict=False):
+        for p, c in itertools.pairwise(chain):
             parent = counts[(arch.levels[p].name, op.name)]
             child = counts.get((arch.levels[c].name, op.name)) if c < n else None
             events = _events(nest[: starts[c]], op, every=(c == n))
@@ -126,8 +127,9 @@ def _first_touches(nest: list[Loop], strides: list[int], start_p: int, op: Opera
 class CostReport:
     """Cost of one layer (or non-MAC op) on one architecture under one mapping.
 
-    ``cycles`` = max(compute, every level's transfer time) + ``startup_cycles`` (loading the
-    first tiles). ``energy_pj`` = storage accesses + MACs + leakage over ``cycles``.
+    ``cycles`` = max(compute, each level's transfer time) + the refill time of levels without
+    double buffering (``exposed_cycles``) + ``startup_cycles`` (loading the first tiles).
+    ``energy_pj`` = storage accesses + MACs + leakage over ``cycles``.
     """
 
     layer: str
@@ -137,6 +139,7 @@ class CostReport:
     cycles: float
     compute_cycles: float
     startup_cycles: float
+    exposed_cycles: float
     transfer_cycles: dict[str, float]
     energy_pj: float
     mac_energy_pj: float
@@ -232,24 +235,25 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
 
     compute = float(mapping.temporal_iterations)
     transfer: dict[str, float] = {}
-    startup = 0.0
+    overlapped = [compute]
+    exposed = startup = 0.0
     for i, lv in enumerate(arch.levels):
         used = math.prod(lp.bound for lp in nest[: starts[i]] if lp.spatial)
-        rbw, wbw = lv.read_bandwidth_bits_per_cycle, lv.write_bandwidth_bits_per_cycle
+        rbw, wbw = lv.read_bandwidth_bits_per_cycle or math.inf, lv.write_bandwidth_bits_per_cycle or math.inf
         r, w = read_bits[lv.name] / used, write_bits[lv.name] / used
-        if rbw is None and wbw is None:
-            transfer[lv.name] = 0.0
-            continue
-        if lv.ports == 1:
-            transfer[lv.name] = (r + w) / (rbw or wbw or math.inf)
+        read_t, write_t = (r + w) / rbw if lv.ports == 1 else r / rbw, 0.0 if lv.ports == 1 else w / wbw
+        transfer[lv.name] = max(read_t, write_t)
+        if i == 0 or lv.double_buffered:
+            overlapped.append(transfer[lv.name])  # refills hide behind compute
         else:
-            transfer[lv.name] = max(r / (rbw or math.inf), w / (wbw or math.inf))
-        if i > 0 and wbw:
+            overlapped.append(read_t)
+            exposed += write_t  # without a second buffer, compute waits while a tile is refilled
+        if i > 0 and math.isfinite(wbw):
             tile = tile_extents(nest, starts[i])
-            first_bits = sum(layer.operand(o).footprint(tile) * layer.operand(o).onchip_bits for o in lv.keeps
+            first_bits = sum(layer.operand(o).footprint(tile) * layer.operand(o).onchip_bits for o in mapping.kept(arch, i)
                              if not layer.operand(o).is_output)  # fmt: skip
             startup += first_bits / wbw
-    cycles = max(compute, *transfer.values()) + startup
+    cycles = max(overlapped) + exposed + startup
     latency_s = cycles / arch.clock_hz
     mac_energy = layer.macs * arch.mac.energy_pj
     leakage = arch.leakage_mw * 1e-3 * latency_s * 1e12
@@ -262,6 +266,7 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
         cycles=cycles,
         compute_cycles=compute,
         startup_cycles=startup,
+        exposed_cycles=exposed,
         transfer_cycles=transfer,
         energy_pj=energy,
         mac_energy_pj=mac_energy,

@@ -21,7 +21,7 @@ from hwsim.errors import Problems
 from hwsim.spec import Fields, read_yaml
 from hwsim.workload import DIMS, OPERANDS
 
-__all__ = ["Level", "SpatialAxis", "MacUnit", "Architecture", "load_architecture", "architecture_from_dict"]
+__all__ = ["Architecture", "Level", "MacUnit", "SpatialAxis", "architecture_from_dict", "load_architecture"]
 
 LEVEL_KINDS = ("dram", "sram", "regfile")
 
@@ -149,7 +149,7 @@ def architecture_from_dict(data: Any, source: str = "<dict>") -> Architecture:
 
     problems = Problems(source)
     top = Fields(data, "", problems)
-    name = top.str("name", Path(source).stem if source.endswith((".yaml", ".yml")) else "unnamed")
+    name = top.text("name", Path(source).stem if source.endswith((".yaml", ".yml")) else "unnamed")
     clock_hz = top.number("clock_hz", 1e9, unit="Hz") or 1e9
     tech_f = top.sub("technology")
     node_nm = tech_f.number("node_nm", 45.0, unit="nm") or 45.0
@@ -170,16 +170,16 @@ def architecture_from_dict(data: Any, source: str = "<dict>") -> Architecture:
         missing = [op for op in OPERANDS if op not in levels[0].keeps]
         if missing:
             problems.add("levels[0].keeps", list(levels[0].keeps), f"expected the outermost level to keep every operand (missing {', '.join(missing)})")
-    elif "levels" in top.data:
-        problems.add("levels", top.data.get("levels"), "expected at least one storage level")
+    elif isinstance(top.data.get("levels"), list):
+        problems.add("levels", [], "expected at least one storage level")
 
     pe = top.sub("pe_array", required=True)
     axes = []
     for f in pe.items("axes", required=True):
         a = SpatialAxis(
-            name=f.str("name"),
+            name=f.text("name"),
             size=f.integer("size", 1, required=True),
-            below=f.str("below", names[0] if len(names) == 1 else None),
+            below=f.text("below", names[0] if len(names) == 1 else None),
             dims=f.str_list("dims", DIMS, choices=DIMS),
             multicast=f.boolean("multicast", True),
             reduction=f.boolean("reduction", True),
@@ -224,8 +224,8 @@ def _mac(f: Fields, node_nm: float) -> MacUnit:
 def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
     from hwsim import technology as tech
 
-    name = f.str("name")
-    kind = f.str("kind", "sram", choices=LEVEL_KINDS)
+    name = f.text("name")
+    kind = f.text("kind", "sram", choices=LEVEL_KINDS)
     keeps = f.str_list("keeps", OPERANDS, choices=OPERANDS)
     if f.has("keeps") and not keeps:
         f.problems.add(f.at("keeps"), [], "expected at least one operand (a level keeping nothing is not a storage level)")
@@ -244,7 +244,7 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
     if ports > 2:
         f.problems.add(f.at("ports"), ports, "expected 1 (reads and writes share a port) or 2 (separate read and write ports)")
     double_buffered = f.boolean("double_buffered", False)
-    dram_type = f.str("dram_type", "LPDDR4") if kind == "dram" else None
+    dram_type = f.text("dram_type", "LPDDR4") if kind == "dram" else None
     if dram_type is not None and dram_type.upper().replace("-", "").replace("_", "") not in {
         k.upper().replace("-", "").replace("_", "") for k in tech.DRAM_KINDS
     }:

@@ -56,22 +56,19 @@ def brute_force_counts(layer: Layer, arch: Architecture, mapping: Mapping) -> di
         return elems
 
     for op in layer.operands:
-        chain = [i for i, lv in enumerate(arch.levels) if lv.keeps_operand(op.name)] + [n]
+        chain = [i for i in range(n) if op.name in mapping.kept(arch, i)] + [n]
         for i in chain[:-1]:
             counts[(arch.levels[i].name, op.name)] = Accesses()
-        for p, c in zip(chain, chain[1:], strict=False):
+        for p, c in itertools.pairwise(chain):
             parent = counts[(arch.levels[p].name, op.name)]
             child = counts.get((arch.levels[c].name, op.name)) if c < n else None
             temporal = [k for k in range(starts[c]) if not nest[k].spatial]
             above_p = [k for k in range(starts[p]) if nest[k].spatial]
             between = [k for k in range(starts[p], starts[c]) if nest[k].spatial]
 
-            def shares(k: int) -> bool:
-                axis = axes[nest[k].axis or ""]
-                return axis.reduction if op.is_output else axis.multicast
-
-            sharing = [k for k in between if shares(k)]
-            separate = [k for k in between if not shares(k)]
+            shares = {k: (axes[nest[k].axis or ""].reduction if op.is_output else axes[nest[k].axis or ""].multicast) for k in between}
+            sharing = [k for k in between if shares[k]]
+            separate = [k for k in between if not shares[k]]
             inside = range(starts[c], len(nest))
             relevant = [k for k in temporal if nest[k].dim in op.relevant_dims]
             seen: dict[tuple[int, ...], set[tuple[int, ...]]] = {}

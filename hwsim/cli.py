@@ -51,11 +51,11 @@ def _run(args: argparse.Namespace) -> str:
     try:
         arch = load_arch(args.arch)
     except SpecError as e:
-        errors += [Problem(f"{e.source}: {p.path}".rstrip(": "), p.value, p.expected) for p in e.problems]
+        errors += _qualified(e)
     try:
         workload = load_workload(args.workload)
     except SpecError as e:
-        errors += [Problem(f"{e.source}: {p.path}".rstrip(": "), p.value, p.expected) for p in e.problems]
+        errors += _qualified(e)
     if errors or arch is None or workload is None:
         raise SpecError("hwsim run", errors)
     options = MapperOptions(objective=args.objective, samples=args.samples, seed=args.seed)
@@ -67,6 +67,11 @@ def _run(args: argparse.Namespace) -> str:
         total = {"name": "TOTAL", "kind": "", **report.totals()}
         return frame.to_csv(index=False) + ",".join(str(total.get(c, "")) for c in frame.columns) + "\n"
     return _table(report, args.show_mappings)
+
+
+def _qualified(e: SpecError) -> list[Problem]:
+    """Problems of one source, each path prefixed with the file (or option) it came from."""
+    return [Problem(f"{e.source}: {p.path}" if p.path and p.path != e.source else e.source, p.value, p.expected) for p in e.problems]
 
 
 def _progress():  # pragma: no cover - cosmetic

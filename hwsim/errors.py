@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Problem", "SpecError", "Problems"]
+__all__ = ["Problem", "Problems", "SpecError"]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from hwsim.arch import Architecture
 from hwsim.mapper import MapperOptions, map_layer
 from hwsim.workload import Layer, Network, TensorOp
 
-__all__ = ["NetworkReport", "evaluate_network", "cost_tensor_op"]
+__all__ = ["NetworkReport", "cost_tensor_op", "evaluate_network"]
 
 
 def cost_tensor_op(op: TensorOp, arch: Architecture) -> CostReport:
@@ -43,7 +43,7 @@ def cost_tensor_op(op: TensorOp, arch: Architecture) -> CostReport:
     level_energy[dram.name] = dram_e
     return CostReport(
         layer=op.name, arch=arch.name, macs=0, macs_executed=0, cycles=cycles, compute_cycles=float(compute),
-        startup_cycles=0.0, transfer_cycles={dram.name: transfer}, energy_pj=dram_e + alu_e + leak,
+        startup_cycles=0.0, exposed_cycles=0.0, transfer_cycles={dram.name: transfer}, energy_pj=dram_e + alu_e + leak,
         mac_energy_pj=alu_e, leakage_energy_pj=leak, level_energy_pj=level_energy, accesses={}, access_energy_pj={},
         num_macs=arch.num_macs, clock_hz=arch.clock_hz, area_um2=arch.area_um2, kind=op.kind,
     )  # fmt: skip

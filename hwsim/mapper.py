@@ -26,7 +26,7 @@ from hwsim.errors import Problem, SpecError
 from hwsim.mapping import Mapping, capacity_problems, check_mapping
 from hwsim.workload import DIMS, Layer
 
-__all__ = ["MapperOptions", "map_layer", "OBJECTIVES"]
+__all__ = ["OBJECTIVES", "MapperOptions", "map_layer"]
 
 OBJECTIVES = ("edp", "energy", "delay")
 

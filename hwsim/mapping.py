@@ -43,20 +43,31 @@ class Loop:
 
 @dataclass(frozen=True)
 class Mapping:
-    """``temporal[i]``: (dim, bound) loops of level i, outer→inner; ``spatial[j]``: (dim, factor) on axis j."""
+    """``temporal[i]``: (dim, bound) loops of level i, outer→inner; ``spatial[j]``: (dim, factor) on axis j.
+
+    ``bypass`` lists (level name, operand) pairs that this mapping sends past a level that
+    could keep them (Timeloop's per-mapping keep/bypass); the outermost level cannot be bypassed.
+    """
 
     temporal: tuple[Factors, ...]
     spatial: tuple[Factors, ...]
+    bypass: tuple[tuple[str, str], ...] = ()
+
+    def kept(self, arch: Architecture, level: int) -> tuple[str, ...]:
+        """Operands that level ``level`` holds under this mapping."""
+        lv = arch.levels[level]
+        return tuple(o for o in lv.keeps if (lv.name, o) not in self.bypass)
 
     @staticmethod
     def build(
         temporal: list[list[tuple[str, int]]] | list[MappingABC[str, int]],
         spatial: list[list[tuple[str, int]]] | list[MappingABC[str, int]],
+        bypass: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
     ) -> Mapping:
         def norm(xs: list) -> tuple[Factors, ...]:
             return tuple(tuple((d, int(n)) for d, n in (x.items() if isinstance(x, MappingABC) else x)) for x in xs)
 
-        return Mapping(norm(temporal), norm(spatial))
+        return Mapping(norm(temporal), norm(spatial), tuple((str(lv), str(o)) for lv, o in bypass))
 
     def nest(self, arch: Architecture) -> list[Loop]:
         """The whole nest, outermost first, with loops of bound 1 dropped."""
@@ -125,6 +136,10 @@ def check_mapping(layer: Layer, arch: Architecture, mapping: Mapping) -> list[Pr
                 add(Problem(where, n, "expected a positive integer loop bound"))
             elif n > 1 and lv.temporal_dims is not None and d not in lv.temporal_dims:
                 add(Problem(where, f"{d}={n}", f"expected temporal loops at {lv.name} only over {', '.join(lv.temporal_dims) or 'no dimension'}"))
+    names = [lv.name for lv in arch.levels]
+    for k, (lv_name, o) in enumerate(mapping.bypass):
+        if lv_name not in names[1:] or o not in arch.levels[names.index(lv_name)].keeps:
+            add(Problem(f"bypass[{k}]", (lv_name, o), "expected a (level, operand) pair the level keeps, below the outermost level"))
     outputs = layer.operand("outputs")
     for j, group in enumerate(mapping.spatial):
         axis = arch.axes[j]
@@ -158,7 +173,7 @@ def tile_bytes(layer: Layer, arch: Architecture, mapping: Mapping, level: int) -
     nest = mapping.nest(arch)
     t = tile_extents(nest, level_starts(nest, len(arch.levels))[level])
     lv = arch.levels[level]
-    bits = sum(layer.operand(o).footprint(t) * layer.operand(o).onchip_bits for o in lv.keeps)
+    bits = sum(layer.operand(o).footprint(t) * layer.operand(o).onchip_bits for o in mapping.kept(arch, level))
     return bits / 8 * (2 if lv.double_buffered else 1)
 
 
@@ -188,7 +203,7 @@ def format_nest(layer: Layer, arch: Architecture, mapping: Mapping) -> str:
     depth = 0
     for i, lv in enumerate(arch.levels):
         t = tile_extents(nest, starts[i])
-        tiles = " ".join(f"{o}:{layer.operand(o).footprint(t)}" for o in lv.keeps)
+        tiles = " ".join(f"{o}:{layer.operand(o).footprint(t)}" for o in mapping.kept(arch, i))
         inst = arch.instances(i)
         lines.append(f"{'  ' * depth}{lv.name}{f' ×{inst}' if inst > 1 else ''} [ {tiles} ]")
         for lp in nest[starts[i] : starts[i + 1]]:

@@ -22,7 +22,7 @@ from hwsim.errors import Problems, SpecError
 from hwsim.spec import Fields, read_yaml
 from hwsim.workload import Layer, Network, TensorOp, batched_matmul, conv2d, fully_connected, gemm
 
-__all__ = ["load_network", "network_from_dict", "LAYER_TYPES"]
+__all__ = ["LAYER_TYPES", "load_network", "network_from_dict"]
 
 MAX_LAYERS = 100_000
 
@@ -61,7 +61,7 @@ def _int_or_pair(f: Fields, key: str, required: bool) -> int | tuple[int, int] |
 def network_from_dict(data: Any, source: str = "<dict>") -> Network:
     problems = Problems(source)
     top = Fields(data, "", problems)
-    name = top.str("name", Path(source).stem)
+    name = top.text("name", Path(source).stem)
     prec = top.sub("precision")
     bits = {
         "weight_bits": prec.integer("weights", 8),
@@ -77,8 +77,8 @@ def network_from_dict(data: Any, source: str = "<dict>") -> Network:
     net = Network(name)
     names: set[str] = set()
     for f in items:
-        lname = f.str("name")
-        kind = f.str("type", None, choices=LAYER_TYPES)
+        lname = f.text("name")
+        kind = f.text("type", None, choices=LAYER_TYPES)
         after = f.str_list("after") if f.has("after") else None
         for a in after or ():
             if a not in names:

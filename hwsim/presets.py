@@ -15,7 +15,7 @@ from hwsim.errors import Problem, SpecError
 from hwsim.spec import parse_yaml
 from hwsim.workload import Network
 
-__all__ = ["arch_names", "workload_names", "load_arch", "load_workload"]
+__all__ = ["arch_names", "load_arch", "load_workload", "workload_names"]
 
 
 def _norm(name: str) -> str:

@@ -95,7 +95,7 @@ class Fields:
         self.seen.add(key)
         return self.data.get(key, default)
 
-    def str(self, key: str, default: str | None = None, *, choices: Iterable[str] | None = None) -> str:
+    def text(self, key: str, default: str | None = None, *, choices: Iterable[str] | None = None) -> str:
         self.seen.add(key)
         if key not in self.data:
             if default is None:

@@ -34,16 +34,16 @@ from hwsim.errors import Problems
 
 __all__ = [
     "DIMS",
-    "Operand",
     "Layer",
-    "TensorOp",
     "Network",
+    "Operand",
+    "TensorOp",
+    "batched_matmul",
     "conv2d",
     "depthwise_conv2d",
+    "distinct_count",
     "fully_connected",
     "gemm",
-    "batched_matmul",
-    "distinct_count",
 ]
 
 DIMS: tuple[str, ...] = ("N", "G", "K", "C", "P", "Q", "R", "S")

@@ -76,7 +76,8 @@ def cases(draw: st.DrawFn) -> tuple[Layer, Architecture, Mapping]:
             else:
                 spatial[j].append((d, fs[n_levels + j]))
     temporal = [draw(st.permutations(t)) for t in temporal]
-    mapping = Mapping.build(temporal, spatial)
+    bypass = [(lv.name, o) for lv in levels[1:] for o in lv.keeps if draw(st.integers(0, 3)) == 0]
+    mapping = Mapping.build(temporal, spatial, bypass)
     axes = tuple(
         SpatialAxis(name, max(1, mapping.spatial_factor(j)), lv, DIMS, mc, red)
         for j, (name, lv, mc, red) in enumerate(axes_spec)

@@ -1,0 +1,127 @@
+"""The command line: the DESIGN.md contract, output formats, and bad input (exit 2, every problem, no traceback)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hwsim.cli import main
+
+TINY = """
+name: tiny
+layers:
+  - {name: conv1, type: conv2d, in_channels: 3, out_channels: 8, in_hw: 16, kernel: 3, padding: 1}
+  - {name: pool, type: pool, elements_in: 2048, elements_out: 512}
+  - {name: fc, type: fc, in_features: 512, out_features: 10}
+"""
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> str:
+    p = tmp_path / "tiny.yaml"
+    p.write_text(TINY)
+    return str(p)
+
+
+def test_json_contract(capsys, tiny):
+    code, out, err = run(capsys, "run", "--arch", "fpga-small", "--workload", tiny, "--format", "json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["arch"] == "fpga-small" and d["workload"] == "tiny"
+    assert [layer["name"] for layer in d["layers"]] == ["conv1", "pool", "fc"]
+    for layer in d["layers"]:
+        assert {"name", "macs", "cycles", "energy_pj", "utilization"} <= layer.keys()
+    assert d["total"]["macs"] == 3 * 8 * 9 * 16 * 16 + 512 * 10
+    assert d["total"]["energy_pj"] == pytest.approx(sum(layer["energy_pj"] for layer in d["layers"]))
+    assert d["total"]["edp_pj_s"] == pytest.approx(d["total"]["energy_pj"] * d["total"]["latency_s"])
+
+
+def test_csv_and_table_and_out_file(capsys, tiny, tmp_path):
+    code, out, _ = run(capsys, "run", "--arch", "eyeriss", "--workload", tiny, "--format", "csv")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("name,kind,macs,cycles,energy_pj,utilization") and lines[-1].startswith("TOTAL,")
+    code, out, _ = run(capsys, "run", "--arch", "eyeriss", "--workload", tiny)
+    assert code == 0 and "TOTAL" in out and "conv1" in out
+    target = tmp_path / "r.json"
+    code, out, _ = run(capsys, "run", "--arch", "eyeriss", "--workload", tiny, "--format", "json", "--out", str(target))
+    assert code == 0 and out == "" and json.loads(target.read_text())["workload"] == "tiny"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_broken_arch_lists_every_problem(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: bad\nclock_hz: -5\nlevels:\n"
+        "  - {name: DRAM, kind: dram, keeps: [weights, inputs]}\n"
+        "  - {name: GLB, kind: sram, size_kib: -4, keeps: [inputs, psums], colour: red}\n"
+        "pe_array:\n  axes:\n    - {name: rows, size: 0, below: NOPE}\n"
+    )
+    code, out, err = run(capsys, "run", "--arch", str(bad), "--workload", "resnet18")
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert lines[0] == "hwsim: error: hwsim run: 7 problems"
+    f = str(bad)
+    assert lines[1:] == [
+        f"- {f}: clock_hz: expected a positive number (Hz), not -5",
+        f"- {f}: levels[1].keeps: expected names from weights, inputs, outputs, not 'psums'",
+        f"- {f}: levels[1].size_kib: expected a positive number (capacity), not -4",
+        f"- {f}: levels[1].colour: unknown field (known fields here: area_um2, bandwidth_bytes_per_s, banks, "
+        "double_buffered, keeps, kind, leakage_mw, name, ports, read_bandwidth_bits_per_cycle, read_energy_pj, "
+        "size_kib, word_bits, write_bandwidth_bits_per_cycle, write_energy_pj), not 'red'",
+        f"- {f}: levels[0].keeps: expected the outermost level to keep every operand (missing outputs), not ['weights', 'inputs']",
+        f"- {f}: pe_array.axes[0].size: expected an integer ≥ 1, not 0",
+        f"- {f}: pe_array.axes[0].below: expected the name of a level (DRAM, GLB), not 'NOPE'",
+    ]
+
+
+def test_unknown_presets_and_bad_yaml(capsys, tmp_path):
+    code, _, err = run(capsys, "run", "--arch", "no-such", "--workload", "nosuch")
+    assert code == 2
+    assert "- --arch: expected a file path or a preset: eyeriss, fpga-small, nvdla-small, shidiannao, simba, tpu-v1, not 'no-such'" in err
+    assert "- --workload: expected a file path or a preset: alexnet," in err
+    y = tmp_path / "y.yaml"
+    y.write_text("key: [unclosed\n")
+    code, _, err = run(capsys, "run", "--arch", str(y))
+    assert code == 2
+    assert f"- {y}: line 2, column 1: expected valid YAML (expected ',' or ']', but got '<stream end>'), not 'YAML text'" in err
+
+
+def test_mapping_that_cannot_fit(capsys, tmp_path):
+    arch = tmp_path / "small.yaml"
+    arch.write_text(
+        "levels:\n  - {name: DRAM, kind: dram, keeps: [weights, inputs, outputs]}\n"
+        "  - {name: RF, kind: regfile, size_bytes: 2, keeps: [weights, inputs, outputs]}\n"
+        "pe_array:\n  axes: [{name: x, size: 1, below: DRAM}]\n"
+    )
+    code, _, err = run(capsys, "run", "--arch", str(arch), "--workload", "resnet18")
+    assert code == 2
+    assert "no valid mapping of layer 'conv1' on 'small'" in err and "capacity[RF]: expected tiles to fit in 2 bytes" in err
+
+
+def test_bad_workload_spec(capsys, tmp_path):
+    w = tmp_path / "w.yaml"
+    w.write_text("layers:\n  - {name: a, type: conv2d, in_channels: 0, out_channels: 4, in_hw: 2, kernel: 3}\n"
+                 "  - {name: b, type: lstm}\n  - {name: c, type: fc, in_features: 4, out_features: 2, after: [zz]}\n")  # fmt: skip
+    code, _, err = run(capsys, "run", "--workload", str(w))
+    assert code == 2
+    assert f"- {w}: layers[0].in_channels: expected an integer ≥ 1, not 0" in err
+    assert f"- {w}: layers[1].type: expected one of conv2d, depthwise, fc, gemm, matmul, pool, add, softmax, norm, activation, elementwise, not 'lstm'" in err
+    assert f"- {w}: layers[2].after: expected names of earlier layers, not 'zz'" in err
+
+
+def test_console_script_has_no_traceback(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("pe_array:\n  shape: [0, -1]\nlevels: 7\n")
+    p = subprocess.run([sys.executable, "-m", "hwsim.cli", "run", "--arch", str(bad)], capture_output=True, text=True)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and str(bad) in p.stderr

@@ -1,0 +1,62 @@
+"""The Eyeriss-like preset against the published Timeloop+Accelergy reference (shared/reference/energy.md).
+
+Reference: one 10.8M-MAC layer (C=3, K=32, 3×3, 112×112 outputs, stride 2) at 5.47 pJ/MAC —
+DRAM 3.38, weights spad 1.01, psum spad 0.39, GLB 0.38, MAC 0.21, ifmap spad 0.11 — 75%
+utilization, 86,016 cycles, under Timeloop's row-stationary mapping.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hwsim.analytical import evaluate_mapping
+from hwsim.mapper import map_layer
+from hwsim.mapping import Mapping
+from hwsim.presets import load_arch
+from hwsim.workload import conv2d
+
+REFERENCE_PJ_PER_MAC = {"DRAM": 3.38, "weights_spad": 1.01, "psum_spad": 0.39, "GLB": 0.38, "MAC": 0.21, "ifmap_spad": 0.11}
+
+
+@pytest.fixture(scope="module")
+def layer():
+    # Timeloop's tensor extent is 225×225 (no padding applied to the input tensor).
+    return conv2d("ref", in_channels=3, out_channels=32, in_hw=225, kernel=3, stride=2, psum_bits=16)
+
+
+def _breakdown(report, macs):
+    out = {lv: e / macs for lv, e in report.level_energy_pj.items()}
+    out["MAC"] = report.mac_energy_pj / macs
+    return out
+
+
+def test_reference_layer_is_10_8M_macs(layer):
+    assert layer.macs == 10_838_016
+
+
+def test_timeloop_mapping_breakdown_within_25_percent(layer):
+    arch = load_arch("eyeriss")
+    # Timeloop's mapping: DRAM P8 Q2 K4 | GLB P14 Q4 | cols Q14 | rows C3 S3 | weights spad R3 | psum spad K8.
+    m = Mapping.build([[("P", 8), ("Q", 2), ("K", 4)], [("P", 14), ("Q", 4)], [], [("R", 3)], [("K", 8)]],
+                      [[("Q", 14)], [("C", 3), ("S", 3)]])  # fmt: skip
+    r = evaluate_mapping(layer, arch, m)
+    got = _breakdown(r, layer.macs)
+    for part, want in REFERENCE_PJ_PER_MAC.items():
+        assert got[part] == pytest.approx(want, rel=0.25), part
+    assert r.energy_pj / layer.macs == pytest.approx(5.47, rel=0.05)
+    assert r.compute_cycles == 86_016
+    assert r.macs_executed / (r.compute_cycles * arch.num_macs) == pytest.approx(0.75)
+    # Exact access counts published with the reference (per all instances).
+    assert r.accesses[("DRAM", "weights")].reads == 13_824
+    assert r.accesses[("DRAM", "inputs")].reads == 157_296
+    assert r.accesses[("DRAM", "outputs")].updates == 401_408
+    assert r.accesses[("weights_spad", "weights")].fills == 1_536 * 126
+    assert r.accesses[("ifmap_spad", "inputs")].fills == 10_752 * 126
+    assert r.accesses[("psum_spad", "outputs")].reads == 57_344 * 126
+
+
+def test_default_mapper_is_at_least_as_good(layer):
+    arch = load_arch("eyeriss")
+    r = map_layer(layer, arch)
+    assert r.energy_pj / layer.macs == pytest.approx(5.47, rel=0.25)
+    assert r.energy_pj * r.cycles <= 5.47 * layer.macs * 86_016 * 1.05
