@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from hwsim.analytical import CostReport, evaluate_mapping
 from hwsim.arch import Architecture
 from hwsim.errors import Problem, SpecError
-from hwsim.mapping import Mapping, capacity_problems, check_mapping
+from hwsim.mapping import Mapping, check_mapping
 from hwsim.workload import DIMS, Layer
 
 __all__ = ["OBJECTIVES", "MapperOptions", "map_layer"]
@@ -117,6 +117,11 @@ def _temporal_sample(
     for opt in spatial:
         for d, f in opt.items():
             remaining[d] = math.ceil(remaining[d] / f)
+    # Spatial factors inside each level (axes below it or below any level inside it).
+    below = [arch.level_index(a.below) for a in arch.axes]
+    inside_spatial = [
+        {d: math.prod(opt.get(d, 1) for opt, b in zip(spatial, below, strict=True) if b >= i) for d in DIMS} for i in range(n)
+    ]
     factors: list[dict[str, int]] = [{} for _ in range(n)]
     # Fill on-chip levels from the innermost outwards.
     for i in range(n - 1, 0, -1):
@@ -126,8 +131,8 @@ def _temporal_sample(
         for d in allowed:
             for q in _prime_factors(remaining[d]):
                 factors[i][d] = factors[i].get(d, 1) * q
-                trial = _assemble(arch, factors, spatial, remaining, d, q)
-                if _fits(layer, arch, trial, i):
+                # Growing a tile at one level grows the tiles of every level above it too.
+                if all(_fits(layer, arch, factors, inside_spatial, j) for j in range(1, i + 1)):
                     remaining[d] //= q
                 else:
                     factors[i][d] //= q
@@ -137,19 +142,13 @@ def _temporal_sample(
     return Mapping.build(temporal, [list(s.items()) for s in spatial])
 
 
-def _assemble(
-    arch: Architecture, factors: list[dict[str, int]], spatial: list[dict[str, int]], remaining: dict[str, int], d: str, q: int
-) -> Mapping:
-    temporal = [list(f.items()) for f in factors]
-    rest = dict(remaining)
-    rest[d] //= q
-    temporal[0] = [(k, v) for k, v in rest.items() if v > 1]
-    return Mapping.build(temporal, [list(s.items()) for s in spatial])
-
-
-def _fits(layer: Layer, arch: Architecture, mapping: Mapping, level: int) -> bool:
-    # Growing a tile at one level grows the tiles of every level above it too.
-    return not capacity_problems(layer, arch, mapping, range(1, level + 1))
+def _fits(layer: Layer, arch: Architecture, factors: list[dict[str, int]], inside_spatial: list[dict[str, int]], i: int) -> bool:
+    lv = arch.levels[i]
+    if lv.size_bytes is None:
+        return True
+    tile = {d: inside_spatial[i][d] * math.prod(f.get(d, 1) for f in factors[i:]) for d in DIMS}
+    bits = sum(layer.operand(o).footprint(tile) * layer.operand(o).onchip_bits for o in lv.keeps)
+    return bits / 8 * (2 if lv.double_buffered else 1) <= lv.size_bytes
 
 
 _STATIONARY = {"weight": "weights", "output": "outputs", "input": "inputs"}

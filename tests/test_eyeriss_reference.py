@@ -7,6 +7,8 @@ utilization, 86,016 cycles, under Timeloop's row-stationary mapping.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hwsim.analytical import evaluate_mapping
@@ -60,3 +62,22 @@ def test_default_mapper_is_at_least_as_good(layer):
     r = map_layer(layer, arch)
     assert r.energy_pj / layer.macs == pytest.approx(5.47, rel=0.25)
     assert r.energy_pj * r.cycles <= 5.47 * layer.macs * 86_016 * 1.05
+
+
+def test_technology_table_defaults_land_within_25_percent_in_total(layer):
+    """With every per-action energy taken from hwsim's own 65 nm table instead of the cited ERT."""
+    import yaml
+
+    from hwsim.arch import architecture_from_dict
+
+    spec = yaml.safe_load(Path(__file__).parent.parent.joinpath("accelerators", "eyeriss.yaml").read_text(encoding="utf-8"))
+    for lv in spec["levels"]:
+        lv.pop("read_energy_pj", None)
+        lv.pop("write_energy_pj", None)
+    spec["mac"].pop("energy_pj")
+    arch = architecture_from_dict(spec, "eyeriss-defaults")
+    m = Mapping.build([[("P", 8), ("Q", 2), ("K", 4)], [("P", 14), ("Q", 4)], [], [("R", 3)], [("K", 8)]],
+                      [[("Q", 14)], [("C", 3), ("S", 3)]])  # fmt: skip
+    r = evaluate_mapping(layer, arch, m)
+    assert r.energy_pj / layer.macs == pytest.approx(5.47, rel=0.25)
+    assert _breakdown(r, layer.macs)["DRAM"] == pytest.approx(3.38, rel=0.01)
