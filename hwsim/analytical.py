@@ -78,7 +78,7 @@ def access_counts(layer: Layer, arch: Architecture, mapping: Mapping) -> dict[tu
     axes = {a.name: a for a in arch.axes}
     counts: dict[tuple[str, str], Accesses] = {}
     for op in layer.operands:
-        chain = [i for i in range(n) if op.name in mapping.kept(arch, i)] + [n]
+        chain = mapping.chain(arch, op.name)
         for i in chain[:-1]:
             counts[(arch.levels[i].name, op.name)] = Accesses()
         for p, c in itertools.pairwise(chain):

@@ -56,7 +56,7 @@ def brute_force_counts(layer: Layer, arch: Architecture, mapping: Mapping) -> di
         return elems
 
     for op in layer.operands:
-        chain = [i for i in range(n) if op.name in mapping.kept(arch, i)] + [n]
+        chain = mapping.chain(arch, op.name)
         for i in chain[:-1]:
             counts[(arch.levels[i].name, op.name)] = Accesses()
         for p, c in itertools.pairwise(chain):

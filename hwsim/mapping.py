@@ -79,6 +79,11 @@ class Mapping:
                     loops += [Loop(d, n, i, axis.name) for d, n in self.spatial[j] if n > 1]
         return loops
 
+    def chain(self, arch: Architecture, operand: str) -> list[int]:
+        """Indices of the levels holding ``operand``, outermost first, then ``len(levels)`` for the MACs."""
+        n = len(arch.levels)
+        return [i for i in range(n) if operand in self.kept(arch, i)] + [n]
+
     def padded_bounds(self) -> dict[str, int]:
         out = {d: 1 for d in DIMS}
         for group in (*self.temporal, *self.spatial):
