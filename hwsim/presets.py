@@ -37,11 +37,21 @@ def _looks_like_path(s: str) -> bool:
 
 
 def load_arch(spec: str, option: str = "--arch") -> Architecture:
-    """An architecture from a preset name (``eyeriss``) or a YAML file path."""
+    """An architecture from a preset name (``eyeriss``), an hwsim or Timeloop YAML file, or a SCALE-Sim .cfg."""
     if _looks_like_path(spec):
-        from hwsim.arch import load_architecture
+        if spec.endswith(".cfg"):
+            from hwsim.importers.scalesim import load_scalesim_config
 
-        return load_architecture(spec)
+            return load_scalesim_config(spec)
+        from hwsim.arch import architecture_from_dict
+        from hwsim.spec import read_yaml
+
+        data = read_yaml(spec)
+        if isinstance(data, dict) and "architecture" in data:
+            from hwsim.importers.timeloop import timeloop_architecture
+
+            return timeloop_architecture(data, source=spec)
+        return architecture_from_dict(data, source=spec)
     name = _norm(spec)
     names = arch_names()
     if name not in names:
@@ -52,11 +62,25 @@ def load_arch(spec: str, option: str = "--arch") -> Architecture:
 
 
 def load_workload(spec: str, option: str = "--workload") -> Network:
-    """A network from a preset name (``resnet50``) or a YAML workload file."""
+    """A network from a preset name (``resnet50``), an hwsim or Timeloop YAML file, a SCALE-Sim topology .csv or an ONNX file."""
     if _looks_like_path(spec):
-        from hwsim.network_spec import load_network
+        if spec.endswith(".csv"):
+            from hwsim.importers.scalesim import load_scalesim_topology
 
-        return load_network(spec)
+            return load_scalesim_topology(spec)
+        if spec.endswith(".onnx"):
+            from hwsim.importers.onnx import load_onnx
+
+            return load_onnx(spec)
+        from hwsim.network_spec import network_from_dict
+        from hwsim.spec import read_yaml
+
+        data = read_yaml(spec)
+        if isinstance(data, dict) and "problem" in data:
+            from hwsim.importers.timeloop import timeloop_problem
+
+            return timeloop_problem(data, source=spec)
+        return network_from_dict(data, source=spec)
     mod = importlib.import_module("hwsim.workloads")
     name = _norm(spec)
     names = sorted(mod.PRESETS)
