@@ -11,6 +11,7 @@ import importlib.resources
 from pathlib import Path
 
 from hwsim.arch import Architecture, architecture_from_dict
+from hwsim.network_spec import network_from_dict
 from hwsim.errors import Problem, SpecError
 from hwsim.spec import parse_yaml
 from hwsim.workload import Network
@@ -43,7 +44,6 @@ def load_arch(spec: str, option: str = "--arch") -> Architecture:
             from hwsim.importers.scalesim import load_scalesim_config
 
             return load_scalesim_config(spec)
-        from hwsim.arch import architecture_from_dict
         from hwsim.spec import read_yaml
 
         data = read_yaml(spec)
@@ -72,7 +72,6 @@ def load_workload(spec: str, option: str = "--workload") -> Network:
             from hwsim.importers.onnx import load_onnx
 
             return load_onnx(spec)
-        from hwsim.network_spec import network_from_dict
         from hwsim.spec import read_yaml
 
         data = read_yaml(spec)
