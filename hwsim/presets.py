@@ -11,8 +11,8 @@ import importlib.resources
 from pathlib import Path
 
 from hwsim.arch import Architecture, architecture_from_dict
-from hwsim.network_spec import network_from_dict
 from hwsim.errors import Problem, SpecError
+from hwsim.network_spec import network_from_dict
 from hwsim.spec import parse_yaml
 from hwsim.workload import Network
 
