@@ -54,12 +54,13 @@ def evaluate(
     workload: Network | str,
     *,
     objective: str = "edp",
-    samples: int = 60,
+    samples: int = MapperOptions.samples,
     seed: int = 0,
+    dataflow: str | None = None,
 ) -> NetworkReport:
     """Map and cost ``workload`` on ``arch``; either may be a preset name, a YAML path or an object."""
     from hwsim.presets import load_arch, load_workload
 
     a = load_arch(arch) if isinstance(arch, str) else arch
     w = load_workload(workload) if isinstance(workload, str) else workload
-    return evaluate_network(a, w, MapperOptions(objective=objective, samples=samples, seed=seed))
+    return evaluate_network(a, w, MapperOptions(objective=objective, samples=samples, seed=seed, dataflow=dataflow))

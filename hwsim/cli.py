@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--format", choices=("table", "csv", "json"), default="table")
     run.add_argument("--out", help="write the result to this file (atomically) instead of standard output")
     run.add_argument("--objective", choices=("edp", "energy", "delay"), default="edp", help="what the mapper minimizes")
-    run.add_argument("--samples", type=int, default=60, help="mapper samples per spatial candidate (default 60)")
+    run.add_argument("--samples", type=int, default=20_000, help="mapper samples per layer (default 20000)")
+    run.add_argument("--dataflow", choices=("ws", "os", "is", "rs"), help="constrain the mapper to a dataflow")
+    run.add_argument("--min-utilization", type=float, default=0.0, help="minimum spatial utilization of the PE array (0..1)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--show-mappings", action="store_true", help="print each distinct layer's loop nest (table format)")
     sub.add_parser("presets", help="list the preset accelerators and workloads")
@@ -58,7 +60,11 @@ def _run(args: argparse.Namespace) -> str:
         errors += _qualified(e)
     if errors or arch is None or workload is None:
         raise SpecError("hwsim run", errors)
-    options = MapperOptions(objective=args.objective, samples=args.samples, seed=args.seed)
+    options = MapperOptions(objective=args.objective, samples=args.samples, seed=args.seed, dataflow=args.dataflow,
+                            min_utilization=args.min_utilization)  # fmt: skip
+    problems += options.problems()
+    if problems:
+        raise SpecError("command line", problems)
     report = evaluate_network(arch, workload, options, progress=_progress() if args.format == "table" and not args.out else None)
     if args.format == "json":
         return json.dumps(report.to_json(), indent=1) + "\n"

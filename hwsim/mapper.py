@@ -1,24 +1,35 @@
-"""The default mapper: a valid, sensible mapping per layer, quickly.
+"""The mapper: the spatial unrolling, tiling and loop order of each layer.
 
-It is deliberately simple (the fast, high-quality mapper is its own piece of work):
+The mapspace (LOMA/CoSA style):
 
-1. **Spatial**: for each axis, in nest order, candidate unrollings of one or two of the
-   allowed dimensions whose factor product fits the axis; the candidates with the best
-   spatial utilization (after padding) are kept.
-2. **Temporal**: for each spatial candidate, a number of seeded random samples. Each sample
-   fills the on-chip levels from the innermost outwards, growing tiles by prime factors of
-   the remaining bounds in a random dimension priority while the level's capacity allows,
-   puts what is left at DRAM and draws a random loop order per level (plus the canonical
-   weight-, output- and input-stationary orders).
-3. Every sample is costed by the analytical model and the best by the objective is kept.
+* **spatial**: per axis, unrollings of one or two of its allowed dimensions whose factors
+  fit the axis (divisors of the remaining bound, or the axis-filling factor with padding);
+* **temporal**: every distribution of the prime factors of the remaining bounds over the
+  levels that allow each dimension (the outermost takes the rest);
+* **loop orders** per level, pruned for equivalence: two orders are one when, for every
+  operand, the same set of loops trails the innermost loop that operand depends on, since
+  the cost model sees nothing else of an order (this subsumes orders differing only in
+  bound-1 loops or in loops irrelevant to every operand kept there).
+
+Search: :func:`map_layer` samples that space at random (seeded), keeps the best under the
+objective, stops after a run of samples without improvement (the victory condition) and then
+refines the best by local moves, all compiled (:mod:`hwsim.fastmodel`). ``exhaustive=True``
+enumerates the pruned space instead: the ground truth on small layers.
+
+Constraints: a dataflow (``ws``, ``os``, ``is``: the stationary operand's irrelevant loops
+innermost at every level and only dims it depends on unrolled; ``rs``: Eyeriss row
+stationary, filter rows S and output rows Q both unrolled), a minimum spatial utilization,
+and the spec's own per-axis dims and per-level ``temporal_dims``.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 from hwsim.analytical import CostReport, evaluate_mapping
 from hwsim.arch import Architecture
@@ -26,17 +37,48 @@ from hwsim.errors import Problem, SpecError
 from hwsim.mapping import Mapping, check_mapping
 from hwsim.workload import DIMS, Layer
 
-__all__ = ["OBJECTIVES", "MapperOptions", "map_layer"]
+__all__ = ["DATAFLOWS", "OBJECTIVES", "MapperOptions", "enumerate_mapspace", "map_layer", "spatial_candidates"]
 
 OBJECTIVES = ("edp", "energy", "delay")
+DATAFLOWS = ("ws", "os", "is", "rs")
+_STATIONARY = {"ws": 0, "is": 1, "os": 2}  # operand index in (weights, inputs, outputs)
 
 
 @dataclass(frozen=True)
 class MapperOptions:
-    objective: str = "edp"
-    samples: int = 60
-    spatial_candidates: int = 6
+    """How to search. ``objective`` may be a lexicographic list such as ``("delay", "energy")``."""
+
+    objective: str | tuple[str, ...] = "edp"
+    samples: int = 20_000
+    victory: int = 300
+    refine: int = 3_000
+    spatial_candidates: int = 24
     seed: int = 0
+    dataflow: str | None = None
+    min_utilization: float = 0.0
+    exhaustive: bool = False
+    exhaustive_limit: int = 3_000_000
+
+    @property
+    def objectives(self) -> tuple[str, ...]:
+        obj = self.objective
+        return tuple(o.strip() for o in obj.split(",")) if isinstance(obj, str) else tuple(obj)
+
+    def problems(self) -> list[Problem]:
+        out = []
+        bad = [o for o in self.objectives if o not in OBJECTIVES]
+        if bad or not self.objectives:
+            out.append(Problem("objective", self.objective, f"expected one or more of {', '.join(OBJECTIVES)}"))
+        if self.dataflow is not None and self.dataflow not in DATAFLOWS:
+            out.append(Problem("dataflow", self.dataflow, f"expected one of {', '.join(DATAFLOWS)}"))
+        if not 0.0 <= self.min_utilization <= 1.0:
+            out.append(Problem("min_utilization", self.min_utilization, "expected a fraction between 0 and 1"))
+        for name in ("samples", "victory", "spatial_candidates"):
+            if getattr(self, name) < 1:
+                out.append(Problem(name, getattr(self, name), "expected a positive integer"))
+        if self.refine < 0:
+            out.append(Problem("refine", self.refine, "expected a non-negative integer"))
+        return out
 
 
 def _prime_factors(n: int) -> list[int]:
@@ -51,153 +93,241 @@ def _prime_factors(n: int) -> list[int]:
     return out
 
 
-def _score(report: CostReport, objective: str) -> float:
-    if objective == "energy":
-        return report.energy_pj
-    if objective == "delay":
-        return report.cycles
-    return report.energy_pj * report.cycles
-
-
 def _spatial_options(size: int, dims: tuple[str, ...], remaining: dict[str, int]) -> list[dict[str, int]]:
-    """Unrollings of up to two dims on one axis; factors chosen so no factor is wasted."""
+    """Unrollings of up to two dims on one axis; no factor larger than its quotient needs."""
     opts: list[dict[str, int]] = [{}]
+    seen: set[tuple[tuple[str, int], ...]] = {()}
     live = [d for d in dims if remaining.get(d, 1) > 1]
     for d in live:
         b = remaining[d]
-        for f in {min(b, size), *(x for x in range(2, min(b, size) + 1) if b % x == 0)}:
+        for f in sorted({min(b, size), *(x for x in range(2, min(b, size) + 1) if b % x == 0)}):
             f = math.ceil(b / math.ceil(b / f))
-            opts.append({d: f})
-            rest = size // f
-            for d2 in live:
-                if d2 == d or rest < 2:
-                    continue
-                b2 = remaining[d2]
-                g = min(b2, rest)
-                g = math.ceil(b2 / math.ceil(b2 / g))
-                if g > 1:
-                    opts.append({d: f, d2: g})
+            for opt in ({d: f}, *({d: f, d2: math.ceil(remaining[d2] / math.ceil(remaining[d2] / min(remaining[d2], size // f)))}
+                                  for d2 in live if d2 != d and size // f >= 2)):  # fmt: skip
+                key = tuple(sorted(opt.items()))
+                if key not in seen and all(v >= 1 for v in opt.values()):
+                    seen.add(key)
+                    opts.append(dict(opt))
     return opts
 
 
-def _spatial_candidates(layer: Layer, arch: Architecture, keep: int) -> list[list[dict[str, int]]]:
+def _dataflow_dims(layer: Layer, dataflow: str | None) -> set[str] | None:
+    if dataflow in _STATIONARY:
+        return set(layer.operands[_STATIONARY[dataflow]].relevant_dims)
+    if dataflow == "rs":
+        return {"S", "Q", "C", "K", "N", "G"}
+    return None
+
+
+def spatial_candidates(layer: Layer, arch: Architecture, keep: int | None, options: MapperOptions | None = None) -> list[list[dict[str, int]]]:
+    """Spatial unrollings, best spatial utilization first (all of them when ``keep`` is None)."""
+    options = options or MapperOptions()
     out_rel = layer.operand("outputs").relevant_dims
-    bounds = layer.dims
-    beams: list[tuple[float, list[dict[str, int]], dict[str, int]]] = [(1.0, [], dict(bounds))]
+    flow = _dataflow_dims(layer, options.dataflow)
+    beams: list[tuple[float, list[dict[str, int]], dict[str, int]]] = [(1.0, [], dict(layer.dims))]
     for axis in arch.axes:
-        dims = tuple(d for d in axis.dims if axis.reduction or d in out_rel)
+        dims = tuple(d for d in axis.dims if (axis.reduction or d in out_rel) and (flow is None or d in flow))
         grown = []
+        seen = set()
         for _, chosen, remaining in beams:
             for opt in _spatial_options(axis.size, dims, remaining):
                 rem = dict(remaining)
                 for d, f in opt.items():
                     rem[d] = math.ceil(rem[d] / f)
-                grown.append((0.0, [*chosen, opt], rem))
-        # Useful fraction of the array over the candidates: real MACs / padded MAC slots.
-        scored = []
-        seen = set()
-        for _, chosen, rem in grown:
-            key = tuple(tuple(sorted(c.items())) for c in chosen)
-            if key in seen:
+                new = [*chosen, opt]
+                key = tuple(tuple(sorted(c.items())) for c in new)
+                if key in seen:
+                    continue
+                seen.add(key)
+                fan = math.prod(math.prod(c.values()) for c in new)
+                padded = math.prod(rem[d] for d in DIMS) * fan
+                grown.append((layer.macs / padded * fan, new, rem))
+        grown.sort(key=lambda t: -t[0])
+        beams = grown if keep is None else grown[: keep * 3]
+    total = arch.num_macs
+    result = []
+    for _, chosen, _ in beams:
+        used = layer.macs / math.prod(math.ceil(layer.dims[d] / math.prod(c.get(d, 1) for c in chosen)) for d in DIMS)
+        if used / total + 1e-12 < options.min_utilization:
+            continue
+        if options.dataflow == "rs":
+            spatial_dims = {d for c in chosen for d, f in c.items() if f > 1}
+            if not {"S", "Q"} <= spatial_dims and layer.dims["S"] > 1:
                 continue
-            seen.add(key)
-            fan = math.prod(math.prod(c.values()) for c in chosen)
-            padded = math.prod(rem[d] for d in DIMS) * fan
-            scored.append((layer.macs / padded * fan, chosen, rem))
-        scored.sort(key=lambda t: -t[0])
-        beams = scored[: keep * 3]
-    return [chosen for _, chosen, _ in beams[:keep]]
+        result.append(chosen)
+    return result if keep is None else result[:keep]
 
 
-def _temporal_sample(
-    layer: Layer, arch: Architecture, spatial: list[dict[str, int]], rng: random.Random, order_style: str
-) -> Mapping:
-    n = len(arch.levels)
-    remaining = dict(layer.dims)
-    for opt in spatial:
-        for d, f in opt.items():
-            remaining[d] = math.ceil(remaining[d] / f)
-    # Spatial factors inside each level (axes below it or below any level inside it).
-    below = [arch.level_index(a.below) for a in arch.axes]
-    inside_spatial = [
-        {d: math.prod(opt.get(d, 1) for opt, b in zip(spatial, below, strict=True) if b >= i) for d in DIMS} for i in range(n)
-    ]
-    factors: list[dict[str, int]] = [{} for _ in range(n)]
-    # Fill on-chip levels from the innermost outwards.
-    for i in range(n - 1, 0, -1):
-        lv = arch.levels[i]
-        allowed = [d for d in DIMS if lv.temporal_dims is None or d in lv.temporal_dims]
-        rng.shuffle(allowed)
-        for d in allowed:
-            for q in _prime_factors(remaining[d]):
-                factors[i][d] = factors[i].get(d, 1) * q
-                # Growing a tile at one level grows the tiles of every level above it too.
-                if all(_fits(layer, arch, factors, inside_spatial, j) for j in range(1, i + 1)):
-                    remaining[d] //= q
-                else:
-                    factors[i][d] //= q
+def _spatial_array(cands: list[list[dict[str, int]]]) -> np.ndarray:
+    return np.array([[[c.get(d, 1) for d in DIMS] for c in cand] for cand in cands], np.int64).reshape(len(cands), -1, len(DIMS))
+
+
+def _distributions(q: int, levels: list[int]) -> list[dict[int, int]]:
+    """Every way to split q's prime factors over the given levels (as level → factor)."""
+    results: set[tuple[tuple[int, int], ...]] = set()
+
+    def rec(primes: list[int], acc: dict[int, int]) -> None:
+        if not primes:
+            results.add(tuple(sorted((lv, f) for lv, f in acc.items() if f > 1)))
+            return
+        p, rest = primes[0], primes[1:]
+        for lv in levels:
+            acc[lv] = acc.get(lv, 1) * p
+            rec(rest, acc)
+            acc[lv] //= p
+
+    rec(_prime_factors(q), {})
+    return [dict(r) for r in sorted(results)]
+
+
+def _order_classes(layer: Layer, dims: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """One order per equivalence class: same trailing-irrelevant loop set for every operand."""
+    if len(dims) <= 1:
+        return [dims]
+    rel = [{DIMS.index(d) for d in op.relevant_dims} for op in layer.operands]
+    classes: dict[tuple[frozenset[int], ...], tuple[int, ...]] = {}
+    for perm in itertools.permutations(dims):
+        sig = []
+        for r in rel:
+            tail: list[int] = []
+            for d in reversed(perm):
+                if d in r:
                     break
-    factors[0] = {d: r for d, r in remaining.items() if r > 1}
-    temporal = [_order(layer, f, order_style, rng) for f in factors]
-    return Mapping.build(temporal, [list(s.items()) for s in spatial])
+                tail.append(d)
+            sig.append(frozenset(tail))
+        classes.setdefault(tuple(sig), perm)
+    return list(classes.values())
 
 
-def _fits(layer: Layer, arch: Architecture, factors: list[dict[str, int]], inside_spatial: list[dict[str, int]], i: int) -> bool:
-    lv = arch.levels[i]
-    if lv.size_bytes is None:
-        return True
-    tile = {d: inside_spatial[i][d] * math.prod(f.get(d, 1) for f in factors[i:]) for d in DIMS}
-    bits = sum(layer.operand(o).footprint(tile) * layer.operand(o).onchip_bits for o in lv.keeps)
-    return bits / 8 * (2 if lv.double_buffered else 1) <= lv.size_bytes
+def enumerate_mapspace(
+    layer: Layer, arch: Architecture, options: MapperOptions | None = None, batch: int = 65_536
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The whole pruned mapspace as batches of encoded (factors, orders)."""
+    options = options or MapperOptions()
+    nl, na = len(arch.levels), len(arch.axes)
+    allowed = {k: [lv for lv in range(nl) if _allows(arch.levels[lv].temporal_dims, DIMS[k])] for k in range(len(DIMS))}
+    stationary = _STATIONARY.get(options.dataflow or "", -1)
+    order_cache: dict[tuple[int, ...], list[tuple[int, ...]]] = {}
+    fb: list[np.ndarray] = []
+    ob: list[np.ndarray] = []
+    for chosen in spatial_candidates(layer, arch, None, options):
+        spatial = np.ones((na, len(DIMS)), np.int64)
+        for a, c in enumerate(chosen):
+            for name, f in c.items():
+                spatial[a, DIMS.index(name)] = f
+        per_dim = []
+        for k in range(len(DIMS)):
+            q = math.ceil(layer.dims[DIMS[k]] / int(spatial[:, k].prod()))
+            per_dim.append(_distributions(q, allowed[k] or [0]))
+        for combo in itertools.product(*per_dim):
+            factors = np.ones((nl + na, len(DIMS)), np.int64)
+            factors[nl:] = spatial
+            for k, dist in enumerate(combo):
+                for lv, f in dist.items():
+                    factors[lv, k] = f
+            level_orders = []
+            for lv in range(nl):
+                present = tuple(d for d in range(len(DIMS)) if factors[lv, d] > 1)
+                if stationary >= 0:
+                    rel = {DIMS.index(x) for x in layer.operands[stationary].relevant_dims}
+                    opts = [tuple(sorted(present, key=lambda x: x not in rel))]
+                else:
+                    if present not in order_cache:
+                        order_cache[present] = _order_classes(layer, present)
+                    opts = order_cache[present]
+                level_orders.append([(*o, *(d for d in range(len(DIMS)) if d not in o)) for o in opts])
+            for orders in itertools.product(*level_orders):
+                fb.append(factors)
+                ob.append(np.array(orders, np.int64))
+                if len(fb) == batch:
+                    yield np.stack(fb), np.stack(ob)
+                    fb, ob = [], []
+    if fb:
+        yield np.stack(fb), np.stack(ob)
 
 
-_STATIONARY = {"weight": "weights", "output": "outputs", "input": "inputs"}
+def _allows(temporal_dims: tuple[str, ...] | None, dim: str) -> bool:
+    return temporal_dims is None or dim in temporal_dims
 
 
-def _order(layer: Layer, factors: dict[str, int], style: str, rng: random.Random) -> list[tuple[str, int]]:
-    items = [(d, f) for d, f in factors.items() if f > 1]
-    if style in _STATIONARY:
-        # Loops the stationary operand ignores go innermost, so it stays put.
-        rel = layer.operand(_STATIONARY[style]).relevant_dims
-        items.sort(key=lambda it: (it[0] not in rel, DIMS.index(it[0])))
-    else:
-        rng.shuffle(items)
-    return items
+def _scores(out: np.ndarray, objectives: tuple[str, ...], clock_hz: float) -> np.ndarray:
+    cols = {"energy": out[:, 0], "delay": out[:, 1], "edp": out[:, 0] * out[:, 1] / clock_hz}
+    return np.stack([cols[o] for o in objectives], axis=1)
 
 
-def candidate_mappings(layer: Layer, arch: Architecture, options: MapperOptions) -> Iterator[Mapping]:
-    rng = random.Random(options.seed)
-    for spatial in _spatial_candidates(layer, arch, options.spatial_candidates):
-        for k in range(options.samples):
-            style = ("weight", "output", "input")[k] if k < 3 else "random"
-            yield _temporal_sample(layer, arch, spatial, rng, style)
+def _no_mapping(layer: Layer, arch: Architecture, options: MapperOptions) -> SpecError:
+    cands = spatial_candidates(layer, arch, 1, options)
+    if not cands:
+        return SpecError(
+            f"no valid mapping of layer {layer.name!r} on {arch.name!r}",
+            [Problem("spatial", options.dataflow or "any", f"expected a spatial unrolling meeting the constraints "
+                     f"(dataflow {options.dataflow or 'any'}, min_utilization {options.min_utilization:g})")],
+        )  # fmt: skip
+    # The smallest tiles: everything temporal at the outermost level.
+    chosen = cands[0]
+    rem = {d: math.ceil(layer.dims[d] / math.prod(c.get(d, 1) for c in chosen)) for d in DIMS}
+    m = Mapping.build([[(d, r) for d, r in rem.items() if r > 1]] + [[] for _ in arch.levels[1:]], [list(c.items()) for c in chosen])
+    return SpecError(f"no valid mapping of layer {layer.name!r} on {arch.name!r}", check_mapping(layer, arch, m))
 
 
 def map_layer(layer: Layer, arch: Architecture, options: MapperOptions | None = None) -> CostReport:
-    """The best mapping found for ``layer`` on ``arch`` and its cost.
+    """The best mapping found for ``layer`` on ``arch`` and its cost (the reference model's).
 
-    Raises :class:`SpecError` when no valid mapping exists (e.g. a buffer too small for
-    even the smallest tile), listing the reasons of the last candidate tried.
+    Raises :class:`SpecError` when no valid mapping exists (e.g. a buffer too small for even
+    the smallest tile), with the reasons.
     """
+    from hwsim import fastmodel
+
     options = options or MapperOptions()
-    if options.objective not in OBJECTIVES:
-        raise SpecError("mapper", [Problem("objective", options.objective, f"expected one of {', '.join(OBJECTIVES)}")])
-    best: CostReport | None = None
-    best_score = math.inf
-    last: list[Problem] = []
-    seen: set[Mapping] = set()
-    for mapping in candidate_mappings(layer, arch, options):
-        if mapping in seen:
+    bad = options.problems()
+    if bad:
+        raise SpecError("mapper options", bad)
+    problem = fastmodel.Problem.build(layer, arch)
+    if options.exhaustive:
+        best = _exhaustive(layer, arch, options, problem)
+        if best is None:
+            raise _no_mapping(layer, arch, options)
+        mapping = fastmodel.decode(*best, arch)
+    else:
+        cands = spatial_candidates(layer, arch, options.spatial_candidates, options)
+        if not cands:
+            raise _no_mapping(layer, arch, options)
+        f, o, out, _ = fastmodel.search(
+            problem, _spatial_array(cands), options.objectives, max_samples=options.samples, victory=options.victory,
+            refine=options.refine, seed=options.seed, stationary=_STATIONARY.get(options.dataflow or "", -1),
+        )  # fmt: skip
+        if out[2] != 1.0:
+            raise _no_mapping(layer, arch, options)
+        mapping = fastmodel.decode(f, o, arch)
+    return evaluate_mapping(layer, arch, mapping)
+
+
+def mapspace_size(layer: Layer, arch: Architecture, options: MapperOptions | None = None) -> int:
+    return sum(len(f) for f, _ in enumerate_mapspace(layer, arch, options))
+
+
+def _exhaustive(layer: Layer, arch: Architecture, options: MapperOptions, problem: object) -> tuple[np.ndarray, np.ndarray] | None:
+    from hwsim import fastmodel
+
+    assert isinstance(problem, fastmodel.Problem)
+    best: tuple[np.ndarray, np.ndarray] | None = None
+    best_score: np.ndarray | None = None
+    seen = 0
+    for factors, orders in enumerate_mapspace(layer, arch, options):
+        seen += len(factors)
+        if seen > options.exhaustive_limit:
+            raise SpecError(
+                f"exhaustive mapping of layer {layer.name!r}",
+                [Problem("mapspace", f"more than {options.exhaustive_limit} mappings", "expected a small layer for --exhaustive")],
+            )
+        out = fastmodel.evaluate_batch(problem, factors, orders)
+        ok = out[:, 2] == 1.0
+        if not ok.any():
             continue
-        seen.add(mapping)
-        problems = check_mapping(layer, arch, mapping)
-        if problems:
-            last = problems
-            continue
-        report = evaluate_mapping(layer, arch, mapping, check=False)
-        score = _score(report, options.objective)
-        if score < best_score:
-            best, best_score = report, score
-    if best is None:
-        raise SpecError(f"no valid mapping of layer {layer.name!r} on {arch.name!r}", last)
+        scores = _scores(out[ok], options.objectives, arch.clock_hz)
+        idx = np.lexsort(scores.T[::-1])[0]
+        if best_score is None or tuple(scores[idx]) < tuple(best_score):
+            best_score = scores[idx]
+            k = np.flatnonzero(ok)[idx]
+            best = (factors[k].copy(), orders[k].copy())
     return best

@@ -28,7 +28,7 @@ def test_the_six_presets_exist():
 @pytest.mark.parametrize("name", ARCHS)
 def test_preset_maps_every_layer_kind(name):
     arch = load_arch(name)
-    report = hwsim.evaluate(arch, _mini(), samples=20)
+    report = hwsim.evaluate(arch, _mini(), samples=2000)
     assert [r.layer for r in report.reports] == ["conv", "dw", "pool", "fc", "attn"]
     for r in report.reports:
         assert r.cycles > 0 and r.energy_pj > 0
@@ -40,8 +40,8 @@ def test_preset_maps_every_layer_kind(name):
 
 
 def test_evaluate_is_deterministic():
-    a = hwsim.evaluate("simba", _mini(), samples=10, seed=3).to_frame()
-    b = hwsim.evaluate("simba", _mini(), samples=10, seed=3).to_frame()
+    a = hwsim.evaluate("simba", _mini(), samples=500, seed=3).to_frame()
+    b = hwsim.evaluate("simba", _mini(), samples=500, seed=3).to_frame()
     assert a.equals(b)
 
 
