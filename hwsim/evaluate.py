@@ -9,7 +9,11 @@ PE array (each charged one MAC's energy, an upper bound for an add or compare).
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+import sys
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -114,25 +118,56 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in d.items()}
 
 
+def _map_key(args: tuple[Layer, Architecture, MapperOptions]) -> CostReport:
+    return map_layer(*args)
+
+
+def _workers(requested: int | None, jobs: int, options: MapperOptions) -> int:
+    if requested is not None:
+        return max(1, min(requested, jobs))
+    # Worth a second process only when the searches outweigh starting one (about a second).
+    heavy = jobs >= 4 and (options.exhaustive or jobs * options.samples >= 2_000_000)
+    return min(os.cpu_count() or 1, jobs) if heavy else 1
+
+
 def evaluate_network(
     arch: Architecture,
     network: Network,
     options: MapperOptions | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    workers: int | None = None,
 ) -> NetworkReport:
-    """Map and cost every node of ``network`` on ``arch`` in topological order."""
+    """Map and cost every node of ``network`` on ``arch`` in topological order.
+
+    Each distinct layer shape is searched once; with ``workers`` > 1 (or automatically, for
+    long searches) the searches run in that many processes. Results do not depend on it.
+    """
     options = options or MapperOptions()
-    cache: dict[Layer, CostReport] = {}
-    reports: list[CostReport] = []
     ops = list(network.ops())
-    for k, op in enumerate(ops):
-        if progress:
-            progress(k, len(ops), op.name)
+    unique: dict[Layer, Layer] = {}
+    for op in ops:
+        if isinstance(op, Layer):
+            unique.setdefault(_shape_key(op), op)
+    keys = list(unique)
+    n_workers = _workers(workers, len(keys), options)
+    cache: dict[Layer, CostReport] = {}
+    jobs = [(unique[k], arch, options) for k in keys]
+    if n_workers > 1:
+        ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        with ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
+            for k, (key, report) in enumerate(zip(keys, pool.map(_map_key, jobs), strict=True)):
+                cache[key] = report
+                if progress:
+                    progress(k, len(keys), unique[key].name)
+    else:
+        for k, (key, job) in enumerate(zip(keys, jobs, strict=True)):
+            if progress:
+                progress(k, len(keys), job[0].name)
+            cache[key] = _map_key(job)
+    reports: list[CostReport] = []
+    for op in ops:
         if isinstance(op, TensorOp):
             reports.append(cost_tensor_op(op, arch))
-            continue
-        key = _shape_key(op)
-        if key not in cache:
-            cache[key] = map_layer(op, arch, options)
-        reports.append(replace(cache[key], layer=op.name))
+        else:
+            reports.append(replace(cache[_shape_key(op)], layer=op.name))
     return NetworkReport(arch, network, tuple(reports))
