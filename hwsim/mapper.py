@@ -207,9 +207,10 @@ def enumerate_mapspace(
     nl, na = len(arch.levels), len(arch.axes)
     allowed = {k: [lv for lv in range(nl) if _allows(arch.levels[lv].temporal_dims, DIMS[k])] for k in range(len(DIMS))}
     stationary = _STATIONARY.get(options.dataflow or "", -1)
-    order_cache: dict[tuple[int, ...], list[tuple[int, ...]]] = {}
+    order_cache: dict[tuple[tuple[int, ...], int], np.ndarray] = {}
     fb: list[np.ndarray] = []
     ob: list[np.ndarray] = []
+    pending = 0
     for chosen in spatial_candidates(layer, arch, None, options):
         spatial = np.ones((na, len(DIMS)), np.int64)
         for a, c in enumerate(chosen):
@@ -225,25 +226,28 @@ def enumerate_mapspace(
             for k, dist in enumerate(combo):
                 for lv, f in dist.items():
                     factors[lv, k] = f
-            level_orders = []
+            level_opts = []
             for lv in range(nl):
                 present = tuple(d for d in range(len(DIMS)) if factors[lv, d] > 1)
-                if stationary >= 0:
-                    rel = {DIMS.index(x) for x in layer.operands[stationary].relevant_dims}
-                    opts = [tuple(sorted(present, key=lambda x: x not in rel))]
-                else:
-                    if present not in order_cache:
-                        order_cache[present] = _order_classes(layer, present)
-                    opts = order_cache[present]
-                level_orders.append([(*o, *(d for d in range(len(DIMS)) if d not in o)) for o in opts])
-            for orders in itertools.product(*level_orders):
-                fb.append(factors)
-                ob.append(np.array(orders, np.int64))
-                if len(fb) == batch:
-                    yield np.stack(fb), np.stack(ob)
-                    fb, ob = [], []
+                key = (present, stationary)
+                if key not in order_cache:
+                    if stationary >= 0:
+                        rel = {DIMS.index(x) for x in layer.operands[stationary].relevant_dims}
+                        opts = [tuple(sorted(present, key=lambda x: x not in rel))]
+                    else:
+                        opts = _order_classes(layer, present)
+                    order_cache[key] = np.array([(*o, *(d for d in range(len(DIMS)) if d not in o)) for o in opts], np.int64)
+                level_opts.append(order_cache[key])
+            idx = np.array(list(itertools.product(*(range(len(x)) for x in level_opts))), np.int64).reshape(-1, nl)
+            orders = np.stack([level_opts[lv][idx[:, lv]] for lv in range(nl)], axis=1)
+            fb.append(np.broadcast_to(factors, (len(idx), *factors.shape)))
+            ob.append(orders)
+            pending += len(idx)
+            if pending >= batch:
+                yield np.concatenate(fb), np.concatenate(ob)
+                fb, ob, pending = [], [], 0
     if fb:
-        yield np.stack(fb), np.stack(ob)
+        yield np.concatenate(fb), np.concatenate(ob)
 
 
 def _allows(temporal_dims: tuple[str, ...] | None, dim: str) -> bool:
