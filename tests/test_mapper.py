@@ -52,7 +52,7 @@ def test_order_classes_are_true_equivalences():
     """Every permutation of a level's loops costs exactly what its class representative costs."""
     arch = load_arch("eyeriss")
     layer = conv2d("c", in_channels=4, out_channels=8, in_hw=8, kernel=3)
-    f, o = next(iter(enumerate_mapspace(layer, arch, batch=1)))
+    f, _ = next(iter(enumerate_mapspace(layer, arch, batch=1)))
     factors = f[0].copy()
     # put four dims at the GLB level so the order there matters
     factors[:, :] = 1
