@@ -32,6 +32,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--min-utilization", type=float, default=0.0, help="minimum spatial utilization of the PE array (0..1)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--show-mappings", action="store_true", help="print each distinct layer's loop nest (table format)")
+    mp = sub.add_parser("map", help="search the best mapping of one layer and print it as a loop nest")
+    mp.add_argument("--arch", default=DEFAULT_ARCH, help=f"preset name or YAML file (default {DEFAULT_ARCH})")
+    mp.add_argument("--layer", required=True,
+                    help="'conv2d in_channels=64 out_channels=64 in_hw=56 kernel=3 padding=1' (also depthwise, fc, gemm, "
+                         "matmul), or WORKLOAD:LAYER such as resnet50:layer2.0.conv2")  # fmt: skip
+    mp.add_argument("--objective", default="edp", help="edp, energy, delay, or a lexicographic list such as delay,energy")
+    mp.add_argument("--dataflow", choices=("ws", "os", "is", "rs"), help="constrain the search to a dataflow")
+    mp.add_argument("--min-utilization", type=float, default=0.0, help="minimum spatial utilization of the PE array (0..1)")
+    mp.add_argument("--samples", type=int, default=20_000, help="samples of the heuristic search (default 20000)")
+    mp.add_argument("--seed", type=int, default=0)
+    mp.add_argument("--exhaustive", action="store_true", help="enumerate the whole pruned mapspace (small layers)")
+    mp.add_argument("--format", choices=("table", "json"), default="table")
+    mp.add_argument("--out", help="write the result to this file (atomically)")
     sub.add_parser("presets", help="list the preset accelerators and workloads")
     return p
 
@@ -128,6 +141,74 @@ def _table(report, show_mappings: bool) -> str:  # type: ignore[no-untyped-def]
     return buf.getvalue()
 
 
+def _parse_layer(spec: str):  # type: ignore[no-untyped-def]
+    """A layer from ``TYPE key=value ...`` or ``WORKLOAD:LAYER``."""
+    from hwsim.network_spec import LAYER_TYPES, network_from_dict
+    from hwsim.presets import load_workload
+    from hwsim.workload import Layer
+
+    words = spec.replace(",", " ").split()
+    if words and words[0] in LAYER_TYPES:
+        entry: dict[str, object] = {"name": "layer", "type": words[0]}
+        bad = []
+        for w in words[1:]:
+            key, eq, value = w.partition("=")
+            if not eq:
+                bad.append(Problem("--layer", w, "expected key=value"))
+                continue
+            parts = value.lower().split("x")
+            entry[key] = [int(p) for p in parts] if len(parts) == 2 and all(p.isdigit() for p in parts) else (
+                int(value) if value.isdigit() else value)  # fmt: skip
+        if bad:
+            raise SpecError("--layer", bad)
+        try:
+            net = network_from_dict({"layers": [entry]}, source="--layer")
+        except SpecError as e:
+            raise SpecError("--layer", [Problem(p.path.replace("layers[0].", "--layer "), p.value, p.expected) for p in e.problems]) from None
+        return net.layers()[0]
+    workload, colon, name = spec.rpartition(":")
+    if not colon:
+        raise SpecError("--layer", [Problem("--layer", spec, f"expected 'TYPE key=value ...' (TYPE one of {', '.join(LAYER_TYPES[:5])}) "
+                                            "or WORKLOAD:LAYER")])  # fmt: skip
+    net = load_workload(workload, option="--layer")
+    op = net.graph.nodes[name]["op"] if name in net.graph else None
+    if not isinstance(op, Layer):
+        names = [layer.name for layer in net.layers()]
+        raise SpecError("--layer", [Problem("--layer", name, f"expected a MAC layer of {workload}: {', '.join(names[:8])}, ...")])
+    return op
+
+
+def _map(args: argparse.Namespace) -> str:
+    import time
+
+    from hwsim.mapper import MapperOptions, map_layer
+    from hwsim.mapping import format_nest
+    from hwsim.presets import load_arch
+
+    options = MapperOptions(objective=tuple(o.strip() for o in args.objective.split(",")), samples=args.samples, seed=args.seed,
+                            dataflow=args.dataflow, min_utilization=args.min_utilization, exhaustive=args.exhaustive)  # fmt: skip
+    if options.problems():
+        raise SpecError("command line", [Problem(f"--{p.path.replace('_', '-')}", p.value, p.expected) for p in options.problems()])
+    layer = _parse_layer(args.layer)
+    arch = load_arch(args.arch)
+    start = time.perf_counter()
+    r = map_layer(layer, arch, options)
+    seconds = time.perf_counter() - start
+    assert r.mapping is not None
+    if args.format == "json":
+        d = {**r.summary(), "arch": arch.name, "edp_pj_s": r.edp_pj_s, "search_s": seconds,
+             "mapping": {"temporal": {lv.name: list(map(list, g)) for lv, g in zip(arch.levels, r.mapping.temporal, strict=True)},
+                         "spatial": {ax.name: list(map(list, g)) for ax, g in zip(arch.axes, r.mapping.spatial, strict=True)}}}  # fmt: skip
+        return json.dumps(d, indent=1) + "\n"
+    lines = [format_nest(layer, arch, r.mapping), ""]
+    lines.append(f"{layer!r} on {arch.name}: {'exhaustive' if args.exhaustive else 'heuristic'} search in {seconds:.2f} s")
+    lines.append(f"cycles {r.cycles:,.0f} (compute {r.compute_cycles:,.0f}) · utilization {r.utilization:.1%} · "
+                 f"energy {r.energy_pj / 1e6:.3f} µJ = {r.energy_pj / layer.macs:.3f} pJ/MAC · EDP {r.edp_pj_s:.4g} pJ·s")  # fmt: skip
+    parts = " · ".join(f"{lv} {e / layer.macs:.3f}" for lv, e in r.level_energy_pj.items())
+    lines.append(f"pJ/MAC by level: {parts} · MAC {r.mac_energy_pj / layer.macs:.3f}")
+    return "\n".join(lines) + "\n"
+
+
 def _presets() -> str:
     from hwsim.presets import arch_names, workload_names
 
@@ -141,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        text = _run(args) if args.command == "run" else _presets()
+        text = _run(args) if args.command == "run" else _map(args) if args.command == "map" else _presets()
         if getattr(args, "out", None):
             from hwsim.io import write_text_atomic
 

@@ -125,3 +125,22 @@ def test_console_script_has_no_traceback(tmp_path):
     bad.write_text("pe_array:\n  shape: [0, -1]\nlevels: 7\n")
     p = subprocess.run([sys.executable, "-m", "hwsim.cli", "run", "--arch", str(bad)], capture_output=True, text=True)
     assert p.returncode == 2 and "Traceback" not in p.stderr and str(bad) in p.stderr
+
+
+def test_map_prints_loop_nest_and_cost(capsys):
+    code, out, err = run(capsys, "map", "--arch", "eyeriss", "--layer", "conv2d in_channels=3 out_channels=32 in_hw=225 kernel=3 stride=2")
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("DRAM [ weights:864 inputs:151875 outputs:401408 ]")
+    assert "<< MAC >>" in out and "pJ/MAC by level: DRAM" in out
+    code, out, _ = run(capsys, "map", "--layer", "gemm M=8 N=8 K=8", "--exhaustive", "--format", "json")
+    d = json.loads(out)
+    assert code == 0 and d["macs"] == 512 and set(d["mapping"]["temporal"]) == {"DRAM", "GLB", "ifmap_spad", "weights_spad", "psum_spad"}
+
+
+def test_map_bad_layer_specs(capsys):
+    code, _, err = run(capsys, "map", "--layer", "conv2d in_channels=0 out_channels=4 in_hw=8 kernel=3")
+    assert code == 2 and "- --layer in_channels: expected an integer ≥ 1, not 0" in err
+    code, _, err = run(capsys, "map", "--layer", "resnet18:nope")
+    assert code == 2 and "- --layer: expected a MAC layer of resnet18: conv1, layer1.0.conv1," in err
+    code, _, err = run(capsys, "map", "--layer", "gemm M=4 N=4 K=4", "--objective", "speed")
+    assert code == 2 and "- --objective: expected one or more of edp, energy, delay, not ('speed',)" in err
