@@ -132,7 +132,7 @@ def decode(factors: np.ndarray, orders: np.ndarray, arch: Architecture) -> Mappi
 # Compiled kernels
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _distinct(cs: np.ndarray, ns: np.ndarray, m: int) -> float:
     """Distinct values of Σ c_i·x_i, 0 ≤ x_i < n_i, over the first m terms (sorted in place)."""
     # insertion sort by coefficient
@@ -169,19 +169,33 @@ def _distinct(cs: np.ndarray, ns: np.ndarray, m: int) -> float:
     span = 1
     for i in range(k):
         span += cs[i] * (ns[i] - 1)
-    reach = np.zeros(span, np.bool_)
-    reach[0] = True
+    cur = np.zeros(span, np.uint8)
+    nxt = np.empty(span, np.uint8)
+    cur[0] = 1
     top = 0
     for i in range(k):
-        for v in range(top, -1, -1):
-            if reach[v]:
-                for t in range(1, ns[i]):
-                    reach[v + cs[i] * t] = True
-        top += cs[i] * (ns[i] - 1)
-    return float(reach.sum())
+        c = cs[i]
+        n = ns[i]
+        cur[top + 1 : top + c * (n - 1) + 1] = 0
+        top += c * (n - 1)
+        # nxt[v] = OR of cur[v - c·t], t < n: a sliding window along each residue class mod c
+        for r in range(min(c, top + 1)):
+            count = 0
+            j = 0
+            for v in range(r, top + 1, c):
+                count += cur[v]
+                if j >= n:
+                    count -= cur[v - c * n]
+                nxt[v] = 1 if count > 0 else 0
+                j += 1
+        cur, nxt = nxt, cur
+    total = 0
+    for v in range(top + 1):
+        total += cur[v]
+    return float(total)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _footprint(o, op_i, proj, dig_s, dig_n, n_dig, cs, ns):
     total = 1.0
     for x in range(op_i[o, 3]):
@@ -207,7 +221,7 @@ def _footprint(o, op_i, proj, dig_s, dig_n, n_dig, cs, ns):
     return total
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def _contiguous(o, op_i, proj, tile):
     """Footprint of a contiguous tile (extent tile[d] from 0 in every dim)."""
     total = 1.0
@@ -258,7 +272,7 @@ def _contiguous(o, op_i, proj, tile):
     return total
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def _build_nest(nl, na, level_i, axis_i, factors, orders, n_dim, n_bound, n_level, n_axis, starts):
     n = 0
     for l in range(nl):
@@ -286,7 +300,7 @@ def _build_nest(nl, na, level_i, axis_i, factors, orders, n_dim, n_bound, n_leve
     return n
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _workspace(nl, na):
     L = ND * (nl + na)
     ivec = np.empty((7, L + 1), np.int64)  # n_dim, n_bound, n_level, n_axis, starts, stride, cs/ns scratch
@@ -297,7 +311,7 @@ def _workspace(nl, na):
     return ivec, dig, small, acc, scratch, np.ones((nl + 1, ND), np.int64), np.empty((nl + 1, 3)), np.empty(L + 1), np.empty(L + 1), np.empty(L + 1), np.empty(L + 1, np.int64)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, factors, orders, out, ws):
     """Energy, cycles and capacity validity of one encoded mapping into out[0:3]."""
     nl = ints[0]
@@ -342,18 +356,7 @@ def _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, fa
         for o in range(3):
             if l == nl or level_i[l, o]:
                 fc[l, o] = _contiguous(o, op_i, proj, tiles[l])
-    valid = 1.0
-    # factors cover each bound, and none is larger than needed
-    for d in range(ND):
-        total = 1
-        for s in range(nl + na):
-            total *= factors[s, d]
-        if total < bounds[d]:
-            valid = 0.0
-        for s in range(nl + na):
-            f = factors[s, d]
-            if f > 1 and (total // f) * (f - 1) >= bounds[d]:
-                valid = 0.0
+    valid = 1.0  # capacity only: samplers and enumerators keep factors covering the bounds (see padding_ok)
     for l in range(1, nl):
         cap = level_f[l, 0]
         if cap < 0:
@@ -493,7 +496,7 @@ def _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, fa
     out[2] = valid
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _evaluate_batch(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, factors, orders, out):
     ws = _workspace(ints[0], ints[1])
     for b in range(factors.shape[0]):
@@ -507,15 +510,19 @@ def evaluate_batch(problem: Problem, factors: np.ndarray, orders: np.ndarray) ->
     return out
 
 
-def edp(energy_pj: np.ndarray, cycles: np.ndarray, clock_hz: float) -> np.ndarray:
-    return energy_pj * cycles / clock_hz
+def padding_ok(factors: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Per mapping: factors cover every bound and no factor is larger than needed (vectorized)."""
+    total = factors.prod(axis=1)  # (B, 8)
+    covered = (total >= bounds).all(axis=1)
+    tight = ~((factors > 1) & ((total[:, None, :] // factors) * (factors - 1) >= bounds)).any(axis=(1, 2))
+    return np.asarray(covered & tight)
 
 
 # ---------------------------------------------------------------------------------------------
 # Sampling and local search over the mapspace, compiled
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _tile_bits(l, nl, na, level_i, axis_i, op_i, proj, factors, only_inputs):
     tile = np.ones(ND, np.int64)
     for j in range(l, nl):
@@ -541,7 +548,7 @@ def _tile_bits(l, nl, na, level_i, axis_i, op_i, proj, factors, only_inputs):
     return bits
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _smallest_prime(n):
     p = 2
     while p * p <= n:
@@ -551,7 +558,7 @@ def _smallest_prime(n):
     return n
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _repair(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, factors):
     """Move prime factors outwards until every level's tiles fit; False if impossible."""
     for l in range(nl - 1, 0, -1):
@@ -593,7 +600,7 @@ def _repair(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, factors):
     return True
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _sample(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, spatial, k, stationary, factors, orders):
     factors[:, :] = 1
     greedy = np.random.random() < 0.5  # fill inner levels first and let repair push out the excess
@@ -631,7 +638,7 @@ def _sample(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, spatial, k, st
     return _repair(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, factors)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _stationary_order(order, op_i, o):
     """Stable-partition one level's order so the dims operand o ignores come innermost."""
     tmp = np.empty(ND, np.int64)
@@ -647,7 +654,7 @@ def _stationary_order(order, op_i, o):
     order[:] = tmp
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _better(out, best, objective, clock):
     for i in range(objective.shape[0]):
         code = objective[i]
@@ -664,7 +671,7 @@ def _better(out, best, objective, clock):
     return False
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _mutate(nl, na, level_i, op_i, factors, orders, stationary):
     r = np.random.randint(3)
     if r < 2:
@@ -698,7 +705,7 @@ def _mutate(nl, na, level_i, op_i, factors, orders, stationary):
             _stationary_order(orders[l], op_i, stationary)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _search(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, spatial, stationary, objective,
             max_samples, victory, refine, seed, best_f, best_o, best_out):  # fmt: skip
     np.random.seed(seed)
@@ -778,7 +785,7 @@ def search(
     return best_f, best_o, best_out, int(n)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _random_batch(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, spatial, seed, factors, orders):
     np.random.seed(seed)
     made = 0

@@ -325,7 +325,7 @@ def _exhaustive(layer: Layer, arch: Architecture, options: MapperOptions, proble
                 [Problem("mapspace", f"more than {options.exhaustive_limit} mappings", "expected a small layer for --exhaustive")],
             )
         out = fastmodel.evaluate_batch(problem, factors, orders)
-        ok = out[:, 2] == 1.0
+        ok = (out[:, 2] == 1.0) & fastmodel.padding_ok(factors, problem.bounds)
         if not ok.any():
             continue
         scores = _scores(out[ok], options.objectives, arch.clock_hz)

@@ -25,6 +25,13 @@ def _priced(arch, draw_floats):
     return replace(arch, levels=tuple(levels))
 
 
+def fastmodel_padding_ok(factors, layer):
+    from hwsim.fastmodel import padding_ok
+    from hwsim.workload import DIMS
+
+    return bool(padding_ok(factors[None], np.array([layer.dims[d] for d in DIMS]))[0])
+
+
 prices = st.lists(
     st.tuples(st.floats(0.01, 100), st.floats(0.01, 100), st.sampled_from([None, 4.0, 64.0]), st.sampled_from([None, 8.0, 256.0])),
     min_size=1, max_size=4,
@@ -46,7 +53,7 @@ def test_batch_model_equals_reference(case, price):
     got = evaluate_batch(Problem.build(layer, arch), factors[None], orders[None])[0]
     assert got[0] == pytest.approx(ref.energy_pj, rel=1e-9)
     assert got[1] == pytest.approx(ref.cycles, rel=1e-9)
-    assert got[2] == 1.0
+    assert got[2] == 1.0 and fastmodel_padding_ok(factors, layer)
 
 
 def test_capacity_flag_matches_check_mapping():
