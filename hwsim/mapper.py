@@ -37,7 +37,7 @@ from hwsim.errors import Problem, SpecError
 from hwsim.mapping import Mapping, check_mapping
 from hwsim.workload import DIMS, Layer
 
-__all__ = ["DATAFLOWS", "OBJECTIVES", "MapperOptions", "enumerate_mapspace", "map_layer", "spatial_candidates"]
+__all__ = ["DATAFLOWS", "OBJECTIVES", "MapperOptions", "enumerate_mapspace", "greedy_mapping", "map_layer", "spatial_candidates"]
 
 OBJECTIVES = ("edp", "energy", "delay")
 DATAFLOWS = ("ws", "os", "is", "rs")
@@ -136,7 +136,7 @@ def spatial_candidates(layer: Layer, arch: Architecture, keep: int | None, optio
                     rem[d] = math.ceil(rem[d] / f)
                 new = [*chosen, opt]
                 key = tuple(tuple(sorted(c.items())) for c in new)
-                if key in seen:
+                if key in seen or not _tight(layer, new):
                     continue
                 seen.add(key)
                 fan = math.prod(math.prod(c.values()) for c in new)
@@ -156,6 +156,19 @@ def spatial_candidates(layer: Layer, arch: Architecture, keep: int | None, optio
                 continue
         result.append(chosen)
     return result if keep is None else result[:keep]
+
+
+def _tight(layer: Layer, chosen: list[dict[str, int]]) -> bool:
+    """No spatial factor larger than needed, with the rest of each bound as one more factor."""
+    for d, b in layer.dims.items():
+        factors = [c[d] for c in chosen if c.get(d, 1) > 1]
+        if not factors:
+            continue
+        factors.append(math.ceil(b / math.prod(factors)))
+        total = math.prod(factors)
+        if any(f > 1 and total // f * (f - 1) >= b for f in factors):
+            return False
+    return True
 
 
 def _spatial_array(cands: list[list[dict[str, int]]]) -> np.ndarray:
@@ -304,6 +317,41 @@ def map_layer(layer: Layer, arch: Architecture, options: MapperOptions | None = 
             raise _no_mapping(layer, arch, options)
         mapping = fastmodel.decode(f, o, arch)
     return evaluate_mapping(layer, arch, mapping)
+
+
+def greedy_mapping(layer: Layer, arch: Architecture, dataflow: str = "ws") -> Mapping:
+    """A fixed textbook schedule, no search: the dataflow's best-utilization unrolling, then each
+    on-chip level from the innermost filled greedily (dims in N G K C P Q R S order, prime by prime,
+    while the tiles fit), the rest at DRAM, and the dataflow's stationary loop order everywhere."""
+    from hwsim.mapping import capacity_problems
+
+    options = MapperOptions(dataflow=dataflow)
+    cands = spatial_candidates(layer, arch, 1, options)
+    if not cands:
+        raise _no_mapping(layer, arch, options)
+    chosen = cands[0]
+    remaining = {d: math.ceil(layer.dims[d] / math.prod(c.get(d, 1) for c in chosen)) for d in DIMS}
+    rel = layer.operands[_STATIONARY[dataflow]].relevant_dims if dataflow in _STATIONARY else frozenset(DIMS)
+    levels: list[dict[str, int]] = [{} for _ in arch.levels]
+
+    def build() -> Mapping:
+        temporal = [[(d, f[d]) for d in sorted(f, key=lambda x: (x not in rel, DIMS.index(x)))] for f in levels]
+        temporal[0] = [(d, r) for d, r in sorted(remaining.items(), key=lambda x: (x[0] not in rel, DIMS.index(x[0]))) if r > 1]
+        return Mapping.build(temporal, [list(c.items()) for c in chosen])
+
+    for i in range(len(arch.levels) - 1, 0, -1):
+        allowed = arch.levels[i].temporal_dims
+        for d in DIMS:
+            if allowed is not None and d not in allowed:
+                continue
+            for p in _prime_factors(remaining[d]):
+                levels[i][d] = levels[i].get(d, 1) * p
+                remaining[d] //= p
+                if capacity_problems(layer, arch, build(), range(1, i + 1)):
+                    levels[i][d] //= p
+                    remaining[d] *= p
+                    break
+    return build()
 
 
 def mapspace_size(layer: Layer, arch: Architecture, options: MapperOptions | None = None) -> int:

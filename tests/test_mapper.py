@@ -155,3 +155,16 @@ def test_parallel_network_mapping_equals_serial():
     one = evaluate_network(arch, net, opts, workers=1).to_frame()
     two = evaluate_network(arch, net, opts, workers=2).to_frame()
     assert one.equals(two)
+
+
+def test_default_beats_textbook_weight_stationary_on_resnet50_layers():
+    from hwsim.mapper import greedy_mapping
+    from hwsim.presets import load_workload
+
+    arch = load_arch("eyeriss")
+    net = load_workload("resnet50")
+    for name in ("conv1", "layer1.0.conv2", "layer3.0.conv3", "layer4.0.downsample"):
+        layer = net.graph.nodes[name]["op"]
+        textbook = greedy_mapping(layer, arch, "ws")
+        assert check_mapping(layer, arch, textbook) == []
+        assert map_layer(layer, arch).edp_pj_s <= evaluate_mapping(layer, arch, textbook).edp_pj_s

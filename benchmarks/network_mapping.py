@@ -1,0 +1,90 @@
+"""Whole-process time of `hwsim run` on ResNet-18/50 over the Eyeriss- and TPU-like presets,
+and, in the same run, ZigZag 3.9.1 on ResNet-18 with its example Eyeriss-like and TPU-like
+accelerators (its own ONNX, its own mapping files, latency-optimized as in shared/reference).
+
+    python3 -m venv .venv-zigzag && .venv-zigzag/bin/pip install "numpy<2.3" zigzag-dse==3.9.1 six
+    python benchmarks/network_mapping.py [--zigzag-python .venv-zigzag/bin/python] [--skip-zigzag]
+
+hwsim is timed with its compiled kernels cached (the first run on a machine compiles them
+once, ~20 s, and is reported separately).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ZIGZAG = """
+import sys, time, tempfile
+from pathlib import Path
+import zigzag
+from zigzag.api import get_hardware_performance_zigzag
+base = Path(zigzag.__file__).parent / "inputs"
+acc, mapping = sys.argv[1], sys.argv[2]
+t = time.perf_counter()
+energy, latency, _ = get_hardware_performance_zigzag(
+    workload=str(base / "workload" / "resnet18.onnx"), accelerator=str(base / "hardware" / f"{acc}.yaml"),
+    mapping=str(base / "mapping" / f"{mapping}.yaml"), opt="latency", dump_folder=tempfile.mkdtemp(),
+    loma_show_progress_bar=False)
+print(f"RESULT {energy} {latency} {time.perf_counter() - t}")
+"""
+
+
+def _hwsim(arch: str, workload: str) -> tuple[float, dict]:
+    t = time.perf_counter()
+    out = subprocess.run(["hwsim", "run", "--arch", arch, "--workload", workload, "--format", "json"],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    return time.perf_counter() - t, json.loads(out.stdout)["total"]
+
+
+def _zigzag(python: str, acc: str, mapping: str) -> tuple[float, float, float]:
+    t = time.perf_counter()
+    out = subprocess.run([python, "-c", ZIGZAG, acc, mapping], capture_output=True, text=True, check=True, cwd=tempfile.mkdtemp())
+    wall = time.perf_counter() - t
+    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT"))
+    _, energy, latency, _ = line.split()
+    return wall, float(energy), float(latency)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--zigzag-python", default=str(ROOT / ".venv-zigzag" / "bin" / "python"))
+    ap.add_argument("--skip-zigzag", action="store_true")
+    args = ap.parse_args()
+    if shutil.which("hwsim") is None:
+        sys.exit("install hwsim first: pip install -e .")
+    t = time.perf_counter()
+    _hwsim("fpga-small", "resnet18")
+    print(f"first hwsim run on this checkout (compiles or loads the numba cache): {time.perf_counter() - t:.1f} s")
+    rows = []
+    for workload in ("resnet18", "resnet50"):
+        for arch in ("eyeriss", "tpu-v1"):
+            wall, total = _hwsim(arch, workload)
+            rows.append(("hwsim", arch, workload, wall, total["cycles"], total["energy_pj"] / 1e9))
+    if not args.skip_zigzag:
+        if not Path(args.zigzag_python).exists():
+            sys.exit(f"no ZigZag python at {args.zigzag_python}; see this script's docstring, or pass --skip-zigzag")
+        for acc, mapping in (("eyeriss_like", "default"), ("tpu_like", "tpu_like")):
+            wall, energy, latency = _zigzag(args.zigzag_python, acc, mapping)
+            rows.append(("zigzag 3.9.1", acc, "resnet18", wall, latency, energy / 1e9))
+    print(f"\n{'tool':<13} {'accelerator':<13} {'network':<9} {'wall s':>8} {'cycles':>14} {'energy mJ':>10}")
+    for tool, arch, workload, wall, cycles, mj in rows:
+        print(f"{tool:<13} {arch:<13} {workload:<9} {wall:8.2f} {cycles:14,.0f} {mj:10.3f}")
+    hw = {(r[1], r[2]): r[3] for r in rows if r[0] == "hwsim"}
+    zz = {r[1]: r[3] for r in rows if r[0] != "hwsim"}
+    if zz:
+        print("\nspeed-up on ResNet-18 (whole process, ZigZag wall / hwsim wall):")
+        for (ours, theirs) in (("eyeriss", "eyeriss_like"), ("tpu-v1", "tpu_like")):
+            print(f"  {ours} vs {theirs}: {zz[theirs] / hw[(ours, 'resnet18')]:.0f}×")
+
+
+if __name__ == "__main__":
+    main()
