@@ -1,0 +1,225 @@
+"""hwsim's cycle engine side by side with SCALE-Sim 3.0.0: compute cycles, stall trend, speed.
+
+    python benchmarks/cycle_vs_scalesim.py                       # everything (slow: SCALE-Sim runs for a long time)
+    python benchmarks/cycle_vs_scalesim.py --arrays 32,128 --dataflows ws
+    python benchmarks/cycle_vs_scalesim.py --stalls-only
+
+Each SCALE-Sim run is cached as JSON under ``--cache`` (default benchmarks/.cache, ignored by
+git) so the table can be re-printed without re-running the peer; ``--fresh`` ignores the cache.
+Both tools get the same config and topology text. hwsim imports them
+(:mod:`hwsim.importers.scalesim`), maps each layer with SCALE-Sim's folding
+(:func:`~hwsim.importers.scalesim.scalesim_mapping`) and simulates it with a one-cycle DRAM
+latency (SCALE-Sim's read port). SCALE-Sim reports the index of its last cycle, i.e. the
+cycle count minus one; the table compares ``hwsim − 1`` with it.
+
+At 8×8 a full ResNet-18 takes SCALE-Sim hours (it simulates about 10 k cycles per second), so
+``--budget-8`` (estimated cycles) picks the layers, in topology order, that fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hwsim.cycle import CycleOptions, DramTiming, simulate
+from hwsim.importers.scalesim import (
+    scalesim_config_from_text,
+    scalesim_folds,
+    scalesim_mapping,
+    scalesim_topology_from_text,
+)
+from tests.peers.scalesim_runner import (
+    DATA,
+    SKIP_REASON,
+    config_text,
+    run_scalesim,
+    scalesim_python,
+)
+
+SCALESIM_LIKE = CycleOptions(dram=DramTiming.ideal(1.0))
+TOPOLOGIES = {"resnet18": "resnet18.csv", "gemms": "gemms.csv"}
+
+
+def formula_cycles(layer, rows: int, cols: int, dataflow: str) -> int:  # type: ignore[no-untyped-def]
+    _, _, t, rf, cf = scalesim_folds(layer, rows, cols, dataflow)
+    return rf * cf * (t + rows + cols - 2 if dataflow == "os" else 2 * rows + cols + t - 2)
+
+
+def pick_layers(text: str, rows: int, dataflow: str, budget: float | None) -> str:
+    """The topology text restricted to the layers that fit in ``budget`` estimated cycles."""
+    if budget is None:
+        return text
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    net = scalesim_topology_from_text(text)
+    kept, used = [lines[0]], 0.0
+    for line, layer in zip(lines[1:], net.layers(), strict=True):
+        est = formula_cycles(layer, rows, rows, dataflow)
+        if used + est <= budget:
+            kept.append(line)
+            used += est
+    return "\n".join(kept) + "\n"
+
+
+def scalesim_cached(cache: Path, key: str, cfg: str, topo: str, fresh: bool) -> dict:
+    path = cache / f"{key}.json"
+    if path.exists() and not fresh:
+        data = json.loads(path.read_text())
+        if data.get("topology") == topo and data.get("config") == cfg:
+            return data
+    run = run_scalesim(cfg, topo)
+    data = {"config": cfg, "topology": topo, "seconds": run.seconds, "layers": run.layers.to_dict(orient="records")}
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    print(f"  SCALE-Sim {key}: {run.seconds:.1f} s", file=sys.stderr, flush=True)
+    return data
+
+
+def hwsim_side(cfg: str, topo: str) -> tuple[pd.DataFrame, float]:
+    t0 = time.perf_counter()
+    arch = scalesim_config_from_text(cfg, "scale.cfg")
+    net = scalesim_topology_from_text(topo, "topo.csv")
+    rows = []
+    for layer in net.layers():
+        g, m = scalesim_mapping(layer, arch)
+        r = simulate(g, arch, m, SCALESIM_LIKE, check=False)
+        rows.append({"name": layer.name, "hwsim_cycles": r.cycles, "hwsim_compute": r.compute_cycles + r.fill_drain_cycles,
+                     "hwsim_dram_stall": r.dram_stall_cycles, "hwsim_sram_stall": r.sram_stall_cycles})  # fmt: skip
+    return pd.DataFrame(rows), time.perf_counter() - t0
+
+
+def agreement(args: argparse.Namespace) -> pd.DataFrame:
+    jobs = []
+    for topo_name in args.topologies:
+        text = (DATA / TOPOLOGIES[topo_name]).read_text()
+        for rows in args.arrays:
+            for df in args.dataflows:
+                budget = args.budget_8 if rows <= 8 else None
+                topo = pick_layers(text, rows, df, budget)
+                jobs.append((f"{topo_name}_{df}{rows}", topo_name, rows, df, config_text(rows, rows, df, name=f"{df}{rows}"), topo))
+    with ThreadPoolExecutor(args.jobs) as pool:
+        peer = list(pool.map(lambda j: scalesim_cached(args.cache, j[0], j[4], j[5], args.fresh), jobs))
+    frames, summary = [], []
+    for (key, topo_name, rows, df, cfg, topo), data in zip(jobs, peer, strict=True):
+        ours, seconds = hwsim_side(cfg, topo)
+        theirs = pd.DataFrame(data["layers"])
+        both = ours.merge(theirs[["name", "total_cycles", "stall_cycles"]], on="name")
+        both["rel_diff"] = (both["hwsim_cycles"] - 1 - both["total_cycles"]).abs() / both["total_cycles"]
+        both.insert(0, "run", key)
+        frames.append(both)
+        summary.append({"topology": topo_name, "array": f"{rows}x{rows}", "dataflow": df, "layers": len(both),
+                        "max_rel_diff": both["rel_diff"].max(), "mean_rel_diff": both["rel_diff"].mean(),
+                        "exact (hwsim-1 == SCALE-Sim)": int((both["rel_diff"] == 0).sum()),
+                        "scalesim_s": data["seconds"], "hwsim_s": seconds, "speedup": data["seconds"] / seconds})  # fmt: skip
+    table = pd.DataFrame(summary)
+    print("\nCompute cycles per layer, stall-free (CALC mode): hwsim − 1 vs SCALE-Sim")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    total_peer, total_ours = table["scalesim_s"].sum(), table["hwsim_s"].sum()
+    print(f"\nspeed: SCALE-Sim {total_peer:.1f} s, hwsim {total_ours:.3f} s on the same runs: {total_peer / total_ours:.0f}× faster")
+    detail = pd.concat(frames, ignore_index=True)
+    if args.details:
+        detail.to_csv(args.details, index=False)
+    return detail
+
+
+STALL_LAYERS = {
+    "resnet18": ("Conv3_2a,28,28,3,3,128,128,1,", "conv"),
+    "gemms": ("BERT_QKV_s128, 128, 768, 768,", "gemm"),
+}
+
+
+def stalls(args: argparse.Namespace) -> pd.DataFrame:
+    """SCALE-Sim's USER-mode stall cycles against hwsim's DRAM stalls as the bandwidth shrinks."""
+    heads = {"conv": "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,",
+             "gemm": "Layer, M, N, K,"}  # fmt: skip
+    jobs = []
+    for topo_name, (row, kind) in STALL_LAYERS.items():
+        topo = heads[kind] + "\n" + row + "\n"
+        for df in args.stall_dataflows:
+            for bw in args.bandwidths:
+                cfg = config_text(32, 32, df, bandwidth=bw, name=f"{df}32bw{bw}")
+                jobs.append((f"stall_{topo_name}_{df}32_bw{bw}", topo_name, df, bw, cfg, topo))
+    with ThreadPoolExecutor(args.jobs) as pool:
+        peer = list(pool.map(lambda j: scalesim_cached(args.cache, j[0], j[4], j[5], args.fresh), jobs))
+    rows = []
+    for (_, topo_name, df, bw, cfg, topo), data in zip(jobs, peer, strict=True):
+        ours, _ = hwsim_side(cfg, topo)
+        theirs = data["layers"][0]
+        rows.append({"layer": topo_name, "dataflow": df, "bandwidth_words_per_cycle": bw,
+                     "scalesim_cycles": theirs["total_cycles"], "scalesim_stalls": theirs["stall_cycles"],
+                     "hwsim_cycles": ours["hwsim_cycles"][0], "hwsim_dram_stalls": ours["hwsim_dram_stall"][0]})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    print("\nStall cycles with limited DRAM bandwidth (USER mode, 32×32)")
+    print(frame.to_string(index=False, float_format=lambda v: f"{v:.0f}"))
+    return frame
+
+
+def figures(detail: pd.DataFrame | None, stall: pd.DataFrame | None, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    if detail is not None and len(detail):
+        fig, ax = plt.subplots(figsize=(6, 5))
+        for run, g in detail.groupby("run"):
+            ax.loglog(g["total_cycles"], g["hwsim_cycles"] - 1, ".", label=run)
+        lo, hi = detail["total_cycles"].min(), detail["total_cycles"].max()
+        ax.plot([lo, hi], [lo, hi], "k-", lw=0.5)
+        ax.set_xlabel("SCALE-Sim cycles")
+        ax.set_ylabel("hwsim cycles − 1")
+        ax.legend(fontsize=6, ncol=2)
+        fig.tight_layout()
+        fig.savefig(out / "cycles_vs_scalesim.png", dpi=120)
+    if stall is not None and len(stall):
+        fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+        for ax, (layer, g) in zip(axes, stall.groupby("layer"), strict=False):
+            for df, h in g.groupby("dataflow"):
+                ax.plot(h["bandwidth_words_per_cycle"], h["scalesim_stalls"], "o-", label=f"SCALE-Sim {df}")
+                ax.plot(h["bandwidth_words_per_cycle"], h["hwsim_dram_stalls"], "s--", label=f"hwsim {df}")
+            ax.set_xscale("log")
+            ax.set_yscale("symlog")
+            ax.set_title(layer)
+            ax.set_xlabel("DRAM words per cycle")
+            ax.set_ylabel("stall cycles")
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / "stalls_vs_bandwidth.png", dpi=120)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--arrays", default="8,32,128", type=lambda s: [int(x) for x in s.split(",")])
+    p.add_argument("--dataflows", default="os,ws,is", type=lambda s: s.split(","))
+    p.add_argument("--topologies", default="resnet18,gemms", type=lambda s: s.split(","))
+    p.add_argument("--budget-8", type=float, default=3e6, help="estimated SCALE-Sim cycles per 8×8 run (layers that fit)")
+    p.add_argument("--bandwidths", default="1,2,4,8,16", type=lambda s: [int(x) for x in s.split(",")])
+    p.add_argument("--stall-dataflows", default="os,ws", type=lambda s: s.split(","))
+    p.add_argument("--stalls-only", action="store_true")
+    p.add_argument("--no-stalls", action="store_true")
+    p.add_argument("--jobs", type=int, default=2, help="SCALE-Sim runs in parallel")
+    p.add_argument("--cache", type=Path, default=Path(__file__).with_name(".cache"))
+    p.add_argument("--fresh", action="store_true", help="re-run SCALE-Sim even when cached")
+    p.add_argument("--details", type=Path, help="write the per-layer comparison here (CSV)")
+    p.add_argument("--figures", type=Path, help="write figures (PNG) into this folder")
+    args = p.parse_args()
+    if scalesim_python() is None:
+        print(SKIP_REASON, file=sys.stderr)
+        return 1
+    detail = None if args.stalls_only else agreement(args)
+    stall = None if args.no_stalls else stalls(args)
+    if args.figures:
+        figures(detail, stall, args.figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

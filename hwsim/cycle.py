@@ -1,0 +1,556 @@
+"""The cycle-approximate engine: a mapping simulated fold by fold, with stalls by cause.
+
+Where the analytical model takes the maximum of compute and every level's transfer time,
+this engine walks the schedule in *folds* and says where the time goes:
+
+* **Folds and the stream.** The innermost temporal loops that leave one operand in place
+  (the *stationary* operand: outputs for output stationary, weights for weight stationary…)
+  form the stream of ``T`` cycles; every other temporal loop counts folds. When the PEs hold
+  the stationary operand in a level that runs no loops of its own (``temporal_dims: []``,
+  a systolic array), each fold pays the array's **fill and drain**: operands enter at the
+  edges and advance one PE per cycle, ``Σ(axis size − 1)`` cycles of skew, plus loading the
+  stationary operand down the first axis (``rows`` cycles) when it is an input operand. This
+  is SCALE-Sim's accounting (per fold OS ``T + R + C − 2``, WS/IS ``2R + C + T − 2``). When
+  that level is double-buffered (TPU-style), folds overlap and the fill is paid once.
+* **Traffic per fold.** Every tile replacement of the analytical model (the same chains,
+  events, multicast unions and partial sums) is placed on the fold where it happens, as
+  numpy arrays over folds; the totals equal :func:`hwsim.analytical.access_counts`.
+* **SRAM.** A fold lasts at least its busiest on-chip level's traffic over its bandwidth
+  (``SRAM-bound`` stall); a level without double buffering also waits for its refills.
+* **DRAM.** One read channel and one write channel (shared when ``ports == 1``), with a
+  latency per burst and a simple row-buffer model (a row miss per ``row_bytes`` streamed,
+  hidden across ``banks``). Reads for fold ``f`` are prefetched while fold ``f − 1`` runs when
+  the levels below DRAM are double-buffered; outputs are written back after their fold and
+  the output buffer holds two folds. The resulting max-plus recurrence is solved for all
+  folds at once with a parallel prefix scan (no Python loop over folds or cycles).
+
+``cycles = compute + fill_drain + sram_stall + dram_stall``, where compute is the number of
+temporal iterations (padding included, as in the analytical ``compute_cycles``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from hwsim.arch import Architecture, Level
+from hwsim.mapping import Loop, Mapping, level_starts, tile_extents, validate_mapping
+from hwsim.workload import Layer, Operand
+
+__all__ = ["CycleOptions", "CycleReport", "DramTiming", "simulate"]
+
+# Folds beyond this many are merged (innermost fold loops join the stream): timing resolution
+# is coarser, cycle counts are not.
+MAX_STEPS = 1 << 16
+
+
+@dataclass(frozen=True)
+class DramTiming:
+    """DRAM timing in core cycles: a latency per burst and a row-buffer penalty.
+
+    Streaming ``B`` bytes keeps the channel busy ``B / bandwidth + B / row_bytes ·
+    row_miss_cycles / banks`` cycles (a row miss per row streamed; consecutive rows open in
+    different banks, so misses overlap); the data arrives ``latency_cycles`` after that.
+    ``row_bytes = 0`` turns the row model off.
+    """
+
+    latency_cycles: float = 0.0
+    row_bytes: int = 0
+    row_miss_cycles: float = 0.0
+    banks: int = 1
+
+    @staticmethod
+    def ideal(latency_cycles: float = 1.0) -> DramTiming:
+        """A fixed latency and no row misses (SCALE-Sim's read port: one cycle)."""
+        return DramTiming(latency_cycles=latency_cycles)
+
+    @staticmethod
+    def for_level(level: Level, clock_hz: float) -> DramTiming:
+        """Typical timing of the level's ``dram_type`` (first-word latency, row size, tRP + tRCD, banks)."""
+        key = (level.dram_type or "LPDDR4").upper().replace("-", "").replace("_", "")
+        latency_ns, row_bytes, miss_ns, banks = _DRAM_TYPES.get(key, _DRAM_TYPES["LPDDR4"])
+        cyc = clock_hz * 1e-9
+        return DramTiming(latency_cycles=latency_ns * cyc, row_bytes=row_bytes, row_miss_cycles=miss_ns * cyc, banks=banks)
+
+    def cycles(self, bits: np.ndarray, bits_per_cycle: float | None) -> np.ndarray:
+        """Cycles the channel is busy streaming ``bits`` (per step) at ``bits_per_cycle`` (None:
+        unlimited), row misses included; the latency is a delay, not occupancy (requests pipeline)."""
+        t = np.zeros_like(bits, dtype=float) if bits_per_cycle is None else bits / bits_per_cycle
+        if self.row_bytes:
+            t = t + bits / 8 / self.row_bytes * self.row_miss_cycles / self.banks
+        return t
+
+
+# Typical figures (ns, bytes, ns, banks): first-word latency, row (page) size, tRP + tRCD, banks.
+_DRAM_TYPES: dict[str, tuple[float, int, float, int]] = {
+    "DDR3": (50.0, 2048, 27.5, 8),
+    "LPDDR": (100.0, 1024, 40.0, 4),
+    "LPDDR4": (90.0, 2048, 36.0, 8),
+    "GDDR5": (60.0, 2048, 24.0, 16),
+    "HBM2": (80.0, 1024, 28.0, 16),
+    "HMC": (60.0, 256, 25.0, 16),
+}
+
+
+@dataclass(frozen=True)
+class CycleOptions:
+    """``dram``: DRAM timing (None: typical for the DRAM level's type). ``systolic``: whether
+    the PE array pays fill and drain per fold (None: inferred, see the module docstring)."""
+
+    dram: DramTiming | None = None
+    systolic: bool | None = None
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """Cycles of one layer under one mapping, by cause, and the per-fold timeline.
+
+    ``cycles = compute_cycles + fill_drain_cycles + sram_stall_cycles + dram_stall_cycles``.
+    ``folds`` counts the schedule's folds (each of ``stream_cycles`` iterations);
+    ``steps`` the simulated groups of folds (``folds_per_step`` each). ``prologue_cycles`` is
+    the wait for the first fold's operands and ``epilogue_cycles`` the write-back after the
+    last fold (both part of ``dram_stall_cycles``): whole-layer tiles cannot hide them.
+    """
+
+    layer: str
+    arch: str
+    macs: int
+    num_macs: int
+    clock_hz: float
+    cycles: float
+    compute_cycles: float
+    fill_drain_cycles: float
+    sram_stall_cycles: float
+    dram_stall_cycles: float
+    folds: int
+    stream_cycles: int
+    stationary: str | None
+    systolic: bool
+    dram_read_bits: float
+    dram_write_bits: float
+    sram_bound_level: str | None = None
+    prologue_cycles: float = 0.0
+    epilogue_cycles: float = 0.0
+    steps: int = 1
+    folds_per_step: int = 1
+    _trace: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def stall_cycles(self) -> float:
+        return self.fill_drain_cycles + self.sram_stall_cycles + self.dram_stall_cycles
+
+    @property
+    def latency_s(self) -> float:
+        return self.cycles / self.clock_hz
+
+    @property
+    def utilization(self) -> float:
+        return self.macs / (self.cycles * self.num_macs) if self.cycles and self.num_macs else 0.0
+
+    @property
+    def bound_by(self) -> str:
+        parts = {"compute": self.compute_cycles, "fill/drain": self.fill_drain_cycles, "SRAM": self.sram_stall_cycles,
+                 "DRAM": self.dram_stall_cycles}  # fmt: skip
+        return max(parts, key=parts.__getitem__)
+
+    def breakdown(self) -> dict[str, float]:
+        return {
+            "compute_cycles": self.compute_cycles,
+            "fill_drain_cycles": self.fill_drain_cycles,
+            "sram_stall_cycles": self.sram_stall_cycles,
+            "dram_stall_cycles": self.dram_stall_cycles,
+        }
+
+    def timeline(self) -> pd.DataFrame:
+        """Which unit is busy when: one row per (unit, step) interval, in cycles.
+
+        Units: ``PE array`` (kind ``compute`` and ``fill/drain``), ``SRAM`` (kind ``stall``:
+        the fold waits for an on-chip level), ``DRAM read`` and ``DRAM write`` (kind ``transfer``).
+        """
+        t = self._trace
+        if not t:
+            return pd.DataFrame(columns=["unit", "kind", "step", "start_cycle", "end_cycle"])
+        step = np.arange(len(t["start"]))
+        parts = [
+            ("PE array", "fill/drain", t["start"], t["start"] + t["fill"]),
+            ("PE array", "compute", t["start"] + t["fill"], t["start"] + t["fill"] + t["compute"]),
+            ("SRAM", "stall", t["start"] + t["fill"] + t["compute"], t["end"]),
+            ("DRAM read", "transfer", t["read_end"] - t["read"], t["read_end"]),
+            ("DRAM write", "transfer", t["write_end"] - t["write"], t["write_end"]),
+        ]
+        frames = [
+            pd.DataFrame({"unit": unit, "kind": kind, "step": step, "start_cycle": s, "end_cycle": e})[e > s + 1e-9]
+            for unit, kind, s, e in parts
+        ]
+        out = pd.concat(frames, ignore_index=True)
+        return out.sort_values(["start_cycle", "unit"], kind="stable").reset_index(drop=True)
+
+    def summary(self) -> dict[str, float | int | str]:
+        return {
+            "name": self.layer,
+            "macs": self.macs,
+            "cycles": self.cycles,
+            **self.breakdown(),
+            "utilization": self.utilization,
+            "folds": self.folds,
+            "stream_cycles": self.stream_cycles,
+            "stationary": self.stationary or "",
+            "bound_by": self.bound_by,
+            "dram_read_bits": self.dram_read_bits,
+            "dram_write_bits": self.dram_write_bits,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Structure of the schedule
+
+
+def _pe_levels(arch: Architecture) -> list[int]:
+    """Levels below every spatial axis (inside the PEs)."""
+    if not arch.axes:
+        return []
+    lowest = max(arch.level_index(a.below) for a in arch.axes)
+    return list(range(lowest + 1, len(arch.levels)))
+
+
+def _stationary(layer: Layer, arch: Architecture, mapping: Mapping, temporal: list[Loop], systolic: bool) -> str | None:
+    pe = _pe_levels(arch)
+    if systolic and pe:
+        kept = mapping.kept(arch, pe[-1])
+        if len(kept) == 1:
+            return kept[0]
+    best, best_t = None, 1
+    for op in layer.operands:
+        t = 1
+        for lp in reversed(temporal):
+            if lp.dim in op.relevant_dims:
+                break
+            t *= lp.bound
+        if t > best_t:
+            best, best_t = op.name, t
+    return best
+
+
+def _is_systolic(arch: Architecture) -> bool:
+    pe = _pe_levels(arch)
+    return bool(pe) and arch.levels[pe[-1]].temporal_dims == ()
+
+
+def _changed(bounds: list[int]) -> np.ndarray:
+    """For each step of a mixed-radix counter: the outermost loop whose index changed (−1 at 0)."""
+    total = math.prod(bounds)
+    f = np.arange(total, dtype=np.int64)
+    # Loop j changes at f iff f is a multiple of the product of the loops inside it.
+    k = np.full(total, len(bounds) - 1, dtype=np.int64)
+    for j in range(len(bounds) - 2, -1, -1):
+        k = np.where(f % math.prod(bounds[j + 1 :]) == 0, j, k)
+    if total:
+        k[0] = -1
+    return k
+
+
+def _digit_strides(nest: list[Loop]) -> list[int]:
+    strides = [1] * len(nest)
+    running: dict[str, int] = {}
+    for k in range(len(nest) - 1, -1, -1):
+        lp = nest[k]
+        strides[k] = running.get(lp.dim, 1)
+        running[lp.dim] = strides[k] * lp.bound
+    return strides
+
+
+def _first_touches(nest: list[Loop], strides: list[int], start_p: int, op: Operand) -> int:
+    digits: dict[str, list[tuple[int, int]]] = {}
+    for k, lp in enumerate(nest):
+        if lp.spatial and k < start_p:
+            continue
+        digits.setdefault(lp.dim, []).append((strides[k], lp.bound))
+    return op.footprint_digits({d: tuple(v) for d, v in digits.items()})
+
+
+@dataclass
+class _Traffic:
+    read_bits: np.ndarray  # per level, per step: bits read from the level (all instances)
+    write_bits: np.ndarray  # per level, per step: bits written into the level
+    dram_write_late: np.ndarray  # DRAM write bits per step, placed on the fold that evicts them
+    dram_demand: np.ndarray  # DRAM read bits per step that cannot be prefetched (child not double-buffered)
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine
+
+
+def simulate(layer: Layer, arch: Architecture, mapping: Mapping, options: CycleOptions | None = None, *, check: bool = True) -> CycleReport:
+    """Simulate one layer under one mapping fold by fold; see the module docstring for the model."""
+    options = options or CycleOptions()
+    if check:
+        validate_mapping(layer, arch, mapping)
+    n = len(arch.levels)
+    nest = mapping.nest(arch)
+    starts = level_starts(nest, n)
+    temporal = [lp for lp in nest if not lp.spatial]
+    systolic = _is_systolic(arch) if options.systolic is None else options.systolic
+    stationary = _stationary(layer, arch, mapping, temporal, systolic)
+
+    # The stream: innermost temporal loops the stationary operand ignores.
+    n_fold = len(temporal)
+    if stationary is not None:
+        rel = layer.operand(stationary).relevant_dims
+        while n_fold > 0 and temporal[n_fold - 1].dim not in rel:
+            n_fold -= 1
+    stream = math.prod(lp.bound for lp in temporal[n_fold:])
+    folds = math.prod(lp.bound for lp in temporal[:n_fold])
+    n_step = n_fold
+    while math.prod(lp.bound for lp in temporal[:n_step]) > MAX_STEPS:
+        n_step -= 1
+    steps = math.prod(lp.bound for lp in temporal[:n_step])
+    per_step = folds // steps
+    changed = _changed([lp.bound for lp in temporal[:n_step]])
+
+    traffic = _traffic(layer, arch, mapping, nest, starts, temporal, n_step, changed)
+
+    # Compute and fill/drain per step.
+    compute = np.full(steps, float(per_step * stream))
+    fill = np.zeros(steps)
+    if systolic and arch.axes:
+        skew = sum(a.size - 1 for a in arch.axes)
+        preload = arch.axes[0].size if stationary in ("weights", "inputs") else 0
+        pe = _pe_levels(arch)
+        overlapped = bool(pe) and arch.levels[pe[-1]].double_buffered
+        if overlapped:
+            fill[0] = skew + preload
+        else:
+            fill[:] = per_step * (skew + preload)
+
+    # On-chip levels above the array: a fold lasts at least each level's traffic time.
+    busy = compute + fill
+    sram_time = np.zeros(steps)
+    exposed = np.zeros(steps)
+    sram_level = None
+    worst = 0.0
+    pe_set = set(_pe_levels(arch)) if systolic else set()
+    for i in range(1, n):
+        if i in pe_set:
+            continue  # systolic forwarding inside the array: covered by fill/drain
+        lv = arch.levels[i]
+        used = math.prod(lp.bound for lp in nest[: starts[i]] if lp.spatial)
+        r, w = traffic.read_bits[i] / used, traffic.write_bits[i] / used
+        rbw = lv.read_bandwidth_bits_per_cycle or math.inf
+        wbw = lv.write_bandwidth_bits_per_cycle or math.inf
+        if lv.double_buffered:
+            t = (r + w) / rbw if lv.ports == 1 else np.maximum(r / rbw, w / wbw)
+            e = np.zeros(steps)
+        else:
+            t, e = r / rbw, w / wbw  # without a second buffer, the fold waits for its refills
+        over = (np.maximum(t - busy, 0.0) + e).sum()
+        if over > worst:
+            worst, sram_level = over, lv.name
+        sram_time = np.maximum(sram_time, t)
+        exposed += e
+    fold_time = np.maximum(busy, sram_time) + exposed
+
+    # DRAM: prefetch of each step's reads, write-back after it, max-plus recurrence.
+    dram = arch.levels[0]
+    timing = options.dram if options.dram is not None else DramTiming.for_level(dram, arch.clock_hz)
+    rbits, wbits, dbits = traffic.read_bits[0], traffic.dram_write_late, traffic.dram_demand
+    dram_rbw, dram_wbw = dram.read_bandwidth_bits_per_cycle, dram.write_bandwidth_bits_per_cycle
+    if dram.ports == 1:  # one channel for both: a step's write-back delays the next step's reads
+        shifted = np.concatenate(([0.0], wbits[:-1]))
+        xp, xd = timing.cycles(rbits - dbits + shifted, dram_rbw), timing.cycles(dbits, dram_rbw)
+        y = np.zeros(steps)
+        y[-1] = timing.cycles(wbits[-1:], dram_wbw)[0]
+    else:
+        xp, xd, y = timing.cycles(rbits - dbits, dram_rbw), timing.cycles(dbits, dram_rbw), timing.cycles(wbits, dram_wbw)
+    start, read_end, write_end = _schedule(xp, xd, y, fold_time, timing.latency_cycles)
+    total = float(write_end[-1])
+
+    comp_total = float(compute.sum())
+    fill_total = float(fill.sum())
+    sram_total = float((fold_time - busy).sum())
+    return CycleReport(
+        layer=layer.name,
+        arch=arch.name,
+        macs=layer.macs,
+        num_macs=arch.num_macs,
+        clock_hz=arch.clock_hz,
+        cycles=total,
+        compute_cycles=comp_total,
+        fill_drain_cycles=fill_total,
+        sram_stall_cycles=sram_total,
+        dram_stall_cycles=max(total - comp_total - fill_total - sram_total, 0.0),
+        folds=folds,
+        stream_cycles=stream,
+        stationary=stationary,
+        systolic=systolic,
+        dram_read_bits=float(rbits.sum()),
+        dram_write_bits=float(wbits.sum()),
+        sram_bound_level=sram_level,
+        prologue_cycles=float(start[0]),
+        epilogue_cycles=float(total - start[-1] - fold_time[-1]),
+        steps=steps,
+        folds_per_step=per_step,
+        _trace={
+            "start": start, "end": start + fold_time, "fill": fill, "compute": compute,
+            "read": xp + xd, "read_end": read_end, "write": y, "write_end": write_end,
+        },
+    )
+
+
+def _traffic(
+    layer: Layer, arch: Architecture, mapping: Mapping, nest: list[Loop], starts: list[int], temporal: list[Loop], n_step: int, changed: np.ndarray
+) -> _Traffic:
+    """Bits moved per level per step: the analytical model's events, placed on their folds."""
+    n = len(arch.levels)
+    steps = len(changed)
+    strides = _digit_strides(nest)
+    axes = {a.name: a for a in arch.axes}
+    read = np.zeros((n, steps))
+    write = np.zeros((n, steps))
+    late = np.zeros(steps)
+    demand = np.zeros(steps)
+    padded = mapping.padded_bounds()
+    for op in layer.operands:
+        chain = mapping.chain(arch, op.name)
+        for p, c in itertools.pairwise(chain):
+            above = [lp for lp in nest[: starts[c]] if not lp.spatial]
+            if c == n:
+                last = len(above) - 1
+            else:
+                last = max((k for k, lp in enumerate(above) if lp.dim in op.relevant_dims), default=-1)
+            # Events per step: at fold boundaries when the last relevant loop is a fold loop,
+            # else a fixed number inside every step.
+            if last < n_step:
+                ev = (changed <= last).astype(float)
+            else:
+                inner = math.prod(lp.bound for lp in temporal[n_step : last + 1])
+                ev = np.full(steps, float(inner))
+            events = float(ev.sum())
+            # A double-buffered child loads its next tile while the current one is in use.
+            buffered = c < n and arch.levels[c].double_buffered
+            move = _spread(ev) if last < n_step and buffered else ev
+            inst_p = math.prod(lp.bound for lp in nest[: starts[p]] if lp.spatial)
+            between = [k for k in range(starts[p], starts[c]) if nest[k].spatial]
+            inst_c = inst_p * math.prod(nest[k].bound for k in between)
+            child_tile = tile_extents(nest, starts[c])
+            digits: dict[str, list[tuple[int, int]]] = {d: [(1, t)] for d, t in child_tile.items()}
+            duplicated = 1
+            for k in between:
+                axis = axes[nest[k].axis or ""]
+                if axis.reduction if op.is_output else axis.multicast:
+                    digits.setdefault(nest[k].dim, []).append((strides[k], nest[k].bound))
+                else:
+                    duplicated *= nest[k].bound
+            moved = op.footprint_digits({d: tuple(v) for d, v in digits.items()}) * duplicated * inst_p
+            b = op.onchip_bits
+            if not op.is_output:
+                read[p] += move * moved * b
+                if p == 0 and not buffered:
+                    demand += move * moved * b
+                if c < n:
+                    write[c] += move * op.footprint(child_tile) * inst_c * b
+                continue
+            first = _first_touches(nest, strides, starts[p], op) * inst_p
+            back = (moved * events - first) / events if events else 0.0  # partial sums read back, per event
+            read[p] += move * back * b
+            if p == 0 and not buffered:
+                demand += move * back * b
+            if c < n:
+                write[c] += move * back * b
+            if p == 0:
+                final = op.footprint(padded)
+                upd_bits = (final * op.bits + (moved * events - final) * b) / events if events else 0.0
+                write[0] += ev * upd_bits
+                if last < n_step:
+                    # An update leaves when its tile is evicted: at the next event, or at the end.
+                    idx = np.flatnonzero(ev)
+                    late[idx[1:] - 1] += upd_bits
+                    late[-1] += upd_bits
+                else:
+                    late += ev * upd_bits
+            else:
+                write[p] += move * moved * b  # a double buffer drains the old tile while the new one fills
+    return _Traffic(read, write, late, demand)
+
+
+def _spread(ev: np.ndarray) -> np.ndarray:
+    """Events (0/1 per step) with each load after the first spread evenly over the steps since
+    the previous one: the window in which a double buffer can prefetch it."""
+    idx = np.flatnonzero(ev)
+    out = np.zeros(len(ev))
+    if len(idx) == 0:
+        return out
+    out[idx[0]] = 1.0
+    gaps = np.diff(idx)
+    if len(gaps):
+        out[idx[0] + 1 : idx[-1] + 1] = np.repeat(1.0 / gaps, gaps)
+    return out
+
+
+def _maxplus(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Batched max-plus matrix product: out[f, i, j] = max_k a[f, i, k] + b[f, k, j]."""
+    return np.max(a[:, :, :, None] + b[:, None, :, :], axis=2)
+
+
+def _schedule(xp: np.ndarray, xd: np.ndarray, y: np.ndarray, c: np.ndarray, latency: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start of each step, end of its reads and end of its write-back, for all steps at once.
+
+    ``xp``: read-channel cycles of data prefetched into double buffers (issued when the previous
+    step starts); ``xd``: of data that can only be fetched once the previous step is done (its
+    buffer is single), paying the latency ``L``; ``y``: write-back cycles. State per step f:
+    a = the read channel is done with f's data, b = f starts, w = the write-back of f − 1 is done::
+
+        a_f = max(max(a_{f-1}, b_{f-1}) + xp_f,  b_{f-1} + c_{f-1} [if xd_f > 0]) + xd_f
+        b_f = max(a_f [+ L if xd_f > 0], b_{f-1} + c_{f-1}, w_{f-1})     (outputs double-buffered)
+        w_f = max(w_{f-1}, b_{f-1} + c_{f-1}) + y_{f-1}
+
+    Prefetch streams hide their latency after the first step. The recurrence is linear in
+    max-plus algebra, so the states are prefix products of 3×3 matrices (a parallel scan).
+    """
+    steps = len(xp)
+    ninf = -np.inf
+    p, d = xp[1:], xd[1:]
+    has_d = d > 0
+    cp, yp = c[:-1], y[:-1]
+    ld = np.where(has_d, latency, 0.0)
+    m = np.empty((steps, 3, 3))
+    m[0] = np.array([[0, ninf, ninf], [ninf, 0, ninf], [ninf, ninf, 0]])
+    if steps > 1:
+        ab = np.maximum(p + d, np.where(has_d, cp + d, ninf))
+        m[1:, 0, 0], m[1:, 0, 1], m[1:, 0, 2] = p + d, ab, ninf
+        m[1:, 1, 0], m[1:, 1, 1], m[1:, 1, 2] = p + d + ld, np.maximum(ab + ld, cp), 0.0
+        m[1:, 2, 0], m[1:, 2, 1], m[1:, 2, 2] = ninf, cp + yp, yp
+    k = 1
+    while k < steps:
+        m[k:] = _maxplus(m[k:], m[:-k])
+        k *= 2
+    first = xp[0] + xd[0]
+    s0 = np.array([first, first + (latency if first > 0 else 0.0), 0.0])
+    s = np.max(m + s0[None, None, :], axis=2)
+    a, b, w = s[:, 0], s[:, 1], s[:, 2]
+    # Write-back of step f ends at w_{f+1}; the last one after the final step.
+    write_end = np.empty(steps)
+    write_end[:-1] = w[1:]
+    write_end[-1] = max(w[-1], b[-1] + c[-1]) + y[-1]
+    return b, a, write_end
+
+
+def _schedule_loop(xp: np.ndarray, xd: np.ndarray, y: np.ndarray, c: np.ndarray, latency: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The same recurrence as :func:`_schedule`, one step at a time (the reference for tests)."""
+    steps = len(xp)
+    a, b, w = np.zeros(steps), np.zeros(steps), np.zeros(steps)
+    a[0] = xp[0] + xd[0]
+    b[0] = a[0] + (latency if a[0] > 0 else 0.0)
+    for f in range(1, steps):
+        a[f] = max(a[f - 1], b[f - 1]) + xp[f]
+        if xd[f] > 0:
+            a[f] = max(a[f], b[f - 1] + c[f - 1]) + xd[f]
+        w[f] = max(w[f - 1], b[f - 1] + c[f - 1]) + y[f - 1]
+        b[f] = max(a[f] + (latency if xd[f] > 0 else 0.0), b[f - 1] + c[f - 1], w[f - 1])
+    write_end = np.empty(steps)
+    write_end[:-1] = w[1:]
+    write_end[-1] = max(w[-1], b[-1] + c[-1]) + y[-1]
+    return b, a, write_end
