@@ -33,7 +33,9 @@ class Level:
     ``size_bytes`` None means unbounded (DRAM). Bandwidths are bits per cycle per instance;
     None means unlimited. With ``ports == 1`` reads and writes share one port's bandwidth.
     Energies are pJ per access of one ``word_bits`` word; ``temporal_dims`` restricts which
-    dimensions may have temporal loops at this level (a mapping constraint; None = any).
+    dimensions may have temporal loops at this level (a mapping constraint; None = any);
+    ``fixed_factors`` pins temporal loop bounds and ``loop_order`` the order (outer to inner)
+    of this level's loops for the mapper.
     """
 
     name: str
@@ -52,6 +54,8 @@ class Level:
     area_um2: float = 0.0
     temporal_dims: tuple[str, ...] | None = None
     dram_type: str | None = None
+    fixed_factors: tuple[tuple[str, int], ...] = ()
+    loop_order: tuple[str, ...] | None = None
 
     def keeps_operand(self, name: str) -> bool:
         return name in self.keeps
@@ -265,6 +269,11 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
         wr = wr if wr is not None else float(word_bits * banks)
 
     tdims = f.str_list("temporal_dims", (), choices=DIMS) if f.has("temporal_dims") else None
+    fixed = f.sub("factors")
+    fixed_factors = tuple((d, fixed.integer(d, 1)) for d in list(fixed.data) if d in DIMS)
+    fixed.done()
+    order = f.str_list("order", (), choices=DIMS) if f.has("order") else None
+    f.seen.update({"temporal_dims", "order"})
     r_e = f.number("read_energy_pj", None, minimum=0, exclusive=False, unit="pJ per word")
     w_e = f.number("write_energy_pj", None, minimum=0, exclusive=False, unit="pJ per word")
     leak = f.number("leakage_mw", None, minimum=0, exclusive=False, unit="mW")
@@ -298,4 +307,6 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
         area_um2=area if area is not None else area_default,
         temporal_dims=tdims,
         dram_type=dram_type,
+        fixed_factors=fixed_factors,
+        loop_order=order,
     )

@@ -17,6 +17,29 @@ DEFAULT_ARCH = "eyeriss"
 DEFAULT_WORKLOAD = "resnet18"
 
 
+def _constraint_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fix", action="append", default=[], metavar="LEVEL.DIM=N", help="pin a temporal loop bound (repeatable)")
+    p.add_argument("--order", action="append", default=[], metavar="LEVEL=D1,D2,...", help="pin a level's loop order, outer first")
+
+
+def _constraints(args: argparse.Namespace) -> tuple[tuple[tuple[str, str, int], ...], tuple[tuple[str, tuple[str, ...]], ...], list[Problem]]:
+    fixes, orders, problems = [], [], []
+    for text in args.fix:
+        where, eq, n = text.partition("=")
+        level, dot, dim = where.rpartition(".")
+        if not (eq and dot and level and n.isdigit()):
+            problems.append(Problem("--fix", text, "expected LEVEL.DIM=N, e.g. GLB.K=4"))
+            continue
+        fixes.append((level, dim.upper(), int(n)))
+    for text in args.order:
+        level, eq, dims = text.partition("=")
+        if not (eq and level and dims):
+            problems.append(Problem("--order", text, "expected LEVEL=D1,D2,..., e.g. GLB=K,C,P"))
+            continue
+        orders.append((level, tuple(d.strip().upper() for d in dims.split(","))))
+    return tuple(fixes), tuple(orders), problems
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hwsim", description="Co-design of deep-neural-network accelerators.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -31,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dataflow", choices=("ws", "os", "is", "rs"), help="constrain the mapper to a dataflow")
     run.add_argument("--min-utilization", type=float, default=0.0, help="minimum spatial utilization of the PE array (0..1)")
     run.add_argument("--seed", type=int, default=0)
+    _constraint_args(run)
     run.add_argument("--show-mappings", action="store_true", help="print each distinct layer's loop nest (table format)")
     mp = sub.add_parser("map", help="search the best mapping of one layer and print it as a loop nest")
     mp.add_argument("--arch", default=DEFAULT_ARCH, help=f"preset name or YAML file (default {DEFAULT_ARCH})")
@@ -42,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     mp.add_argument("--min-utilization", type=float, default=0.0, help="minimum spatial utilization of the PE array (0..1)")
     mp.add_argument("--samples", type=int, default=20_000, help="samples of the heuristic search (default 20000)")
     mp.add_argument("--seed", type=int, default=0)
+    _constraint_args(mp)
     mp.add_argument("--exhaustive", action="store_true", help="enumerate the whole pruned mapspace (small layers)")
     mp.add_argument("--format", choices=("table", "json"), default="table")
     mp.add_argument("--out", help="write the result to this file (atomically)")
@@ -73,8 +98,10 @@ def _run(args: argparse.Namespace) -> str:
         errors += _qualified(e)
     if errors or arch is None or workload is None:
         raise SpecError("hwsim run", errors)
+    fixes, orders, bad = _constraints(args)
+    problems += bad
     options = MapperOptions(objective=args.objective, samples=args.samples, seed=args.seed, dataflow=args.dataflow,
-                            min_utilization=args.min_utilization)  # fmt: skip
+                            min_utilization=args.min_utilization, fixed_factors=fixes, fixed_orders=orders)  # fmt: skip
     problems += options.problems()
     if problems:
         raise SpecError("command line", problems)
@@ -185,10 +212,12 @@ def _map(args: argparse.Namespace) -> str:
     from hwsim.mapping import format_nest
     from hwsim.presets import load_arch
 
+    fixes, orders, bad = _constraints(args)
     options = MapperOptions(objective=tuple(o.strip() for o in args.objective.split(",")), samples=args.samples, seed=args.seed,
-                            dataflow=args.dataflow, min_utilization=args.min_utilization, exhaustive=args.exhaustive)  # fmt: skip
-    if options.problems():
-        raise SpecError("command line", [Problem(f"--{p.path.replace('_', '-')}", p.value, p.expected) for p in options.problems()])
+                            dataflow=args.dataflow, min_utilization=args.min_utilization, exhaustive=args.exhaustive,
+                            fixed_factors=fixes, fixed_orders=orders)  # fmt: skip
+    if options.problems() or bad:
+        raise SpecError("command line", bad + [Problem(f"--{p.path.replace('_', '-')}", p.value, p.expected) for p in options.problems()])
     layer = _parse_layer(args.layer)
     arch = load_arch(args.arch)
     start = time.perf_counter()

@@ -559,31 +559,33 @@ def _smallest_prime(n):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _repair(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, factors):
+def _repair(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, factors, fixed):
     """Move prime factors outwards until every level's tiles fit; False if impossible."""
     for l in range(nl - 1, 0, -1):
         cap = level_f[l, 0]
         if cap < 0:
             continue
         while _tile_bits(l, nl, na, level_i, axis_i, op_i, proj, factors, False) > cap:
-            # candidates: temporal factors at level l or inside it
+            # candidates: free temporal factors at level l or inside it
             count = 0
             for j in range(l, nl):
                 for d in range(ND):
-                    if factors[j, d] > 1:
+                    if factors[j, d] > 1 and fixed[j, d] == 0:
                         count += 1
             if count == 0:
                 return False
             pick = np.random.randint(count)
             for j in range(l, nl):
                 for d in range(ND):
-                    if factors[j, d] > 1:
+                    if factors[j, d] > 1 and fixed[j, d] == 0:
                         if pick == 0:
+                            t = l - 1
+                            while t > 0 and (not level_i[t, 6 + d] or fixed[t, d] > 0):
+                                t -= 1
+                            if fixed[t, d] > 0:
+                                return False
                             p = _smallest_prime(factors[j, d])
                             factors[j, d] //= p
-                            t = l - 1
-                            while t > 0 and not level_i[t, 6 + d]:
-                                t -= 1
                             factors[t, d] *= p
                         pick -= 1
     # no factor larger than needed (padding only where it buys coverage)
@@ -601,7 +603,7 @@ def _repair(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, factors):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _sample(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, spatial, k, stationary, factors, orders):
+def _sample(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, spatial, k, stationary, fixed, factors, orders):
     factors[:, :] = 1
     greedy = np.random.random() < 0.5  # fill inner levels first and let repair push out the excess
     allowed = np.empty(nl, np.int64)
@@ -612,20 +614,25 @@ def _sample(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, spatial, k, st
         s = 1
         for a in range(na):
             s *= factors[nl + a, d]
-        q = (bounds[d] + s - 1) // s
         m = 0
         for l in range(nl):
-            if level_i[l, 6 + d]:
+            if fixed[l, d] > 0:
+                factors[l, d] = fixed[l, d]
+                s *= fixed[l, d]
+            elif level_i[l, 6 + d]:
                 allowed[m] = l
                 m += 1
-        if m == 0:
-            allowed[0] = 0
-            m = 1
+        q = (bounds[d] + s - 1) // s
+        if m == 0 and q > 1:
+            return False
         while q > 1:
             p = _smallest_prime(q)
             q //= p
             factors[allowed[m - 1] if greedy else allowed[np.random.randint(m)], d] *= p
     for l in range(nl):
+        if fixed[l, ND] >= 0:
+            orders[l, :] = fixed[l, ND:]
+            continue
         for d in range(ND):
             orders[l, d] = d
         for i in range(ND - 1, 0, -1):
@@ -635,7 +642,7 @@ def _sample(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, spatial, k, st
             orders[l, j] = t
         if stationary >= 0:
             _stationary_order(orders[l], op_i, stationary)
-    return _repair(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, factors)
+    return _repair(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, factors, fixed)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -672,30 +679,32 @@ def _better(out, best, objective, clock):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _mutate(nl, na, level_i, op_i, factors, orders, stationary):
+def _mutate(nl, na, level_i, op_i, factors, orders, stationary, fixed):
     r = np.random.randint(3)
     if r < 2:
         # move one prime factor of one dim to another allowed level
         count = 0
         for j in range(nl):
             for d in range(ND):
-                if factors[j, d] > 1:
+                if factors[j, d] > 1 and fixed[j, d] == 0:
                     count += 1
         if count == 0:
             return
         pick = np.random.randint(count)
         for j in range(nl):
             for d in range(ND):
-                if factors[j, d] > 1:
+                if factors[j, d] > 1 and fixed[j, d] == 0:
                     if pick == 0:
                         t = np.random.randint(nl)
-                        if t != j and level_i[t, 6 + d]:
+                        if t != j and level_i[t, 6 + d] and fixed[t, d] == 0:
                             p = _smallest_prime(factors[j, d])
                             factors[j, d] //= p
                             factors[t, d] *= p
                     pick -= 1
     else:
         l = np.random.randint(nl)
+        if fixed[l, ND] >= 0:
+            return
         i = np.random.randint(ND)
         j = np.random.randint(ND)
         t = orders[l, i]
@@ -706,7 +715,7 @@ def _mutate(nl, na, level_i, op_i, factors, orders, stationary):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _search(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, spatial, stationary, objective,
+def _search(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, spatial, stationary, fixed, objective,
             max_samples, victory, refine, seed, best_f, best_o, best_out):  # fmt: skip
     np.random.seed(seed)
     nl = ints[0]
@@ -726,7 +735,7 @@ def _search(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, spatial,
         # each spatial candidate gets its share of samples and its own victory condition
         since = 0
         for _ in range(per_cand):
-            if not _sample(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, spatial, k, stationary, f, o):
+            if not _sample(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, spatial, k, stationary, fixed, f, o):
                 continue
             _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, f, o, out, ws)
             evaluated += 1
@@ -747,8 +756,8 @@ def _search(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, spatial,
     for _ in range(refine):
         f[:, :] = best_f
         o[:, :] = best_o
-        _mutate(nl, na, level_i, op_i, f, o, stationary)
-        if not _repair(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, f):
+        _mutate(nl, na, level_i, op_i, f, o, stationary, fixed)
+        if not _repair(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, f, fixed):
             continue
         _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, f, o, out, ws)
         evaluated += 1
@@ -757,6 +766,13 @@ def _search(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, spatial,
             best_o[:, :] = o
             best_out[:] = out
     return evaluated
+
+
+def no_constraints(n_levels: int) -> np.ndarray:
+    """The ``fixed`` array meaning no constraint: [:, :8] fixed factors (0 = free), [:, 8:] a fixed order (-1 = free)."""
+    fixed = np.zeros((n_levels, 2 * ND), np.int64)
+    fixed[:, ND:] = -1
+    return fixed
 
 
 def search(
@@ -769,6 +785,7 @@ def search(
     refine: int = 3000,
     seed: int = 0,
     stationary: int = -1,
+    fixed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Random-pruned sampling with a victory condition, then local refinement.
 
@@ -780,18 +797,21 @@ def search(
     best_o = np.tile(np.arange(ND, dtype=np.int64), (nl, 1))
     best_out = np.zeros(3)
     codes = np.array([OBJECTIVE_CODES[o] for o in objective], np.int64)
-    n = _search(*problem.args(), np.ascontiguousarray(spatial, np.int64), stationary, codes, max_samples, victory, refine, seed,
-                best_f, best_o, best_out)  # fmt: skip
+    fixed = no_constraints(nl) if fixed is None else fixed
+    n = _search(*problem.args(), np.ascontiguousarray(spatial, np.int64), stationary, fixed, codes, max_samples, victory, refine,
+                seed, best_f, best_o, best_out)  # fmt: skip
     return best_f, best_o, best_out, int(n)
 
 
 @nb.njit(cache=True, error_model="numpy")
 def _random_batch(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, spatial, seed, factors, orders):
     np.random.seed(seed)
+    fixed = np.zeros((ints[0], 2 * ND), np.int64)
+    fixed[:, ND:] = -1
     made = 0
     while made < factors.shape[0]:
         k = np.random.randint(spatial.shape[0])
-        if _sample(ints[0], ints[1], level_i, level_f, axis_i, op_i, proj, bounds, spatial, k, -1, factors[made], orders[made]):
+        if _sample(ints[0], ints[1], level_i, level_f, axis_i, op_i, proj, bounds, spatial, k, -1, fixed, factors[made], orders[made]):
             made += 1
 
 

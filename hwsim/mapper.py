@@ -37,7 +37,7 @@ from hwsim.errors import Problem, SpecError
 from hwsim.mapping import Mapping, check_mapping
 from hwsim.workload import DIMS, Layer
 
-__all__ = ["DATAFLOWS", "OBJECTIVES", "MapperOptions", "enumerate_mapspace", "greedy_mapping", "map_layer", "spatial_candidates"]
+__all__ = ["DATAFLOWS", "OBJECTIVES", "MapperOptions", "constraint_array", "enumerate_mapspace", "greedy_mapping", "map_layer", "spatial_candidates"]
 
 OBJECTIVES = ("edp", "energy", "delay")
 DATAFLOWS = ("ws", "os", "is", "rs")
@@ -58,6 +58,8 @@ class MapperOptions:
     min_utilization: float = 0.0
     exhaustive: bool = False
     exhaustive_limit: int = 3_000_000
+    fixed_factors: tuple[tuple[str, str, int], ...] = ()  # (level, dim, bound), added to the spec's own
+    fixed_orders: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (level, dims outer→inner)
 
     @property
     def objectives(self) -> tuple[str, ...]:
@@ -158,6 +160,33 @@ def spatial_candidates(layer: Layer, arch: Architecture, keep: int | None, optio
     return result if keep is None else result[:keep]
 
 
+def constraint_array(arch: Architecture, options: MapperOptions) -> np.ndarray:
+    """The compiled search's ``fixed`` array from the spec's level constraints and the options'."""
+    from hwsim import fastmodel
+
+    names = [lv.name for lv in arch.levels]
+    fixed = fastmodel.no_constraints(len(names))
+    problems = []
+    pins = [(lv.name, d, n, f"levels[{i}].factors.{d}") for i, lv in enumerate(arch.levels) for d, n in lv.fixed_factors]
+    pins += [(lv, d, n, f"--fix {lv}.{d}") for lv, d, n in options.fixed_factors]
+    for lv, d, n, where in pins:
+        if lv not in names or d not in DIMS or n < 1:
+            problems.append(Problem(where, f"{lv}.{d}={n}", f"expected LEVEL.DIM=N with a level of {arch.name} ({', '.join(names)}), "
+                                                             f"a dim of {''.join(DIMS)} and N ≥ 1"))  # fmt: skip
+            continue
+        fixed[names.index(lv), DIMS.index(d)] = n
+    orders = [(lv.name, lv.loop_order, f"levels[{i}].order") for i, lv in enumerate(arch.levels) if lv.loop_order is not None]
+    orders += [(lv, o, f"--order {lv}") for lv, o in options.fixed_orders]
+    for lv, order, where in orders:
+        if lv not in names or any(d not in DIMS for d in order) or len(set(order)) != len(order):
+            problems.append(Problem(where, f"{lv}={','.join(order)}", f"expected LEVEL=D1,D2,... with a level of {arch.name} and distinct dims"))
+            continue
+        fixed[names.index(lv), len(DIMS):] = [DIMS.index(d) for d in order] + [DIMS.index(d) for d in DIMS if d not in order]
+    if problems:
+        raise SpecError("mapping constraints", problems)
+    return fixed
+
+
 def _tight(layer: Layer, chosen: list[dict[str, int]]) -> bool:
     """No spatial factor larger than needed, with the rest of each bound as one more factor."""
     for d, b in layer.dims.items():
@@ -220,6 +249,10 @@ def enumerate_mapspace(
     nl, na = len(arch.levels), len(arch.axes)
     allowed = {k: [lv for lv in range(nl) if _allows(arch.levels[lv].temporal_dims, DIMS[k])] for k in range(len(DIMS))}
     stationary = _STATIONARY.get(options.dataflow or "", -1)
+    fixed = constraint_array(arch, options)
+    nd = len(DIMS)
+    for k in range(nd):
+        allowed[k] = [lv for lv in allowed[k] if fixed[lv, k] == 0]
     order_cache: dict[tuple[tuple[int, ...], int], np.ndarray] = {}
     fb: list[np.ndarray] = []
     ob: list[np.ndarray] = []
@@ -230,12 +263,14 @@ def enumerate_mapspace(
             for name, f in c.items():
                 spatial[a, DIMS.index(name)] = f
         per_dim = []
-        for k in range(len(DIMS)):
-            q = math.ceil(layer.dims[DIMS[k]] / int(spatial[:, k].prod()))
-            per_dim.append(_distributions(q, allowed[k] or [0]))
+        for k in range(nd):
+            pinned = int(np.where(fixed[:, k] > 0, fixed[:, k], 1).prod())
+            q = math.ceil(layer.dims[DIMS[k]] / (int(spatial[:, k].prod()) * pinned))
+            per_dim.append(_distributions(q, allowed[k]) if allowed[k] else ([{}] if q == 1 else []))
         for combo in itertools.product(*per_dim):
             factors = np.ones((nl + na, len(DIMS)), np.int64)
             factors[nl:] = spatial
+            factors[:nl] = np.where(fixed[:, :nd] > 0, fixed[:, :nd], 1)
             for k, dist in enumerate(combo):
                 for lv, f in dist.items():
                     factors[lv, k] = f
@@ -243,6 +278,9 @@ def enumerate_mapspace(
             for lv in range(nl):
                 present = tuple(d for d in range(len(DIMS)) if factors[lv, d] > 1)
                 key = (present, stationary)
+                if fixed[lv, nd] >= 0:
+                    level_opts.append(fixed[lv, nd:][None, :])
+                    continue
                 if key not in order_cache:
                     if stationary >= 0:
                         rel = {DIMS.index(x) for x in layer.operands[stationary].relevant_dims}
@@ -312,6 +350,7 @@ def map_layer(layer: Layer, arch: Architecture, options: MapperOptions | None = 
         f, o, out, _ = fastmodel.search(
             problem, _spatial_array(cands), options.objectives, max_samples=options.samples, victory=options.victory,
             refine=options.refine, seed=options.seed, stationary=_STATIONARY.get(options.dataflow or "", -1),
+            fixed=constraint_array(arch, options),
         )  # fmt: skip
         if out[2] != 1.0:
             raise _no_mapping(layer, arch, options)

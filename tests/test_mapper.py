@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -168,3 +169,33 @@ def test_default_beats_textbook_weight_stationary_on_resnet50_layers():
         textbook = greedy_mapping(layer, arch, "ws")
         assert check_mapping(layer, arch, textbook) == []
         assert map_layer(layer, arch).edp_pj_s <= evaluate_mapping(layer, arch, textbook).edp_pj_s
+
+
+def test_fixed_factors_and_orders_are_honoured_by_both_searches():
+    arch = load_arch("eyeriss")
+    layer = conv2d("c", in_channels=4, out_channels=8, in_hw=6, kernel=3)
+    opts = dict(fixed_factors=(("GLB", "K", 2),), fixed_orders=(("DRAM", ("C", "P", "Q")),))
+    for exhaustive in (False, True):
+        r = map_layer(layer, arch, MapperOptions(exhaustive=exhaustive, **opts))
+        glb = dict(r.mapping.temporal[1])
+        assert glb.get("K") == 2, r.mapping
+        dram = [d for d, _ in r.mapping.temporal[0]]
+        assert dram == [d for d in ("C", "P", "Q") if d in dram], dram
+    with pytest.raises(SpecError) as e:
+        map_layer(layer, arch, MapperOptions(fixed_factors=(("NOPE", "K", 2), ("GLB", "Z", 1)), fixed_orders=(("GLB", ("K", "K")),)))
+    assert [p.path for p in e.value.problems] == ["--fix NOPE.K", "--fix GLB.Z", "--order GLB"]
+
+
+def test_spec_level_constraints(tmp_path):
+    from hwsim.arch import load_architecture
+
+    text = (Path(__file__).parent.parent / "accelerators" / "eyeriss.yaml").read_text()
+    text = text.replace("    keeps: [inputs, outputs]            # weights bypass the global buffer",
+                        "    keeps: [inputs, outputs]\n    factors: {P: 7}\n    order: [P, K]")  # fmt: skip
+    p = tmp_path / "e.yaml"
+    p.write_text(text)
+    arch = load_architecture(p)
+    layer = conv2d("c", in_channels=16, out_channels=32, in_hw=28, kernel=3, padding=1)
+    r = map_layer(layer, arch, MapperOptions(samples=3000))
+    glb = r.mapping.temporal[1]
+    assert dict(glb)["P"] == 7 and glb[0][0] == "P"
