@@ -46,7 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="estimate latency and energy of a network on an accelerator")
     run.add_argument("--arch", default=DEFAULT_ARCH, help=f"preset name or YAML file (default {DEFAULT_ARCH})")
     run.add_argument("--workload", default=DEFAULT_WORKLOAD, help=f"preset name or YAML file (default {DEFAULT_WORKLOAD})")
-    run.add_argument("--engine", choices=("analytical", "cycle"), default="analytical")
+    run.add_argument("--engine", choices=("analytical", "cycle"), default="analytical",
+                     help="analytical (default) or cycle: the tile-level simulation with a stall breakdown")  # fmt: skip
+    run.add_argument("--timeline", metavar="LAYER", help="write LAYER's cycle-engine timeline to --out (.png, .svg, .pdf, or .csv data)")
     run.add_argument("--format", choices=("table", "csv", "json"), default="table")
     run.add_argument("--out", help="write the result to this file (atomically) instead of standard output")
     run.add_argument("--objective", choices=("edp", "energy", "delay"), default="edp", help="what the mapper minimizes")
@@ -82,8 +84,8 @@ def _run(args: argparse.Namespace) -> str:
     problems = []
     if args.samples < 1:
         problems.append(Problem("--samples", args.samples, "expected a positive integer"))
-    if args.engine == "cycle":
-        problems.append(Problem("--engine", "cycle", "expected analytical (the cycle engine is not available in this version)"))
+    if args.timeline is not None and not (args.out or "").lower().endswith((".png", ".svg", ".pdf", ".csv")):
+        problems.append(Problem("--out", args.out, "expected a .png, .svg, .pdf or .csv file for the --timeline"))
     if problems:
         raise SpecError("command line", problems)
     arch = workload = None
@@ -105,7 +107,11 @@ def _run(args: argparse.Namespace) -> str:
     problems += options.problems()
     if problems:
         raise SpecError("command line", problems)
-    report = evaluate_network(arch, workload, options, progress=_progress() if args.format == "table" and not args.out else None)
+    report = evaluate_network(arch, workload, options, progress=_progress() if args.format == "table" and not args.out else None,
+                              engine=args.engine)  # fmt: skip
+    if args.timeline is not None:
+        _write_timeline(report, args.timeline, args.out)
+        args.out = None  # the report itself goes to standard output
     if args.format == "json":
         return json.dumps(report.to_json(), indent=1) + "\n"
     if args.format == "csv":
@@ -113,6 +119,28 @@ def _run(args: argparse.Namespace) -> str:
         total = {"name": "TOTAL", "kind": "", **report.totals()}
         return frame.to_csv(index=False) + ",".join(str(total.get(c, "")) for c in frame.columns) + "\n"
     return _table(report, args.show_mappings)
+
+
+def _write_timeline(report, name: str, out: str) -> None:  # type: ignore[no-untyped-def]
+    from hwsim.cycle import simulate
+    from hwsim.io import write_text_atomic
+
+    found = next((r for r in report.reports if r.layer == name and r.mapping is not None), None)
+    if found is None:
+        names = [r.layer for r in report.reports if r.mapping is not None]
+        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        raise SpecError("command line", [Problem("--timeline", name, f"expected a MAC layer of {report.network.name} ({shown})")])
+    layer = report.network.graph.nodes[name]["op"]
+    cycle = simulate(layer, report.arch, found.mapping, check=False)
+    try:
+        if out.lower().endswith(".csv"):
+            write_text_atomic(out, cycle.timeline().to_csv(index=False))
+        else:
+            from hwsim.timeline import plot_timeline
+
+            plot_timeline(cycle, out)
+    except OSError as e:
+        raise SpecError("--out", [Problem("--out", out, f"expected a writable file path ({e.strerror})")]) from None
 
 
 def _qualified(e: SpecError) -> list[Problem]:
@@ -140,18 +168,28 @@ def _table(report, show_mappings: bool) -> str:  # type: ignore[no-untyped-def]
     from hwsim.mapping import format_nest
 
     t = Table(title=f"{report.network.name} on {report.arch.name} ({report.arch.num_macs} MACs @ {report.arch.clock_hz / 1e6:g} MHz)")
+    cycle = getattr(report, "engine", "analytical") == "cycle"
     for col, just in [("layer", "left"), ("kind", "left"), ("MACs", "right"), ("cycles", "right"), ("energy µJ", "right"),
                       ("pJ/MAC", "right"), ("util.", "right"), ("bound by", "left")]:  # fmt: skip
         t.add_column(col, justify=just)  # type: ignore[arg-type]
-    for r in report.reports:
+    if cycle:
+        for col in ("analytical", "compute", "fill/drain", "SRAM stall", "DRAM stall"):
+            t.add_column(col, justify="right")
+    rows = report.to_frame().to_dict(orient="records") if cycle else [{}] * len(report.reports)
+    for r, row in zip(report.reports, rows, strict=True):
+        extra = [f"{row[k]:,.0f}" for k in ("analytical_cycles", "compute_cycles", "fill_drain_cycles", "sram_stall_cycles",
+                                            "dram_stall_cycles")] if cycle else []  # fmt: skip
         t.add_row(r.layer, r.kind, f"{r.macs:,}", f"{r.cycles:,.0f}", f"{r.energy_pj / 1e6:.3f}",
-                  f"{r.energy_pj / r.macs:.2f}" if r.macs else "-", f"{r.utilization:.0%}" if r.macs else "-", r.bound_by)  # fmt: skip
+                  f"{r.energy_pj / r.macs:.2f}" if r.macs else "-", f"{r.utilization:.0%}" if r.macs else "-",
+                  row.get("bound_by", r.bound_by), *extra)  # fmt: skip
     tot = report.totals()
     t.add_section()
+    extra = [f"{sum(rw[k] for rw in rows):,.0f}" for k in ("analytical_cycles", "compute_cycles", "fill_drain_cycles",
+                                                            "sram_stall_cycles", "dram_stall_cycles")] if cycle else []  # fmt: skip
     t.add_row("TOTAL", "", f"{tot['macs']:,}", f"{tot['cycles']:,.0f}", f"{tot['energy_pj'] / 1e6:.3f}",
-              f"{tot['pj_per_mac']:.2f}", f"{tot['utilization']:.0%}", "")  # fmt: skip
+              f"{tot['pj_per_mac']:.2f}", f"{tot['utilization']:.0%}", "", *extra)  # fmt: skip
     buf = io.StringIO()
-    console = Console(file=buf, width=120, force_terminal=False, color_system=None)
+    console = Console(file=buf, width=200 if cycle else 120, force_terminal=False, color_system=None)
     console.print(t)
     console.print(
         f"latency {tot['latency_s'] * 1e3:.3f} ms · energy {tot['energy_pj'] / 1e9:.4f} mJ · "

@@ -21,6 +21,8 @@ import pandas as pd
 
 from hwsim.analytical import CostReport
 from hwsim.arch import Architecture
+from hwsim.cycle import CycleOptions, CycleReport
+from hwsim.errors import Problem, SpecError
 from hwsim.mapper import MapperOptions, map_layer
 from hwsim.workload import Layer, Network, TensorOp
 
@@ -59,9 +61,19 @@ def _shape_key(layer: Layer) -> Layer:
 
 @dataclass(frozen=True)
 class NetworkReport:
+    """Per-layer reports of one network on one architecture.
+
+    With ``engine == "cycle"``, ``reports`` carry the cycle engine's cycles (energy from the
+    analytical access counts, leakage over the simulated latency) and ``cycle_reports`` the
+    stall breakdown of each MAC layer (None for non-MAC ops, which stay analytical).
+    """
+
     arch: Architecture
     network: Network
     reports: tuple[CostReport, ...]
+    engine: str = "analytical"
+    cycle_reports: tuple[CycleReport | None, ...] = ()
+    analytical_cycles: tuple[float, ...] = ()
 
     @property
     def macs(self) -> int:
@@ -99,9 +111,22 @@ class NetworkReport:
             "area_mm2": self.arch.area_um2 / 1e6,
         }
 
+    def _rows(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = [dict(r.summary()) for r in self.reports]
+        if self.engine == "cycle":
+            for row, c, a in zip(rows, self.cycle_reports, self.analytical_cycles, strict=True):
+                row["analytical_cycles"] = a
+                b = c.breakdown() if c is not None else {"compute_cycles": row["cycles"]}
+                for key in ("compute_cycles", "fill_drain_cycles", "sram_stall_cycles", "dram_stall_cycles"):
+                    row[key] = b.get(key, 0.0)
+                if c is not None:
+                    row["bound_by"] = c.bound_by
+        return rows
+
     def to_frame(self) -> pd.DataFrame:
-        """One row per layer/op: macs, cycles, energy_pj, utilization, per-level energy..."""
-        return pd.DataFrame([r.summary() for r in self.reports])
+        """One row per layer/op: macs, cycles, energy_pj, utilization, per-level energy...
+        (and, from the cycle engine, analytical_cycles and the stall breakdown)."""
+        return pd.DataFrame(self._rows())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,7 +134,8 @@ class NetworkReport:
             "workload": self.network.name,
             "clock_hz": self.arch.clock_hz,
             "num_macs": self.arch.num_macs,
-            "layers": [_jsonable(r.summary()) for r in self.reports],
+            "engine": self.engine,
+            "layers": [_jsonable(r) for r in self._rows()],
             "total": _jsonable(self.totals()),
         }
 
@@ -136,8 +162,13 @@ def evaluate_network(
     options: MapperOptions | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     workers: int | None = None,
+    engine: str = "analytical",
+    cycle_options: CycleOptions | None = None,
 ) -> NetworkReport:
     """Map and cost every node of ``network`` on ``arch`` in topological order.
+
+    ``engine="cycle"`` simulates each mapped layer with :func:`hwsim.cycle.simulate` (the
+    mapper still searches with the analytical model) and reports its cycles and stalls.
 
     Each distinct layer shape is searched once; with ``workers`` > 1 (or automatically, for
     long searches) the searches run in that many processes. Results do not depend on it.
@@ -164,10 +195,46 @@ def evaluate_network(
             if progress:
                 progress(k, len(keys), job[0].name)
             cache[key] = _map_key(job)
+    if engine not in ("analytical", "cycle"):
+        raise SpecError("evaluate_network", [Problem("engine", engine, "expected analytical or cycle")])
     reports: list[CostReport] = []
+    if engine == "cycle":
+        return _cycle_network(arch, network, ops, cache, cycle_options)
     for op in ops:
         if isinstance(op, TensorOp):
             reports.append(cost_tensor_op(op, arch))
         else:
             reports.append(replace(cache[_shape_key(op)], layer=op.name))
     return NetworkReport(arch, network, tuple(reports))
+
+
+def _cycle_network(
+    arch: Architecture, network: Network, ops: list[Layer | TensorOp], cache: dict[Layer, CostReport], options: CycleOptions | None
+) -> NetworkReport:
+    from hwsim.cycle import simulate
+
+    simulated: dict[Layer, tuple[CostReport, CycleReport]] = {}
+    for key, analytical in cache.items():
+        assert analytical.mapping is not None
+        c = simulate(key, arch, analytical.mapping, options, check=False)
+        scale = c.cycles / analytical.cycles if analytical.cycles else 1.0
+        leakage = analytical.leakage_energy_pj * scale
+        simulated[key] = (replace(analytical, cycles=c.cycles, leakage_energy_pj=leakage,
+                                  energy_pj=analytical.energy_pj - analytical.leakage_energy_pj + leakage,
+                                  notes=(*analytical.notes, "cycles from the cycle engine")), c)  # fmt: skip
+    reports: list[CostReport] = []
+    cycles: list[CycleReport | None] = []
+    analytical_cycles: list[float] = []
+    for op in ops:
+        if isinstance(op, TensorOp):
+            r = cost_tensor_op(op, arch)
+            reports.append(r)
+            cycles.append(None)
+            analytical_cycles.append(r.cycles)
+        else:
+            key = _shape_key(op)
+            r, c = simulated[key]
+            reports.append(replace(r, layer=op.name))
+            cycles.append(replace(c, layer=op.name))
+            analytical_cycles.append(cache[key].cycles)
+    return NetworkReport(arch, network, tuple(reports), "cycle", tuple(cycles), tuple(analytical_cycles))
