@@ -30,6 +30,7 @@ import pandas as pd
 
 from hwsim.arch import Architecture
 from hwsim.mapping import Loop, Mapping, level_starts, tile_extents, validate_mapping
+from hwsim.precision import compute_cycles, energy_per_mac_pj
 from hwsim.workload import Layer, Operand
 
 __all__ = ["Accesses", "CostReport", "access_counts", "evaluate_mapping"]
@@ -233,7 +234,7 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
         read_bits[lv_name] += rb
         write_bits[lv_name] += wb
 
-    compute = float(mapping.temporal_iterations)
+    compute = compute_cycles(layer, arch, mapping.temporal_iterations)
     transfer: dict[str, float] = {}
     overlapped = [compute]
     exposed = startup = 0.0
@@ -255,7 +256,7 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
             startup += first_bits / wbw
     cycles = max(overlapped) + exposed + startup
     latency_s = cycles / arch.clock_hz
-    mac_energy = layer.macs * arch.mac.energy_pj
+    mac_energy = layer.macs * energy_per_mac_pj(layer, arch.mac)
     leakage = arch.leakage_mw * 1e-3 * latency_s * 1e12
     energy = sum(level_energy.values()) + mac_energy + leakage
     return CostReport(

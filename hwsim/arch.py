@@ -81,7 +81,11 @@ class SpatialAxis:
 
 @dataclass(frozen=True)
 class MacUnit:
-    """The multiply-accumulate unit: widths it supports natively and per-MAC energy/area."""
+    """The multiply-accumulate unit: its native widths, its PE model and per-MAC energy/area.
+
+    ``kind`` is ``fixed``, ``bit-serial`` or ``bit-fusion`` (see :mod:`hwsim.precision`);
+    ``energy_pj`` is one MAC at the native widths.
+    """
 
     weight_bits: int = 8
     input_bits: int = 8
@@ -89,6 +93,7 @@ class MacUnit:
     energy_pj: float = 0.0
     area_um2: float = 0.0
     leakage_mw: float = 0.0
+    kind: str = "fixed"
 
 
 @dataclass(frozen=True)
@@ -208,8 +213,9 @@ def architecture_from_dict(data: Any, source: str = "<dict>") -> Architecture:
 def _mac(f: Fields, node_nm: float) -> MacUnit:
     from hwsim import technology as tech
 
+    kind = f.text("kind", "fixed", choices=("fixed", "bit-serial", "bit-fusion"))
     w = f.integer("weight_bits", 8)
-    i = f.integer("input_bits", 8)
+    i = f.integer("input_bits", 1 if kind == "bit-serial" else 8)
     acc = f.integer("accumulator_bits", 24)
     energy = f.number("energy_pj", None, minimum=0, exclusive=False, unit="pJ per MAC")
     area = f.number("area_um2", None, minimum=0, exclusive=False, unit="µm²")
@@ -219,9 +225,10 @@ def _mac(f: Fields, node_nm: float) -> MacUnit:
         weight_bits=w,
         input_bits=i,
         accumulator_bits=acc,
-        energy_pj=energy if energy is not None else tech.mac_energy_pj(node_nm, w, i, acc),
+        energy_pj=energy if energy is not None else tech.mac_energy_pj(node_nm, w, w if kind == "bit-serial" else i, acc),
         area_um2=area if area is not None else tech.mac_area_um2(node_nm, w, i, acc),
         leakage_mw=leak if leak is not None else 0.0,
+        kind=kind,
     )
 
 

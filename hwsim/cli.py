@@ -17,7 +17,22 @@ DEFAULT_ARCH = "eyeriss"
 DEFAULT_WORKLOAD = "resnet18"
 
 
+def _precision(text: str | None) -> tuple[int, int] | None:
+    """``W4A8`` (weights 4, activations 8 bits) or a single width for both."""
+    import re
+
+    if text is None:
+        return None
+    m = re.fullmatch(r"[wW](\d+)[aA](\d+)|(\d+)", text.strip())
+    if not m or any(g is not None and not 1 <= int(g) <= 32 for g in m.groups()):
+        raise SpecError("command line", [Problem("--precision", text, "expected WnAm such as W4A8 (1 to 32 bits each) or one width")])
+    if m.group(3):
+        return int(m.group(3)), int(m.group(3))
+    return int(m.group(1)), int(m.group(2))
+
+
 def _constraint_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--precision", metavar="WnAm", help="override every layer's weight/activation bits, e.g. W4A8")
     p.add_argument("--fix", action="append", default=[], metavar="LEVEL.DIM=N", help="pin a temporal loop bound (repeatable)")
     p.add_argument("--order", action="append", default=[], metavar="LEVEL=D1,D2,...", help="pin a level's loop order, outer first")
 
@@ -100,6 +115,9 @@ def _run(args: argparse.Namespace) -> str:
         errors += _qualified(e)
     if errors or arch is None or workload is None:
         raise SpecError("hwsim run", errors)
+    bits = _precision(args.precision)
+    if bits:
+        workload = workload.with_bits(weights=bits[0], inputs=bits[1])
     fixes, orders, bad = _constraints(args)
     problems += bad
     options = MapperOptions(objective=args.objective, samples=args.samples, seed=args.seed, dataflow=args.dataflow,
@@ -257,6 +275,9 @@ def _map(args: argparse.Namespace) -> str:
     if options.problems() or bad:
         raise SpecError("command line", bad + [Problem(f"--{p.path.replace('_', '-')}", p.value, p.expected) for p in options.problems()])
     layer = _parse_layer(args.layer)
+    bits = _precision(args.precision)
+    if bits:
+        layer = layer.with_bits(weights=bits[0], inputs=bits[1])
     arch = load_arch(args.arch)
     start = time.perf_counter()
     r = map_layer(layer, arch, options)

@@ -21,6 +21,7 @@ import numpy as np
 
 from hwsim.arch import Architecture
 from hwsim.mapping import Mapping
+from hwsim.precision import cycles_per_mac, energy_per_mac_pj
 from hwsim.workload import DIMS, Layer
 
 __all__ = ["OBJECTIVE_CODES", "Problem", "decode", "encode", "evaluate_batch"]
@@ -91,7 +92,8 @@ class Problem:
                     proj[o, x, t] = (-1, 0)
         bounds = np.array([layer.dims.get(d, 1) for d in DIMS], np.int64)
         ints = np.array([nl, na, layer.macs], np.int64)
-        floats = np.array([arch.mac.energy_pj, arch.leakage_mw, arch.clock_hz], np.float64)
+        floats = np.array([energy_per_mac_pj(layer, arch.mac), arch.leakage_mw, arch.clock_hz, cycles_per_mac(layer, arch.mac)],
+                          np.float64)  # fmt: skip
         return Problem(nl, na, ints, floats, level_i, level_f, axis_i, op_i, proj, bounds)
 
     def args(self) -> tuple[np.ndarray, ...]:
@@ -452,6 +454,7 @@ def _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, fa
     for k in range(n):
         if n_axis[k] < 0:
             compute *= n_bound[k]
+    compute = np.ceil(compute * floats[3] - 1e-9)
     overlapped = compute
     exposed = 0.0
     startup = 0.0

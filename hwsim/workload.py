@@ -197,11 +197,18 @@ class Layer:
         return self.operand("weights").size(self.dims)
 
     def with_bits(self, **bits: int) -> Layer:
-        """A copy with some operands' precision changed, e.g. ``layer.with_bits(weights=4)``."""
-        ops = tuple(
-            replace(o, bits=bits.get(o.name, o.bits))
-            for o in self.operands
-        )
+        """A copy with some operands' precision changed, e.g. ``layer.with_bits(weights=4)``.
+
+        Changing ``inputs`` also changes the outputs' final precision (activations in, activations out).
+        """
+        problems = Problems(f"layer {self.name!r}")
+        for name, b in bits.items():
+            if name not in OPERANDS or not isinstance(b, int) or isinstance(b, bool) or not 1 <= b <= 64:
+                problems.add(f"bits.{name}", b, "expected an operand name with a precision of 1 to 64 bits")
+        problems.raise_if_any()
+        if "inputs" in bits and "outputs" not in bits:
+            bits = {**bits, "outputs": bits["inputs"]}
+        ops = tuple(replace(o, bits=bits.get(o.name, o.bits)) for o in self.operands)
         return Layer(self.name, self.kind, self.bounds, ops, self.padding, self.stride, self.dilation)
 
     def __repr__(self) -> str:
@@ -442,6 +449,16 @@ class Network:
 
     def __len__(self) -> int:
         return self.graph.number_of_nodes()
+
+    def with_bits(self, weights: int | None = None, inputs: int | None = None, per_layer: Mapping[str, tuple[int, int]] | None = None) -> Network:
+        """A copy with every MAC layer's weight/input precision set (``per_layer``: name → (w, a) wins)."""
+        g = self.graph.copy()
+        for name, data in g.nodes(data=True):
+            op = data["op"]
+            if isinstance(op, Layer):
+                wb, ab = (per_layer or {}).get(name, (weights or op.operand("weights").bits, inputs or op.operand("inputs").bits))
+                data["op"] = op.with_bits(weights=wb, inputs=ab)
+        return Network(self.name, g, self._last)
 
 
 def _output_bytes(op: Op) -> float:

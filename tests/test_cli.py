@@ -88,7 +88,7 @@ def test_broken_arch_lists_every_problem(capsys, tmp_path):
 def test_unknown_presets_and_bad_yaml(capsys, tmp_path):
     code, _, err = run(capsys, "run", "--arch", "no-such", "--workload", "nosuch")
     assert code == 2
-    assert "- --arch: expected a file path or a preset: eyeriss, fpga-small, nvdla-small, shidiannao, simba, tpu-v1, not 'no-such'" in err
+    assert "- --arch: expected a file path or a preset: bitfusion, eyeriss, fpga-small, nvdla-small, shidiannao, simba, tpu-v1, not 'no-such'" in err
     assert "- --workload: expected a file path or a preset: alexnet," in err
     y = tmp_path / "y.yaml"
     y.write_text("key: [unclosed\n")

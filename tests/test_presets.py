@@ -21,8 +21,8 @@ def _mini() -> Network:
     return net
 
 
-def test_the_six_presets_exist():
-    assert ARCHS == ["eyeriss", "fpga-small", "nvdla-small", "shidiannao", "simba", "tpu-v1"]
+def test_the_presets_exist():
+    assert ARCHS == ["bitfusion", "eyeriss", "fpga-small", "nvdla-small", "shidiannao", "simba", "tpu-v1"]
 
 
 @pytest.mark.parametrize("name", ARCHS)

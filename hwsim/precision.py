@@ -1,0 +1,67 @@
+"""How a layer's operand precisions meet the MAC unit: cycles and energy per MAC.
+
+Three PE models (``mac.kind`` in the architecture spec):
+
+* ``fixed``: a ``weight_bits × input_bits`` multiplier. Narrower operands are padded (same
+  cycles, same energy); wider ones take ``⌈w/W⌉·⌈a/A⌉`` passes.
+* ``bit-serial`` (Stripes-like): the input (activation) is consumed ``input_bits`` bits per
+  cycle (1 by default), so a MAC takes ``⌈a/A⌉·⌈w/W⌉`` cycles; its energy is the share
+  ``a·w / W²`` of a full ``W × W`` MAC (``energy_pj``).
+* ``bit-fusion`` (BitFusion): a fusion unit of 2-bit BitBricks fuses to the operand widths
+  (2, 4 or 8 bits, rounded up): ``⌊8/a⌋·⌊8/w⌋`` MACs per cycle for widths up to 8 bits, and
+  ``⌈a/8⌉·⌈w/8⌉`` cycles per MAC above (temporal fusion). Energy scales with the number of
+  BitBricks used, ``a·w/64`` of a full 8×8 product.
+
+``mac.energy_pj`` is the energy of one MAC at the unit's native widths; a multiplier's energy
+grows with the product of its operand widths, so the models scale it by that product.
+"""
+
+from __future__ import annotations
+
+import math
+
+from hwsim.arch import Architecture, MacUnit
+from hwsim.workload import Layer
+
+__all__ = ["MAC_KINDS", "cycles_per_mac", "energy_per_mac_pj"]
+
+MAC_KINDS = ("fixed", "bit-serial", "bit-fusion")
+
+
+def _fusion_width(bits: int) -> int:
+    """BitFusion fuses 2-bit bricks: widths round up to 2, 4 or 8 (multiples of 8 above)."""
+    for w in (2, 4, 8):
+        if bits <= w:
+            return w
+    return 8 * math.ceil(bits / 8)
+
+
+def _widths(layer: Layer) -> tuple[int, int]:
+    return layer.operand("weights").bits, layer.operand("inputs").bits
+
+
+def cycles_per_mac(layer: Layer, mac: MacUnit) -> float:
+    """Cycles one MAC unit spends per multiply-accumulate of this layer (below 1: several per cycle)."""
+    w, a = _widths(layer)
+    if mac.kind == "bit-fusion":
+        fw, fa = _fusion_width(w), _fusion_width(a)
+        if fw <= 8 and fa <= 8:
+            return 1.0 / ((8 // fa) * (8 // fw))
+        return float(math.ceil(fa / 8) * math.ceil(fw / 8))
+    return float(math.ceil(w / mac.weight_bits) * math.ceil(a / mac.input_bits))
+
+
+def energy_per_mac_pj(layer: Layer, mac: MacUnit) -> float:
+    """Energy of one of this layer's MACs on the unit."""
+    w, a = _widths(layer)
+    if mac.kind == "bit-fusion":
+        return mac.energy_pj * _fusion_width(w) * _fusion_width(a) / 64
+    if mac.kind == "bit-serial":
+        # energy_pj is a full weight_bits × weight_bits MAC; a serial MAC costs its share of bit products
+        return mac.energy_pj * (w * a) / (mac.weight_bits * mac.weight_bits)
+    return mac.energy_pj * cycles_per_mac(layer, mac)  # padded operands cost the full unit
+
+
+def compute_cycles(layer: Layer, arch: Architecture, temporal_iterations: int) -> float:
+    """Cycles of compute for a mapping with this many temporal iterations per MAC unit."""
+    return float(math.ceil(temporal_iterations * cycles_per_mac(layer, arch.mac) - 1e-9))
