@@ -31,6 +31,7 @@ import pandas as pd
 from hwsim.arch import Architecture
 from hwsim.mapping import Loop, Mapping, level_starts, tile_extents, validate_mapping
 from hwsim.precision import compute_cycles, energy_per_mac_pj
+from hwsim.sparsity import check_sparsity, element_bits, gate_fraction, skip_dims, skip_fraction
 from hwsim.workload import Layer, Operand
 
 __all__ = ["Accesses", "CostReport", "access_counts", "evaluate_mapping"]
@@ -40,12 +41,12 @@ __all__ = ["Accesses", "CostReport", "access_counts", "evaluate_mapping"]
 class Accesses:
     """Element accesses of one operand at one level, summed over the level's instances."""
 
-    reads: int = 0
-    fills: int = 0
-    updates: int = 0
+    reads: float = 0
+    fills: float = 0
+    updates: float = 0
 
     @property
-    def writes(self) -> int:
+    def writes(self) -> float:
         return self.fills + self.updates
 
 
@@ -70,8 +71,12 @@ def _events(loops: list[Loop], op: Operand, every: bool) -> int:
     return math.prod(lp.bound for lp in temporal[: last + 1])
 
 
-def access_counts(layer: Layer, arch: Architecture, mapping: Mapping) -> dict[tuple[str, str], Accesses]:
-    """Reads, fills and updates of every (level name, operand name) pair that keeps data."""
+def access_counts(layer: Layer, arch: Architecture, mapping: Mapping, mac_fraction: float = 1.0) -> dict[tuple[str, str], Accesses]:
+    """Reads, fills and updates of every (level name, operand name) pair that keeps data.
+
+    ``mac_fraction`` is the share of MACs actually performed (zero-skipping): a skipped MAC
+    reads no operand and updates no partial sum.
+    """
     nest = mapping.nest(arch)
     n = len(arch.levels)
     starts = level_starts(nest, n)
@@ -100,7 +105,9 @@ def access_counts(layer: Layer, arch: Architecture, mapping: Mapping) -> dict[tu
                 else:
                     duplicated *= nest[k].bound
             union = op.footprint_digits({d: tuple(v) for d, v in digits.items()}) * duplicated
-            moved = events * union * inst_p
+            moved: float = events * union * inst_p
+            if c == n and mac_fraction < 1.0:
+                moved *= mac_fraction
             if not op.is_output:
                 parent.reads += moved
                 if child is not None:
@@ -108,9 +115,9 @@ def access_counts(layer: Layer, arch: Architecture, mapping: Mapping) -> dict[tu
             else:
                 first = _first_touches(nest, strides, starts[p], op) * inst_p
                 parent.updates += moved
-                parent.reads += moved - first
+                parent.reads += max(moved - first, 0)
                 if child is not None:
-                    child.fills += moved - first
+                    child.fills += max(moved - first, 0)
     return counts
 
 
@@ -154,6 +161,7 @@ class CostReport:
     mapping: Mapping | None = None
     kind: str = "layer"
     notes: tuple[str, ...] = field(default=())
+    mac_fraction: float = 1.0  # share of the MACs performed (the rest skipped as zeros)
 
     @property
     def latency_s(self) -> float:
@@ -165,8 +173,8 @@ class CostReport:
 
     @property
     def utilization(self) -> float:
-        """Useful MACs over MAC slots in the run (padding, idle PEs and stalls all lower it)."""
-        return self.macs / (self.cycles * self.num_macs) if self.cycles and self.num_macs else 0.0
+        """Performed MACs over MAC slots in the run (padding, idle PEs, stalls and load imbalance lower it)."""
+        return self.macs * self.mac_fraction / (self.cycles * self.num_macs) if self.cycles and self.num_macs else 0.0
 
     @property
     def bound_by(self) -> str:
@@ -201,9 +209,9 @@ class CostReport:
         return pd.DataFrame(rows, columns=["level", "operand", "reads", "fills", "updates", "energy_pj"])
 
 
-def _bits_moved(op: Operand, a: Accesses, top: bool, final_writes: int) -> tuple[float, float]:
-    """(read bits, write bits) of an operand at a level; at the top, finished outputs leave at ``bits``."""
-    b = op.onchip_bits
+def _bits_moved(op: Operand, a: Accesses, top: bool, final_writes: int, b: float) -> tuple[float, float]:
+    """(read bits, write bits) of an operand at a level storing ``b`` bits per element; at the
+    top, finished outputs leave at ``bits``."""
     if op.is_output and top:
         return a.reads * b, final_writes * op.bits + (a.updates - final_writes) * b + a.fills * b
     return a.reads * b, a.writes * b
@@ -213,7 +221,9 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
     """Cost one layer under one mapping (validated first unless ``check=False``)."""
     if check:
         validate_mapping(layer, arch, mapping)
-    counts = access_counts(layer, arch, mapping)
+    check_sparsity(layer, arch.levels, f"layer {layer.name!r} on {arch.name!r}")
+    skipped = skip_fraction(layer, arch.mac)
+    counts = access_counts(layer, arch, mapping, skipped)
     nest = mapping.nest(arch)
     starts = level_starts(nest, len(arch.levels))
     padded = mapping.padded_bounds()
@@ -227,14 +237,17 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
         i = arch.level_index(lv_name)
         lv = arch.levels[i]
         op = layer.operand(op_name)
-        rb, wb = _bits_moved(op, a, i == 0, out_elems)
+        rb, wb = _bits_moved(op, a, i == 0, out_elems, element_bits(op, lv))
         e = (rb * lv.read_energy_pj + wb * lv.write_energy_pj) / lv.word_bits
         access_energy[(lv_name, op_name)] = e
         level_energy[lv_name] += e
         read_bits[lv_name] += rb
         write_bits[lv_name] += wb
 
-    compute = compute_cycles(layer, arch, mapping.temporal_iterations)
+    spread = skip_dims(layer, arch.mac)
+    inner = math.prod(lp.bound for lp in nest[starts[len(arch.levels) - 1] :] if not lp.spatial and lp.dim in spread)
+    distinct_units = math.prod(lp.bound for lp in nest if lp.spatial and lp.dim in spread)
+    compute = compute_cycles(layer, arch, mapping.temporal_iterations, inner, distinct_units)
     transfer: dict[str, float] = {}
     overlapped = [compute]
     exposed = startup = 0.0
@@ -251,12 +264,12 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
             exposed += write_t  # without a second buffer, compute waits while a tile is refilled
         if i > 0 and math.isfinite(wbw):
             tile = tile_extents(nest, starts[i])
-            first_bits = sum(layer.operand(o).footprint(tile) * layer.operand(o).onchip_bits for o in mapping.kept(arch, i)
+            first_bits = sum(layer.operand(o).footprint(tile) * element_bits(layer.operand(o), lv) for o in mapping.kept(arch, i)
                              if not layer.operand(o).is_output)  # fmt: skip
             startup += first_bits / wbw
     cycles = max(overlapped) + exposed + startup
     latency_s = cycles / arch.clock_hz
-    mac_energy = layer.macs * energy_per_mac_pj(layer, arch.mac)
+    mac_energy = layer.macs * energy_per_mac_pj(layer, arch.mac) * gate_fraction(layer, arch.mac)
     leakage = arch.leakage_mw * 1e-3 * latency_s * 1e12
     energy = sum(level_energy.values()) + mac_energy + leakage
     return CostReport(
@@ -280,4 +293,5 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
         area_um2=arch.area_um2,
         mapping=mapping,
         kind=layer.kind,
+        mac_fraction=skipped,
     )

@@ -56,6 +56,11 @@ class Level:
     dram_type: str | None = None
     fixed_factors: tuple[tuple[str, int], ...] = ()
     loop_order: tuple[str, ...] | None = None
+    formats: tuple[tuple[str, str], ...] = ()
+
+    def format_of(self, operand: str) -> str | None:
+        """The compression format this level stores ``operand`` in (None: uncompressed)."""
+        return dict(self.formats).get(operand)
 
     def keeps_operand(self, name: str) -> bool:
         return name in self.keeps
@@ -84,7 +89,9 @@ class MacUnit:
     """The multiply-accumulate unit: its native widths, its PE model and per-MAC energy/area.
 
     ``kind`` is ``fixed``, ``bit-serial`` or ``bit-fusion`` (see :mod:`hwsim.precision`);
-    ``energy_pj`` is one MAC at the native widths.
+    ``energy_pj`` is one MAC at the native widths. ``skip``/``gate`` name the operands whose
+    zeros it skips (cycles and energy) or gates (energy); ``skip_structure`` is ``any`` or
+    ``n:m`` (skipping only N:M-structured operands), see :mod:`hwsim.sparsity`.
     """
 
     weight_bits: int = 8
@@ -94,6 +101,9 @@ class MacUnit:
     area_um2: float = 0.0
     leakage_mw: float = 0.0
     kind: str = "fixed"
+    skip: tuple[str, ...] = ()
+    gate: tuple[str, ...] = ()
+    skip_structure: str = "any"
 
 
 @dataclass(frozen=True)
@@ -220,6 +230,9 @@ def _mac(f: Fields, node_nm: float) -> MacUnit:
     energy = f.number("energy_pj", None, minimum=0, exclusive=False, unit="pJ per MAC")
     area = f.number("area_um2", None, minimum=0, exclusive=False, unit="µm²")
     leak = f.number("leakage_mw", None, minimum=0, exclusive=False, unit="mW")
+    skip = f.str_list("skip", (), choices=OPERANDS)
+    gate = f.str_list("gate", (), choices=OPERANDS)
+    skip_structure = f.text("skip_structure", "any", choices=("any", "n:m"))
     f.done()
     return MacUnit(
         weight_bits=w,
@@ -229,6 +242,9 @@ def _mac(f: Fields, node_nm: float) -> MacUnit:
         area_um2=area if area is not None else tech.mac_area_um2(node_nm, w, i, acc),
         leakage_mw=leak if leak is not None else 0.0,
         kind=kind,
+        skip=skip,
+        gate=gate,
+        skip_structure=skip_structure,
     )
 
 
@@ -281,6 +297,11 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
     fixed.done()
     order = f.str_list("order", (), choices=DIMS) if f.has("order") else None
     f.seen.update({"temporal_dims", "order"})
+    fmt = f.sub("formats")
+    from hwsim.sparsity import FORMATS
+
+    formats = tuple((o, fmt.text(o, "uncompressed", choices=FORMATS)) for o in list(fmt.data) if o in OPERANDS)
+    fmt.done()
     r_e = f.number("read_energy_pj", None, minimum=0, exclusive=False, unit="pJ per word")
     w_e = f.number("write_energy_pj", None, minimum=0, exclusive=False, unit="pJ per word")
     leak = f.number("leakage_mw", None, minimum=0, exclusive=False, unit="mW")
@@ -316,4 +337,5 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
         dram_type=dram_type,
         fixed_factors=fixed_factors,
         loop_order=order,
+        formats=formats,
     )

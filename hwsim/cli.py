@@ -31,8 +31,24 @@ def _precision(text: str | None) -> tuple[int, int] | None:
     return int(m.group(1)), int(m.group(2))
 
 
+def _sparsity(text: str | None) -> dict[str, float | str]:
+    if not text:
+        return {}
+    out: dict[str, float | str] = {}
+    for part in text.split(","):
+        name, eq, value = part.partition("=")
+        if not eq:
+            raise SpecError("command line", [Problem("--sparsity", part, "expected OPERAND=DENSITY or OPERAND=N:M")])
+        try:
+            out[name.strip()] = value.strip() if ":" in value else float(value)
+        except ValueError:
+            raise SpecError("command line", [Problem("--sparsity", part, "expected OPERAND=DENSITY or OPERAND=N:M")]) from None
+    return out
+
+
 def _constraint_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", metavar="WnAm", help="override every layer's weight/activation bits, e.g. W4A8")
+    p.add_argument("--sparsity", metavar="OP=D,...", help="make every layer sparse: weights=2:4,inputs=0.6 (N:M or a density)")
     p.add_argument("--fix", action="append", default=[], metavar="LEVEL.DIM=N", help="pin a temporal loop bound (repeatable)")
     p.add_argument("--order", action="append", default=[], metavar="LEVEL=D1,D2,...", help="pin a level's loop order, outer first")
 
@@ -118,6 +134,9 @@ def _run(args: argparse.Namespace) -> str:
     bits = _precision(args.precision)
     if bits:
         workload = workload.with_bits(weights=bits[0], inputs=bits[1])
+    sparsity = _sparsity(args.sparsity)
+    if sparsity:
+        workload = workload.with_sparsity(**sparsity)
     fixes, orders, bad = _constraints(args)
     problems += bad
     options = MapperOptions(objective=args.objective, samples=args.samples, seed=args.seed, dataflow=args.dataflow,
@@ -278,6 +297,9 @@ def _map(args: argparse.Namespace) -> str:
     bits = _precision(args.precision)
     if bits:
         layer = layer.with_bits(weights=bits[0], inputs=bits[1])
+    sparsity = _sparsity(args.sparsity)
+    if sparsity:
+        layer = layer.with_sparsity(**sparsity)
     arch = load_arch(args.arch)
     start = time.perf_counter()
     r = map_layer(layer, arch, options)

@@ -22,6 +22,7 @@ import numpy as np
 from hwsim.arch import Architecture
 from hwsim.mapping import Mapping
 from hwsim.precision import cycles_per_mac, energy_per_mac_pj
+from hwsim.sparsity import check_sparsity, element_bits, gate_fraction, skip_dims, skip_fraction, unstructured_skip
 from hwsim.workload import DIMS, Layer
 
 __all__ = ["OBJECTIVE_CODES", "Problem", "decode", "encode", "evaluate_batch"]
@@ -48,12 +49,13 @@ class Problem:
 
     @staticmethod
     def build(layer: Layer, arch: Architecture) -> Problem:
+        check_sparsity(layer, arch.levels, f"layer {layer.name!r} on {arch.name!r}")
         nl, na = len(arch.levels), len(arch.axes)
         names = [lv.name for lv in arch.levels]
         ops = [layer.operand(n) for n in ("weights", "inputs", "outputs")]
         # level_i[l]: keeps w/i/o, double buffered, ports, word_bits, temporal dim mask bits
         level_i = np.zeros((nl, 6 + ND), np.int64)
-        level_f = np.zeros((nl, 5), np.float64)  # size_bits (-1 = unbounded), rd_e, wr_e, rbw, wbw
+        level_f = np.zeros((nl, 8), np.float64)  # size_bits (-1 = unbounded), rd_e, wr_e, rbw, wbw, bits/element of w, i, o
         for l, lv in enumerate(arch.levels):
             for o, op in enumerate(ops):
                 level_i[l, o] = op.name in lv.keeps
@@ -68,6 +70,7 @@ class Problem:
                 lv.write_energy_pj,
                 _INF if lv.read_bandwidth_bits_per_cycle is None else lv.read_bandwidth_bits_per_cycle,
                 _INF if lv.write_bandwidth_bits_per_cycle is None else lv.write_bandwidth_bits_per_cycle,
+                *(element_bits(op, lv) for op in ops),
             )
         # axis_i[a]: below level, size, multicast, reduction, allowed dim mask bits
         axis_i = np.zeros((max(na, 1), 4 + ND), np.int64)
@@ -91,9 +94,11 @@ class Problem:
                 for t in range(len(tensor_axis), 3):
                     proj[o, x, t] = (-1, 0)
         bounds = np.array([layer.dims.get(d, 1) for d in DIMS], np.int64)
-        ints = np.array([nl, na, layer.macs], np.int64)
-        floats = np.array([energy_per_mac_pj(layer, arch.mac), arch.leakage_mw, arch.clock_hz, cycles_per_mac(layer, arch.mac)],
-                          np.float64)  # fmt: skip
+        spread = skip_dims(layer, arch.mac)
+        ints = np.array([nl, na, layer.macs, *(d in spread for d in DIMS)], np.int64)  # [3:11]: dims skipped operands depend on
+        floats = np.array([energy_per_mac_pj(layer, arch.mac) * gate_fraction(layer, arch.mac), arch.leakage_mw, arch.clock_hz,
+                           cycles_per_mac(layer, arch.mac), skip_fraction(layer, arch.mac),
+                           0.0 if unstructured_skip(layer, arch.mac) else 1.0], np.float64)  # fmt: skip
         return Problem(nl, na, ints, floats, level_i, level_f, axis_i, op_i, proj, bounds)
 
     def args(self) -> tuple[np.ndarray, ...]:
@@ -274,6 +279,24 @@ def _contiguous(o, op_i, proj, tile):
     return total
 
 
+@nb.njit(cache=True, error_model="numpy")
+def _imbalance(n, s, pes, structured):
+    """Same as hwsim.sparsity.imbalance: E[max of pes Binomial(n, s)] / (n·s)."""
+    if structured or s >= 1.0 or n <= 0 or pes <= 1:
+        return 1.0
+    q = 1.0 - s
+    log_pmf = n * np.log(q)
+    cdf = 0.0
+    total = 0.0
+    for k in range(n):
+        cdf += np.exp(log_pmf)
+        total += 1.0 - min(cdf, 1.0) ** pes
+        if cdf >= 1.0 - 1e-15:
+            break
+        log_pmf += np.log((n - k) / (k + 1)) + np.log(s / q)
+    return total / (n * s)
+
+
 @nb.njit(cache=True, inline="always", error_model="numpy")
 def _build_nest(nl, na, level_i, axis_i, factors, orders, n_dim, n_bound, n_level, n_axis, starts):
     n = 0
@@ -366,7 +389,7 @@ def _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, fa
         bits = 0.0
         for o in range(3):
             if level_i[l, o]:
-                bits += fc[l, o] * op_i[o, 1]
+                bits += fc[l, o] * level_f[l, 5 + o]
         if level_i[l, 3]:
             bits *= 2
         if bits > cap:
@@ -435,6 +458,8 @@ def _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, fa
             else:
                 union = f_child * grow
             moved = events * union * dup * inst_p
+            if c == nl:
+                moved *= floats[4]
             if not is_out:
                 reads[p, o] += moved
                 if c < nl:
@@ -443,9 +468,9 @@ def _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, fa
                 # distinct elements one parent instance ever holds (one-term axes: bounds multiply)
                 first = inst_p * relall / relsp[starts[p]]
                 updates[p, o] += moved
-                reads[p, o] += moved - first
+                reads[p, o] += max(moved - first, 0.0)
                 if c < nl:
-                    fills[c, o] += moved - first
+                    fills[c, o] += max(moved - first, 0.0)
             p = c
     # finished outputs leave DRAM-side at their final precision
     out_elems = fc[0, 2]
@@ -454,7 +479,18 @@ def _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, fa
     for k in range(n):
         if n_axis[k] < 0:
             compute *= n_bound[k]
-    compute = np.ceil(compute * floats[3] - 1e-9)
+    compute *= floats[3]
+    if floats[4] < 1.0:
+        inner = 1.0
+        units = 1.0
+        for k in range(n):
+            if ints[3 + n_dim[k]]:
+                if n_axis[k] >= 0:
+                    units *= n_bound[k]
+                elif k >= starts[nl - 1]:
+                    inner *= n_bound[k]
+        compute *= floats[4] * _imbalance(int(inner), floats[4], int(units), floats[5] == 1.0)
+    compute = np.ceil(compute - 1e-9)
     overlapped = compute
     exposed = 0.0
     startup = 0.0
@@ -462,7 +498,7 @@ def _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, fa
         rb = 0.0
         wb = 0.0
         for o in range(3):
-            b = op_i[o, 1]
+            b = level_f[l, 5 + o]
             rb += reads[l, o] * b
             if op_i[o, 0] == 1 and l == 0:
                 wb += out_elems * op_i[o, 2] + (updates[l, o] - out_elems) * b + fills[l, o] * b
@@ -490,7 +526,7 @@ def _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, fa
             bits = 0.0
             for o in range(3):
                 if level_i[l, o] and op_i[o, 0] == 0:
-                    bits += fc[l, o] * op_i[o, 1]
+                    bits += fc[l, o] * level_f[l, 5 + o]
             startup += bits / wbw
     cycles = overlapped + exposed + startup
     energy += macs * floats[0] + floats[1] * 1e-3 * (cycles / floats[2]) * 1e12
@@ -526,7 +562,7 @@ def padding_ok(factors: np.ndarray, bounds: np.ndarray) -> np.ndarray:
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _tile_bits(l, nl, na, level_i, axis_i, op_i, proj, factors, only_inputs):
+def _tile_bits(l, nl, na, level_i, level_f, axis_i, op_i, proj, factors, only_inputs):
     tile = np.ones(ND, np.int64)
     for j in range(l, nl):
         for d in range(ND):
@@ -545,7 +581,7 @@ def _tile_bits(l, nl, na, level_i, axis_i, op_i, proj, factors, only_inputs):
     bits = 0.0
     for o in range(3):
         if level_i[l, o] and not (only_inputs and op_i[o, 0] == 1):
-            bits += _footprint(o, op_i, proj, dig_s, dig_n, n_dig, cs, ns) * op_i[o, 1]
+            bits += _footprint(o, op_i, proj, dig_s, dig_n, n_dig, cs, ns) * level_f[l, 5 + o]
     if level_i[l, 3] and not only_inputs:
         bits *= 2
     return bits
@@ -568,7 +604,7 @@ def _repair(nl, na, level_i, level_f, axis_i, op_i, proj, bounds, factors, fixed
         cap = level_f[l, 0]
         if cap < 0:
             continue
-        while _tile_bits(l, nl, na, level_i, axis_i, op_i, proj, factors, False) > cap:
+        while _tile_bits(l, nl, na, level_i, level_f, axis_i, op_i, proj, factors, False) > cap:
             # candidates: free temporal factors at level l or inside it
             count = 0
             for j in range(l, nl):

@@ -175,10 +175,12 @@ def check_mapping(layer: Layer, arch: Architecture, mapping: Mapping) -> list[Pr
 
 def tile_bytes(layer: Layer, arch: Architecture, mapping: Mapping, level: int) -> float:
     """Bytes one instance of ``level`` needs for its tiles (twice that if double-buffered)."""
+    from hwsim.sparsity import element_bits
+
     nest = mapping.nest(arch)
     t = tile_extents(nest, level_starts(nest, len(arch.levels))[level])
     lv = arch.levels[level]
-    bits = sum(layer.operand(o).footprint(t) * layer.operand(o).onchip_bits for o in mapping.kept(arch, level))
+    bits = sum(layer.operand(o).footprint(t) * element_bits(layer.operand(o), lv) for o in mapping.kept(arch, level))
     return bits / 8 * (2 if lv.double_buffered else 1)
 
 

@@ -6,7 +6,7 @@ precision: {weights: 8, inputs: 8, psum: 24}     # defaults for every layer
 layers:
   - {name: conv1, type: conv2d, in_channels: 3, out_channels: 16, in_hw: 32, kernel: 3, padding: 1}
   - {name: pool1, type: pool, elements_in: 16384, elements_out: 4096}
-  - {name: fc, type: fc, in_features: 4096, out_features: 10, weight_bits: 4}
+  - {name: fc, type: fc, in_features: 4096, out_features: 10, weight_bits: 4, sparsity: {weights: "2:4"}}
   - {name: qk, type: matmul, batch: 12, M: 128, N: 128, K: 64, after: [fc]}
 ```
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hwsim.errors import Problems, SpecError
+from hwsim.errors import Problem, Problems, SpecError
 from hwsim.spec import Fields, read_yaml
 from hwsim.workload import Layer, Network, TensorOp, batched_matmul, conv2d, fully_connected, gemm
 
@@ -101,11 +101,16 @@ def network_from_dict(data: Any, source: str = "<dict>") -> Network:
                 "input_bits": f.integer("input_bits", bits["input_bits"]),
                 "psum_bits": f.integer("psum_bits", bits["psum_bits"]),
             }
+            sparsity = f.raw("sparsity", {})
             f.done()
             if any(v is None for v in args.values()) or problems:
                 continue
             try:
                 op = _build(kind, lname, args, lb)
+                if sparsity:
+                    if not isinstance(sparsity, dict):
+                        raise SpecError(source, [Problem("sparsity", sparsity, "expected a mapping such as {weights: 0.3, inputs: '2:4'}")])
+                    op = op.with_sparsity(**{str(k): v for k, v in sparsity.items()})
             except SpecError as e:
                 for p in e.problems:
                     problems.add(f"{f.path}.{p.path}", p.value, p.expected)

@@ -62,6 +62,17 @@ def energy_per_mac_pj(layer: Layer, mac: MacUnit) -> float:
     return mac.energy_pj * cycles_per_mac(layer, mac)  # padded operands cost the full unit
 
 
-def compute_cycles(layer: Layer, arch: Architecture, temporal_iterations: int) -> float:
-    """Cycles of compute for a mapping with this many temporal iterations per MAC unit."""
-    return float(math.ceil(temporal_iterations * cycles_per_mac(layer, arch.mac) - 1e-9))
+def compute_cycles(layer: Layer, arch: Architecture, temporal_iterations: int, inner_iterations: int = 1, pes: int = 1) -> float:
+    """Cycles of compute for a mapping with this many temporal iterations per MAC unit.
+
+    Zero-skipping shortens them by the skipped fraction, lengthened again by the load
+    imbalance across the ``pes`` distinct units, each doing ``inner_iterations`` independent
+    iterations between synchronizations (see :mod:`hwsim.sparsity`).
+    """
+    from hwsim.sparsity import imbalance, skip_fraction, unstructured_skip
+
+    s = skip_fraction(layer, arch.mac)
+    work = temporal_iterations * cycles_per_mac(layer, arch.mac)
+    if s < 1.0:
+        work *= s * imbalance(inner_iterations, s, pes, not unstructured_skip(layer, arch.mac))
+    return float(math.ceil(work - 1e-9))

@@ -58,9 +58,9 @@ class Operand:
     """A tensor of a layer: its axes as affine sums of loop dimensions, its precision and density.
 
     ``bits`` is the storage precision of one element; for outputs it is the final
-    (requantized) precision and ``psum_bits`` the partial-sum precision while the layer runs. ``density`` is the expected fraction of
-    non-zeros (1.0 = dense) and ``structure`` names its pattern (``dense``, ``unstructured``,
-    ``n:m``...); both are carried for the sparsity model and do not change dense costs.
+    (requantized) precision and ``psum_bits`` the partial-sum precision while the layer runs.
+    ``density`` is the expected fraction of non-zeros (1.0 = dense) and ``structure`` its
+    pattern: ``dense``, ``uniform`` (unstructured) or ``"N:M"`` (see :mod:`hwsim.sparsity`).
     """
 
     name: str
@@ -195,6 +195,28 @@ class Layer:
     @property
     def weight_count(self) -> int:
         return self.operand("weights").size(self.dims)
+
+    def with_sparsity(self, **patterns: float | str) -> Layer:
+        """A copy with operands made sparse: a density (``weights=0.3``: uniform zeros) or ``"N:M"``."""
+        problems = Problems(f"layer {self.name!r}")
+        changes: dict[str, tuple[float, str]] = {}
+        for name, p in patterns.items():
+            if name not in OPERANDS:
+                problems.add(f"sparsity.{name}", p, f"expected an operand name ({', '.join(OPERANDS)})")
+            elif isinstance(p, str):
+                n, colon, m = p.partition(":")
+                if colon and n.isdigit() and m.isdigit() and 0 < int(n) <= int(m):
+                    changes[name] = (int(n) / int(m), f"{int(n)}:{int(m)}")
+                else:
+                    problems.add(f"sparsity.{name}", p, "expected N:M with 0 < N ≤ M, such as 2:4")
+            elif isinstance(p, (int, float)) and not isinstance(p, bool) and 0.0 < p <= 1.0:
+                changes[name] = (float(p), "dense" if p == 1.0 else "uniform")
+            else:
+                problems.add(f"sparsity.{name}", p, "expected a density in (0, 1] or an N:M pattern")
+        problems.raise_if_any()
+        ops = tuple(replace(o, density=changes[o.name][0], structure=changes[o.name][1]) if o.name in changes else o
+                    for o in self.operands)  # fmt: skip
+        return Layer(self.name, self.kind, self.bounds, ops, self.padding, self.stride, self.dilation)
 
     def with_bits(self, **bits: int) -> Layer:
         """A copy with some operands' precision changed, e.g. ``layer.with_bits(weights=4)``.
@@ -449,6 +471,14 @@ class Network:
 
     def __len__(self) -> int:
         return self.graph.number_of_nodes()
+
+    def with_sparsity(self, **patterns: float | str) -> Network:
+        """A copy with every MAC layer's operands made sparse (see :meth:`Layer.with_sparsity`)."""
+        g = self.graph.copy()
+        for _, data in g.nodes(data=True):
+            if isinstance(data["op"], Layer):
+                data["op"] = data["op"].with_sparsity(**patterns)
+        return Network(self.name, g, self._last)
 
     def with_bits(self, weights: int | None = None, inputs: int | None = None, per_layer: Mapping[str, tuple[int, int]] | None = None) -> Network:
         """A copy with every MAC layer's weight/input precision set (``per_layer``: name → (w, a) wins)."""

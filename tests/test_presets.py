@@ -22,7 +22,7 @@ def _mini() -> Network:
 
 
 def test_the_presets_exist():
-    assert ARCHS == ["bitfusion", "eyeriss", "fpga-small", "nvdla-small", "shidiannao", "simba", "tpu-v1"]
+    assert ARCHS == ["bitfusion", "eyeriss", "fpga-small", "nvdla-small", "scnn", "shidiannao", "simba", "sparse-tensor-core", "tpu-v1"]
 
 
 @pytest.mark.parametrize("name", ARCHS)

@@ -1,0 +1,242 @@
+"""Sparsity: operand density and structure, compressed formats per level, skipping and gating.
+
+What an operand says: ``density`` (expected fraction of non-zeros) and ``structure``:
+``dense``, ``uniform`` (unstructured, zeros independent and uniform) or ``N:M`` (at most N
+non-zeros in every M consecutive elements; density N/M exactly). Channel pruning is not a
+sparsity pattern here: it shrinks the layer (fewer channels).
+
+What a level does with it (``formats`` in the architecture spec, per operand):
+
+=============  ====================================================================
+format         bits per element (b = data bits, d = density)
+=============  ====================================================================
+uncompressed   b (zeros stored)
+bitmask        d·b + 1 (one presence bit per element)
+rle            d·(b + r), r = ``run_bits`` (4)
+coo            d·(b + i), i = ``index_bits`` (16): a coordinate per non-zero
+csr            d·(b + i) + i / ``row_elements`` (one pointer per row of 64 elements)
+nm             d·b + d·⌈log2 M⌉ (the index of each kept value; N:M operands only)
+=============  ====================================================================
+
+Storage capacity, traffic and access energy use these bits (metadata included). What the
+MAC unit does (``mac.skip``: operands whose zeros it skips, saving cycles and energy;
+``mac.gate``: operands whose zeros it gates, saving energy only; ``mac.skip_structure``:
+``n:m`` when skipping works only on N:M-structured operands, as in a sparse tensor core,
+``any`` for unstructured skipping as in SCNN):
+
+* compute cycles scale by the product ``s`` of the skipped operands' densities, times a load
+  imbalance factor: each of ``P`` active PEs does the non-zero part of ``n`` iterations between
+  synchronizations, and the step takes as long as the busiest PE. For uniform zeros its work is
+  Binomial(n, s) and the expected maximum of ``P`` of them is computed exactly; N:M is exact.
+* MAC energy scales by the densities of skipped and gated operands, and the MACs' accesses to
+  their innermost levels by the skipped densities (a skipped MAC reads nothing).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hwsim.arch import Architecture, Level, MacUnit
+from hwsim.errors import Problem, SpecError
+from hwsim.workload import Layer, Operand
+
+if TYPE_CHECKING:
+    from hwsim.mapping import Mapping
+
+__all__ = [
+    "FORMATS", "actual_compute_cycles", "bits_per_element", "check_sparsity", "density_of", "element_bits",
+    "expected_max_binomial", "gate_fraction", "imbalance", "skip_dims", "skip_fraction",
+]  # fmt: skip
+
+FORMATS = ("uncompressed", "bitmask", "rle", "coo", "csr", "nm")
+RUN_BITS = 4
+INDEX_BITS = 16
+ROW_ELEMENTS = 64
+
+
+def nm_of(op: Operand) -> tuple[int, int] | None:
+    if ":" in op.structure:
+        n, m = op.structure.split(":")
+        return int(n), int(m)
+    return None
+
+
+def bits_per_element(op: Operand, fmt: str | None, bits: int) -> float:
+    """Average bits one (dense-equivalent) element occupies in a level using ``fmt``."""
+    d = op.density
+    if fmt is None or fmt == "uncompressed" or d >= 1.0:
+        return float(bits)  # a dense operand is stored dense whatever the format
+    if fmt == "bitmask":
+        return d * bits + 1
+    if fmt == "rle":
+        return d * (bits + RUN_BITS)
+    if fmt == "coo":
+        return d * (bits + INDEX_BITS)
+    if fmt == "csr":
+        return d * (bits + INDEX_BITS) + INDEX_BITS / ROW_ELEMENTS
+    nm = nm_of(op)
+    assert nm is not None, "checked by check_sparsity"
+    return d * bits + d * math.ceil(math.log2(nm[1]))
+
+
+def element_bits(op: Operand, level: Level) -> float:
+    """Bits per element of ``op`` at ``level`` (its format's data and metadata)."""
+    return bits_per_element(op, level.format_of(op.name), op.onchip_bits)
+
+
+def check_sparsity(layer: Layer, levels: tuple[Level, ...], source: str) -> None:
+    """Errors for formats a level cannot use on this layer's operands (every problem at once)."""
+    problems = []
+    for lv in levels:
+        for name, fmt in lv.formats:
+            op = layer.operand(name)
+            if fmt == "nm" and nm_of(op) is None and op.density < 1.0:
+                problems.append(Problem(f"{lv.name}.formats.{name}", fmt,
+                                        f"expected an N:M-structured operand for the nm format ({layer.name} {name} is {op.structure})"))  # fmt: skip
+    if problems:
+        raise SpecError(source, problems)
+
+
+def _skippable(op: Operand, mac: MacUnit) -> bool:
+    if op.density >= 1.0 or op.name not in mac.skip:
+        return False
+    return mac.skip_structure == "any" or nm_of(op) is not None
+
+
+def skip_fraction(layer: Layer, mac: MacUnit) -> float:
+    """Fraction of MACs the unit actually performs (product of skipped operands' densities)."""
+    s = 1.0
+    for op in layer.operands:
+        if _skippable(op, mac):
+            s *= op.density
+    return s
+
+
+def gate_fraction(layer: Layer, mac: MacUnit) -> float:
+    """Fraction of MAC energy spent: skipped and gated zero operands cost nothing."""
+    g = skip_fraction(layer, mac)
+    for op in layer.operands:
+        if op.name in mac.gate and op.name not in mac.skip and op.density < 1.0:
+            g *= op.density
+    return g
+
+
+def unstructured_skip(layer: Layer, mac: MacUnit) -> bool:
+    return any(_skippable(op, mac) and nm_of(op) is None for op in layer.operands)
+
+
+def skip_dims(layer: Layer, mac: MacUnit) -> frozenset[str]:
+    """Dimensions some skipped operand depends on: only they make one unit's work differ from another's."""
+    return frozenset(d for op in layer.operands if _skippable(op, mac) for d in op.relevant_dims)
+
+
+@lru_cache(maxsize=4096)
+def expected_max_binomial(n: int, p: float, count: int) -> float:
+    """E[max of ``count`` independent Binomial(n, p)], exactly (Σ_k P(max ≥ k))."""
+    if n <= 0 or p <= 0.0:
+        return 0.0
+    if p >= 1.0 or count <= 1:
+        return n * min(p, 1.0)
+    # the same sum as the compiled copy in hwsim.fastmodel._imbalance
+    q = 1.0 - p
+    # pmf by recursion in log space for stability
+    log_pmf = n * math.log(q)
+    cdf = 0.0
+    total = 0.0
+    for k in range(n):
+        cdf += math.exp(log_pmf)
+        total += 1.0 - min(cdf, 1.0) ** count
+        if cdf >= 1.0 - 1e-15:
+            break
+        log_pmf += math.log((n - k) / (k + 1)) + math.log(p / q)
+    return total
+
+
+def imbalance(n: int, s: float, pes: int, structured: bool) -> float:
+    """Slowest PE's work over the mean, for ``n`` independent iterations per PE at density ``s``.
+
+    Callers pass only the iterations and units that see different data: inner loops over
+    dimensions no skipped operand depends on repeat the same zeros (they scale the work, not
+    its spread), and units that differ only in such dimensions do identical work.
+    """
+    if structured or s >= 1.0 or n <= 0 or pes <= 1:
+        return 1.0
+    mean = n * s
+    return expected_max_binomial(n, s, pes) / mean if mean > 0 else 1.0
+
+
+def density_of(tensor: np.ndarray) -> tuple[float, str]:
+    """(density, structure) measured from a real tensor: ``N:M`` when every group of M along the
+    last axis holds at most N non-zeros for a common small M (2:4, 1:4, 4:8...), else ``uniform``."""
+    nz = tensor != 0
+    density = float(nz.mean()) if nz.size else 1.0
+    if density >= 1.0:
+        return 1.0, "dense"
+    flat = nz.reshape(-1)
+    for m in (4, 8, 16):
+        if flat.size % m == 0:
+            per_group = flat.reshape(-1, m).sum(axis=1)
+            n = int(per_group.max())
+            if n < m and np.all(per_group == n):
+                return n / m, f"{n}:{m}"
+    return density, "uniform"
+
+
+def actual_compute_cycles(layer: Layer, arch: Architecture, mapping: Mapping, tensors: dict[str, np.ndarray]) -> float:
+    """Compute cycles counted on real tensors (the zeros the MAC unit skips are not done).
+
+    Walks every iteration of the mapping: between two synchronizations (an iteration of the
+    loops above the innermost level) every active MAC unit does the non-skipped MACs of its
+    inner loops, and the step takes as long as the busiest unit (N:M hardware instead compacts
+    every group to its kept values, so only the total counts). ``tensors`` maps operand
+    names to arrays shaped like the operand's tensor axes (weights G·K·C·R·S, inputs N·G·C·H·W
+    with the padding halo included); operands not given count as dense. For small layers.
+    """
+    from hwsim.mapping import level_starts
+    from hwsim.precision import cycles_per_mac
+
+    nest = mapping.nest(arch)
+    if math.prod(lp.bound for lp in nest) > 20_000_000:
+        raise ValueError("actual_compute_cycles walks every iteration: the layer is too large")
+    bounds = [lp.bound for lp in nest]
+    grids = np.indices(bounds, dtype=np.int64).reshape(len(nest), -1) if nest else np.zeros((0, 1), np.int64)
+    values = {d: np.zeros(grids.shape[1], np.int64) for d in layer.dims}
+    for k, lp in enumerate(nest):
+        stride = math.prod(x.bound for x in nest[k + 1 :] if x.dim == lp.dim)
+        values[lp.dim] += grids[k] * stride
+    live = np.ones(grids.shape[1], bool)
+    skipped = False
+    for op in layer.operands:
+        if op.name not in tensors or op.name not in arch.mac.skip:
+            continue
+        t = np.asarray(tensors[op.name])
+        if arch.mac.skip_structure == "n:m" and ":" not in density_of(t)[1]:
+            continue  # a structured-sparsity unit takes the dense path on unstructured data
+        skipped = True
+        idx = [np.sum([c * values[d] for d, c in axis], axis=0) for axis in op.axes]
+        inside = np.ones(grids.shape[1], bool)
+        for i, n in zip(idx, t.shape, strict=True):
+            inside &= i < n
+        nz = np.zeros(grids.shape[1], bool)
+        nz[inside] = t[tuple(i[inside] for i in idx)] != 0
+        live &= nz
+    if skipped and arch.mac.skip_structure == "n:m":
+        # N:M hardware compacts each group of M to its N kept values: perfectly balanced work
+        return float(math.ceil(mapping.temporal_iterations * float(live.mean()) * cycles_per_mac(layer, arch.mac) - 1e-9))
+    inner_start = level_starts(nest, len(arch.levels))[len(arch.levels) - 1]
+    outer = [k for k in range(inner_start) if not nest[k].spatial]
+    spatial = [k for k in range(len(nest)) if nest[k].spatial]
+    shape = [bounds[k] for k in range(len(nest))]
+    work = live.reshape(shape) if nest else live
+    # sum the inner temporal loops, take the max over the spatial ones, sum the outer temporal ones
+    inner_t = tuple(k for k in range(inner_start, len(nest)) if not nest[k].spatial)
+    per_unit = work.sum(axis=inner_t) if inner_t else work
+    kept = [k for k in range(len(nest)) if k not in inner_t]
+    sp_axes = tuple(kept.index(k) for k in spatial)
+    per_step = per_unit.max(axis=sp_axes) if sp_axes else per_unit
+    del outer
+    return float(math.ceil(float(np.sum(per_step)) * cycles_per_mac(layer, arch.mac) - 1e-9))

@@ -1,0 +1,110 @@
+"""Sparsity: formats and metadata, skipping with load imbalance, statistical vs real tensors."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from hwsim import fastmodel
+from hwsim.analytical import evaluate_mapping
+from hwsim.errors import SpecError
+from hwsim.mapper import _spatial_array, map_layer, spatial_candidates
+from hwsim.presets import load_arch
+from hwsim.sparsity import actual_compute_cycles, bits_per_element, density_of, expected_max_binomial
+from hwsim.workload import conv2d, gemm
+
+
+def _dense_twin(arch):
+    """The same architecture with every sparsity feature removed."""
+    levels = tuple(replace(lv, formats=()) for lv in arch.levels)
+    return replace(arch, levels=levels, mac=replace(arch.mac, skip=(), gate=()))
+
+
+def test_2_4_gemm_halves_compute_and_pays_metadata():
+    arch = load_arch("sparse-tensor-core")
+    dense = gemm("g", M=512, N=512, K=512)
+    sparse = dense.with_sparsity(weights="2:4")
+    m = map_layer(dense, arch).mapping
+    d, s = evaluate_mapping(dense, arch, m), evaluate_mapping(sparse, arch, m)
+    assert d.compute_cycles / s.compute_cycles == pytest.approx(2.0)
+    # 2:4 weights: 4 data bits + 1 index bit per dense-equivalent element instead of 8
+    assert s.access_energy_pj[("DRAM", "weights")] / d.access_energy_pj[("DRAM", "weights")] == pytest.approx(5 / 8)
+    # a dense GEMM sees neither: identical to the same design without any sparsity support
+    twin = evaluate_mapping(dense, _dense_twin(arch), m)
+    assert (d.compute_cycles, d.energy_pj) == (twin.compute_cycles, twin.energy_pj)
+
+
+def test_formats_bits_per_element():
+    op = gemm("g", M=4, N=4, K=4).with_sparsity(weights=0.25).operand("weights")
+    assert bits_per_element(op, "uncompressed", 8) == 8
+    assert bits_per_element(op, "bitmask", 8) == 0.25 * 8 + 1
+    assert bits_per_element(op, "rle", 8) == 0.25 * (8 + 4)
+    assert bits_per_element(op, "coo", 8) == 0.25 * (8 + 16)
+    nm = gemm("g", M=4, N=4, K=4).with_sparsity(weights="1:4").operand("weights")
+    assert bits_per_element(nm, "nm", 8) == 0.25 * 8 + 0.25 * 2
+
+
+def test_expected_max_binomial_is_exact():
+    for n, p, count in [(3, 0.3, 2), (4, 0.5, 3), (5, 0.2, 4)]:
+        exact = 0.0
+        outcomes = list(itertools.product(range(2), repeat=n))
+        probs = [p ** sum(o) * (1 - p) ** (n - sum(o)) for o in outcomes]
+        for pick in itertools.product(range(len(outcomes)), repeat=count):
+            exact += math.prod(probs[i] for i in pick) * max(sum(outcomes[i]) for i in pick)
+        assert expected_max_binomial(n, p, count) == pytest.approx(exact, rel=1e-9)
+
+
+@pytest.mark.parametrize("in_channels, kernel", [(16, 3), (32, 1), (8, 3)])
+def test_statistical_cycles_agree_with_real_tensors(in_channels, kernel):
+    """Over densities 0.1–0.9, the model's cycles are within 5% (mean) of counting real random tensors."""
+    arch = load_arch("scnn")
+    rng = np.random.default_rng(in_channels * 10 + kernel)
+    base = conv2d("c", in_channels=in_channels, out_channels=32, in_hw=10, kernel=kernel, padding=kernel // 2)
+    mapping = map_layer(base.with_sparsity(weights=0.3), arch).mapping
+    errors = []
+    for d in (0.1, 0.3, 0.5, 0.7, 0.9):
+        model = evaluate_mapping(base.with_sparsity(weights=d), arch, mapping, check=False).compute_cycles
+        shape = (1, 32, in_channels, kernel, kernel)
+        actual = np.mean([actual_compute_cycles(base, arch, mapping, {"weights": rng.random(shape) < d}) for _ in range(4)])
+        errors.append(abs(model / actual - 1))
+    assert np.mean(errors) <= 0.05, errors
+
+
+def test_real_tensors_give_density_and_structure():
+    w = np.array([[1, 0, 2, 0], [0, 3, 4, 0]])
+    assert density_of(w) == (0.5, "2:4")
+    rng = np.random.default_rng(1)
+    d, structure = density_of(rng.random((64, 64)) < 0.3)
+    assert structure == "uniform" and d == pytest.approx(0.3, abs=0.02)
+    layer = gemm("g", M=8, N=4, K=16).with_sparsity(weights="2:4")
+    arch = load_arch("sparse-tensor-core")
+    m = map_layer(layer, arch).mapping
+    # 2:4 weights in real data: the actual count equals the statistical (structured: exact) one
+    weights = np.zeros((1, 4, 16, 1, 1))
+    weights[:, :, ::2] = 1
+    assert actual_compute_cycles(layer, arch, m, {"weights": weights}) == evaluate_mapping(layer, arch, m).compute_cycles
+
+
+def test_compiled_model_equals_reference_with_sparsity():
+    for name, layer in [("scnn", conv2d("c", in_channels=16, out_channels=32, in_hw=12, kernel=3, padding=1).with_sparsity(weights=0.4, inputs=0.6)),
+                        ("sparse-tensor-core", gemm("g", M=64, N=64, K=64).with_sparsity(weights="2:4"))]:  # fmt: skip
+        arch = load_arch(name)
+        problem = fastmodel.Problem.build(layer, arch)
+        factors, orders = fastmodel.random_mappings(problem, _spatial_array(spatial_candidates(layer, arch, 8)), 30, seed=2)
+        out = fastmodel.evaluate_batch(problem, factors, orders)
+        for f, o, row in zip(factors, orders, out, strict=True):
+            ref = evaluate_mapping(layer, arch, fastmodel.decode(f, o, arch), check=False)
+            assert row[0] == pytest.approx(ref.energy_pj, rel=1e-9) and row[1] == pytest.approx(ref.cycles, rel=1e-9)
+
+
+def test_bad_sparsity_inputs():
+    with pytest.raises(SpecError, match=r"sparsity.weights: expected a density in \(0, 1\] or an N:M pattern, not 1.5"):
+        gemm("g", M=4, N=4, K=4).with_sparsity(weights=1.5)
+    arch = load_arch("sparse-tensor-core")
+    uniform = gemm("g", M=64, N=64, K=64).with_sparsity(weights=0.3)
+    with pytest.raises(SpecError, match=r"DRAM.formats.weights: expected an N:M-structured operand for the nm format"):
+        map_layer(uniform, arch)
