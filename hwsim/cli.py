@@ -31,6 +31,16 @@ def _precision(text: str | None) -> tuple[int, int] | None:
     return int(m.group(1)), int(m.group(2))
 
 
+def _load_npz(path: str) -> dict[str, object]:
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError) as e:
+        raise SpecError(path, [Problem("", path, f"expected an .npz of arrays by layer name ({e})")]) from None
+
+
 def _sparsity(text: str | None) -> dict[str, float | str]:
     if not text:
         return {}
@@ -49,6 +59,7 @@ def _sparsity(text: str | None) -> dict[str, float | str]:
 def _constraint_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", metavar="WnAm", help="override every layer's weight/activation bits, e.g. W4A8")
     p.add_argument("--sparsity", metavar="OP=D,...", help="make every layer sparse: weights=2:4,inputs=0.6 (N:M or a density)")
+    p.add_argument("--weights", metavar="NPZ", help="an .npz of real weights by layer name: their measured sparsity is used")
     p.add_argument("--fix", action="append", default=[], metavar="LEVEL.DIM=N", help="pin a temporal loop bound (repeatable)")
     p.add_argument("--order", action="append", default=[], metavar="LEVEL=D1,D2,...", help="pin a level's loop order, outer first")
 
@@ -137,6 +148,8 @@ def _run(args: argparse.Namespace) -> str:
     sparsity = _sparsity(args.sparsity)
     if sparsity:
         workload = workload.with_sparsity(**sparsity)
+    if args.weights:
+        workload = workload.with_tensors(_load_npz(args.weights))
     fixes, orders, bad = _constraints(args)
     problems += bad
     options = MapperOptions(objective=args.objective, samples=args.samples, seed=args.seed, dataflow=args.dataflow,

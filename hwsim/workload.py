@@ -480,6 +480,24 @@ class Network:
                 data["op"] = data["op"].with_sparsity(**patterns)
         return Network(self.name, g, self._last)
 
+    def with_tensors(self, tensors: Mapping[str, object]) -> Network:
+        """A copy whose layers take their weight sparsity from real tensors (layer name → array).
+
+        The density and structure (N:M when every group holds the same count) are measured
+        from the data; layers without an entry stay as they are.
+        """
+        import numpy as np
+
+        from hwsim.sparsity import density_of
+
+        g = self.graph.copy()
+        for name, data in g.nodes(data=True):
+            if isinstance(data["op"], Layer) and name in tensors:
+                density, structure = density_of(np.asarray(tensors[name]))
+                if density < 1.0:
+                    data["op"] = data["op"].with_sparsity(weights=structure if ":" in structure else density)
+        return Network(self.name, g, self._last)
+
     def with_bits(self, weights: int | None = None, inputs: int | None = None, per_layer: Mapping[str, tuple[int, int]] | None = None) -> Network:
         """A copy with every MAC layer's weight/input precision set (``per_layer``: name → (w, a) wins)."""
         g = self.graph.copy()

@@ -108,3 +108,25 @@ def test_bad_sparsity_inputs():
     uniform = gemm("g", M=64, N=64, K=64).with_sparsity(weights=0.3)
     with pytest.raises(SpecError, match=r"DRAM.formats.weights: expected an N:M-structured operand for the nm format"):
         map_layer(uniform, arch)
+
+
+def test_weights_from_npz_set_measured_sparsity(tmp_path, capsys):
+    from hwsim.cli import main
+    from hwsim.presets import load_workload
+
+    rng = np.random.default_rng(3)
+    net = load_workload("resnet18")
+    arrays = {}
+    for layer in net.layers()[:3]:
+        shape = tuple(layer.bound(d) for d in "GKCRS")
+        arrays[layer.name] = (rng.random(shape) < 0.4).astype(np.int8)
+    path = tmp_path / "w.npz"
+    np.savez(path, **arrays)
+    sparse = net.with_tensors(dict(np.load(path)))
+    for layer in sparse.layers()[:3]:
+        op = layer.operand("weights")
+        assert op.structure == "uniform" and op.density == pytest.approx(0.4, abs=0.03)
+    assert sparse.layers()[3].operand("weights").density == 1.0
+    assert main(["run", "--arch", "scnn", "--workload", "resnet18", "--weights", str(path), "--format", "json"]) == 0
+    assert main(["run", "--workload", "resnet18", "--weights", str(tmp_path / "missing.npz")]) == 2
+    assert "expected an .npz of arrays by layer name" in capsys.readouterr().err
