@@ -30,7 +30,7 @@ import pandas as pd
 
 from hwsim.arch import Architecture
 from hwsim.mapping import Loop, Mapping, level_starts, tile_extents, validate_mapping
-from hwsim.precision import compute_cycles, energy_per_mac_pj
+from hwsim.precision import check_numbers, compute_cycles, energy_per_mac_pj
 from hwsim.sparsity import check_sparsity, element_bits, gate_fraction, skip_dims, skip_fraction
 from hwsim.workload import Layer, Operand
 
@@ -222,6 +222,7 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
     if check:
         validate_mapping(layer, arch, mapping)
     check_sparsity(layer, arch.levels, f"layer {layer.name!r} on {arch.name!r}")
+    check_numbers(layer, arch.mac, f"layer {layer.name!r} on {arch.name!r}")
     skipped = skip_fraction(layer, arch.mac)
     counts = access_counts(layer, arch, mapping, skipped)
     nest = mapping.nest(arch)

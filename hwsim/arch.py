@@ -104,6 +104,8 @@ class MacUnit:
     skip: tuple[str, ...] = ()
     gate: tuple[str, ...] = ()
     skip_structure: str = "any"
+    fp_bits: int = 0  # width of a floating-point datapath (0: integers only)
+    fp_energy_pj: float = 0.0  # one floating-point MAC at fp_bits
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,8 @@ def _mac(f: Fields, node_nm: float) -> MacUnit:
     skip = f.str_list("skip", (), choices=OPERANDS)
     gate = f.str_list("gate", (), choices=OPERANDS)
     skip_structure = f.text("skip_structure", "any", choices=("any", "n:m"))
+    fp_bits = f.integer("fp_bits", 0, minimum=0)
+    fp_energy = f.number("fp_energy_pj", None, minimum=0, exclusive=False, unit="pJ per floating-point MAC")
     f.done()
     return MacUnit(
         weight_bits=w,
@@ -245,6 +249,9 @@ def _mac(f: Fields, node_nm: float) -> MacUnit:
         skip=skip,
         gate=gate,
         skip_structure=skip_structure,
+        fp_bits=fp_bits,
+        fp_energy_pj=fp_energy if fp_energy is not None else (
+            tech.mac_energy_pj(node_nm, fp_bits, fp_bits, 32, number="fp") if fp_bits else 0.0),
     )
 
 

@@ -23,6 +23,8 @@ def _precision(text: str | None) -> tuple[int, int] | None:
 
     if text is None:
         return None
+    if text.strip().lower() in ("fp16", "bf16"):
+        return (-16, -16)  # floating point, 16 bits
     m = re.fullmatch(r"[wW](\d+)[aA](\d+)|(\d+)", text.strip())
     if not m or any(g is not None and not 1 <= int(g) <= 32 for g in m.groups()):
         raise SpecError("command line", [Problem("--precision", text, "expected WnAm such as W4A8 (1 to 32 bits each) or one width")])
@@ -57,7 +59,7 @@ def _sparsity(text: str | None) -> dict[str, float | str]:
 
 
 def _constraint_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--precision", metavar="WnAm", help="override every layer's weight/activation bits, e.g. W4A8")
+    p.add_argument("--precision", metavar="WnAm", help="override every layer's weight/activation bits: W4A8, 8, fp16 or bf16")
     p.add_argument("--sparsity", metavar="OP=D,...", help="make every layer sparse: weights=2:4,inputs=0.6 (N:M or a density)")
     p.add_argument("--weights", metavar="NPZ", help="an .npz of real weights by layer name: their measured sparsity is used")
     p.add_argument("--fix", action="append", default=[], metavar="LEVEL.DIM=N", help="pin a temporal loop bound (repeatable)")
@@ -144,7 +146,9 @@ def _run(args: argparse.Namespace) -> str:
         raise SpecError("hwsim run", errors)
     bits = _precision(args.precision)
     if bits:
-        workload = workload.with_bits(weights=bits[0], inputs=bits[1])
+        workload = workload.with_bits(weights=abs(bits[0]), inputs=abs(bits[1]))
+        if bits[0] < 0:
+            workload = workload.with_number("fp")
     sparsity = _sparsity(args.sparsity)
     if sparsity:
         workload = workload.with_sparsity(**sparsity)
@@ -309,7 +313,9 @@ def _map(args: argparse.Namespace) -> str:
     layer = _parse_layer(args.layer)
     bits = _precision(args.precision)
     if bits:
-        layer = layer.with_bits(weights=bits[0], inputs=bits[1])
+        layer = layer.with_bits(weights=abs(bits[0]), inputs=abs(bits[1]))
+        if bits[0] < 0:
+            layer = layer.with_number("fp")
     sparsity = _sparsity(args.sparsity)
     if sparsity:
         layer = layer.with_sparsity(**sparsity)

@@ -21,7 +21,7 @@ import numpy as np
 
 from hwsim.arch import Architecture
 from hwsim.mapping import Mapping
-from hwsim.precision import cycles_per_mac, energy_per_mac_pj
+from hwsim.precision import check_numbers, cycles_per_mac, energy_per_mac_pj
 from hwsim.sparsity import check_sparsity, element_bits, gate_fraction, skip_dims, skip_fraction, unstructured_skip
 from hwsim.workload import DIMS, Layer
 
@@ -50,6 +50,7 @@ class Problem:
     @staticmethod
     def build(layer: Layer, arch: Architecture) -> Problem:
         check_sparsity(layer, arch.levels, f"layer {layer.name!r} on {arch.name!r}")
+        check_numbers(layer, arch.mac, f"layer {layer.name!r} on {arch.name!r}")
         nl, na = len(arch.levels), len(arch.axes)
         names = [lv.name for lv in arch.levels]
         ops = [layer.operand(n) for n in ("weights", "inputs", "outputs")]

@@ -14,6 +14,9 @@ Three PE models (``mac.kind`` in the architecture spec):
 
 ``mac.energy_pj`` is the energy of one MAC at the unit's native widths; a multiplier's energy
 grows with the product of its operand widths, so the models scale it by that product.
+Floating-point operands (``number="fp"``: fp16, bf16) need ``mac.fp_bits``, a floating-point
+datapath of that width costing ``mac.fp_energy_pj`` per MAC (Horowitz's fp16 multiply and add
+by default), one pass per ``fp_bits`` of each operand.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import math
 
 from hwsim.arch import Architecture, MacUnit
+from hwsim.errors import Problem, SpecError
 from hwsim.workload import Layer
 
 __all__ = ["MAC_KINDS", "cycles_per_mac", "energy_per_mac_pj"]
@@ -40,9 +44,20 @@ def _widths(layer: Layer) -> tuple[int, int]:
     return layer.operand("weights").bits, layer.operand("inputs").bits
 
 
+def _is_fp(layer: Layer) -> bool:
+    return "fp" in (layer.operand("weights").number, layer.operand("inputs").number)
+
+
+def check_numbers(layer: Layer, mac: MacUnit, source: str) -> None:
+    if _is_fp(layer) and not mac.fp_bits:
+        raise SpecError(source, [Problem("mac.fp_bits", 0, f"expected a floating-point datapath for layer {layer.name!r}'s fp operands")])
+
+
 def cycles_per_mac(layer: Layer, mac: MacUnit) -> float:
     """Cycles one MAC unit spends per multiply-accumulate of this layer (below 1: several per cycle)."""
     w, a = _widths(layer)
+    if _is_fp(layer) and mac.fp_bits:
+        return float(math.ceil(w / mac.fp_bits) * math.ceil(a / mac.fp_bits))
     if mac.kind == "bit-fusion":
         fw, fa = _fusion_width(w), _fusion_width(a)
         if fw <= 8 and fa <= 8:
@@ -54,6 +69,8 @@ def cycles_per_mac(layer: Layer, mac: MacUnit) -> float:
 def energy_per_mac_pj(layer: Layer, mac: MacUnit) -> float:
     """Energy of one of this layer's MACs on the unit."""
     w, a = _widths(layer)
+    if _is_fp(layer) and mac.fp_bits:
+        return mac.fp_energy_pj * cycles_per_mac(layer, mac)
     if mac.kind == "bit-fusion":
         return mac.energy_pj * _fusion_width(w) * _fusion_width(a) / 64
     if mac.kind == "bit-serial":

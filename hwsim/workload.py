@@ -30,7 +30,7 @@ from functools import lru_cache
 
 import networkx as nx
 
-from hwsim.errors import Problems
+from hwsim.errors import Problem, Problems, SpecError
 
 __all__ = [
     "DIMS",
@@ -70,6 +70,7 @@ class Operand:
     structure: str = "dense"
     is_output: bool = False
     psum_bits: int | None = None
+    number: str = "int"  # "int" or "fp" (floating point, e.g. fp16/bf16 at bits=16)
 
     @property
     def onchip_bits(self) -> int:
@@ -195,6 +196,13 @@ class Layer:
     @property
     def weight_count(self) -> int:
         return self.operand("weights").size(self.dims)
+
+    def with_number(self, number: str) -> Layer:
+        """A copy whose weights and inputs are ``int`` or ``fp`` (floating point) values."""
+        if number not in ("int", "fp"):
+            raise SpecError(f"layer {self.name!r}", [Problem("number", number, "expected int or fp")])
+        ops = tuple(replace(o, number=number) if o.name in ("weights", "inputs") else o for o in self.operands)
+        return Layer(self.name, self.kind, self.bounds, ops, self.padding, self.stride, self.dilation)
 
     def with_sparsity(self, **patterns: float | str) -> Layer:
         """A copy with operands made sparse: a density (``weights=0.3``: uniform zeros) or ``"N:M"``."""
@@ -478,6 +486,14 @@ class Network:
         for _, data in g.nodes(data=True):
             if isinstance(data["op"], Layer):
                 data["op"] = data["op"].with_sparsity(**patterns)
+        return Network(self.name, g, self._last)
+
+    def with_number(self, number: str) -> Network:
+        """A copy with every MAC layer's weights and inputs ``int`` or ``fp``."""
+        g = self.graph.copy()
+        for _, data in g.nodes(data=True):
+            if isinstance(data["op"], Layer):
+                data["op"] = data["op"].with_number(number)
         return Network(self.name, g, self._last)
 
     def with_tensors(self, tensors: Mapping[str, object]) -> Network:

@@ -76,3 +76,21 @@ def test_bad_precision_values():
         _layer(0, 8)
     with pytest.raises(SpecError, match=r"bits.weights: expected an operand name with a precision of 1 to 64 bits, not 0"):
         _layer(8, 8).with_bits(weights=0)
+
+
+def test_int4_int8_fp16_energy_per_mac_on_one_preset():
+    """Ordered, and the fp16/int8 MAC ratio is Horowitz's (fp16 1.1 + 0.4 pJ vs int8 0.2 + 0.03 pJ)."""
+    arch = load_arch("sparse-tensor-core")
+    base = conv2d("c", in_channels=64, out_channels=64, in_hw=16, kernel=3, padding=1)
+    layers = {"int4": base.with_bits(weights=4, inputs=4), "int8": base, "fp16": base.with_bits(weights=16, inputs=16).with_number("fp")}
+    mac = {k: energy_per_mac_pj(v, arch.mac) for k, v in layers.items()}
+    assert mac["int4"] <= mac["int8"] < mac["fp16"]
+    assert mac["fp16"] / mac["int8"] == pytest.approx((1.1 + 0.4) / (0.2 + 0.03), rel=0.25)
+    total = {k: map_layer(v, arch).energy_pj / v.macs for k, v in layers.items()}
+    assert total["int4"] < total["int8"] < total["fp16"]
+
+
+def test_fp_operands_need_a_floating_point_datapath():
+    layer = _layer(16, 16).with_number("fp")
+    with pytest.raises(SpecError, match=r"mac.fp_bits: expected a floating-point datapath for layer 'c''s fp operands, not 0"):
+        map_layer(layer, load_arch("eyeriss"))
