@@ -238,6 +238,11 @@ def _mac(f: Fields, node_nm: float) -> MacUnit:
     fp_bits = f.integer("fp_bits", 0, minimum=0)
     fp_energy = f.number("fp_energy_pj", None, minimum=0, exclusive=False, unit="pJ per floating-point MAC")
     f.done()
+    for key, bits in (("weight_bits", w), ("input_bits", i), ("accumulator_bits", acc), ("fp_bits", fp_bits)):
+        if bits > 64:
+            f.problems.add(f.at(key), bits, "expected at most 64 bits")
+    if f.problems:
+        return MacUnit(w, i, acc, kind=kind)
     return MacUnit(
         weight_bits=w,
         input_bits=i,
@@ -315,16 +320,20 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
     area = f.number("area_um2", None, minimum=0, exclusive=False, unit="µm²")
     f.done()
 
-    if kind == "dram":
-        per_bit = tech.dram_energy_pj_per_bit(dram_type or "LPDDR4")
-        r_default = w_default = per_bit * word_bits
-        leak_default = area_default = 0.0
-    else:
-        size = (size_bytes or 1.0) / banks  # one bank is accessed per word
-        r_default = tech.sram_access_energy_pj(node_nm, size, word_bits, "read")
-        w_default = tech.sram_access_energy_pj(node_nm, size, word_bits, "write")
-        leak_default = tech.sram_leakage_mw(node_nm, size) * banks
-        area_default = tech.sram_area_um2(node_nm, size, word_bits) * banks
+    try:
+        if kind == "dram":
+            per_bit = tech.dram_energy_pj_per_bit(dram_type or "LPDDR4")
+            r_default = w_default = per_bit * word_bits
+            leak_default = area_default = 0.0
+        else:
+            size = (size_bytes or 1.0) / banks  # one bank is accessed per word
+            r_default = tech.sram_access_energy_pj(node_nm, size, word_bits, "read")
+            w_default = tech.sram_access_energy_pj(node_nm, size, word_bits, "write")
+            leak_default = tech.sram_leakage_mw(node_nm, size) * banks
+            area_default = tech.sram_area_um2(node_nm, size, word_bits) * banks
+    except (ValueError, OverflowError) as e:
+        f.problems.add(f.path, name, f"expected a level the technology table can price ({e})")
+        r_default = w_default = leak_default = area_default = 0.0
     return Level(
         name=name,
         kind=kind,

@@ -126,7 +126,7 @@ def network_from_dict(data: Any, source: str = "<dict>") -> Network:
         if op is not None and not problems:
             net.add(op, after=after if after is not None else "__previous__")
         names.add(lname)
-    if not items and "layers" in (data or {}) and isinstance(data, dict):
+    if not items and isinstance(data, dict) and "layers" in data:
         problems.add("layers", [], "expected at least one layer")
     problems.raise_if_any()
     return net

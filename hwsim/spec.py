@@ -18,6 +18,7 @@ import yaml
 from hwsim.errors import Problem, Problems, SpecError
 
 MAX_SPEC_BYTES = 4 * 1024 * 1024
+MAX_NUMBER = 1e18  # larger magnitudes are typos or attacks, never hardware
 _MAX_YAML_NODES = 200_000
 
 
@@ -138,6 +139,9 @@ class Fields:
                 ok = True
             except ValueError:
                 ok = False
+        if ok and math.isfinite(v) and abs(v) > MAX_NUMBER:
+            self.problems.add(self.at(key), self.data[key], f"expected at most {MAX_NUMBER:g}")
+            return default
         if ok and (not math.isfinite(v) or (v <= minimum if exclusive else v < minimum)):
             ok = False
         if ok and integer and int(v) != v:

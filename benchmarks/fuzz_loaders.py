@@ -1,0 +1,72 @@
+"""The long fuzz job over the spec loaders: N mutated inputs per entry point, crash-free or not.
+
+    python benchmarks/fuzz_loaders.py [--n 100000]
+
+Entry points: architecture dicts (mutated presets), workload dicts, corrupted YAML text. Every
+input must end in a loaded object or a SpecError; anything else is a crash (printed with the
+input and counted), and any input taking over 2 s is a hang.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.fuzzing import WORKLOAD, load_arch_dict, load_text, load_workload_dict, mutated, preset_dicts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    presets = preset_dicts()
+    texts = [yaml.safe_dump(p, allow_unicode=True) for p in presets]
+    entry_points = {
+        "architecture dicts": (st.sampled_from(range(len(presets))).flatmap(lambda i: mutated(presets[i])), load_arch_dict),
+        "workload dicts": (mutated(WORKLOAD), load_workload_dict),
+        "YAML text": (
+            st.tuples(st.sampled_from(texts), st.integers(0, 10_000), st.integers(0, 10_000), st.text(max_size=6)).map(
+                lambda t: t[0][: min(t[1], t[2])] + t[3] + t[0][min(t[1], t[2]) : max(t[1], t[2])]
+            ),
+            lambda text: load_text(text, "arch"),
+        ),
+    }
+    total_crashes = 0
+    for name, (strategy, load) in entry_points.items():
+        outcomes: Counter[str] = Counter()
+        slowest = 0.0
+
+        @settings(max_examples=args.n, deadline=None, database=None, suppress_health_check=list(HealthCheck), derandomize=False)
+        @given(strategy)
+        def run(doc, load=load, outcomes=outcomes):  # type: ignore[no-untyped-def]
+            nonlocal slowest
+            t = time.perf_counter()
+            try:
+                outcomes[load(doc)] += 1
+            except Exception as e:  # a crash: hwsim must raise only SpecError
+                outcomes[f"crash {type(e).__name__}"] += 1
+                print(f"CRASH in {name}: {type(e).__name__}: {e}\n  input: {doc!r:.300}")
+            slowest = max(slowest, time.perf_counter() - t)
+
+        t0 = time.perf_counter()
+        run()
+        crashes = sum(v for k, v in outcomes.items() if k.startswith("crash"))
+        total_crashes += crashes
+        print(f"{name:<20} {sum(outcomes.values()):>8,} inputs in {time.perf_counter() - t0:6.1f} s: "
+              f"{outcomes['ok']:,} loaded, {outcomes['spec-error']:,} SpecError, {crashes} crashes, "
+              f"slowest input {slowest * 1e3:.1f} ms{' (HANG)' if slowest > 2 else ''}")  # fmt: skip
+    sys.exit(1 if total_crashes else 0)
+
+
+if __name__ == "__main__":
+    main()
