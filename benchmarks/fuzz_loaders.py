@@ -48,7 +48,7 @@ def main() -> None:
 
         @settings(max_examples=args.n, deadline=None, database=None, suppress_health_check=list(HealthCheck), derandomize=False)
         @given(strategy)
-        def run(doc, load=load, outcomes=outcomes):  # type: ignore[no-untyped-def]
+        def run(doc, load=load, outcomes=outcomes, name=name):  # type: ignore[no-untyped-def]
             nonlocal slowest
             t = time.perf_counter()
             try:
