@@ -52,3 +52,38 @@ def test_alias_bombs_and_deep_nesting_are_refused_quickly():
         parse_yaml("!!python/object/apply:os.system ['echo pwned']", "x.yaml")
     except Exception as e:
         assert type(e).__name__ == "SpecError"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(data=st.data())
+def test_command_lines(tmp_path_factory, data):
+    """Random command lines: exit 0 or 2 (argparse or SpecError), never another exception."""
+    import contextlib
+    import io
+
+    from hwsim.cli import main
+
+    tiny = tmp_path_factory.getbasetemp() / "tiny.yaml"
+    if not tiny.exists():
+        tiny.write_text(yaml.safe_dump({"layers": [WORKLOAD["layers"][0], WORKLOAD["layers"][3]]}))
+    value = st.one_of(st.sampled_from(["eyeriss", "tpu-v1", "nope", str(tiny), "/nonexistent.yaml", "", "-1", "0", "1e99",
+                                       "W4A8", "fp16", "W0A1", "weights=2:4", "weights=1.5", "GLB.K=4", "GLB=K,C", "x=y", "ws", "🙂"]),
+                      st.text(max_size=8))  # fmt: skip
+    flags = ["--arch", "--workload", "--format", "--samples", "--seed", "--dataflow", "--min-utilization", "--precision",
+             "--sparsity", "--fix", "--order", "--objective", "--layer", "--engine"]  # fmt: skip
+    argv = [data.draw(st.sampled_from(["run", "map", "presets", "bogus"]))]
+    for _ in range(data.draw(st.integers(0, 4))):
+        argv += [data.draw(st.sampled_from(flags)), data.draw(value)]
+    if argv[0] == "run" and "--workload" not in argv:
+        argv += ["--workload", str(tiny)]
+    if argv[0] == "map" and "--layer" not in argv:
+        argv += ["--layer", "gemm M=8 N=8 K=8"]
+    argv += ["--samples", "200"] if argv[0] in ("run", "map") and "--samples" not in argv else []
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as e:  # argparse's usage errors
+            code = e.code
+    assert code in (0, 2), (argv, err.getvalue())
+    assert "Traceback" not in err.getvalue()
