@@ -24,6 +24,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.fuzzing import WORKLOAD, load_arch_dict, load_text, load_workload_dict, mutated, preset_dicts
 
 
+def _fuzz(name, strategy, load, n):  # type: ignore[no-untyped-def]
+    outcomes: Counter[str] = Counter()
+    slowest = [0.0]
+
+    @settings(max_examples=n, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def run(doc):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        try:
+            outcomes[load(doc)] += 1
+        except Exception as e:  # a crash: hwsim must raise only SpecError
+            outcomes[f"crash {type(e).__name__}"] += 1
+            print(f"CRASH in {name}: {type(e).__name__}: {e}\n  input: {doc!r:.300}")
+        slowest[0] = max(slowest[0], time.perf_counter() - t)
+
+    t0 = time.perf_counter()
+    run()
+    return outcomes, slowest[0], time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
@@ -43,26 +63,10 @@ def main() -> None:
     }
     total_crashes = 0
     for name, (strategy, load) in entry_points.items():
-        outcomes: Counter[str] = Counter()
-        slowest = 0.0
-
-        @settings(max_examples=args.n, deadline=None, database=None, suppress_health_check=list(HealthCheck), derandomize=False)
-        @given(strategy)
-        def run(doc, load=load, outcomes=outcomes, name=name):  # type: ignore[no-untyped-def]
-            nonlocal slowest
-            t = time.perf_counter()
-            try:
-                outcomes[load(doc)] += 1
-            except Exception as e:  # a crash: hwsim must raise only SpecError
-                outcomes[f"crash {type(e).__name__}"] += 1
-                print(f"CRASH in {name}: {type(e).__name__}: {e}\n  input: {doc!r:.300}")
-            slowest = max(slowest, time.perf_counter() - t)
-
-        t0 = time.perf_counter()
-        run()
+        outcomes, slowest, seconds = _fuzz(name, strategy, load, args.n)
         crashes = sum(v for k, v in outcomes.items() if k.startswith("crash"))
         total_crashes += crashes
-        print(f"{name:<20} {sum(outcomes.values()):>8,} inputs in {time.perf_counter() - t0:6.1f} s: "
+        print(f"{name:<20} {sum(outcomes.values()):>8,} inputs in {seconds:6.1f} s: "
               f"{outcomes['ok']:,} loaded, {outcomes['spec-error']:,} SpecError, {crashes} crashes, "
               f"slowest input {slowest * 1e3:.1f} ms{' (HANG)' if slowest > 2 else ''}")  # fmt: skip
     sys.exit(1 if total_crashes else 0)
