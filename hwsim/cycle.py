@@ -37,9 +37,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from hwsim.analytical import _digit_strides, _first_touches
 from hwsim.arch import Architecture, Level
 from hwsim.mapping import Loop, Mapping, level_starts, tile_extents, validate_mapping
-from hwsim.workload import Layer, Operand
+from hwsim.workload import Layer
 
 __all__ = ["CycleOptions", "CycleReport", "DramTiming", "simulate"]
 
@@ -251,25 +252,6 @@ def _changed(bounds: list[int]) -> np.ndarray:
     if total:
         k[0] = -1
     return k
-
-
-def _digit_strides(nest: list[Loop]) -> list[int]:
-    strides = [1] * len(nest)
-    running: dict[str, int] = {}
-    for k in range(len(nest) - 1, -1, -1):
-        lp = nest[k]
-        strides[k] = running.get(lp.dim, 1)
-        running[lp.dim] = strides[k] * lp.bound
-    return strides
-
-
-def _first_touches(nest: list[Loop], strides: list[int], start_p: int, op: Operand) -> int:
-    digits: dict[str, list[tuple[int, int]]] = {}
-    for k, lp in enumerate(nest):
-        if lp.spatial and k < start_p:
-            continue
-        digits.setdefault(lp.dim, []).append((strides[k], lp.bound))
-    return op.footprint_digits({d: tuple(v) for d, v in digits.items()})
 
 
 @dataclass

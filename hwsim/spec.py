@@ -22,8 +22,8 @@ MAX_NUMBER = 1e18  # larger magnitudes are typos or attacks, never hardware
 _MAX_YAML_NODES = 200_000
 
 
-def read_yaml(path: str | Path) -> Any:
-    """Parse one YAML spec file, turning every failure into a :class:`SpecError` naming the file."""
+def read_spec_text(path: str | Path) -> str:
+    """The text of a spec file, refusing missing, unreadable, non-UTF-8 and oversized files."""
     p = Path(path)
     source = str(path)
     try:
@@ -33,10 +33,14 @@ def read_yaml(path: str | Path) -> Any:
     if size > MAX_SPEC_BYTES:
         raise SpecError(source, [Problem("", f"{size} bytes", f"expected a spec file of at most {MAX_SPEC_BYTES} bytes")])
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError(source, [Problem("", source, f"expected a readable UTF-8 text file ({e})")]) from None
-    return parse_yaml(text, source)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse one YAML spec file, turning every failure into a :class:`SpecError` naming the file."""
+    return parse_yaml(read_spec_text(path), str(path))
 
 
 def parse_yaml(text: str, source: str) -> Any:

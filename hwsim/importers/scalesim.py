@@ -38,6 +38,7 @@ from typing import Any
 from hwsim.arch import Architecture, architecture_from_dict
 from hwsim.errors import Problem, Problems, SpecError
 from hwsim.mapping import Mapping, check_mapping
+from hwsim.spec import read_spec_text
 from hwsim.workload import Layer, Network, conv2d, gemm
 
 __all__ = [
@@ -52,7 +53,6 @@ __all__ = [
     "scalesim_topology_from_text",
 ]
 
-MAX_FILE_BYTES = 4 * 1024 * 1024
 
 # The dataflows as data: what the rows and columns of the array hold, what streams in time
 # (SCALE-Sim's S_r, S_c and T), and which operand stays in the PE.
@@ -66,28 +66,9 @@ DATAFLOWS: dict[str, dict[str, Any]] = {
 }
 
 
-def _read_text(path: str | Path) -> str:
-    p = Path(path)
-    source = str(path)
-    try:
-        size = p.stat().st_size
-    except OSError as e:
-        raise SpecError(source, [Problem("", source, f"expected a readable file ({e.strerror})")]) from None
-    if size > MAX_FILE_BYTES:
-        raise SpecError(source, [Problem("", f"{size} bytes", f"expected a file of at most {MAX_FILE_BYTES} bytes")])
-    try:
-        return p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(source, [Problem("", source, f"expected a readable UTF-8 text file ({e})")]) from None
-
-
-# ---------------------------------------------------------------------------------------------
-# The config file
-
-
 def load_scalesim_config(path: str | Path, *, clock_hz: float = 1e9) -> Architecture:
     """An architecture from a SCALE-Sim ``.cfg`` file; raises SpecError listing every problem."""
-    return scalesim_config_from_text(_read_text(path), source=str(path), clock_hz=clock_hz)
+    return scalesim_config_from_text(read_spec_text(path), source=str(path), clock_hz=clock_hz)
 
 
 class _Section:
@@ -240,7 +221,7 @@ def load_scalesim_topology(path: str | Path, *, psum_bits: int = 8) -> Network:
     Every element is one byte, as in SCALE-Sim (``psum_bits=24`` gives hwsim's usual wide
     partial sums). A ``N:M`` sparsity column sets the weights' density and structure.
     """
-    return scalesim_topology_from_text(_read_text(path), source=str(path), psum_bits=psum_bits)
+    return scalesim_topology_from_text(read_spec_text(path), source=str(path), psum_bits=psum_bits)
 
 
 _CONV_COLUMNS = ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters", "stride")
