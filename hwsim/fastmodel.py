@@ -378,9 +378,13 @@ def _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, fa
         tiles[l, :] = tiles[l + 1, :]
         for k in range(starts[l], starts[l + 1]):
             tiles[l, n_dim[k]] *= n_bound[k]
-    for l in range(nl + 1):
+    # tile footprints where they are used: kept operands below DRAM, DRAM's outputs; a MAC's is 1
+    for o in range(3):
+        fc[nl, o] = 1.0
+    fc[0, 2] = _contiguous(2, op_i, proj, tiles[0])
+    for l in range(1, nl):
         for o in range(3):
-            if l == nl or level_i[l, o]:
+            if level_i[l, o]:
                 fc[l, o] = _contiguous(o, op_i, proj, tiles[l])
     valid = 1.0  # capacity only: samplers and enumerators keep factors covering the bounds (see padding_ok)
     for l in range(1, nl):
