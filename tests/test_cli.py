@@ -144,3 +144,11 @@ def test_map_bad_layer_specs(capsys):
     assert code == 2 and "- --layer: expected a MAC layer of resnet18: conv1, layer1.0.conv1," in err
     code, _, err = run(capsys, "map", "--layer", "gemm M=4 N=4 K=4", "--objective", "speed")
     assert code == 2 and "- --objective: expected one or more of edp, energy, delay, not ('speed',)" in err
+
+
+def test_unwritable_output_is_a_clear_error(capsys, tiny, tmp_path):
+    target = tmp_path / "no" / "such" / "dir" / "r.json"
+    code, out, err = run(capsys, "run", "--arch", "fpga-small", "--workload", tiny, "--format", "json", "--out", str(target))
+    assert code == 2 and out == ""
+    assert f"- --out: expected a writable file path (No such file or directory), not '{target}'" in err
+    assert not target.parent.exists()
