@@ -249,6 +249,12 @@ def _table(report, show_mappings: bool) -> str:  # type: ignore[no-untyped-def]
         f"latency {tot['latency_s'] * 1e3:.3f} ms · energy {tot['energy_pj'] / 1e9:.4f} mJ · "
         f"EDP {tot['edp_pj_s']:.4g} pJ·s · area {tot['area_mm2']:.2f} mm²"
     )
+    if tot.get("state_bytes"):
+        console.print(
+            f"per step: state {tot['state_bytes'] / 1024:,.0f} KiB ({tot['state_onchip_bytes'] / 1024:,.0f} KiB on chip) · "
+            f"{tot['steps_per_s']:,.1f} steps/s · first output after {tot['first_output_delay_steps']} steps "
+            f"({tot['first_output_delay_s'] * 1e3:.1f} ms)"
+        )
     if show_mappings:
         seen = set()
         for r in report.reports:

@@ -20,17 +20,49 @@ from typing import Any
 import pandas as pd
 
 from hwsim.analytical import CostReport
-from hwsim.arch import Architecture
+from hwsim.arch import Architecture, Level
 from hwsim.cycle import CycleOptions, CycleReport
 from hwsim.errors import Problem, SpecError
 from hwsim.mapper import MapperOptions, map_layer
-from hwsim.workload import Layer, Network, TensorOp
+from hwsim.workload import Layer, Network, StateOp, TensorOp
 
 __all__ = ["NetworkReport", "cost_tensor_op", "evaluate_network"]
 
 
-def cost_tensor_op(op: TensorOp, arch: Architecture) -> CostReport:
-    dram = arch.dram
+def state_level(arch: Architecture) -> int | None:
+    """The on-chip level that holds streaming state: the largest single-instance on-chip level."""
+    best = None
+    for i, lv in enumerate(arch.levels):
+        if i > 0 and lv.size_bytes is not None and arch.instances(i) == 1 and (best is None or lv.size_bytes > (arch.levels[best].size_bytes or 0)):
+            best = i
+    return best
+
+
+STATE_SHARE = 0.5  # of the state level's capacity; the rest stays for the layers' tiles
+
+
+def place_states(arch: Architecture, network: Network) -> dict[str, bool]:
+    """Which state ops live on chip: greedily, in topological order, while half the state level has room."""
+    level = state_level(arch)
+    budget = (arch.levels[level].size_bytes or 0) * STATE_SHARE if level is not None else 0.0
+    placed: dict[str, bool] = {}
+    for op in network.ops():
+        if isinstance(op, StateOp):
+            size = op.state_elements * op.bits / 8
+            placed[op.name] = size <= budget
+            if placed[op.name]:
+                budget -= size
+    return placed
+
+
+def cost_tensor_op(op: TensorOp, arch: Architecture, on_chip: bool = False) -> CostReport:
+    """Cost a non-MAC op by its traffic (DRAM, or the state level for on-chip streaming state)."""
+    if on_chip and (level := state_level(arch)) is not None:
+        return _cost_traffic(op, arch, arch.levels[level])
+    return _cost_traffic(op, arch, arch.dram)
+
+
+def _cost_traffic(op: TensorOp, arch: Architecture, dram: Level) -> CostReport:
     read_bits = op.input_elements * op.bits
     write_bits = op.output_elements * op.bits
     rbw, wbw = dram.read_bandwidth_bits_per_cycle, dram.write_bandwidth_bits_per_cycle
@@ -47,11 +79,12 @@ def cost_tensor_op(op: TensorOp, arch: Architecture) -> CostReport:
     leak = arch.leakage_mw * 1e-3 * cycles / arch.clock_hz * 1e12
     level_energy = {lv.name: 0.0 for lv in arch.levels}
     level_energy[dram.name] = dram_e
+    notes = (f"state {op.state_elements * op.bits / 8:.0f} bytes in {dram.name}",) if isinstance(op, StateOp) else ()
     return CostReport(
         layer=op.name, arch=arch.name, macs=0, macs_executed=0, cycles=cycles, compute_cycles=float(compute),
         startup_cycles=0.0, exposed_cycles=0.0, transfer_cycles={dram.name: transfer}, energy_pj=dram_e + alu_e + leak,
         mac_energy_pj=alu_e, leakage_energy_pj=leak, level_energy_pj=level_energy, accesses={}, access_energy_pj={},
-        num_macs=arch.num_macs, clock_hz=arch.clock_hz, area_um2=arch.area_um2, kind=op.kind,
+        num_macs=arch.num_macs, clock_hz=arch.clock_hz, area_um2=arch.area_um2, kind=op.kind, notes=notes,
     )  # fmt: skip
 
 
@@ -99,8 +132,26 @@ class NetworkReport:
     def utilization(self) -> float:
         return self.macs / (self.cycles * self.arch.num_macs) if self.cycles else 0.0
 
+    def state_bytes(self) -> tuple[float, float]:
+        """(all streaming state, the part kept on chip) in bytes, per step."""
+        placed = place_states(self.arch, self.network)
+        total = onchip = 0.0
+        for op in self.network.ops():
+            if isinstance(op, StateOp):
+                size = op.state_elements * op.bits / 8
+                total += size
+                onchip += size if placed[op.name] else 0.0
+        return total, onchip
+
     def totals(self) -> dict[str, float | int]:
+        state, onchip = self.state_bytes()
+        streaming = {}
+        if state:
+            delay = sum(op.delay_steps for op in self.network.ops() if isinstance(op, StateOp))
+            streaming = {"state_bytes": state, "state_onchip_bytes": onchip, "steps_per_s": 1 / self.latency_s if self.cycles else 0.0,
+                         "first_output_delay_steps": delay, "first_output_delay_s": delay * self.latency_s}  # fmt: skip
         return {
+            **streaming,
             "macs": self.macs,
             "cycles": self.cycles,
             "energy_pj": self.energy_pj,
@@ -198,18 +249,20 @@ def evaluate_network(
     if engine not in ("analytical", "cycle"):
         raise SpecError("evaluate_network", [Problem("engine", engine, "expected analytical or cycle")])
     reports: list[CostReport] = []
+    placed = place_states(arch, network)
     if engine == "cycle":
-        return _cycle_network(arch, network, ops, cache, cycle_options)
+        return _cycle_network(arch, network, ops, cache, cycle_options, placed)
     for op in ops:
         if isinstance(op, TensorOp):
-            reports.append(cost_tensor_op(op, arch))
+            reports.append(cost_tensor_op(op, arch, placed.get(op.name, False)))
         else:
             reports.append(replace(cache[_shape_key(op)], layer=op.name))
     return NetworkReport(arch, network, tuple(reports))
 
 
 def _cycle_network(
-    arch: Architecture, network: Network, ops: list[Layer | TensorOp], cache: dict[Layer, CostReport], options: CycleOptions | None
+    arch: Architecture, network: Network, ops: list[Layer | TensorOp], cache: dict[Layer, CostReport], options: CycleOptions | None,
+    placed: dict[str, bool],
 ) -> NetworkReport:
     from hwsim.cycle import simulate
 
@@ -227,7 +280,7 @@ def _cycle_network(
     analytical_cycles: list[float] = []
     for op in ops:
         if isinstance(op, TensorOp):
-            r = cost_tensor_op(op, arch)
+            r = cost_tensor_op(op, arch, placed.get(op.name, False))
             reports.append(r)
             cycles.append(None)
             analytical_cycles.append(r.cycles)

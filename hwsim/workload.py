@@ -37,6 +37,7 @@ __all__ = [
     "Layer",
     "Network",
     "Operand",
+    "StateOp",
     "TensorOp",
     "batched_matmul",
     "conv2d",
@@ -421,6 +422,20 @@ class TensorOp:
     @property
     def output_bytes(self) -> float:
         return self.output_elements * self.bits / 8
+
+
+@dataclass(frozen=True)
+class StateOp(TensorOp):
+    """State a streaming (continual) layer keeps between steps: a ring buffer of partial sums,
+    a delay buffer on a residual path, or a pooling window.
+
+    ``state_elements`` persist across steps; each step reads ``input_elements`` and writes
+    ``output_elements`` of them. Where the state lives (on chip or in DRAM) is decided when the
+    network is costed (:func:`hwsim.evaluate.evaluate_network`).
+    """
+
+    state_elements: int = 0
+    delay_steps: int = 0  # steps this layer delays the stream (k_t − 1 − p_t for a continual conv)
 
 
 Op = Layer | TensorOp

@@ -10,8 +10,9 @@ from hwsim.workload import Layer, Network, TensorOp
 from hwsim.workloads import PRESETS, PUBLISHED, load_preset, parameter_count
 
 NAMES = sorted(PRESETS)
-CNNS = ["alexnet", "vgg16", "resnet18", "resnet50", "mobilenetv2"]
+CNNS = ["alexnet", "vgg16", "resnet18", "resnet50", "mobilenetv2", "x3d-s"]
 TRANSFORMERS = ["bert-base", "vit-b16"]
+STREAMING = ["cox3d-s"]  # per-step networks: checked by their reduction over the clip form (tests/test_continual.py)
 TOLERANCE = 0.02
 
 
@@ -25,14 +26,16 @@ def _kinds(net: Network, kind: str) -> list[Layer | TensorOp]:
 
 
 def test_registry_and_references_cover_the_same_networks() -> None:
-    assert NAMES == sorted(CNNS + TRANSFORMERS)
-    assert sorted(PUBLISHED) == NAMES
+    assert NAMES == sorted(CNNS + TRANSFORMERS + STREAMING)
+    assert sorted(PUBLISHED) == sorted(CNNS + TRANSFORMERS)
     for ref in PUBLISHED.values():
         assert ref["macs"] > 0 and ref["params"] > 0 and ref["note"]
 
 
 def test_macs_match_published(preset: tuple[str, Network]) -> None:
     name, net = preset
+    if name in STREAMING:
+        pytest.skip("a per-step network: its published figure is a reduction ratio (tests/test_continual.py)")
     assert net.macs == pytest.approx(PUBLISHED[name]["macs"], rel=TOLERANCE)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from hwsim.workload import Network
 
 from .cnn import alexnet, mobilenetv2, resnet18, resnet50, vgg16
+from .continual import cox3d_s, x3d_s
 from .transformers import bert_base, vit_b16
 
 __all__ = ["PRESETS", "PUBLISHED", "load_preset", "parameter_count"]
@@ -24,6 +25,8 @@ PRESETS: dict[str, Callable[[], Network]] = {
     "mobilenetv2": mobilenetv2,
     "bert-base": bert_base,
     "vit-b16": vit_b16,
+    "x3d-s": x3d_s,
+    "cox3d-s": cox3d_s,
 }
 
 _CNN_NOTE = "MACs of conv+fc layers (no bias, pooling or BN); params incl. biases and BN affines, "
@@ -40,6 +43,8 @@ PUBLISHED: dict[str, dict] = {
     "vit-b16": {"macs": 17.6e9, "params": 86e6,
                 "note": "224×224, 197 tokens: MACs of patch embedding, 12 encoder layers (incl. attention matmuls) "
                         "and head; params incl. biases, LayerNorm, class token and position embeddings"},
+    "x3d-s": {"macs": 1.96e9, "params": 3.76e6,
+              "note": "one clip of 13×160×160 (Feichtenhofer 2020): MACs of 3-D convs, SE and fc layers; params incl. BN"},
 }  # fmt: skip
 
 
