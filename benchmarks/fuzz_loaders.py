@@ -27,6 +27,7 @@ from tests.fuzzing import WORKLOAD, load_arch_dict, load_text, load_workload_dic
 def _fuzz(name, strategy, load, n):  # type: ignore[no-untyped-def]
     outcomes: Counter[str] = Counter()
     slowest = [0.0]
+    slowest_input = [""]
 
     @settings(max_examples=n, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(strategy)
@@ -37,10 +38,14 @@ def _fuzz(name, strategy, load, n):  # type: ignore[no-untyped-def]
         except Exception as e:  # a crash: hwsim must raise only SpecError
             outcomes[f"crash {type(e).__name__}"] += 1
             print(f"CRASH in {name}: {type(e).__name__}: {e}\n  input: {doc!r:.300}")
-        slowest[0] = max(slowest[0], time.perf_counter() - t)
+        took = time.perf_counter() - t
+        if took > slowest[0]:
+            slowest[0], slowest_input[0] = took, repr(doc)[:400]
 
     t0 = time.perf_counter()
     run()
+    if slowest[0] > 0.5:
+        print(f"  slowest {name} input ({slowest[0]:.2f} s): {slowest_input[0]}")
     return outcomes, slowest[0], time.perf_counter() - t0
 
 
