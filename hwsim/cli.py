@@ -207,9 +207,11 @@ def _progress():  # pragma: no cover - cosmetic
         return None
 
     def show(k: int, n: int, name: str) -> None:
-        sys.stderr.write(f"\r  mapping {k + 1}/{n} {name[:40]:<40}")
+        width = 30
+        done = round(width * (k + 1) / n)
+        sys.stderr.write(f"\r  mapping [{'#' * done}{'.' * (width - done)}] {k + 1}/{n} {name[:32]:<32}")
         if k + 1 == n:
-            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.write("\r" + " " * (width + 50) + "\r")
         sys.stderr.flush()
 
     return show
