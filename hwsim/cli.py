@@ -117,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
     mp.add_argument("--format", choices=("table", "json"), default="table")
     mp.add_argument("--out", help="write the result to this file (atomically)")
     sub.add_parser("presets", help="list the preset accelerators and workloads")
+    from hwsim.cli_explore import add_parsers
+
+    add_parsers(sub)  # sweep, search
     return p
 
 
@@ -359,7 +362,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        text = _run(args) if args.command == "run" else _map(args) if args.command == "map" else _presets()
+        if args.command in ("sweep", "search"):
+            from hwsim.cli_explore import run_command
+
+            text = run_command(args)
+        else:
+            text = _run(args) if args.command == "run" else _map(args) if args.command == "map" else _presets()
         if getattr(args, "out", None):
             from hwsim.io import write_text_atomic
 
