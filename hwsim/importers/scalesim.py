@@ -276,6 +276,11 @@ def scalesim_topology_from_text(text: str, source: str = "<text>", *, psum_bits:
                 continue
             layer = conv2d(name, in_channels=values["channels"], out_channels=values["num_filters"], in_hw=(h, w), kernel=(fh, fw),
                            stride=values["stride"], psum_bits=psum_bits)  # fmt: skip
+            # SCALE-Sim's own output size, ceil((H − R + s) / s): one more than PyTorch's when
+            # (H − R) is not a multiple of the stride. Kept, so hwsim runs the layer SCALE-Sim runs.
+            st = values["stride"]
+            ofmap = {"P": math.ceil((h - fh + st) / st), "Q": math.ceil((w - fw + st) / st)}
+            layer = replace(layer, bounds=tuple((d, ofmap.get(d, n)) for d, n in layer.bounds))
         if density < 1.0:
             ops = tuple(replace(o, density=density, structure=structure) if o.name == "weights" else o for o in layer.operands)
             layer = replace(layer, operands=ops)
