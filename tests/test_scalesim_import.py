@@ -48,7 +48,8 @@ def test_shipped_inputs_through_the_presets() -> None:
     assert arch.name == "sa_os32" and arch.num_macs == 1024
     net = load_workload(str(DATA / "resnet18.csv"))
     layers = net.layers()
-    assert len(layers) == 21 and layers[0].dims["P"] == 109 and layers[-1].dims["C"] == 512
+    # SCALE-Sim sizes outputs as ceil((H − R + s)/s): 110 for Conv1 (224, 7×7, stride 2), where PyTorch gives 109
+    assert len(layers) == 21 and layers[0].dims["P"] == 110 and layers[-1].dims["C"] == 512
     gemms = load_scalesim_topology(DATA / "gemms.csv").layers()
     assert [(g.dims["P"], g.dims["K"], g.dims["C"]) for g in gemms] == [(512, 512, 512), (128, 768, 768), (128, 3072, 768)]
     sparse = load_scalesim_topology(DATA / "gemm_sparse.csv").layers()
