@@ -149,16 +149,20 @@ class Journal:
                     continue
                 if isinstance(row, dict) and "key" in row:
                     self.rows[row["key"]] = row
-        self._file = open(self.path, "a", encoding="utf-8")  # closed by close()
+        self._file: io.TextIOWrapper | None = None
 
     def add(self, row: dict[str, Any]) -> None:
+        if self._file is None:
+            self._file = open(self.path, "a", encoding="utf-8")  # closed by close()
         self._file.write(json.dumps(row, default=_json_default) + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
         self.rows[row["key"]] = row
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def _json_default(v: Any) -> Any:
