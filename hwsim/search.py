@@ -1,0 +1,449 @@
+"""Hardware × network co-search with Optuna's NSGA-II, the mapper in the inner loop.
+
+Each trial picks hardware settings (dotted paths of :mod:`hwsim.variants`: PE-array shape,
+buffer sizes, bandwidth, dataflow, MAC kind), network settings (a width multiplier per stage,
+weight/activation bits per layer, :mod:`hwsim.netvariants`), maps every layer with the fast
+mapper and costs the network; an accuracy proxy (:mod:`hwsim.proxy`) is reported beside the
+cost and may be an objective or a constraint. Constraints (area, power, PE count and on-chip
+KiB as FPGA DSP/BRAM stand-ins, the proxy) go to NSGA-II's constrained domination.
+
+The study lives in an Optuna storage: SQLite (``DIR/study.db``) by default, any Optuna URL
+for many workers. Every finished trial is committed there, so a killed search rerun with the
+same storage continues from what is stored (trials a kill left running are failed by the
+heartbeat and retried) until ``budget`` trials are complete.
+
+Not searched yet (other issues): pruning ratios / N:M sparsity, clip-vs-continual execution,
+CMA-ES "importance" mapping encodings (NAAS); the mapper searches each mapping instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import multiprocessing
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from hwsim.errors import Problem, SpecError
+from hwsim.evaluate import NetworkReport, cost_tensor_op, place_states
+from hwsim.mapper import MapperOptions, map_layer
+from hwsim.netvariants import scale_widths, stages
+from hwsim.proxy import AccuracyProxy
+from hwsim.sweep import summarize
+from hwsim.variants import build_point, check_paths
+from hwsim.workload import Layer, Network, TensorOp
+
+__all__ = ["OBJECTIVE_COLUMNS", "SearchSpace", "default_space", "evaluate_design", "load_space", "run_search", "trials_frame"]
+
+OBJECTIVE_COLUMNS = {"edp": "edp_pj_s", "latency": "latency_s", "energy": "energy_pj", "area": "area_mm2", "proxy": "proxy"}
+CONSTRAINTS = {"max_area_mm2": "area_mm2", "max_power_mw": "power_mw", "max_pes": "num_macs", "max_onchip_kib": "onchip_kib",
+               "max_proxy": "proxy"}  # fmt: skip
+SEARCH_SAMPLES = 1_000
+_BAD = 1e30
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """What a trial chooses: hardware paths → choices, width multipliers, bit widths, and limits."""
+
+    hardware: dict[str, list[Any]]
+    widths: tuple[float, ...] = (0.5, 0.75, 1.0)
+    bits: tuple[int, ...] = (4, 6, 8)
+    bits_per: str = "layer"  # layer, stage or network
+    constraints: dict[str, float] = field(default_factory=dict)
+
+    def problems(self, base: dict[str, Any]) -> list[Problem]:
+        out = []
+        try:
+            check_paths(list(self.hardware), base, source="space.hardware")
+        except SpecError as e:
+            out += e.problems
+        if self.bits_per not in ("layer", "stage", "network"):
+            out.append(Problem("space.network.bits_per", self.bits_per, "expected layer, stage or network"))
+        if not self.widths or any(not 0 < w <= 4 for w in self.widths):
+            out.append(Problem("space.network.widths", list(self.widths), "expected multipliers in (0, 4]"))
+        if not self.bits or any(not 1 <= b <= 32 for b in self.bits):
+            out.append(Problem("space.network.bits", list(self.bits), "expected widths of 1 to 32 bits"))
+        out += [Problem(f"space.constraints.{k}", v, f"expected one of {', '.join(CONSTRAINTS)}") for k, v in self.constraints.items()
+                if k not in CONSTRAINTS]  # fmt: skip
+        return out
+
+
+def _onchip_kib(spec_arch: Any) -> float:
+    return sum((lv.size_bytes or 0) * spec_arch.instances(i) for i, lv in enumerate(spec_arch.levels) if lv.kind != "dram") / 1024
+
+
+def default_space(base: dict[str, Any]) -> SearchSpace:
+    """A space around ``base``: each axis 2..32 (up to twice its size), each SRAM ¼..2× its size,
+    DRAM bandwidth ½..2×, any dataflow the array allows, fixed or bit-fusion MACs."""
+    hw: dict[str, list[Any]] = {}
+    axes = (base.get("pe_array") or {}).get("axes") or []
+    for ax in axes:
+        size = int(ax.get("size", 1))
+        hw[f"array.{str(ax['name']).lower()}"] = [s for s in (2, 4, 7, 8, 12, 14, 16, 24, 28, 32) if s <= max(2 * size, 4)] or [size]
+    for lv in base.get("levels") or []:
+        if lv.get("kind", "sram") == "sram":
+            key = next((k for k in ("size_kib", "size_mib", "size_bytes") if k in lv), None)
+            if key:
+                v = float(lv[key])
+                hw[f"levels.{str(lv['name']).lower()}.{key}"] = sorted({_nice(v * f) for f in (0.25, 0.5, 1, 2)})
+        if lv.get("kind") == "dram" and "bandwidth_bytes_per_s" in lv:
+            v = float(lv["bandwidth_bytes_per_s"])
+            hw[f"levels.{str(lv['name']).lower()}.bandwidth_bytes_per_s"] = [v / 2, v, v * 2]
+    dims = {d for ax in axes for d in ax.get("dims", [])}
+    hw["dataflow"] = ["any", "ws", "os"] + (["rs"] if {"S", "Q"} <= dims else [])
+    hw["mac.kind"] = ["fixed", "bit-fusion"]
+    return SearchSpace(hw)
+
+
+def _nice(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else v
+
+
+def load_space(path: str, base: dict[str, Any]) -> SearchSpace:
+    """A space YAML: ``hardware: {path: [choices]}``, ``network: {widths, bits, bits_per}``, ``constraints: {...}``."""
+    from hwsim.spec import read_yaml
+
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("hardware", {}), dict):
+        raise SpecError(path, [Problem("", data, "expected a mapping with hardware, network and constraints")])
+    net = data.get("network") or {}
+    space = SearchSpace(
+        hardware={k: v if isinstance(v, list) else [v] for k, v in (data.get("hardware") or default_space(base).hardware).items()},
+        widths=tuple(net.get("widths", (0.5, 0.75, 1.0))),
+        bits=tuple(net.get("bits", (4, 6, 8))),
+        bits_per=str(net.get("bits_per", "layer")),
+        constraints={str(k): float(v) for k, v in (data.get("constraints") or {}).items()},
+    )
+    bad = space.problems(base)
+    if bad:
+        raise SpecError(path, bad)
+    return space
+
+
+@dataclass
+class Context:
+    """Everything a trial needs (shared with worker processes by fork)."""
+
+    base: dict[str, Any]
+    network: Network
+    space: SearchSpace
+    objectives: tuple[str, ...]
+    options: MapperOptions
+    proxy: AccuracyProxy
+    cache: dict[Any, Any] = field(default_factory=dict)
+
+
+def _network_variant(ctx: Context, params: dict[str, Any]) -> Network:
+    net = ctx.network
+    st = stages(net)
+    widths = {s: float(params.get(f"width.{s}", 1.0)) for s in st}
+    if any(w != 1.0 for w in widths.values()):
+        net = scale_widths(net, widths)
+    per_layer: dict[str, tuple[int, int]] = {}
+    for layer in net.layers():
+        key = layer.name if ctx.space.bits_per == "layer" else (_layer_stage(layer) if ctx.space.bits_per == "stage" else "all")
+        w, a = params.get(f"wbits.{key}"), params.get(f"abits.{key}")
+        if w is not None and a is not None:
+            per_layer[layer.name] = (int(w), int(a))
+    return net.with_bits(per_layer=per_layer) if per_layer else net
+
+
+def _layer_stage(layer: Layer) -> str:
+    p, q = layer.bound("P"), layer.bound("Q")
+    return f"{p}x{q}" if p * q > 1 and layer.kind != "fc" else "head"
+
+
+def evaluate_network_cached(arch: Any, network: Network, options: MapperOptions, cache: dict[Any, Any]) -> NetworkReport:
+    """:func:`hwsim.evaluate.evaluate_network` (analytical) with mappings cached by (arch, layer shape)."""
+    reports = []
+    placed = place_states(arch, network)
+    if len(cache) > 50_000:
+        cache.clear()
+    for op in network.ops():
+        if isinstance(op, TensorOp):
+            reports.append(cost_tensor_op(op, arch, placed.get(op.name, False)))
+            continue
+        key = (arch, dataclasses.replace(op, name=""), options)
+        if key not in cache:
+            cache[key] = map_layer(op, arch, options)
+        reports.append(dataclasses.replace(cache[key], layer=op.name))
+    return NetworkReport(arch, network, tuple(reports))
+
+
+def evaluate_design(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Cost one trial's choices: figures (``summarize``), the proxy's, and ``feasible``/``error``."""
+    hw = {k: (None if k == "dataflow" and v == "any" else v) for k, v in params.items() if k in ctx.space.hardware}
+    hw = {k: v for k, v in hw.items() if v is not None}
+    row: dict[str, Any] = {"error": ""}
+    try:
+        point = build_point(ctx.base, hw, source="<search>")
+        network = _network_variant(ctx, params)
+        row.update(ctx.proxy.estimate(ctx.network, network))
+        arch = point.arch
+        row.update(num_macs=arch.num_macs, onchip_kib=_onchip_kib(arch), area_mm2=arch.area_um2 / 1e6)
+        # Resources are known before mapping: skip the mapper for designs that break them.
+        early = [k for k in ("max_pes", "max_onchip_kib", "max_area_mm2", "max_proxy") if k in ctx.space.constraints
+                 and row[CONSTRAINTS[k]] > ctx.space.constraints[k]]  # fmt: skip
+        if early:
+            row.update(error="violates " + ",".join(early))
+        else:
+            options = dataclasses.replace(ctx.options, **point.mapper)
+            report = evaluate_network_cached(arch, network, options, ctx.cache)
+            row.update(summarize(report))
+            row["onchip_kib"] = row.pop("onchip_bytes") / 1024
+    except SpecError as e:
+        row["error"] = e.render().replace("\n", " ")
+    row["mapped"] = "edp_pj_s" in row
+    row["violation"] = _violation(ctx, row)
+    row["feasible"] = row["mapped"] and row["violation"] <= 0
+    return row
+
+
+def _violation(ctx: Context, row: dict[str, Any]) -> float:
+    if not row.get("mapped", False):
+        return _BAD
+    return max([0.0] + [(row[CONSTRAINTS[k]] - lim) / (abs(lim) or 1.0) for k, lim in ctx.space.constraints.items()])
+
+
+_CTX: Context | None = None
+
+
+def _suggest(trial: Any, ctx: Context) -> dict[str, Any]:
+    params = {k: trial.suggest_categorical(k, v) for k, v in ctx.space.hardware.items()}
+    if len(ctx.space.widths) > 1:
+        for s in stages(ctx.network):
+            params[f"width.{s}"] = trial.suggest_categorical(f"width.{s}", list(ctx.space.widths))
+    if len(ctx.space.bits) > 1:
+        if ctx.space.bits_per == "layer":
+            keys = [layer.name for layer in ctx.network.layers()]
+        elif ctx.space.bits_per == "stage":
+            keys = list(dict.fromkeys(_layer_stage(layer) for layer in ctx.network.layers()))
+        else:
+            keys = ["all"]
+        for k in keys:
+            params[f"wbits.{k}"] = trial.suggest_categorical(f"wbits.{k}", list(ctx.space.bits))
+            params[f"abits.{k}"] = trial.suggest_categorical(f"abits.{k}", list(ctx.space.bits))
+    return params
+
+
+def base_params(ctx: Context) -> dict[str, Any]:
+    """The base architecture's own values (where the space offers them), full width, the widest bits."""
+    from hwsim.variants import _find, _normalize
+
+    out: dict[str, Any] = {}
+    for path, choices in ctx.space.hardware.items():
+        norm = _normalize(path, ctx.base)
+        value: Any = None
+        if norm is not None and norm[0] == "level":
+            value = (_find(ctx.base["levels"], norm[1]) or {}).get(norm[2])
+        elif norm is not None and norm[0] == "axis":
+            value = (_find(ctx.base["pe_array"]["axes"], norm[1]) or {}).get(norm[2])
+        elif norm is not None and norm[0] == "mac":
+            value = (ctx.base.get("mac") or {}).get(norm[1], "fixed" if norm[1] == "kind" else None)
+        elif path == "dataflow":
+            value = "any"
+        out[path] = value if value in choices else choices[0]
+    full = max(ctx.space.bits)
+    for s in stages(ctx.network):
+        out[f"width.{s}"] = 1.0 if 1.0 in ctx.space.widths else max(ctx.space.widths)
+    keys = {"layer": [x.name for x in ctx.network.layers()], "stage": [_layer_stage(x) for x in ctx.network.layers()], "network": ["all"]}
+    for k in keys[ctx.space.bits_per]:
+        out[f"wbits.{k}"] = out[f"abits.{k}"] = full
+    return out
+
+
+def _objective(trial: Any) -> tuple[float, ...]:
+    ctx = _CTX
+    assert ctx is not None
+    row = evaluate_design(ctx, _suggest(trial, ctx))
+    for k, v in row.items():
+        trial.set_user_attr(k, v.item() if hasattr(v, "item") else v)
+    trial.set_user_attr("constraint", [row["violation"]])
+    if hasattr(trial, "set_constraint"):
+        trial.set_constraint("violation", float(row["violation"]))
+    if not row["mapped"]:
+        return tuple(_BAD for _ in ctx.objectives)
+    return tuple(float(row[OBJECTIVE_COLUMNS[o]]) for o in ctx.objectives)
+
+
+def _constraints(trial: Any) -> list[float]:
+    return list(trial.user_attrs.get("constraint", [_BAD]))
+
+
+def storage(url: str) -> Any:
+    """An Optuna RDB storage with heartbeats: trials a killed process left running are failed (and
+    not counted) once their heartbeat is ``grace_period`` seconds old."""
+    import warnings
+
+    import optuna
+    from optuna.storages import RDBStorage
+
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # heartbeats are "experimental" in Optuna
+        return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=5, grace_period=20)
+
+
+def _sampler(seed: int, population: int) -> Any:
+    import inspect
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if hasattr(optuna.trial.Trial, "set_constraint"):
+            return optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
+        assert "constraints_func" in inspect.signature(optuna.samplers.NSGAIISampler).parameters
+        return optuna.samplers.NSGAIISampler(population_size=population, seed=seed, constraints_func=_constraints)
+
+
+def _complete(study: Any) -> int:
+    from optuna.trial import TrialState
+
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def _worker(url: str, name: str, budget: int, seed: int, population: int) -> None:
+    import optuna
+    from optuna.study import MaxTrialsCallback
+    from optuna.trial import TrialState
+
+    study = optuna.load_study(study_name=name, storage=storage(url), sampler=_sampler(seed, population))
+    left = budget - _complete(study)
+    if left > 0:
+        study.optimize(_objective, n_trials=left, callbacks=[MaxTrialsCallback(budget, states=(TrialState.COMPLETE,))],
+                       gc_after_trial=False)  # fmt: skip
+
+
+def run_search(
+    ctx: Context, url: str, budget: int, study_name: str = "hwsim-search", workers: int | None = None, seed: int = 0,
+    population: int = 50,
+) -> Any:  # fmt: skip
+    """Run (or resume) the study until ``budget`` trials are complete; returns the Optuna study."""
+    import optuna
+
+    global _CTX
+    _CTX = ctx
+    directions: list[Any] = ["minimize"] * len(ctx.objectives)
+    study = optuna.create_study(study_name=study_name, storage=storage(url), directions=directions, load_if_exists=True,
+                                sampler=_sampler(seed, population))  # fmt: skip
+    stored = study.user_attrs.get("objectives")
+    if stored is not None and list(stored) != list(ctx.objectives):
+        raise SpecError("--storage", [Problem("objectives", list(ctx.objectives), f"expected the stored study's objectives {stored}")])
+    study.set_user_attr("objectives", list(ctx.objectives))
+    if not study.trials:
+        study.enqueue_trial(base_params(ctx))  # the base design, int8, full width: a feasible start
+    n = max(1, min(workers or os.cpu_count() or 1, budget))
+    if _complete(study) < budget:
+        if n == 1 or not sys.platform.startswith("linux"):
+            _worker(url, study_name, budget, seed, population)
+        else:
+            mp = multiprocessing.get_context("fork")
+            procs = [mp.Process(target=_worker, args=(url, study_name, budget, seed + 1000 * i, population)) for i in range(n)]
+            for p in procs:
+                p.start()
+            for p in procs:
+                p.join()
+            failed = [p.exitcode for p in procs if p.exitcode != 0]
+            if failed:
+                raise RuntimeError(f"search workers exited with {failed}")
+    return study
+
+
+def trials_frame(study: Any, objectives: tuple[str, ...]) -> pd.DataFrame:
+    """Complete trials: number, parameters, figures, ``feasible`` and ``pareto`` (over feasible trials)."""
+    from optuna.trial import TrialState
+
+    from hwsim.pareto import pareto_mask
+
+    rows = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        attrs = {k: v for k, v in t.user_attrs.items() if k != "constraint"}
+        rows.append({"trial": t.number, **{f"param.{k}": v for k, v in t.params.items()}, **attrs})
+    frame = pd.DataFrame(rows)
+    frame["pareto"] = False
+    if len(frame) and frame["feasible"].any():
+        ok = frame["feasible"].astype(bool)
+        cols = [OBJECTIVE_COLUMNS[o] for o in objectives]
+        frame.loc[ok, "pareto"] = pareto_mask(frame.loc[ok, cols].to_numpy(dtype=float))
+    return frame
+
+
+def winner(frame: pd.DataFrame, objectives: tuple[str, ...]) -> pd.Series | None:
+    """The feasible Pareto trial best in the first objective (ties: the next objectives)."""
+    front = frame[frame["pareto"]] if len(frame) else frame
+    if not len(front):
+        return None
+    cols = [OBJECTIVE_COLUMNS[o] for o in objectives]
+    return front.sort_values(cols).iloc[0]
+
+
+def params_of(row: pd.Series) -> dict[str, Any]:
+    out = {}
+    for k, v in row.items():
+        if str(k).startswith("param.") and not (isinstance(v, float) and math.isnan(v)):
+            out[str(k)[len("param."):]] = v.item() if hasattr(v, "item") else v
+    return out
+
+
+def export_winner(ctx: Context, params: dict[str, Any], directory: str) -> dict[str, str]:
+    """Write the winner: ``arch.yaml`` (an hwsim architecture spec), ``mappings.yaml`` (per layer,
+    temporal factors by level and spatial factors by axis), ``network.yaml`` (widths, bits) and a README."""
+    from pathlib import Path
+
+    import yaml
+
+    from hwsim.io import write_text_atomic
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    hw = {k: v for k, v in params.items() if k in ctx.space.hardware and not (k == "dataflow" and v == "any")}
+    point = build_point(ctx.base, hw, source="<winner>")
+    spec = dict(point.spec)
+    spec["name"] = f"{spec.get('name', 'arch')}-winner"
+    head = "# Co-search winner (hwsim search): an hwsim architecture spec; `hwsim run --arch arch.yaml` takes it.\n"
+    if point.rescaled:
+        head += f"# Explicit figures rescaled to the new geometry: {', '.join(point.rescaled)}\n"
+    write_text_atomic(d / "arch.yaml", head + yaml.safe_dump(spec, sort_keys=False))
+    network = _network_variant(ctx, params)
+    options = dataclasses.replace(ctx.options, **point.mapper)
+    report = evaluate_network_cached(point.arch, network, options, ctx.cache)
+    arch = point.arch
+    mappings = {}
+    for r in report.reports:
+        if r.mapping is None:
+            continue
+        mappings[r.layer] = {
+            "temporal": {lv.name: [[dm, int(n)] for dm, n in g] for lv, g in zip(arch.levels, r.mapping.temporal, strict=True)},
+            "spatial": {ax.name: [[dm, int(n)] for dm, n in g] for ax, g in zip(arch.axes, r.mapping.spatial, strict=True)},
+            "bypass": [list(b) for b in r.mapping.bypass],
+        }
+    write_text_atomic(d / "mappings.yaml", "# Per layer: temporal loops (outer→inner) by level, spatial unrolling by axis.\n"
+                      + yaml.safe_dump({"arch": spec["name"], "dataflow": point.mapper.get("dataflow", "any"), "layers": mappings},
+                                       sort_keys=False))  # fmt: skip
+    layers = {layer.name: {"weight_bits": layer.operand("weights").bits, "input_bits": layer.operand("inputs").bits,
+                           "dims": dict(layer.bounds)} for layer in network.layers()}  # fmt: skip
+    widths = {k[len("width."):]: v for k, v in params.items() if k.startswith("width.")}
+    write_text_atomic(d / "network.yaml", yaml.safe_dump({"base": ctx.network.name, "width_multipliers": widths, "layers": layers},
+                                                          sort_keys=False))  # fmt: skip
+    tot = report.totals()
+    write_text_atomic(d / "README.md", f"""# Co-search winner
+
+- `arch.yaml`: the hardware, an hwsim architecture spec (`hwsim run --arch arch.yaml --workload {ctx.network.name}`
+  costs it on the *original* network; the searched network variant is in `network.yaml`).
+- `mappings.yaml`: the mapper's loop nest of every layer of the variant on it.
+- `network.yaml`: width multiplier per stage and weight/activation bits per layer (with the resulting loop bounds).
+
+EDP {tot['edp_pj_s']:.4g} pJ·s, latency {tot['latency_s'] * 1e3:.4g} ms, energy {tot['energy_pj'] / 1e9:.4g} mJ,
+area {tot['area_mm2']:.3g} mm² on the variant network. The accuracy figure of the search is a *proxy*
+(quantization noise and pruned norm, hwsim.proxy), not a measured accuracy.
+`hwsim rtl generate` does not exist yet; its acceptance of `arch.yaml` is pending that issue.
+""")
+    return {"arch": str(d / "arch.yaml"), "mappings": str(d / "mappings.yaml"), "network": str(d / "network.yaml")}
