@@ -49,6 +49,7 @@ def add_parsers(sub: Any) -> None:
     se.add_argument("--samples", type=int, default=1000, help="mapper samples per layer (default 1000)")
     se.add_argument("--population", type=int, default=50, help="NSGA-II population (default 50)")
     se.add_argument("--seed", type=int, default=0)
+    se.add_argument("--bits-per", choices=("layer", "stage", "network"), help="granularity of the searched bits (default: the space's, stage)")
     se.add_argument("--max-area-mm2", type=float)
     se.add_argument("--max-power-mw", type=float)
     se.add_argument("--max-pes", type=float, help="PE (MAC) count limit (an FPGA's DSPs)")
@@ -236,7 +237,7 @@ def _search(args: argparse.Namespace) -> str:
     for key in ("max_area_mm2", "max_power_mw", "max_pes", "max_onchip_kib", "max_proxy"):
         if getattr(args, key) is not None:
             limits[key] = getattr(args, key)
-    space = replace(space, constraints=limits)
+    space = replace(space, constraints=limits, bits_per=args.bits_per or space.bits_per)
     out = Path(args.directory)
     try:
         out.mkdir(parents=True, exist_ok=True)

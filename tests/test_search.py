@@ -1,0 +1,112 @@
+"""Co-search: network variants, the accuracy proxy, and a study that survives a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from hwsim.netvariants import scale_widths, stages
+from hwsim.presets import load_arch, load_workload
+from hwsim.proxy import QuantPruneProxy
+
+TINY = {
+    "name": "tiny",
+    "layers": [
+        {"name": "conv1", "type": "conv2d", "in_channels": 3, "out_channels": 16, "in_hw": 16, "kernel": 3, "padding": 1},
+        {"name": "conv2", "type": "conv2d", "in_channels": 16, "out_channels": 32, "in_hw": 16, "kernel": 3, "padding": 1, "stride": 2},
+        {"name": "fc", "type": "fc", "in_features": 2048, "out_features": 10},
+    ],
+}
+
+
+def test_width_scaling_keeps_channels_consistent():
+    net = load_workload("mobilenetv2")
+    assert stages(net) == ["112x112", "56x56", "28x28", "14x14", "7x7"]
+    half = scale_widths(net, dict.fromkeys(stages(net), 0.5))
+    layers = {x.name: x for x in half.layers()}
+    assert layers["features.1.dw"].bound("G") == layers["features.0.conv"].bound("K") == 16
+    assert layers["classifier"].bound("K") == 1000 and layers["classifier"].bound("C") == layers["features.18.conv"].bound("K")
+    assert 0.2 < half.macs / net.macs < 0.35
+    same = scale_widths(net, dict.fromkeys(stages(net), 1.0))
+    assert [x.bounds for x in same.layers()] == [x.bounds for x in net.layers()]
+
+
+def test_proxy_grows_with_fewer_bits_and_narrower_layers():
+    net = load_workload("resnet18")
+    proxy = QuantPruneProxy()
+    p8 = proxy.estimate(net, net)["proxy"]
+    p4 = proxy.estimate(net, net.with_bits(weights=4, inputs=4))["proxy"]
+    narrow = proxy.estimate(net, scale_widths(net, {"56x56": 0.5}))
+    assert p8 < p4 and narrow["proxy_pruned_norm"] > 0
+    # measured on real weights: removing the smallest channels removes less than their count's share
+    w = np.random.default_rng(0).normal(size=(64, 64, 3, 3)) * np.linspace(0.1, 1, 64)[:, None, None, None]
+    layer = next(x for x in net.layers() if x.name == "layer1.0.conv1")
+    small = next(x for x in scale_widths(net, {"56x56": 0.5}).layers() if x.name == "layer1.0.conv1")
+    measured = QuantPruneProxy({"layer1.0.conv1": w}).layer_figures(layer, small)["pruned_norm"]
+    assert measured < QuantPruneProxy().layer_figures(layer, small)["pruned_norm"]
+
+
+def _study_counts(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as c:
+        return dict(c.execute("select state, count(*) from trials group by state").fetchall())
+
+
+def test_killed_search_resumes_from_the_stored_study(tmp_path: Path):
+    wl = tmp_path / "tiny.yaml"
+    wl.write_text(yaml.safe_dump(TINY))
+    out = tmp_path / "search"
+    args = [sys.executable, "-m", "hwsim.cli", "search", "--workload", str(wl), "--arch", "eyeriss", "--budget", "40",
+            "--samples", "200", "--population", "8", "--out", str(out), "--max-proxy", "0.5", "--format", "json"]  # fmt: skip
+    proc = subprocess.Popen([*args, "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    db = out / "study.db"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        time.sleep(0.2)
+        assert proc.poll() is None
+        if db.exists():
+            try:
+                if _study_counts(db).get("COMPLETE", 0) >= 8:
+                    break
+            except sqlite3.OperationalError:
+                pass
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = _study_counts(db).get("COMPLETE", 0)
+    assert 8 <= before < 40
+    with sqlite3.connect(db) as c:
+        kept = {r[0] for r in c.execute("select number from trials where state = 'COMPLETE'")}
+    rerun = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(rerun.stdout)
+    counts = _study_counts(db)
+    assert 40 <= counts["COMPLETE"] <= 41 and summary["trials"] == counts["COMPLETE"]
+    with sqlite3.connect(db) as c:
+        after = {r[0] for r in c.execute("select number from trials where state = 'COMPLETE'")}
+    assert kept <= after  # nothing finished before the kill was lost
+    assert summary["pareto"] >= 1 and Path(summary["files"]["arch"]).exists()
+    # the winner's spec is one `hwsim run` takes unchanged
+    run = subprocess.run([sys.executable, "-m", "hwsim.cli", "run", "--arch", summary["files"]["arch"], "--workload", str(wl),
+                          "--samples", "200", "--format", "json"], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["total"]["macs"] > 0
+    mappings = yaml.safe_load(Path(summary["files"]["mappings"]).read_text())
+    assert set(mappings["layers"]) == {"conv1", "conv2", "fc"}
+    assert load_arch(summary["files"]["arch"]).num_macs == summary["winner"].get("num_macs", load_arch(summary["files"]["arch"]).num_macs)
+
+
+@pytest.mark.slow
+def test_search_budget_on_mobilenetv2(tmp_path: Path):
+    p = subprocess.run([sys.executable, "-m", "hwsim.cli", "search", "--workload", "mobilenetv2", "--budget", "200", "--out",
+                        str(tmp_path), "--format", "json"], capture_output=True, text=True, timeout=1800)  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["pareto"] >= 1
