@@ -58,6 +58,17 @@ def _sparsity(text: str | None) -> dict[str, float | str]:
     return out
 
 
+def _overrides(target, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """--precision and --sparsity applied to a Layer or a Network (both take the same calls)."""
+    bits = _precision(args.precision)
+    if bits:
+        target = target.with_bits(weights=abs(bits[0]), inputs=abs(bits[1]))
+        if bits[0] < 0:
+            target = target.with_number("fp")
+    sparsity = _sparsity(args.sparsity)
+    return target.with_sparsity(**sparsity) if sparsity else target
+
+
 def _constraint_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", metavar="WnAm", help="override every layer's weight/activation bits: W4A8, 8, fp16 or bf16")
     p.add_argument("--sparsity", metavar="OP=D,...", help="make every layer sparse: weights=2:4,inputs=0.6 (N:M or a density)")
@@ -147,14 +158,7 @@ def _run(args: argparse.Namespace) -> str:
         errors += _qualified(e)
     if errors or arch is None or workload is None:
         raise SpecError("hwsim run", errors)
-    bits = _precision(args.precision)
-    if bits:
-        workload = workload.with_bits(weights=abs(bits[0]), inputs=abs(bits[1]))
-        if bits[0] < 0:
-            workload = workload.with_number("fp")
-    sparsity = _sparsity(args.sparsity)
-    if sparsity:
-        workload = workload.with_sparsity(**sparsity)
+    workload = _overrides(workload, args)
     if args.weights:
         workload = workload.with_tensors(_load_npz(args.weights))
     fixes, orders, bad = _constraints(args)
@@ -321,15 +325,7 @@ def _map(args: argparse.Namespace) -> str:
                             fixed_factors=fixes, fixed_orders=orders)  # fmt: skip
     if options.problems() or bad:
         raise SpecError("command line", bad + [Problem(f"--{p.path.replace('_', '-')}", p.value, p.expected) for p in options.problems()])
-    layer = _parse_layer(args.layer)
-    bits = _precision(args.precision)
-    if bits:
-        layer = layer.with_bits(weights=abs(bits[0]), inputs=abs(bits[1]))
-        if bits[0] < 0:
-            layer = layer.with_number("fp")
-    sparsity = _sparsity(args.sparsity)
-    if sparsity:
-        layer = layer.with_sparsity(**sparsity)
+    layer = _overrides(_parse_layer(args.layer), args)
     arch = load_arch(args.arch)
     start = time.perf_counter()
     r = map_layer(layer, arch, options)
