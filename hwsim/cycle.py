@@ -100,10 +100,13 @@ _DRAM_TYPES: dict[str, tuple[float, int, float, int]] = {
 @dataclass(frozen=True)
 class CycleOptions:
     """``dram``: DRAM timing (None: typical for the DRAM level's type). ``systolic``: whether
-    the PE array pays fill and drain per fold (None: inferred, see the module docstring)."""
+    the PE array pays fill and drain per fold (None: inferred, see the module docstring).
+    ``fold_overhead_cycles``: cycles a systolic array adds to every fill/drain beyond the skew and
+    preload (pipeline registers, drain of a generated design; see ``hwsim.rtl``)."""
 
     dram: DramTiming | None = None
     systolic: bool | None = None
+    fold_overhead_cycles: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -300,7 +303,7 @@ def simulate(layer: Layer, arch: Architecture, mapping: Mapping, options: CycleO
     fill = np.zeros(steps)
     if systolic and arch.axes:
         skew = sum(a.size - 1 for a in arch.axes)
-        preload = arch.axes[0].size if stationary in ("weights", "inputs") else 0
+        preload = (arch.axes[0].size if stationary in ("weights", "inputs") else 0) + options.fold_overhead_cycles
         pe = _pe_levels(arch)
         overlapped = bool(pe) and arch.levels[pe[-1]].double_buffered
         if overlapped:
