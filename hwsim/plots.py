@@ -81,11 +81,13 @@ def plot_layers(report: NetworkReport, *, ax: Axes | None = None) -> Figure:
         lat = axes[0]
         bounds = [r.bound_by for r in report.reports]
         kinds = list(dict.fromkeys(bounds))
-        cmap = {k: f"C{i}" for i, k in enumerate(kinds)}
+        palette = ["tab:red", "tab:orange", "tab:olive", "tab:brown", "tab:pink"]
+        cmap = {k: "tab:blue" if k == "compute" else palette[i % len(palette)] for i, k in enumerate(kinds)}
         lat.bar(xs, [r.latency_s * 1e3 for r in report.reports], color=[cmap[b] for b in bounds], width=0.8)
         from matplotlib.patches import Patch
 
-        lat.legend(handles=[Patch(color=cmap[k], label=f"bound by {k}") for k in kinds], fontsize=7, loc="upper right")
+        lat.legend(handles=[Patch(color=cmap[k], label=f"bound by {k}") for k in kinds], fontsize=7, loc="upper left",
+                   bbox_to_anchor=(1.0, 1.0))  # fmt: skip
         lat.set_ylabel("latency (ms)")
         tot = report.totals()
         lat.set_title(f"{report.network.name} on {report.arch.name}: {tot['latency_s'] * 1e3:.3f} ms, "
@@ -96,11 +98,14 @@ def plot_layers(report: NetworkReport, *, ax: Axes | None = None) -> Figure:
     stacks["MAC"] = np.array([r.mac_energy_pj for r in report.reports]) / 1e6
     stacks["leakage"] = np.array([r.leakage_energy_pj for r in report.reports]) / 1e6
     bottom = np.zeros(len(names))
+    import matplotlib
+
+    colors = matplotlib.colormaps["tab20"].colors  # type: ignore[attr-defined]
     for i, (part, vals) in enumerate(stacks.items()):
-        en.bar(xs, vals, bottom=bottom, label=part, color=f"C{i + 2}", width=0.8)
+        en.bar(xs, vals, bottom=bottom, label=part, color=colors[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20], width=0.8)
         bottom += vals
     en.set_ylabel("energy (µJ)")
-    en.legend(fontsize=7, loc="upper right", ncol=3)
+    en.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     _tick_labels(en, names)
     en.set_xlim(-0.6, len(names) - 0.4)
     return fig

@@ -1,0 +1,119 @@
+"""PyTorch models written here in plain torch.nn, imported through ONNX export and torch.fx and
+checked against the zoo's own definitions. Skipped when torch (the ``hwsim[torch]`` extra) is absent."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+from hwsim.workload import Network  # noqa: E402
+from hwsim.workloads import PRESETS  # noqa: E402
+from hwsim.workloads.transformers import bert_base  # noqa: E402
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: Any) -> Any:
+        y = self.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return self.relu(y + (x if self.downsample is None else self.downsample(x)))
+
+
+class ResNet18(nn.Module):
+    """torchvision's ResNet-18, written out (torchvision itself is not needed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        cin = 64
+        for i, width in enumerate((64, 128, 256, 512), start=1):
+            setattr(self, f"layer{i}", nn.Sequential(BasicBlock(cin, width, 1 if i == 1 else 2), BasicBlock(width, width, 1)))
+            cin = width
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(512, 1000)
+
+    def forward(self, x: Any) -> Any:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+class EncoderLayer(nn.Module):
+    """A BERT encoder layer (post-LayerNorm, GELU) with attention written out: Q/K/V projections,
+    QKᵀ/√d per head, softmax, ·V, the output projection, residual adds and LayerNorms."""
+
+    def __init__(self, dim: int, heads: int, ffn: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.fc1, self.fc2 = nn.Linear(dim, ffn), nn.Linear(ffn, dim)
+        self.gelu = nn.GELU()
+
+    def forward(self, x: Any) -> Any:
+        b, s, dim = x.shape
+        d = dim // self.heads
+
+        def split(t: Any) -> Any:
+            return t.view(b, s, self.heads, d).transpose(1, 2)
+
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        p = torch.softmax(torch.matmul(q, k.transpose(-2, -1)) / d**0.5, dim=-1)
+        a = torch.matmul(p, v).transpose(1, 2).reshape(b, s, dim)
+        h = self.norm1(x + self.o(a))
+        return self.norm2(h + self.fc2(self.gelu(self.fc1(h))))
+
+
+def _shapes(net: Network) -> list[tuple[str, tuple[tuple[str, int], ...]]]:
+    return [(layer.kind, layer.bounds) for layer in net.layers()]
+
+
+def _export(module: Any, example: Any, path: Any) -> None:
+    with warnings.catch_warnings():  # the TorchScript exporter announces its deprecation
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module.eval(), (example,), str(path), dynamo=False, opset_version=17)
+
+
+def test_resnet18_through_onnx_equals_the_preset(tmp_path) -> None:
+    from hwsim.importers.onnx import load_onnx
+
+    path = tmp_path / "resnet18.onnx"
+    _export(ResNet18(), torch.zeros(1, 3, 224, 224), path)
+    net, ref = load_onnx(path), PRESETS["resnet18"]()
+    assert net.macs == ref.macs == 1_814_073_344
+    assert _shapes(net) == _shapes(ref)
+    # Layer names are the modules' (torch calls the projection shortcut downsample.0).
+    assert [n.name.replace("downsample.0", "downsample") for n in net.layers()] == [n.name for n in ref.layers()]
+    assert [(op.name, op.kind) for op in net.ops() if op.macs == 0] == [(op.name, op.kind) for op in ref.ops() if op.macs == 0]
+
+
+def test_bert_encoder_layer_through_onnx_equals_the_preset(tmp_path) -> None:
+    from hwsim.importers.onnx import load_onnx
+
+    seq, dim, heads, ffn = 16, 64, 4, 128
+    path = tmp_path / "encoder.onnx"
+    _export(EncoderLayer(dim, heads, ffn), torch.zeros(1, seq, dim), path)
+    net = load_onnx(path)
+    ref = bert_base(seq_len=seq, layers=1, dim=dim, heads=heads, ffn=ffn)
+    assert _shapes(net) == _shapes(ref)
+    assert net.macs == ref.macs
+    kinds = [op.kind for op in net.ops() if op.macs == 0]
+    assert kinds.count("softmax") == 1 and kinds.count("norm") == 2 and kinds.count("add") == 2
