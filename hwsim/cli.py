@@ -132,6 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     from hwsim.cli_explore import add_parsers
 
     add_parsers(sub)  # sweep, search
+    from hwsim.rtl.cli import add_parser as add_rtl_parser
+
+    add_rtl_parser(sub)  # rtl generate|verify|synth (Amaranth is imported only when one runs)
     return p
 
 
@@ -372,6 +375,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from hwsim.cli_explore import run_command
 
             text = run_command(args)
+        elif args.command == "rtl":
+            from hwsim.rtl.cli import run_command as run_rtl
+
+            text = run_rtl(args)
         else:
             text = _run(args) if args.command == "run" else _map(args) if args.command == "map" else _presets()
         if getattr(args, "out", None):

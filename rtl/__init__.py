@@ -3,6 +3,6 @@
 The core imports :mod:`hwsim`, never the reverse; the command line imports this package lazily.
 """
 
-from hwsim.rtl.config import GemmPlan, RtlConfig, rtl_config
+from hwsim.rtl.config import GemmPlan, RtlConfig, built_arch, rtl_config, systolic_arch
 
-__all__ = ["GemmPlan", "RtlConfig", "rtl_config"]
+__all__ = ["GemmPlan", "RtlConfig", "built_arch", "rtl_config", "systolic_arch"]

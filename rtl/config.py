@@ -25,7 +25,7 @@ from hwsim.errors import Problems
 from hwsim.mapping import Mapping
 from hwsim.workload import Layer, gemm
 
-__all__ = ["GemmPlan", "RtlConfig", "built_arch", "rtl_config"]
+__all__ = ["GemmPlan", "RtlConfig", "built_arch", "rtl_config", "systolic_arch"]
 
 DATAFLOWS = ("ws", "os")
 
@@ -241,3 +241,34 @@ def built_arch(arch: Architecture) -> Architecture:
     for lv in arch.levels[1 : below + 1]:
         arch = arch.with_level(lv.name, double_buffered=True)
     return arch
+
+
+def systolic_arch(rows: int, cols: int, dataflow: str = "ws", *, dram_bits_per_cycle: float = 64.0, dram_ports: int = 2,
+                  input_bits: int = 8, weight_bits: int = 8, accumulator_bits: int = 32, input_kib: float = 16,
+                  weight_kib: float = 16, output_kib: float = 8, clock_hz: float = 100e6) -> Architecture:  # fmt: skip
+    """A generatable architecture spec: a rows×cols WS or OS array with input, weight and output
+    buffers (one edge vector per cycle each) and a DRAM channel (``dram_ports`` 1: shared)."""
+    from hwsim.arch import architecture_from_dict
+
+    if dataflow not in DATAFLOWS:
+        raise ValueError(f"Dataflow must be one of {', '.join(DATAFLOWS)}, not {dataflow!r}")
+    spec = {
+        "name": f"{dataflow}-{rows}x{cols}-dram{dram_bits_per_cycle:g}", "clock_hz": clock_hz,
+        "mac": {"weight_bits": weight_bits, "input_bits": input_bits, "accumulator_bits": accumulator_bits},
+        "levels": [
+            {"name": "DRAM", "kind": "dram", "word_bits": 64, "read_bandwidth_bits_per_cycle": dram_bits_per_cycle,
+             "write_bandwidth_bits_per_cycle": dram_bits_per_cycle, "ports": dram_ports, "keeps": ["weights", "inputs", "outputs"]},
+            {"name": "input_buffer", "kind": "sram", "size_kib": input_kib, "word_bits": rows * input_bits, "double_buffered": True,
+             "keeps": ["inputs"]},
+            {"name": "weight_buffer", "kind": "sram", "size_kib": weight_kib, "word_bits": cols * weight_bits, "double_buffered": True,
+             "keeps": ["weights"]},
+            {"name": "output_buffer", "kind": "sram", "size_kib": output_kib, "word_bits": cols * accumulator_bits, "keeps": ["outputs"]},
+            {"name": "pe_reg", "kind": "regfile", "size_bytes": 4, "word_bits": 32, "keeps": ["weights" if dataflow == "ws" else "outputs"],
+             "temporal_dims": []},
+        ],
+        "pe_array": {"axes": [
+            {"name": "rows", "size": rows, "below": "output_buffer", "dims": ["C"] if dataflow == "ws" else ["P"]},
+            {"name": "cols", "size": cols, "below": "output_buffer", "dims": ["K"]},
+        ]},
+    }  # fmt: skip
+    return architecture_from_dict(spec, source=f"<systolic_arch {spec['name']}>")

@@ -18,7 +18,7 @@ DRAM layout is the host's business (tiles are addressed by descriptor): the test
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -104,7 +104,7 @@ class GemmCore(wiring.Component):
             "wr": Out(stream.Signature(write_layout(cfg))),
         })  # fmt: skip
 
-    def elaborate(self, platform: object) -> Module:  # noqa: C901 - four FSMs read best together
+    def elaborate(self, platform: object) -> Module:
         m = Module()
         c = self.params
         R, C, ws = c.rows, c.cols, c.dataflow == "ws"
@@ -137,7 +137,7 @@ class GemmCore(wiring.Component):
         with m.If(restart):
             m.d.sync += [s.eq(0) for s in (a_loaded, a_used, b_loaded, b_used, c_done, c_started, c_written)]
 
-        def diff(x: Signal, y: Signal) -> object:
+        def diff(x: Signal, y: Signal) -> Value:
             return (x - y)[:SEQ_BITS]
 
         # ---- requester: one descriptor per new tile, in fold order.

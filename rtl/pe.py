@@ -41,7 +41,10 @@ class MacPE(wiring.Component):
         if self.pipe == 2:
             ra, rb = Signal(signed(self.a_bits)), Signal(signed(self.b_bits))
             rz, rc = Signal(), Signal()
-            with m.If(~zero):  # operand isolation: a zero leaves the multiplier inputs still
+            if self.zero_gating:
+                with m.If(~zero):  # operand isolation: a zero leaves the multiplier inputs still
+                    m.d.sync += [ra.eq(a), rb.eq(b)]
+            else:
                 m.d.sync += [ra.eq(a), rb.eq(b)]
             m.d.sync += [rz.eq(zero), rc.eq(clear)]
             a, b, zero, clear = ra, rb, rz, rc

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from hwsim.arch import Architecture
 from hwsim.rtl.config import GemmPlan, RtlConfig, rtl_config
 
-__all__ = ["DramModel", "VerifyResult", "random_operands", "reference_gemm", "run_gemm", "verify"]
+__all__ = ["DramModel", "VerifyResult", "im2col", "random_operands", "reference_conv2d", "reference_gemm", "run_gemm", "verify", "verify_conv2d"]
 
 
 def wrap(x: np.ndarray, bits: int) -> np.ndarray:
@@ -88,8 +88,10 @@ def _pad(x: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return out
 
 
-def run_gemm(plan: GemmPlan, A: np.ndarray, B: np.ndarray, dram: DramModel, *, max_cycles: int = 10_000_000) -> tuple[np.ndarray, int, float]:
-    """Simulate ``A·B`` on the core; returns (C, cycles from ``start`` to ``done``, wall seconds)."""
+def run_gemm(plan: GemmPlan, A: np.ndarray, B: np.ndarray, dram: DramModel, *, max_cycles: int = 10_000_000,
+             trace: list[tuple[int, str]] | None = None) -> tuple[np.ndarray, int, float]:
+    """Simulate ``A·B`` on the core; returns (C, cycles from ``start`` to ``done``, wall seconds).
+    ``trace`` (if given) receives ``(cycle, event)`` for every request and beat."""
     from amaranth.sim import Simulator
 
     from hwsim.rtl.core import GemmCore, request_layout, write_layout
@@ -142,12 +144,16 @@ def run_gemm(plan: GemmPlan, A: np.ndarray, B: np.ndarray, dram: DramModel, *, m
                 beats = tile(op, field(raw, req_l, "tile_row"), field(raw, req_l, "tile_col"))
                 assert len(beats) == field(raw, req_l, "beats")
                 queue.append((beats, now + 1 + dram.latency_cycles, cfg.b_beat_bits if op else cfg.a_beat_bits))
+                if trace is not None:
+                    trace.append((now, f"request {'AB'[op]}"))
             presenting = bool(queue) and now >= queue[0][1] and rd.can(now)
             ctx.set(dut.rd_data.valid, presenting)
             if presenting:
                 ctx.set(dut.rd_data.payload, queue[0][0][beat_i])
                 if ctx.get(dut.rd_data.ready):
                     rd.charge(now, queue[0][2])
+                    if trace is not None:
+                        trace.append((now, "read beat"))
                     beat_i += 1
                     if beat_i == len(queue[0][0]):
                         queue.popleft()
@@ -157,6 +163,8 @@ def run_gemm(plan: GemmPlan, A: np.ndarray, B: np.ndarray, dram: DramModel, *, m
             if w_ready and ctx.get(dut.wr.valid):
                 raw = ctx.get(dut.wr.payload.as_value())
                 wrc.charge(now, cfg.c_beat_bits)
+                if trace is not None:
+                    trace.append((now, "write beat"))
                 row = field(raw, wr_l, "tile_row") * plan.c_rows + field(raw, wr_l, "index")
                 col = field(raw, wr_l, "tile_col") * C
                 d = raw >> data_off
@@ -214,3 +222,41 @@ def verify(arch: Architecture, M: int, N: int, K: int, *, seed: int = 0, latency
     model = plan.model(arch, latency_cycles)
     exact = bool(np.array_equal(got, reference_gemm(A, B, cfg.acc_bits)))
     return VerifyResult(exact, cycles, model.cycles, M, N, K, cfg.dataflow, cfg.rows, cfg.cols, plan.folds, secs)
+
+
+def im2col(x: np.ndarray, kernel: int, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """Host-side lowering of a conv input ``x[C, H, W]`` to the GEMM operand ``[P·Q, C·R·S]``."""
+    _, h, w = x.shape
+    xp = np.pad(x, ((0, 0), (padding, padding), (padding, padding)))
+    p, q = (h + 2 * padding - kernel) // stride + 1, (w + 2 * padding - kernel) // stride + 1
+    cols = [xp[:, i * stride : i * stride + kernel, j * stride : j * stride + kernel].reshape(-1) for i in range(p) for j in range(q)]
+    return np.stack(cols)
+
+
+def reference_conv2d(x: np.ndarray, wt: np.ndarray, stride: int, padding: int, acc_bits: int) -> np.ndarray:
+    """Direct convolution ``y[K, P, Q]`` of ``x[C, H, W]`` with ``wt[K, C, R, S]``, wrapped at ``acc_bits``."""
+    k, _, r, s = wt.shape
+    xp = np.pad(x.astype(np.int64), ((0, 0), (padding, padding), (padding, padding)))
+    p, q = (xp.shape[1] - r) // stride + 1, (xp.shape[2] - s) // stride + 1
+    y = np.zeros((k, p, q), dtype=np.int64)
+    for i in range(r):
+        for j in range(s):
+            win = xp[:, i : i + stride * p : stride, j : j + stride * q : stride]
+            y = wrap(y + np.einsum("chw,kc->khw", win, wt[:, :, i, j].astype(np.int64)), acc_bits)
+    return y
+
+
+def verify_conv2d(arch: Architecture, *, channels: int, filters: int, size: int, kernel: int, stride: int = 1, padding: int = 0,
+                  seed: int = 0, latency_cycles: int = 10) -> VerifyResult:  # fmt: skip
+    """A conv layer lowered by the host (im2col) and run as a GEMM; bit-exact against a direct conv."""
+    cfg = rtl_config(arch)
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-(1 << (cfg.a_bits - 1)), 1 << (cfg.a_bits - 1), size=(channels, size, size))
+    wt = rng.integers(-(1 << (cfg.w_bits - 1)), 1 << (cfg.w_bits - 1), size=(filters, channels, kernel, kernel))
+    A, B = im2col(x, kernel, stride, padding), wt.reshape(filters, -1).T
+    res = verify(arch, A.shape[0], filters, A.shape[1], A=A, B=B, cfg=cfg, latency_cycles=latency_cycles)
+    plan = cfg.plan(A.shape[0], filters, A.shape[1])
+    got, _, _ = run_gemm(plan, A, B, DramModel.for_config(cfg, latency_cycles))
+    y = got.T.reshape(filters, *reference_conv2d(x, wt, stride, padding, cfg.acc_bits).shape[1:])
+    exact = res.bit_exact and bool(np.array_equal(y, reference_conv2d(x, wt, stride, padding, cfg.acc_bits)))
+    return replace(res, bit_exact=exact)
