@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -55,24 +55,37 @@ class SynthTop(wiring.Component):
         m.submodules.core = core = GemmCore(self.params)
         beat = Signal(core.beat_bits)
         cfg = Signal(config_layout().size)
-        with m.If(self.shift_data):
-            m.d.sync += beat.eq((beat << PIN_BITS) | self.din)
-        with m.If(self.shift_cfg):
-            m.d.sync += cfg.eq((cfg << PIN_BITS) | self.din)
+        # Pins are registered on both sides (as I/O flip-flops would be), so Fmax is the core's.
+        pins_in = [self.din, self.shift_data, self.shift_cfg, self.start, self.rd_req_ready, self.rd_data_valid, self.wr_ready]
+        din, shift_data, shift_cfg, start, rd_req_ready, rd_data_valid, wr_ready = regs = [Signal.like(p) for p in pins_in]
+        m.d.sync += [r.eq(p) for r, p in zip(regs, pins_in, strict=True)]
+        with m.If(shift_data):
+            m.d.sync += beat.eq((beat << PIN_BITS) | din)
+        with m.If(shift_cfg):
+            m.d.sync += cfg.eq((cfg << PIN_BITS) | din)
         m.d.comb += [
-            core.cfg.eq(cfg), core.start.eq(self.start), core.rd_data.payload.eq(beat), core.rd_data.valid.eq(self.rd_data_valid),
-            core.rd_req.ready.eq(self.rd_req_ready), core.wr.ready.eq(self.wr_ready),
+            core.cfg.eq(cfg), core.start.eq(start), core.rd_data.payload.eq(beat), core.rd_data.valid.eq(rd_data_valid),
+            core.rd_req.ready.eq(rd_req_ready), core.wr.ready.eq(wr_ready),
+        ]  # fmt: skip
+        m.d.sync += [
             self.busy.eq(core.busy), self.done.eq(core.done), self.rd_req_valid.eq(core.rd_req.valid),
             self.rd_data_ready.eq(core.rd_data.ready), self.wr_valid.eq(core.wr.valid),
         ]  # fmt: skip
-        wide = [core.rd_req.payload.as_value(), core.wr.payload.as_value()]
-        folded = Signal(PIN_BITS)
-        expr = 0
-        for v in wide:
-            for k in range(0, len(v), PIN_BITS):
-                expr = expr ^ v[k : k + PIN_BITS]
-        m.d.sync += folded.eq(expr)
-        m.d.comb += self.dout.eq(folded)
+        # Wide outputs: registered, then XOR-folded to the pins in a registered tree of 4-input levels.
+        wide = Signal(len(core.rd_req.payload.as_value()) + len(core.wr.payload.as_value()))
+        m.d.sync += wide.eq(Cat(core.rd_req.payload.as_value(), core.wr.payload.as_value()))
+        parts = [wide[k : k + PIN_BITS] for k in range(0, len(wide), PIN_BITS)]
+        while len(parts) > 1:
+            nxt = []
+            for k in range(0, len(parts), 4):
+                r = Signal(PIN_BITS)
+                acc = parts[k]
+                for q in parts[k + 1 : k + 4]:
+                    acc = acc ^ q
+                m.d.sync += r.eq(acc)
+                nxt.append(r)
+            parts = nxt
+        m.d.comb += self.dout.eq(parts[0])
         return m
 
 
