@@ -21,9 +21,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hwsim.presets import load_arch  # noqa: E402
-from hwsim.rtl import systolic_arch  # noqa: E402
-from hwsim.rtl.sim import verify, verify_conv2d  # noqa: E402
+from hwsim.presets import load_arch
+from hwsim.rtl import systolic_arch
+from hwsim.rtl.sim import verify, verify_conv2d
 
 ARRAYS = [(8, 8, "ws"), (4, 8, "ws"), (8, 4, "ws"), (6, 4, "ws"), (4, 4, "os"), (4, 8, "os"), (8, 4, "os"), (3, 5, "os")]
 GEMMS = [(64, 16, 32), (33, 20, 45)]

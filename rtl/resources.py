@@ -20,7 +20,7 @@ import numpy as np
 from hwsim.arch import Architecture
 from hwsim.rtl.config import RtlConfig, rtl_config
 
-__all__ = ["FIT", "DEVICES", "ResourceEstimate", "estimate", "features", "fit", "fits"]
+__all__ = ["DEVICES", "FIT", "ResourceEstimate", "estimate", "features", "fit", "fits"]
 
 # Capacities: LFE5U-85F; iCE40 UP5K (logic cells count LUT4 and DFF pairs).
 DEVICES: dict[str, dict[str, int]] = {

