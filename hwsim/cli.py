@@ -104,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", choices=("analytical", "cycle"), default="analytical",
                      help="analytical (default) or cycle: the tile-level simulation with a stall breakdown")  # fmt: skip
     run.add_argument("--timeline", metavar="LAYER", help="write LAYER's cycle-engine timeline to --out (.png, .svg, .pdf, or .csv data)")
+    run.add_argument("--plot", metavar="FILE", help="also write a per-layer figure (latency and energy by level) to FILE (.png, .svg, .pdf)")
     run.add_argument("--format", choices=("table", "csv", "json"), default="table")
     run.add_argument("--out", help="write the result to this file (atomically) instead of standard output")
     run.add_argument("--objective", choices=("edp", "energy", "delay"), default="edp", help="what the mapper minimizes")
@@ -131,6 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     from hwsim.cli_explore import add_parsers
 
     add_parsers(sub)  # sweep, search
+    from hwsim.rtl.cli import add_parser as add_rtl_parser
+
+    add_rtl_parser(sub)  # rtl generate|verify|synth (Amaranth is imported only when one runs)
     return p
 
 
@@ -144,6 +148,8 @@ def _run(args: argparse.Namespace) -> str:
         problems.append(Problem("--samples", args.samples, "expected a positive integer"))
     if args.timeline is not None and not (args.out or "").lower().endswith((".png", ".svg", ".pdf", ".csv")):
         problems.append(Problem("--out", args.out, "expected a .png, .svg, .pdf or .csv file for the --timeline"))
+    if args.plot is not None and not args.plot.lower().endswith((".png", ".svg", ".pdf")):
+        problems.append(Problem("--plot", args.plot, "expected a .png, .svg or .pdf file"))
     if problems:
         raise SpecError("command line", problems)
     arch = workload = None
@@ -170,6 +176,13 @@ def _run(args: argparse.Namespace) -> str:
         raise SpecError("command line", problems)
     report = evaluate_network(arch, workload, options, progress=_progress() if args.format == "table" and not args.out else None,
                               engine=args.engine)  # fmt: skip
+    if args.plot is not None:
+        from hwsim.plots import plot_layers, save_figure
+
+        try:
+            save_figure(plot_layers(report), args.plot)
+        except OSError as e:
+            raise SpecError("--plot", [Problem("--plot", args.plot, f"expected a writable file path ({e.strerror})")]) from None
     if args.timeline is not None:
         _write_timeline(report, args.timeline, args.out)
         args.out = None  # the report itself goes to standard output
@@ -362,6 +375,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from hwsim.cli_explore import run_command
 
             text = run_command(args)
+        elif args.command == "rtl":
+            from hwsim.rtl.cli import run_command as run_rtl
+
+            text = run_rtl(args)
         else:
             text = _run(args) if args.command == "run" else _map(args) if args.command == "map" else _presets()
         if getattr(args, "out", None):

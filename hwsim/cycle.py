@@ -100,10 +100,13 @@ _DRAM_TYPES: dict[str, tuple[float, int, float, int]] = {
 @dataclass(frozen=True)
 class CycleOptions:
     """``dram``: DRAM timing (None: typical for the DRAM level's type). ``systolic``: whether
-    the PE array pays fill and drain per fold (None: inferred, see the module docstring)."""
+    the PE array pays fill and drain per fold (None: inferred, see the module docstring).
+    ``fold_overhead_cycles``: cycles a systolic array adds to every fill/drain beyond the skew and
+    preload (pipeline registers, drain of a generated design; see ``hwsim.rtl``)."""
 
     dram: DramTiming | None = None
     systolic: bool | None = None
+    fold_overhead_cycles: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,7 @@ class _Traffic:
     write_bits: np.ndarray  # per level, per step: bits written into the level
     dram_write_late: np.ndarray  # DRAM write bits per step, placed on the fold that evicts them
     dram_demand: np.ndarray  # DRAM read bits per step that cannot be prefetched (child not double-buffered)
+    new_output: np.ndarray  # per step: it starts a new DRAM output tile (needs a free output buffer)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,7 +304,7 @@ def simulate(layer: Layer, arch: Architecture, mapping: Mapping, options: CycleO
     fill = np.zeros(steps)
     if systolic and arch.axes:
         skew = sum(a.size - 1 for a in arch.axes)
-        preload = arch.axes[0].size if stationary in ("weights", "inputs") else 0
+        preload = (arch.axes[0].size if stationary in ("weights", "inputs") else 0) + options.fold_overhead_cycles
         pe = _pe_levels(arch)
         overlapped = bool(pe) and arch.levels[pe[-1]].double_buffered
         if overlapped:
@@ -340,14 +344,17 @@ def simulate(layer: Layer, arch: Architecture, mapping: Mapping, options: CycleO
     timing = options.dram if options.dram is not None else DramTiming.for_level(dram, arch.clock_hz)
     rbits, wbits, dbits = traffic.read_bits[0], traffic.dram_write_late, traffic.dram_demand
     dram_rbw, dram_wbw = dram.read_bandwidth_bits_per_cycle, dram.write_bandwidth_bits_per_cycle
-    if dram.ports == 1:  # one channel for both: a step's write-back delays the next step's reads
-        shifted = np.concatenate(([0.0], wbits[:-1]))
+    if dram.ports == 1:
+        # One channel for both: the write-back of step f − 2 (ready when step f − 1 starts, the
+        # output buffer holding two steps) shares the channel with step f's prefetch; the last
+        # two steps' write-backs follow the final step.
+        shifted = np.concatenate(([0.0, 0.0], wbits[:-2]))[:steps]
         xp, xd = timing.cycles(rbits - dbits + shifted, dram_rbw), timing.cycles(dbits, dram_rbw)
         y = np.zeros(steps)
-        y[-1] = timing.cycles(wbits[-1:], dram_wbw)[0]
+        y[-2:] = timing.cycles(wbits[-2:], dram_wbw)
     else:
         xp, xd, y = timing.cycles(rbits - dbits, dram_rbw), timing.cycles(dbits, dram_rbw), timing.cycles(wbits, dram_wbw)
-    start, read_end, write_end = _schedule(xp, xd, y, fold_time, timing.latency_cycles)
+    start, read_end, write_end = _schedule(xp, xd, y, fold_time, timing.latency_cycles, traffic.new_output)
     total = float(write_end[-1])
 
     comp_total = float(compute.sum())
@@ -394,6 +401,7 @@ def _traffic(
     write = np.zeros((n, steps))
     late = np.zeros(steps)
     demand = np.zeros(steps)
+    new_output = np.ones(steps, dtype=bool)
     padded = mapping.padded_bounds()
     for op in layer.operands:
         chain = mapping.chain(arch, op.name)
@@ -451,11 +459,12 @@ def _traffic(
                     idx = np.flatnonzero(ev)
                     late[idx[1:] - 1] += upd_bits
                     late[-1] += upd_bits
+                    new_output &= ev > 0  # steps that accumulate into the previous step's tile need no new buffer
                 else:
                     late += ev * upd_bits
             else:
                 write[p] += move * moved * b  # a double buffer drains the old tile while the new one fills
-    return _Traffic(read, write, late, demand)
+    return _Traffic(read, write, late, demand, new_output)
 
 
 def _spread(ev: np.ndarray) -> np.ndarray:
@@ -477,7 +486,9 @@ def _maxplus(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.max(a[:, :, :, None] + b[:, None, :, :], axis=2)
 
 
-def _schedule(xp: np.ndarray, xd: np.ndarray, y: np.ndarray, c: np.ndarray, latency: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _schedule(
+    xp: np.ndarray, xd: np.ndarray, y: np.ndarray, c: np.ndarray, latency: float, new_output: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Start of each step, end of its reads and end of its write-back, for all steps at once.
 
     ``xp``: read-channel cycles of data prefetched into double buffers (issued when the previous
@@ -486,10 +497,11 @@ def _schedule(xp: np.ndarray, xd: np.ndarray, y: np.ndarray, c: np.ndarray, late
     a = the read channel is done with f's data, b = f starts, w = the write-back of f − 1 is done::
 
         a_f = max(max(a_{f-1}, b_{f-1}) + xp_f,  b_{f-1} + c_{f-1} [if xd_f > 0]) + xd_f
-        b_f = max(a_f [+ L if xd_f > 0], b_{f-1} + c_{f-1}, w_{f-1})     (outputs double-buffered)
+        b_f = max(a_f [+ L if xd_f > 0], b_{f-1} + c_{f-1}, w_{f-1} [if new_output_f])   (outputs double-buffered)
         w_f = max(w_{f-1}, b_{f-1} + c_{f-1}) + y_{f-1}
 
-    Prefetch streams hide their latency after the first step. The recurrence is linear in
+    A step that keeps accumulating into the previous step's output tile (``new_output`` false)
+    needs no free output buffer. Prefetch streams hide their latency after the first step. The recurrence is linear in
     max-plus algebra, so the states are prefix products of 3×3 matrices (a parallel scan).
     """
     steps = len(xp)
@@ -503,7 +515,8 @@ def _schedule(xp: np.ndarray, xd: np.ndarray, y: np.ndarray, c: np.ndarray, late
     if steps > 1:
         ab = np.maximum(p + d, np.where(has_d, cp + d, ninf))
         m[1:, 0, 0], m[1:, 0, 1], m[1:, 0, 2] = p + d, ab, ninf
-        m[1:, 1, 0], m[1:, 1, 1], m[1:, 1, 2] = p + d + ld, np.maximum(ab + ld, cp), 0.0
+        wait_w = 0.0 if new_output is None else np.where(new_output[1:], 0.0, ninf)
+        m[1:, 1, 0], m[1:, 1, 1], m[1:, 1, 2] = p + d + ld, np.maximum(ab + ld, cp), wait_w
         m[1:, 2, 0], m[1:, 2, 1], m[1:, 2, 2] = ninf, cp + yp, yp
     k = 1
     while k < steps:
@@ -520,7 +533,9 @@ def _schedule(xp: np.ndarray, xd: np.ndarray, y: np.ndarray, c: np.ndarray, late
     return b, a, write_end
 
 
-def _schedule_loop(xp: np.ndarray, xd: np.ndarray, y: np.ndarray, c: np.ndarray, latency: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _schedule_loop(
+    xp: np.ndarray, xd: np.ndarray, y: np.ndarray, c: np.ndarray, latency: float, new_output: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The same recurrence as :func:`_schedule`, one step at a time (the reference for tests)."""
     steps = len(xp)
     a, b, w = np.zeros(steps), np.zeros(steps), np.zeros(steps)
@@ -531,7 +546,8 @@ def _schedule_loop(xp: np.ndarray, xd: np.ndarray, y: np.ndarray, c: np.ndarray,
         if xd[f] > 0:
             a[f] = max(a[f], b[f - 1] + c[f - 1]) + xd[f]
         w[f] = max(w[f - 1], b[f - 1] + c[f - 1]) + y[f - 1]
-        b[f] = max(a[f] + (latency if xd[f] > 0 else 0.0), b[f - 1] + c[f - 1], w[f - 1])
+        wait_w = w[f - 1] if new_output is None or new_output[f] else 0.0
+        b[f] = max(a[f] + (latency if xd[f] > 0 else 0.0), b[f - 1] + c[f - 1], wait_w)
     write_end = np.empty(steps)
     write_end[:-1] = w[1:]
     write_end[-1] = max(w[-1], b[-1] + c[-1]) + y[-1]

@@ -1,0 +1,335 @@
+"""The figures users reach for, drawn from reports: per-layer bars, energy breakdown, roofline, PE heat map, Pareto fronts.
+
+Every function takes report objects (and optionally a matplotlib ``Axes`` to draw into) and
+returns the :class:`matplotlib.figure.Figure`; :func:`save_figure` writes one atomically.
+Figures are made without pyplot (no global state, no display needed), and matplotlib is
+imported only when a function here is called. In a notebook, a returned figure displays
+itself as the cell's value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hwsim.analytical import CostReport
+from hwsim.evaluate import NetworkReport
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from hwsim.arch import Architecture
+    from hwsim.mapping import Mapping
+    from hwsim.workload import Layer
+
+__all__ = [
+    "pe_utilization",
+    "plot_energy_breakdown",
+    "plot_layers",
+    "plot_pareto",
+    "plot_pe_utilization",
+    "plot_roofline",
+    "save_figure",
+]
+
+OPERAND_COLORS = {"weights": "tab:blue", "inputs": "tab:orange", "outputs": "tab:green", "non-MAC ops": "tab:gray"}
+FORMATS = (".png", ".svg", ".pdf")
+
+
+def _figure(ax: Axes | None, figsize: tuple[float, float], rows: int = 1) -> tuple[Figure, list[Axes]]:
+    from matplotlib.figure import Figure
+
+    if ax is not None:
+        return ax.figure, [ax]  # type: ignore[return-value]
+    fig = Figure(figsize=figsize, layout="constrained")
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+    return fig, list(axes)
+
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> None:
+    """Write ``fig`` to ``path`` (.png, .svg or .pdf) atomically: readers see the old file or the whole new one."""
+    import io
+
+    from hwsim.io import write_bytes_atomic
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(f"figure path must end in {', '.join(FORMATS)}, not {str(path)!r}")
+    buf = io.BytesIO()
+    fig.savefig(buf, format=suffix[1:], dpi=dpi)
+    write_bytes_atomic(path, buf.getvalue())
+
+
+def _tick_labels(ax: Axes, names: Sequence[str], max_labels: int = 60) -> None:
+    step = max(1, math.ceil(len(names) / max_labels))
+    ax.set_xticks(range(0, len(names), step), [names[i] for i in range(0, len(names), step)], rotation=90, fontsize=6)
+
+
+def plot_layers(report: NetworkReport, *, ax: Axes | None = None) -> Figure:
+    """Per layer (and non-MAC op), in network order: latency in ms, coloured by what bounds it,
+    and energy in µJ stacked by storage level, MACs and leakage. With ``ax``, only the energy panel."""
+    fig, axes = _figure(ax, (max(8.0, 0.14 * len(report.reports) + 3), 6.5), rows=2)
+    names = [r.layer for r in report.reports]
+    xs = np.arange(len(names))
+    if ax is None:
+        lat = axes[0]
+        bounds = [r.bound_by for r in report.reports]
+        kinds = list(dict.fromkeys(bounds))
+        palette = ["tab:red", "tab:orange", "tab:olive", "tab:brown", "tab:pink"]
+        cmap = {k: "tab:blue" if k == "compute" else palette[i % len(palette)] for i, k in enumerate(kinds)}
+        lat.bar(xs, [r.latency_s * 1e3 for r in report.reports], color=[cmap[b] for b in bounds], width=0.8)
+        from matplotlib.patches import Patch
+
+        lat.legend(handles=[Patch(color=cmap[k], label=f"bound by {k}") for k in kinds], fontsize=7, loc="upper left",
+                   bbox_to_anchor=(1.0, 1.0))  # fmt: skip
+        lat.set_ylabel("latency (ms)")
+        tot = report.totals()
+        lat.set_title(f"{report.network.name} on {report.arch.name}: {tot['latency_s'] * 1e3:.3f} ms, "
+                      f"{tot['energy_pj'] / 1e6:,.1f} µJ, {tot['utilization']:.0%} utilization", fontsize=10)  # fmt: skip
+    en = axes[-1]
+    parts = [lv.name for lv in report.arch.levels]
+    stacks = {p: np.array([r.level_energy_pj.get(p, 0.0) for r in report.reports]) / 1e6 for p in parts}
+    stacks["MAC"] = np.array([r.mac_energy_pj for r in report.reports]) / 1e6
+    stacks["leakage"] = np.array([r.leakage_energy_pj for r in report.reports]) / 1e6
+    bottom = np.zeros(len(names))
+    import matplotlib
+
+    colors = matplotlib.colormaps["tab20"].colors  # type: ignore[attr-defined]
+    for i, (part, vals) in enumerate(stacks.items()):
+        en.bar(xs, vals, bottom=bottom, label=part, color=colors[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20], width=0.8)
+        bottom += vals
+    en.set_ylabel("energy (µJ)")
+    en.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _tick_labels(en, names)
+    en.set_xlim(-0.6, len(names) - 0.4)
+    return fig
+
+
+def _reports(report: NetworkReport | CostReport | Sequence[CostReport]) -> list[CostReport]:
+    if isinstance(report, NetworkReport):
+        return list(report.reports)
+    if isinstance(report, CostReport):
+        return [report]
+    return list(report)
+
+
+def energy_by_level_and_operand(report: NetworkReport | CostReport | Sequence[CostReport]) -> dict[str, dict[str, float]]:
+    """pJ by storage level then operand (``non-MAC ops`` for pooling/adds/norms), plus ``MAC`` and ``leakage`` entries."""
+    out: dict[str, dict[str, float]] = {}
+    for r in _reports(report):
+        for (lv, op), e in r.access_energy_pj.items():
+            out.setdefault(lv, {}).setdefault(op, 0.0)
+            out[lv][op] += e
+        if not r.access_energy_pj:  # a non-MAC op: its traffic is only per level
+            for lv, e in r.level_energy_pj.items():
+                if e:
+                    out.setdefault(lv, {}).setdefault("non-MAC ops", 0.0)
+                    out[lv]["non-MAC ops"] += e
+        out.setdefault("MAC", {}).setdefault("compute", 0.0)
+        out["MAC"]["compute"] += r.mac_energy_pj
+        out.setdefault("leakage", {}).setdefault("static", 0.0)
+        out["leakage"]["static"] += r.leakage_energy_pj
+    return out
+
+
+def plot_energy_breakdown(report: NetworkReport | CostReport | Sequence[CostReport], *, ax: Axes | None = None) -> Figure:
+    """Energy by storage level (bars, outermost first) split by operand (stacks), then MACs and leakage."""
+    fig, (axis,) = _figure(ax, (6.4, 4.2))
+    table = energy_by_level_and_operand(report)
+    levels = list(_reports(report)[0].level_energy_pj) if _reports(report) else []  # outermost first
+    bars = [b for b in levels if b in table] + [b for b in table if b not in levels and b not in ("MAC", "leakage")] + ["MAC", "leakage"]
+    bottom = np.zeros(len(bars))
+    for op, color in OPERAND_COLORS.items():
+        vals = np.array([table.get(b, {}).get(op, 0.0) for b in bars]) / 1e6
+        if vals.any():
+            axis.bar(range(len(bars)), vals, bottom=bottom, color=color, label=op)
+            bottom += vals
+    axis.bar([len(bars) - 2], [table["MAC"]["compute"] / 1e6], color="tab:purple", label="MAC")
+    axis.bar([len(bars) - 1], [table["leakage"]["static"] / 1e6], color="tab:brown", label="leakage")
+    axis.set_xticks(range(len(bars)), bars, rotation=30, ha="right")
+    axis.set_ylabel("energy (µJ)")
+    heights = [*bottom, table["MAC"]["compute"] / 1e6, table["leakage"]["static"] / 1e6]
+    axis.set_ylim(0, max(heights) * 1.08 or 1.0)
+    total = sum(sum(v.values()) for v in table.values())
+    reps = _reports(report)
+    what = report.network.name if isinstance(report, NetworkReport) else reps[0].layer if len(reps) == 1 else f"{len(reps)} layers"
+    axis.set_title(f"{what} on {reps[0].arch}: {total / 1e6:,.1f} µJ by level and operand", fontsize=10)
+    axis.legend(fontsize=8)
+    return fig
+
+
+def plot_roofline(report: NetworkReport, *, ax: Axes | None = None, label_top: int = 3) -> Figure:
+    """Each MAC layer placed by its arithmetic intensity (MACs per DRAM byte moved) against its
+    achieved MACs per cycle, under the roofs of the PE array (MACs per cycle) and of DRAM bandwidth.
+    The ``label_top`` slowest layers are named."""
+    from hwsim.sweep import dram_bytes
+
+    fig, (axis,) = _figure(ax, (6.4, 4.6))
+    moved = dram_bytes(report)
+    rows = [(r.layer, r.kind, r.macs / max(b, 1e-9), r.macs / r.cycles, r.cycles) for r, b in zip(report.reports, moved, strict=True)
+            if r.macs and r.cycles]  # fmt: skip
+    arch = report.arch
+    peak = float(arch.num_macs)
+    bw = arch.levels[0].read_bandwidth_bits_per_cycle
+    kinds = list(dict.fromkeys(k for _, k, *_ in rows))
+    for i, kind in enumerate(kinds):
+        pts = [(x, y) for _, k, x, y, _ in rows if k == kind]
+        axis.scatter([p[0] for p in pts], [p[1] for p in pts], s=22, color=f"C{i}", label=kind, zorder=3)
+    xs_all = [x for _, _, x, _, _ in rows] or [1.0]
+    xs = np.logspace(math.log10(min(xs_all) / 3), math.log10(max(xs_all) * 3), 200)
+    roof = np.full_like(xs, peak)
+    if bw:
+        roof = np.minimum(roof, xs * bw / 8)
+        axis.axvline(peak / (bw / 8), color="grey", lw=0.6, ls=":")
+    axis.plot(xs, roof, color="black", lw=1.2, label=f"roof: {peak:g} MACs/cycle" + (f", DRAM {bw / 8:g} B/cycle" if bw else ""))
+    labelled: dict[tuple[float, float], str] = {}
+    for name, _, x, y, _ in sorted(rows, key=lambda row: -row[4]):
+        if len(labelled) < label_top and (x, y) not in labelled:  # identical layers sit on one point: name the first
+            labelled[(x, y)] = name
+            axis.annotate(name, (x, y), fontsize=6, xytext=(3, -8), textcoords="offset points")
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("arithmetic intensity (MACs per DRAM byte)")
+    axis.set_ylabel("achieved MACs per cycle")
+    axis.set_title(f"{report.network.name} on {arch.name}: roofline of {len(rows)} MAC layers", fontsize=10)
+    axis.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def _digit_strides(dims: Sequence[str], bounds: Sequence[int]) -> list[int]:
+    strides = [1] * len(dims)
+    running: dict[str, int] = {}
+    for k in range(len(dims) - 1, -1, -1):
+        strides[k] = running.get(dims[k], 1)
+        running[dims[k]] = strides[k] * bounds[k]
+    return strides
+
+
+def pe_utilization(layer: Layer, arch: Architecture, mapping: Mapping) -> np.ndarray:
+    """For every PE (an array shaped like the spatial axes, outermost first), the fraction of the
+    layer's temporal iterations in which it performs a useful MAC.
+
+    A PE is idle when its position lies beyond the spatial factors of its axes, and idle in part
+    when padding (factors over-covering a bound) gives it iterations outside the layer. Stalls and
+    zero-skipping are not in it. Invariant: ``sum × temporal iterations == layer.macs``.
+    """
+    nest = mapping.nest(arch)
+    strides = _digit_strides([lp.dim for lp in nest], [lp.bound for lp in nest])
+    sizes = tuple(a.size for a in arch.axes)
+    shape = sizes if sizes else (1,)
+    grid = np.ones(shape)
+    bounds = layer.dims
+    for dim in {lp.dim for lp in nest}:
+        temporal = np.zeros(1, dtype=np.int64)
+        for lp, s in zip(nest, strides, strict=True):
+            if lp.dim == dim and not lp.spatial:
+                temporal = np.add.outer(temporal, np.arange(lp.bound) * s).ravel()
+        temporal.sort()
+        offset = np.zeros(shape, dtype=np.int64)
+        for j, axis in enumerate(arch.axes):
+            loops = [(lp, s) for lp, s in zip(nest, strides, strict=True) if lp.axis == axis.name]
+            pos = np.arange(axis.size)
+            contrib = np.zeros(axis.size, dtype=np.int64)
+            rest = pos.copy()
+            for lp, s in reversed(loops):  # the innermost spatial loop of an axis varies fastest
+                if lp.dim == dim:
+                    contrib += (rest % lp.bound) * s
+                rest //= lp.bound
+            view = [1] * len(shape)
+            view[j] = axis.size
+            offset = offset + contrib.reshape(view)
+        valid = np.searchsorted(temporal, bounds.get(dim, 1) - offset, side="left")
+        grid *= valid / len(temporal)
+    for j, axis in enumerate(arch.axes):  # positions beyond an axis's spatial factor hold no work
+        used = mapping.spatial_factor(j)
+        if used < axis.size:
+            index = [slice(None)] * len(shape)
+            index[j] = slice(used, None)
+            grid[tuple(index)] = 0.0
+    return grid
+
+
+def plot_pe_utilization(report: NetworkReport | CostReport, layer: str | Layer, arch: Architecture | None = None, *,
+                        ax: Axes | None = None) -> Figure:  # fmt: skip
+    """A heat map of the PE array over one layer (see :func:`pe_utilization`): each cell is a PE,
+    its colour the share of the layer's compute cycles it spends on useful MACs.
+
+    Rows are the outer spatial axes flattened together, columns the innermost axis. Pass a
+    :class:`NetworkReport` and a layer name, or a layer's :class:`CostReport`, its :class:`Layer`
+    and the architecture.
+    """
+    from hwsim.workload import Layer as LayerType
+
+    if isinstance(report, NetworkReport):
+        name = layer if isinstance(layer, str) else layer.name
+        found = next((r for r in report.reports if r.layer == name and r.mapping is not None), None)
+        if found is None:
+            raise KeyError(f"{name!r} is not a MAC layer of {report.network.name}")
+        cost, arch, the_layer = found, report.arch, report.network.graph.nodes[name]["op"]
+    else:
+        if arch is None or not isinstance(layer, LayerType):
+            raise TypeError("with a CostReport, pass the Layer and the Architecture too")
+        cost, the_layer = report, layer
+    if cost.mapping is None:
+        raise ValueError(f"{cost.layer!r} has no mapping (a non-MAC op)")
+    grid = pe_utilization(the_layer, arch, cost.mapping)
+    flat = grid.reshape(-1, grid.shape[-1]) if grid.ndim > 1 else grid.reshape(1, -1)
+    fig, (axis,) = _figure(ax, (min(12.0, 2.5 + 0.3 * flat.shape[1]), min(9.0, 1.8 + 0.25 * flat.shape[0])))
+    im = axis.imshow(flat, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto", interpolation="nearest")
+    fig.colorbar(im, ax=axis, label="useful share of compute cycles")
+    names = [a.name for a in arch.axes]
+    axis.set_xlabel(f"{names[-1]} ({arch.axes[-1].size})" if names else "PE")
+    axis.set_ylabel(" × ".join(f"{a.name} ({a.size})" for a in arch.axes[:-1]) or "")
+    spatial = " · ".join(f"{a.name}: {'×'.join(f'{d}{n}' for d, n in g if n > 1) or '-'}"
+                         for a, g in zip(arch.axes, cost.mapping.spatial, strict=True))  # fmt: skip
+    active = int((grid > 0).sum())
+    axis.set_title(f"{cost.layer} on {arch.name}: {active}/{grid.size} PEs busy, mean {grid.mean():.0%}\n{spatial}", fontsize=9)
+    return fig
+
+
+def _frame(points: pd.DataFrame | Sequence[NetworkReport]) -> pd.DataFrame:
+    import pandas as pd
+
+    if isinstance(points, pd.DataFrame):
+        return points
+    rows = []
+    for r in points:
+        rows.append({"arch": r.arch.name, "workload": r.network.name, **r.totals()})
+    return pd.DataFrame(rows)
+
+
+def plot_pareto(points: pd.DataFrame | Sequence[NetworkReport], *, x: str = "latency_s", y: str = "energy_pj",
+                label: str | None = None, ax: Axes | None = None) -> Figure:  # fmt: skip
+    """Design points (a sweep or search table, or a list of reports) with their Pareto front in ``x``
+    and ``y`` (both minimized) drawn as a staircase; ``label`` names a column to annotate front points with."""
+    from hwsim.pareto import pareto_mask
+
+    frame = _frame(points)
+    if "status" in frame:
+        frame = frame[frame["status"] == "ok"]
+    fig, (axis,) = _figure(ax, (6.4, 4.6))
+    vals = frame[[x, y]].to_numpy(dtype=float)
+    mask = pareto_mask(vals) if len(vals) else np.zeros(0, bool)
+    axis.scatter(vals[~mask, 0], vals[~mask, 1], s=14, color="tab:gray", alpha=0.6, label="design points")
+    front = vals[mask]
+    order = np.argsort(front[:, 0])
+    axis.step(front[order, 0], front[order, 1], where="post", color="tab:red", lw=1)
+    axis.scatter(front[:, 0], front[:, 1], s=30, color="tab:red", zorder=3, label=f"Pareto front ({int(mask.sum())})")
+    if label is not None and label in frame:
+        for (px, py), text in zip(front, frame[label].to_numpy()[mask], strict=True):
+            axis.annotate(str(text), (px, py), fontsize=7, xytext=(4, 4), textcoords="offset points")
+    if len(vals) and (vals > 0).all():
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+    axis.set_xlabel(x)
+    axis.set_ylabel(y)
+    axis.set_title(f"{len(frame)} design points", fontsize=10)
+    axis.legend(fontsize=8)
+    return fig
+

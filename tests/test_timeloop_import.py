@@ -1,0 +1,306 @@
+"""Timeloop v0.4 import: problem shapes and architecture trees written here in that format."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from hwsim.errors import SpecError
+from hwsim.evaluate import evaluate_network
+from hwsim.importers.timeloop import load_timeloop, parse_timeloop_yaml, timeloop_architecture, timeloop_problem
+from hwsim.mapper import MapperOptions
+from hwsim.presets import load_arch, load_workload
+from hwsim.workload import Network, batched_matmul, conv2d, depthwise_conv2d, gemm
+
+CONV_SHAPE = """
+  shape:
+    name: conv2D
+    dimensions: [C, M, R, S, N, P, Q]
+    coefficients:
+      - {name: Wstride, default: 1}
+      - {name: Hstride, default: 1}
+      - {name: Wdilation, default: 1}
+      - {name: Hdilation, default: 1}
+    data_spaces:
+      - name: Weights
+        projection:
+          - [[C]]
+          - [[M]]
+          - [[R]]
+          - [[S]]
+      - name: Inputs
+        projection:
+          - [[N]]
+          - [[C]]
+          - [[R, Wdilation], [P, Wstride]]
+          - [[S, Hdilation], [Q, Hstride]]
+      - name: Outputs
+        projection:
+          - [[N]]
+          - [[M]]
+          - [[Q]]
+          - [[P]]
+        read_write: True
+"""
+
+
+def _problem(instance: str, shape: str = CONV_SHAPE) -> Network:
+    text = "problem:\n  version: 0.4\n" + shape + "  instance:\n" + textwrap.indent(textwrap.dedent(instance), "    ")
+    return timeloop_problem(parse_timeloop_yaml(text, "problem.yaml"), source="problem.yaml")
+
+
+def test_conv_problem_equals_conv2d() -> None:
+    net = _problem("""
+        C: 3
+        M: 32
+        R: 3
+        S: 3
+        N: 1
+        P: 112
+        Q: 112
+        Wstride: 2
+        Hstride: 2
+        H: 224
+        W: 224
+        Hpad: 1
+        Wpad: 1
+    """)
+    (layer,) = net.layers()
+    want = conv2d("conv2D", in_channels=3, out_channels=32, in_hw=224, kernel=3, stride=2, padding=1)
+    assert (layer.name, layer.kind, layer.bounds, layer.operands) == (want.name, want.kind, want.bounds, want.operands)
+    assert layer.macs == 3 * 32 * 9 * 112 * 112
+
+
+def test_dilated_conv_keeps_its_coefficients() -> None:
+    (layer,) = _problem("{C: 8, M: 16, R: 3, S: 3, N: 2, P: 10, Q: 12, Wdilation: 2, Hdilation: 2}").layers()
+    want = conv2d("x", in_channels=8, out_channels=16, in_hw=(14, 16), kernel=3, dilation=2, batch=2)
+    assert (layer.bounds, layer.operands) == (want.bounds, want.operands)
+
+
+GEMM_SHAPE = """
+  shape:
+    name: GEMM
+    dimensions: [M, N, K]
+    data_spaces:
+      - name: A
+        projection: [[[M]], [[K]]]
+      - name: B
+        projection: [[[N]], [[K]]]
+      - name: Z
+        projection: [[[M]], [[N]]]
+        read_write: true
+"""
+
+
+def test_gemm_problem_by_roles_not_letters() -> None:
+    """Timeloop's M N K GEMM: M indexes inputs and outputs (hwsim P), N weights and outputs (hwsim K)."""
+    net = _problem("{M: 128, N: 64, K: 256}", GEMM_SHAPE)
+    assert net.layers() == [gemm("GEMM", M=128, N=64, K=256)]
+
+
+def test_grouped_and_batched_problems() -> None:
+    depthwise = CONV_SHAPE.replace("[C, M, R, S, N, P, Q]", "[G, C, M, R, S, N, P, Q]").replace(
+        "- [[C]]\n          - [[M]]", "- [[G]]\n          - [[C]]\n          - [[M]]").replace(
+        "- [[N]]\n          - [[C]]", "- [[N]]\n          - [[G]]\n          - [[C]]").replace(
+        "- [[N]]\n          - [[M]]", "- [[N]]\n          - [[G]]\n          - [[M]]")  # fmt: skip
+    (layer,) = _problem("{G: 32, C: 1, M: 1, R: 3, S: 3, N: 1, P: 56, Q: 56}", depthwise).layers()
+    want = depthwise_conv2d("conv2D", channels=32, in_hw=58, kernel=3)
+    assert (layer.kind, layer.bounds) == ("depthwise", want.bounds)
+    batched = GEMM_SHAPE.replace("[M, N, K]", "[H, M, N, K]").replace("[[[M]], [[K]]]", "[[[H]], [[M]], [[K]]]").replace(
+        "[[[N]], [[K]]]", "[[[H]], [[N]], [[K]]]").replace("[[[M]], [[N]]]", "[[[H]], [[M]], [[N]]]")  # fmt: skip
+    (layer,) = _problem("{H: 12, M: 128, N: 128, K: 64}", batched).layers()
+    assert layer == batched_matmul("GEMM", batch=12, M=128, N=128, K=64)
+
+
+def test_densities_make_operands_sparse() -> None:
+    (layer,) = _problem("{M: 8, N: 8, K: 8, densities: {B: 0.25, A: {distribution: hypergeometric, density: 0.5}}}", GEMM_SHAPE).layers()
+    assert (layer.operand("weights").density, layer.operand("inputs").density) == (0.25, 0.5)
+
+
+def test_problem_errors_list_every_unsupported_construct() -> None:
+    shape = """
+  shape:
+    name: odd
+    dimensions: [M, N, K, T]
+    data_spaces:
+      - name: A
+        projection: [[[M]], [[K], [N], [M]]]
+      - name: B
+        projection: [[[N, 2]], [[K]]]
+      - name: Z
+        projection: [[[M]], [[N]], [[T]]]
+        read_write: true
+"""
+    with pytest.raises(SpecError) as info:
+        _problem("{M: 4, N: 0, K: 4, X: 3}", shape)
+    assert str(info.value) == textwrap.dedent("""\
+        problem.yaml: 4 problems
+        - problem.instance.N: expected an integer of at least 1, not 0
+        - problem.instance.T: expected a bound for every dimension, not None
+        - problem.instance.X: expected a dimension or coefficient of the shape, not 3
+        - problem.shape.data_spaces[0].projection[1]: expected an axis of one dimension or a sliding window of two (more terms are not supported), not [['K'], ['N'], ['M']]
+        """).rstrip()
+    with pytest.raises(SpecError) as info:
+        _problem("{M: 4, N: 4, K: 4, T: 2}", shape.replace("[[K], [N], [M]]", "[[K]]"))
+    assert str(info.value) == textwrap.dedent("""\
+        problem.yaml: 1 problem
+        - problem.shape.data_spaces[1].projection[0]: expected one dimension per axis (only the inputs may have sliding windows), not [['N', 2]]
+        """).rstrip()
+    with pytest.raises(SpecError) as info:
+        _problem("{M: 4, N: 4, K: 4, T: 2}", shape.replace("[[K], [N], [M]]", "[[K]]").replace("[[N, 2]]", "[[N]]"))
+    assert str(info.value) == textwrap.dedent("""\
+        problem.yaml: 1 problem
+        - problem.shape.dimensions.T: expected a dimension indexing at least two data spaces, not ['outputs']
+        """).rstrip()
+
+
+EYERISS = """
+architecture:
+  version: 0.4
+  nodes:
+  - !Container
+    name: system
+    attributes: {technology: "65nm", global_cycle_seconds: 5e-9}
+  - !Component
+    name: DRAM
+    class: DRAM
+    attributes: {type: "LPDDR4", width: 64, datawidth: 8}
+  - !Container
+    name: eyeriss
+  - !Component
+    name: GLB
+    class: smartbuffer_SRAM
+    attributes: {depth: 16384, width: 64, n_banks: 32, datawidth: 8, read_bandwidth: 16, write_bandwidth: 16, multiple_buffering: 2}
+    constraints:
+      dataspace: {keep: [Inputs, Outputs], bypass: [Weights]}
+  - !Container
+    name: cols
+    spatial: {meshX: 14}
+    constraints:
+      spatial:
+        permutation: [N, C, P, R, S, Q, M]
+        factors: [N=1, C=1, P=1, R=1, S=1]
+        split: 7
+  - !Container
+    name: rows
+    spatial: {meshY: 12}
+    constraints:
+      spatial:
+        split: 4
+        permutation: [N, P, Q, R, S, C, M]
+        factors: [N=1, P=1, Q=1, R=1]
+  - !Parallel
+    nodes:
+    - !Component
+      name: ifmap_spad
+      class: smartbuffer_RF
+      attributes: {depth: 12, width: 16, datawidth: 8, read_bandwidth: 2, write_bandwidth: 2}
+      constraints:
+        dataspace: {keep: [Inputs]}
+        temporal:
+          permutation: [N, M, C, P, Q, R, S]
+          factors: [N=1, M=1, C=1, P=1, Q=1, R=1, S=1]
+    - !Component
+      name: weights_spad
+      class: smartbuffer_RF
+      attributes: {depth: 192, width: 16, datawidth: 8, read_bandwidth: 2, write_bandwidth: 2}
+      constraints:
+        dataspace: {keep: [Weights]}
+        temporal:
+          permutation: NMPQSCR
+          factors: N=1 M=1 P=1 Q=1 S=1
+    - !Component
+      name: psum_spad
+      class: smartbuffer_RF
+      attributes: {depth: 16, width: 16, update_fifo_depth: 2, datawidth: 16, read_bandwidth: 2, write_bandwidth: 2}
+      constraints:
+        dataspace: {keep: [Outputs]}
+        temporal:
+          factors: [N=1, C=1, R=1, S=1, P=1, Q=1]
+  - !Component
+    name: mac
+    class: intmac
+    attributes: {multiplier_width: 8, adder_width: 16}
+"""
+
+
+def test_eyeriss_like_tree_equals_the_preset_structure(tmp_path) -> None:
+    path = tmp_path / "arch.yaml"
+    path.write_text(EYERISS)
+    arch = load_timeloop(path)
+    ref = load_arch("eyeriss")
+    assert not isinstance(arch, Network)
+    assert (arch.name, arch.clock_hz, arch.node_nm, arch.num_macs) == ("system", 200e6, 65.0, 168)
+    assert [lv.name for lv in arch.levels] == [lv.name for lv in ref.levels]
+    for lv, want in zip(arch.levels, ref.levels, strict=True):
+        assert (lv.kind, set(lv.keeps), lv.size_bytes, lv.word_bits, lv.banks) == (want.kind, set(want.keeps), want.size_bytes, want.word_bits, want.banks)
+        allowed = None if lv.temporal_dims is None else set(lv.temporal_dims) - {"G"}
+        assert allowed == (None if want.temporal_dims is None else set(want.temporal_dims))
+    assert [arch.instances(i) for i in range(len(arch.levels))] == [1, 1, 168, 168, 168]
+    assert [(a.name, a.size, a.below, set(a.dims) - {"G"}) for a in arch.axes] == [("cols", 14, "GLB", {"Q", "K"}), ("rows", 12, "GLB", {"S", "C", "K"})]
+    assert arch.levels[1].read_bandwidth_bits_per_cycle == 16 * 8 and arch.levels[1].double_buffered
+    assert (arch.mac.weight_bits, arch.mac.input_bits, arch.mac.accumulator_bits) == (8, 8, 16)
+    assert arch.mac.energy_pj > 0 and arch.levels[1].read_energy_pj > 0  # from hwsim's technology table
+
+
+def test_a_timeloop_problem_runs_on_a_timeloop_architecture(tmp_path) -> None:
+    arch = timeloop_architecture(parse_timeloop_yaml(EYERISS, "arch.yaml"), source="arch.yaml")
+    problem = tmp_path / "problem.yaml"
+    problem.write_text("problem:\n  version: 0.4\n" + CONV_SHAPE + "  instance: {C: 64, M: 64, R: 3, S: 3, N: 1, P: 14, Q: 14}\n")
+    net = load_workload(str(problem))  # the preset loader dispatches a 'problem' file here
+    report = evaluate_network(arch, net, MapperOptions(samples=500))
+    assert report.macs == 64 * 64 * 9 * 14 * 14
+    assert 0 < report.utilization <= 1
+
+
+def test_architecture_errors_list_every_unsupported_construct() -> None:
+    text = """
+architecture:
+  version: 0.4
+  nodes:
+  - !Component {name: DRAM, class: DRAM, attributes: {width: 64}}
+  - !Component {name: noc, class: XY_NoC}
+  - !Component
+    name: "buf[0..3]"
+    class: SRAM
+  - !Component
+    name: glb
+    class: SRAM
+    attributes: {depth: 1024 * 2, width: 64, leakage_trick: 1}
+    constraints: {utilization: 0.5}
+  - !Container
+    name: pe
+    spatial: {meshX: 4}
+    constraints: {spatial: {factors: [K=2, M=2]}}
+  - !Hierarchical {name: what}
+  - !Component {name: mac, class: intmac}
+"""
+    with pytest.raises(SpecError) as info:
+        timeloop_architecture(parse_timeloop_yaml(text, "arch.yaml"), source="arch.yaml")
+    assert str(info.value) == textwrap.dedent("""\
+        arch.yaml: 8 problems
+        - architecture.nodes[1].class: expected a DRAM, SRAM/buffer, register-file or MAC class (others are not supported), not 'XY_NoC'
+        - architecture.nodes[2].name: expected a plain component name (v0.3 name[1..N] arrays are not supported), not 'buf[0..3]'
+        - architecture.nodes[3].attributes.leakage_trick: expected only allow_overbooking, block_size, cluster_size, datawidth, depth, global_cycle_seconds, has_power_gating, meshX, meshY, min_utilization, multiple_buffering, n_banks, n_rd_ports, n_rdwr_ports, n_wr_ports, read_bandwidth, reduction_supported, technology, type, update_fifo_depth, width, word_bits, write_bandwidth (not supported by hwsim's importer), not 1
+        - architecture.nodes[3].constraints.utilization: expected only dataspace, spatial, temporal (not supported by hwsim's importer), not 0.5
+        - architecture.nodes[3].attributes.depth: expected an integer of at least 1 (expressions and references are not supported), not '1024 * 2'
+        - architecture.nodes[4].constraints.spatial.factors[0]: expected DIM=n with a conv dimension (N, M, C, P, Q, R, S, G) and n ≥ 1, not 'K=2'
+        - architecture.nodes[4].constraints.spatial.factors: expected spatial factors of 1 only (fixed spatial unrolling is not supported), not 'M=2'
+        - architecture.nodes[5]: expected a !Container, !Component or !Parallel node, not '!Hierarchical'
+        """).rstrip()
+
+
+def test_only_data_is_built_from_yaml_tags(tmp_path) -> None:
+    evil = "architecture: !!python/object/apply:os.system ['echo pwned']\n"
+    with pytest.raises(SpecError, match="expected valid YAML"):
+        parse_timeloop_yaml(evil, "evil.yaml")
+    data = parse_timeloop_yaml("a: !Custom {x: 1}\nb: !Seq [1, 2]\n", "t.yaml")
+    assert data == {"a": {"!tag": "!Custom", "x": 1}, "b": {"!tag": "!Seq", "nodes": [1, 2]}}
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+                                                          for p, c in zip("abcdefg", "bcdefgh", strict=True))  # fmt: skip
+    with pytest.raises(SpecError, match="expected at most 200000 YAML nodes"):
+        parse_timeloop_yaml(bomb, "bomb.yaml")
+    (tmp_path / "none.yaml").write_text("other: 1\n")
+    with pytest.raises(SpecError, match="expected a Timeloop spec with a top-level 'architecture' or 'problem'"):
+        load_timeloop(tmp_path / "none.yaml")
