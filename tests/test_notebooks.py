@@ -12,7 +12,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("
 
 
 def test_there_are_notebooks() -> None:
-    assert [p.name for p in NOTEBOOKS] == ["custom_accelerator.ipynb", "quickstart.ipynb", "streaming.ipynb", "sweep_pareto.ipynb"]
+    required = {"custom_accelerator.ipynb", "quickstart.ipynb", "streaming.ipynb", "sweep_pareto.ipynb"}
+    assert required <= {p.name for p in NOTEBOOKS}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
