@@ -36,6 +36,7 @@ from hwsim.importers.scalesim import (
     scalesim_mapping,
     scalesim_topology_from_text,
 )
+from hwsim.io import write_text_atomic
 from tests.peers.scalesim_runner import (
     DATA,
     SKIP_REASON,
@@ -69,16 +70,40 @@ def pick_layers(text: str, rows: int, dataflow: str, budget: float | None) -> st
 
 
 def scalesim_cached(cache: Path, key: str, cfg: str, topo: str, fresh: bool) -> dict:
-    path = cache / f"{key}.json"
-    if path.exists() and not fresh:
-        data = json.loads(path.read_text())
+    """SCALE-Sim's per-layer report for a whole topology, run and cached one layer at a time.
+
+    SCALE-Sim simulates each layer from a fresh memory system, so a run split into one-layer
+    topologies gives the same per-layer figures; caching each layer as it finishes makes an
+    hours-long 8×8 run resumable after a kill (``seconds`` sums the per-layer simulation times).
+    """
+    whole = cache / f"{key}.json"
+    head, *rows = [ln for ln in topo.splitlines() if ln.strip()]
+    earlier: dict[str, tuple[dict, float]] = {}  # layers of an earlier whole run of the same config (e.g. a smaller budget)
+    if whole.exists() and not fresh:
+        data = json.loads(whole.read_text())
         if data.get("topology") == topo and data.get("config") == cfg:
             return data
-    run = run_scalesim(cfg, topo)
-    data = {"config": cfg, "topology": topo, "seconds": run.seconds, "layers": run.layers.to_dict(orient="records")}
-    cache.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data))
-    print(f"  SCALE-Sim {key}: {run.seconds:.1f} s", file=sys.stderr, flush=True)
+        if data.get("config") == cfg:
+            old_rows = [ln for ln in data["topology"].splitlines() if ln.strip()][1:]
+            share = data["seconds"] / max(1, len(old_rows))  # whole-run timing only: spread evenly
+            earlier = {r: (rec, share) for r, rec in zip(old_rows, data["layers"], strict=False)}
+    layers, seconds = [], 0.0
+    for i, row in enumerate(rows):
+        one = f"{head}\n{row}\n"
+        path = cache / "layers" / f"{key}__{i:02d}_{row.split(',')[0].strip()}.json"
+        data = json.loads(path.read_text()) if path.exists() and not fresh else None
+        if (data is None or data.get("topology") != one or data.get("config") != cfg) and row in earlier:
+            data = {"config": cfg, "topology": one, "seconds": earlier[row][1], "layers": [earlier[row][0]]}
+        if data is None or data.get("topology") != one or data.get("config") != cfg:
+            run = run_scalesim(cfg, one, timeout=6 * 3600)
+            data = {"config": cfg, "topology": one, "seconds": run.seconds, "layers": run.layers.to_dict(orient="records")}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(path, json.dumps(data))
+            print(f"  SCALE-Sim {key} layer {i} ({row.split(',')[0].strip()}): {run.seconds:.1f} s", file=sys.stderr, flush=True)
+        layers += data["layers"]
+        seconds += data["seconds"]
+    data = {"config": cfg, "topology": topo, "seconds": seconds, "layers": layers}
+    write_text_atomic(whole, json.dumps(data))
     return data
 
 
