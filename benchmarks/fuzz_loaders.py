@@ -1,8 +1,10 @@
 """The long fuzz job over the spec loaders: N mutated inputs per entry point, crash-free or not.
 
-    python benchmarks/fuzz_loaders.py [--n 100000]
+    python benchmarks/fuzz_loaders.py [--n 100000] [--only NAME,...]
 
-Entry points: architecture dicts (mutated presets), workload dicts, corrupted YAML text. Every
+Entry points: architecture dicts (mutated presets), workload dicts, corrupted YAML text, SCALE-Sim
+.cfg and topology text, Timeloop YAML text and parsed data, ONNX files (protobuf-level and byte-level
+mutations) and mapping constraints (spec and --fix/--order, mapped end to end). Every
 input must end in a loaded object or a SpecError; anything else is a crash (printed with the
 input and counted), and any input taking over 2 s is a hang.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,6 +24,23 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.fuzz_importers import (
+    SCALESIM_CFG,
+    SCALESIM_CONV,
+    SCALESIM_GEMM,
+    TIMELOOP_ARCH,
+    TIMELOOP_PROBLEM,
+    constrained_mapping,
+    load_onnx_bytes,
+    load_scalesim_cfg,
+    load_scalesim_topology,
+    load_timeloop_data,
+    load_timeloop_text,
+    map_with_constraints,
+    mutated_onnx,
+    mutated_text,
+    timeloop_seed_dicts,
+)
 from tests.fuzzing import WORKLOAD, load_arch_dict, load_text, load_workload_dict, mutated, preset_dicts
 
 
@@ -53,9 +73,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--only", default="", help="comma-separated entry points (default all)")
     args = ap.parse_args()
     presets = preset_dicts()
     texts = [yaml.safe_dump(p, allow_unicode=True) for p in presets]
+    timeloop_seeds = timeloop_seed_dicts()
+    tmp = tempfile.mkdtemp(prefix="hwsim-fuzz-")
     entry_points = {
         "architecture dicts": (st.sampled_from(range(len(presets))).flatmap(lambda i: mutated(presets[i])), load_arch_dict),
         "workload dicts": (mutated(WORKLOAD), load_workload_dict),
@@ -65,9 +88,18 @@ def main() -> None:
             ),
             lambda text: load_text(text, "arch"),
         ),
+        "SCALE-Sim cfg": (mutated_text(SCALESIM_CFG), load_scalesim_cfg),
+        "SCALE-Sim topology": (st.sampled_from([SCALESIM_CONV, SCALESIM_GEMM]).flatmap(mutated_text), load_scalesim_topology),
+        "Timeloop text": (st.sampled_from([TIMELOOP_PROBLEM, TIMELOOP_ARCH]).flatmap(mutated_text), load_timeloop_text),
+        "Timeloop data": (st.sampled_from(timeloop_seeds).flatmap(mutated), load_timeloop_data),
+        "ONNX files": (mutated_onnx(), lambda data: load_onnx_bytes(data, tmp)),
+        "mapping constraints": (constrained_mapping(), map_with_constraints),
     }
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
     total_crashes = 0
     for name, (strategy, load) in entry_points.items():
+        if only and name not in only:
+            continue
         outcomes, slowest, seconds = _fuzz(name, strategy, load, args.n)
         crashes = sum(v for k, v in outcomes.items() if k.startswith("crash"))
         total_crashes += crashes

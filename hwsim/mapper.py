@@ -35,6 +35,7 @@ from hwsim.analytical import CostReport, evaluate_mapping
 from hwsim.arch import Architecture
 from hwsim.errors import Problem, SpecError
 from hwsim.mapping import Mapping, check_mapping
+from hwsim.spec import MAX_NUMBER
 from hwsim.workload import DIMS, Layer
 
 __all__ = ["DATAFLOWS", "OBJECTIVES", "MapperOptions", "constraint_array", "enumerate_mapspace", "greedy_mapping", "map_layer", "spatial_candidates"]
@@ -170,9 +171,9 @@ def constraint_array(arch: Architecture, options: MapperOptions) -> np.ndarray:
     pins = [(lv.name, d, n, f"levels[{i}].factors.{d}") for i, lv in enumerate(arch.levels) for d, n in lv.fixed_factors]
     pins += [(lv, d, n, f"--fix {lv}.{d}") for lv, d, n in options.fixed_factors]
     for lv, d, n, where in pins:
-        if lv not in names or d not in DIMS or n < 1:
+        if lv not in names or d not in DIMS or not 1 <= n <= MAX_NUMBER:
             problems.append(Problem(where, f"{lv}.{d}={n}", f"expected LEVEL.DIM=N with a level of {arch.name} ({', '.join(names)}), "
-                                                             f"a dim of {''.join(DIMS)} and N ≥ 1"))  # fmt: skip
+                                                             f"a dim of {''.join(DIMS)} and 1 ≤ N ≤ {MAX_NUMBER:g}"))  # fmt: skip
             continue
         fixed[names.index(lv), DIMS.index(d)] = n
     orders = [(lv.name, lv.loop_order, f"levels[{i}].order") for i, lv in enumerate(arch.levels) if lv.loop_order is not None]

@@ -120,6 +120,10 @@ def onnx_network(model: Any, *, input_shapes: Mapping[str, Sequence[int]] | None
             _translate(builder, node, index, names, dynamic, static, shapes, problems, where)
         except SpecError as e:  # a layer constructor rejected the shapes
             problems.extend([replace(p, path=f"{where}: {p.path}") for p in e.problems])
+        except (IndexError, KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError):
+            # shapes or attributes ONNX's operator definition does not allow (onnx.checker would refuse the model)
+            seen = {t: shapes.get(t) for t in node.input if t}
+            problems.add(where, f"{node.op_type} with input shapes {seen}", "expected a node whose shapes and attributes ONNX's operator definition allows")
     problems.raise_if_any()
     if not builder.net.layers():
         raise SpecError(source, [Problem("graph", builder.net.name, "expected a model with at least one MAC op (Conv, Gemm, MatMul)")])

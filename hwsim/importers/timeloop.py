@@ -45,7 +45,6 @@ node-count limits of :mod:`hwsim.spec` apply.
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,7 @@ import yaml
 
 from hwsim.arch import Architecture, architecture_from_dict
 from hwsim.errors import Problem, Problems, SpecError
-from hwsim.spec import read_spec_text
+from hwsim.spec import MAX_NUMBER, read_spec_text
 from hwsim.workload import DIMS, Layer, Network, conv2d
 
 __all__ = ["load_timeloop", "parse_timeloop_yaml", "read_timeloop_yaml", "timeloop_architecture", "timeloop_problem"]
@@ -125,8 +124,9 @@ def load_timeloop(path: str | Path) -> Architecture | Network:
 
 
 def _int(problems: Problems, path: str, value: Any, minimum: int = 1) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        problems.add(path, value, f"expected an integer of at least {minimum}")
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_NUMBER:
+        huge = isinstance(value, int) and not isinstance(value, bool) and value > MAX_NUMBER
+        problems.add(path, value, f"expected an integer of at most {MAX_NUMBER:g}" if huge else f"expected an integer of at least {minimum}")
         return None
     return value
 
@@ -146,7 +146,7 @@ def timeloop_problem(data: Any, source: str = "<timeloop>") -> Network:
     _unknown_keys(problems, "problem", top, {"version", "shape", "instance"})
     shape, instance = top.get("shape"), top.get("instance")
     if not isinstance(shape, dict) or not isinstance(instance, dict):
-        problems.add("problem", sorted(top), "expected both problem.shape and problem.instance as mappings")
+        problems.add("problem", sorted(map(str, top)), "expected both problem.shape and problem.instance as mappings")
         problems.raise_if_any()
     assert isinstance(shape, dict) and isinstance(instance, dict)
     _unknown_keys(problems, "problem.shape", shape, {"name", "dimensions", "coefficients", "data_spaces", "data-spaces"})
@@ -154,7 +154,11 @@ def timeloop_problem(data: Any, source: str = "<timeloop>") -> Network:
     if not isinstance(dims, list) or not dims or not all(isinstance(d, str) for d in dims):
         raise SpecError(source, [*problems.items, Problem("problem.shape.dimensions", dims, "expected a list of dimension names")])
     coefs: dict[str, int] = {}
-    for i, c in enumerate(shape.get("coefficients") or []):
+    coefficients = shape.get("coefficients") or []
+    if not isinstance(coefficients, list):
+        problems.add("problem.shape.coefficients", coefficients, "expected a list of {name, default}")
+        coefficients = []
+    for i, c in enumerate(coefficients):
         if not isinstance(c, dict) or not isinstance(c.get("name"), str):
             problems.add(f"problem.shape.coefficients[{i}]", c, "expected {name, default}")
             continue
@@ -223,7 +227,7 @@ def _projection(problems: Problems, path: str, space: Any, dims: set[str], coefs
         for j, term in enumerate(axis if isinstance(axis, list) else [None]):
             if isinstance(term, str):
                 term = [term]
-            ok = isinstance(term, list) and 1 <= len(term) <= 2 and term[0] in dims
+            ok = isinstance(term, list) and 1 <= len(term) <= 2 and isinstance(term[0], str) and term[0] in dims
             coef = 1
             if ok and len(term) == 2:
                 c = term[1]
@@ -344,13 +348,14 @@ class _Arch:
         self.name: str | None = None
 
     def number(self, path: str, value: Any, minimum: float = 0, integer: bool = True) -> Any:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= minimum
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and minimum <= value <= MAX_NUMBER
         if ok and integer and value != int(value):
             ok = False
         if not ok:
             what = "an integer" if integer else "a number"
             extra = " (expressions and references are not supported)" if isinstance(value, str) else ""
-            self.problems.add(path, value, f"expected {what} of at least {minimum}{extra}")
+            huge = isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_NUMBER
+            self.problems.add(path, value, f"expected {what} of at most {MAX_NUMBER:g}" if huge else f"expected {what} of at least {minimum}{extra}")
             return None
         return int(value) if integer else float(value)
 
