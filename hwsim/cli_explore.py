@@ -135,13 +135,21 @@ def _sweep(args: argparse.Namespace) -> str:
     options = MapperOptions(samples=args.samples or SWEEP_SAMPLES, seed=args.seed, objective=args.objective)
     start = time.perf_counter()
     update, stop = _progress(f"sweep {len(points)} points")
+    journal = f"{out}.journal.jsonl"
     try:
-        frame = run_sweep(base, network, points, options, journal=f"{out}.journal.jsonl", workers=args.workers,
+        frame = run_sweep(base, network, points, options, journal=journal, workers=args.workers,
                           scheduler=args.scheduler, progress=update)  # fmt: skip
+    except OSError as e:
+        raise SpecError("hwsim sweep", [Problem("--out", journal, f"expected room to append to the sweep's journal ({e.strerror}); "
+                                                                  "the points finished so far are kept: rerun the same command to resume")]) from None  # fmt: skip
     finally:
         stop()
     seconds = time.perf_counter() - start
-    write_table(frame, out)
+    try:
+        write_table(frame, out)
+    except OSError as e:
+        raise SpecError("hwsim sweep", [Problem("--out", args.table, f"expected a writable file ({e.strerror}); every point is in the "
+                                                                     f"journal {journal}: rerun the same command to write the table")]) from None  # fmt: skip
     ok = frame[frame["status"] == "ok"]
     best = ok.iloc[int(ok["edp_pj_s"].to_numpy().argmin())] if len(ok) else None
     plots: list[Path] = []
@@ -247,7 +255,15 @@ def _search(args: argparse.Namespace) -> str:
     ctx = Context(base, network, space, objectives, MapperOptions(samples=args.samples, seed=args.seed),
                   QuantPruneProxy(weights, sensitivity))  # type: ignore[arg-type]  # fmt: skip
     start = time.perf_counter()
-    study = run_search(ctx, url, args.budget, args.study, args.workers, args.seed, args.population)
+    try:
+        study = run_search(ctx, url, args.budget, args.study, args.workers, args.seed, args.population)
+    except Exception as e:  # the study's storage failed (a full disk, a locked or unreachable database)
+        if not _storage_error(e):
+            raise
+        reason = str(getattr(e, "orig", None) or e.__cause__ or e).splitlines()[0]
+        raise SpecError("hwsim search", [Problem("--storage" if args.storage else "--out", args.storage or str(out / "study.db"),
+                                                 f"expected a study storage that accepts writes ({reason}); the trials stored so far are kept: "
+                                                 "rerun the same command to resume")]) from None  # fmt: skip
     seconds = time.perf_counter() - start
     frame = trials_frame(study, objectives)
     from hwsim.sweep import write_table
@@ -283,3 +299,14 @@ def _search(args: argparse.Namespace) -> str:
     else:
         lines.append("no feasible design: relax the constraints or widen the space")
     return "\n".join(lines) + "\n"
+
+
+def _storage_error(e: BaseException) -> bool:
+    """Whether ``e`` comes from writing the study (SQLAlchemy's OperationalError, or the OS refusing a write)."""
+    if isinstance(e, OSError):
+        return True
+    try:
+        from sqlalchemy.exc import OperationalError
+    except ImportError:  # pragma: no cover - optuna brings sqlalchemy
+        return False
+    return isinstance(e, OperationalError) or isinstance(e.__cause__, OperationalError)

@@ -28,8 +28,13 @@ class Problem:
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters; a long string keeps its end too (a file path keeps its name)."""
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    if isinstance(value, str) and len(value) <= 1000:
+        return text if len(text) <= 240 else text[:120] + "..." + text[-117:]
+    return text[: limit - 3] + "..."
 
 
 class SpecError(ValueError):

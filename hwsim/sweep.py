@@ -149,20 +149,32 @@ class Journal:
                     continue
                 if isinstance(row, dict) and "key" in row:
                     self.rows[row["key"]] = row
-        self._file: io.TextIOWrapper | None = None
+        self._fd: int | None = None
 
     def add(self, row: dict[str, Any]) -> None:
-        if self._file is None:
-            self._file = open(self.path, "a", encoding="utf-8")  # closed by close()
-        self._file.write(json.dumps(row, default=_json_default) + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        """Append one row, durable when this returns; on a write error (a full disk) the file is cut back to
+        its last whole line and the error raised, so the journal never ends in half a row."""
+        line = (json.dumps(row, default=_json_default) + "\n").encode("utf-8")
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)  # closed by close()
+        size = os.fstat(self._fd).st_size
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            os.fsync(self._fd)
+        except OSError:
+            try:
+                os.ftruncate(self._fd, size)
+            except OSError:
+                pass
+            raise
         self.rows[row["key"]] = row
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _json_default(v: Any) -> Any:
