@@ -90,6 +90,11 @@ def onnx_network(model: Any, *, input_shapes: Mapping[str, Sequence[int]] | None
     """An ``onnx.ModelProto`` as a :class:`Network` (see the module documentation for what maps to what)."""
     import onnx
 
+    bad = [Problem(f"graph.node[{i}]", repr(n.name)[:60], "expected a node whose name, op type, domain, inputs and outputs are UTF-8 text")
+           for i, n in enumerate(model.graph.node)
+           if not all(isinstance(t, str) for t in (n.name, n.op_type, n.domain, *n.input, *n.output))]  # fmt: skip
+    if bad:
+        raise SpecError(source, bad)
     model = _with_input_shapes(model, input_shapes or {}, source)
     try:
         model = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
