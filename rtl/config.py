@@ -17,6 +17,7 @@ is given the same padded GEMM and mapping (:meth:`GemmPlan.layer`, :meth:`GemmPl
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 
 from hwsim.arch import Architecture
@@ -163,7 +164,7 @@ def rtl_config(arch: Architecture, *, pipe: int = 2, zero_gating: bool = True) -
         depth["weights"] = min(depth["weights"], 1 << (R - 1).bit_length())
     dram = arch.levels[0]
     return RtlConfig(
-        name=arch.name.replace("-", "_"), dataflow=dataflow, rows=R, cols=C,
+        name=verilog_name(arch.name), dataflow=dataflow, rows=R, cols=C,
         a_bits=mac.input_bits, w_bits=mac.weight_bits, acc_bits=mac.accumulator_bits,
         a_depth=depth["inputs"], b_depth=depth["weights"], c_depth=depth["outputs"], pipe=pipe, zero_gating=zero_gating,
         dram_read_bits_per_cycle=dram.read_bandwidth_bits_per_cycle, dram_write_bits_per_cycle=dram.write_bandwidth_bits_per_cycle,
@@ -272,3 +273,10 @@ def systolic_arch(rows: int, cols: int, dataflow: str = "ws", *, dram_bits_per_c
         ]},
     }  # fmt: skip
     return architecture_from_dict(spec, source=f"<systolic_arch {spec['name']}>")
+
+
+def verilog_name(name: str) -> str:
+    """``name`` as a Verilog identifier and a safe file stem: letters, digits and ``_`` only (a spec's name such as
+    ``../../x`` cannot make ``hwsim rtl generate`` write outside its output directory)."""
+    ident = re.sub(r"[^A-Za-z0-9_]", "_", name)[:64] or "core"
+    return ident if not ident[0].isdigit() else f"core_{ident}"

@@ -141,3 +141,18 @@ def test_a_sweep_killed_four_times_at_random_moments_loses_nothing(tmp_path: Pat
     assert len(a) == 54 and a["key"].is_unique
     pd.testing.assert_frame_equal(a[FIGURES], b[FIGURES])
     assert len({json.loads(line)["key"] for line in journal.read_text().splitlines()}) == 54
+
+
+def test_a_spec_name_cannot_steer_generated_files_out_of_the_output_directory(tmp_path: Path) -> None:
+    pytest.importorskip("amaranth")
+    import importlib.resources
+
+    spec = yaml.safe_load(importlib.resources.files("hwsim.accelerators").joinpath("fpga-small.yaml").read_text())
+    spec["name"] = "../../escape/../evil name"
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(spec))
+    out = tmp_path / "sub" / "out"
+    done = _cli("rtl", "generate", "--arch", str(tmp_path / "a.yaml"), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "a.yaml"]
+    assert written and all(p.parent == out for p in written)
+    assert all(p.stem.replace("_", "").isalnum() for p in written)
