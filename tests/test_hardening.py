@@ -156,3 +156,28 @@ def test_a_spec_name_cannot_steer_generated_files_out_of_the_output_directory(tm
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "a.yaml"]
     assert written and all(p.parent == out for p in written)
     assert all(p.stem.replace("_", "").isalnum() for p in written)
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [
+        (["rtl", "verify", "--gemm", "100000,100000,100000"], "--gemm"),
+        (["rtl", "verify", "--gemm", "2000,2000,2000"], "--gemm"),
+        (["rtl", "verify", "--gemm", "64,64,64", "--max-cycles", "10"], "--gemm"),
+        (["rtl", "verify", "--gemm", "8,8,8", "--max-cycles", "0"], "--max-cycles"),
+        (["rtl", "verify", "--gemm", "8,8,8", "--dram-latency", "-5"], "--dram-latency"),
+        (["rtl", "verify", "--gemm", "0,8,8"], "--gemm"),
+        (["rtl", "verify", "--gemm", "8,8"], "--gemm"),
+        (["rtl", "verify", "--gemm", "9" * 30 + ",1,1"], "--gemm"),
+        (["rtl", "verify", "--arch", "eyeriss", "--gemm", "8,8,8"], "levels"),
+        (["rtl", "generate", "--arch", "/nonexistent.yaml", "--out", "x"], "/nonexistent.yaml: 1 problem"),
+        (["rtl", "synth", "--freq", "-1"], "--freq"),
+        (["rtl", "synth", "--freq", "nan"], "--freq"),
+        (["rtl", "synth", "--target", "asic"], "--target"),
+    ],
+)
+def test_rtl_extremes_are_refused_with_one_clear_error(argv: list[str], field: str) -> None:
+    pytest.importorskip("amaranth")
+    done = _cli(*argv, timeout=120)
+    assert done.returncode == 2, (argv, done.stdout[-500:], done.stderr[-2000:])
+    assert "Traceback" not in done.stderr and field in done.stderr
