@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -181,3 +182,103 @@ def test_rtl_extremes_are_refused_with_one_clear_error(argv: list[str], field: s
     done = _cli(*argv, timeout=120)
     assert done.returncode == 2, (argv, done.stdout[-500:], done.stderr[-2000:])
     assert "Traceback" not in done.stderr and field in done.stderr
+
+
+def _patterns(m: int, n: int, k: int, bits: int) -> dict[str, tuple]:
+    hi, lo = (1 << (bits - 1)) - 1, -(1 << (bits - 1))
+    alt_a = np.where((np.arange(m)[:, None] + np.arange(k)[None, :]) % 2 == 0, hi, lo)
+    alt_b = np.where((np.arange(k)[:, None] + np.arange(n)[None, :]) % 2 == 0, lo, hi)
+    zero_a = np.full((m, k), hi)
+    zero_a[1::3] = 0  # zero rows
+    zero_b = np.full((k, n), lo)
+    zero_b[:, ::2] = 0  # zero columns
+    return {
+        "all max": (np.full((m, k), hi), np.full((k, n), hi)),
+        "all min": (np.full((m, k), lo), np.full((k, n), lo)),
+        "max times min": (np.full((m, k), hi), np.full((k, n), lo)),
+        "alternating signs": (alt_a, alt_b),
+        "zero rows and columns": (zero_a, zero_b),
+    }
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "os"])
+@pytest.mark.parametrize("acc_bits", [32, 16])
+def test_rtl_extreme_operands_match_numpy(dataflow: str, acc_bits: int) -> None:
+    """All-max, all-min, alternating signs and zero rows/columns, against numpy's int64 product wrapped to the
+    accumulator width (two's complement, as the generated core specifies); 16 bits overflows on purpose."""
+    pytest.importorskip("amaranth")
+    from hwsim.rtl import rtl_config, systolic_arch
+    from hwsim.rtl.sim import DramModel, run_gemm
+
+    arch = systolic_arch(4, 3, dataflow, accumulator_bits=acc_bits, dram_bits_per_cycle=32)
+    cfg = rtl_config(arch)
+    m, n, k = 9, 7, 26
+    plan = cfg.plan(m, n, k)
+    overflowed = False
+    for name, (A, B) in _patterns(m, n, k, cfg.a_bits).items():
+        exact = A.astype(np.int64) @ B.astype(np.int64)
+        half = 1 << (acc_bits - 1)
+        want = (exact + half) % (2 * half) - half
+        overflowed |= bool((want != exact).any())
+        got, _, _ = run_gemm(plan, A, B, DramModel.for_config(cfg, 3))
+        assert np.array_equal(got, want), name
+    assert overflowed == (acc_bits == 16)
+
+
+def test_a_read_only_directory_is_one_clear_error(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(ro)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {done.stderr.strip()}")
+    try:
+        wl = tmp_path / "tiny.yaml"
+        wl.write_text(yaml.safe_dump(TINY))
+        for argv, field in [
+            (["run", "--workload", str(wl), "--samples", "200", "--out", str(ro / "r.json")], "--out"),
+            (["run", "--workload", str(wl), "--samples", "200", "--plot", str(ro / "r.png")], "--plot"),
+            ([*SWEEP, "--workload", str(wl), "--workers", "1", "--out", str(ro / "s.csv")], "--out"),
+            (["search", "--workload", str(wl), "--budget", "4", "--samples", "200", "--out", str(ro / "search")], "--out"),
+            (["rtl", "generate", "--out", str(ro / "rtl")], "--out"),
+        ]:
+            r = _cli(*argv)
+            assert r.returncode == 2, (argv, r.stderr[-1500:])
+            assert "Traceback" not in r.stderr and field in r.stderr and "Read-only file system" in r.stderr, (argv, r.stderr)
+    finally:
+        subprocess.run(["umount", "-l", str(ro)], capture_output=True)
+
+
+@pytest.mark.slow
+def test_a_search_killed_three_times_at_random_moments_loses_no_trial(tmp_path: Path) -> None:
+    import sqlite3
+
+    wl = tmp_path / "tiny.yaml"
+    wl.write_text(yaml.safe_dump(TINY))
+    out = tmp_path / "search"
+    args = [sys.executable, "-m", "hwsim.cli", "search", "--workload", str(wl), "--arch", "eyeriss", "--budget", "40",
+            "--samples", "200", "--population", "8", "--out", str(out), "--max-proxy", "0.5", "--format", "json"]  # fmt: skip
+    db = out / "study.db"
+
+    def complete() -> dict[int, str]:
+        if not db.exists():
+            return {}
+        with sqlite3.connect(db) as c:
+            rows = c.execute("select t.number, group_concat(v.value) from trials t join trial_values v on v.trial_id = t.trial_id "
+                             "where t.state = 'COMPLETE' group by t.trial_id").fetchall()  # fmt: skip
+        return dict(rows)
+
+    rng = random.Random(7)
+    seen: dict[int, str] = {}
+    for _ in range(3):
+        proc = subprocess.Popen([*args, "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(rng.uniform(3.0, 9.0))
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        now = complete()
+        assert all(now.get(k) == v for k, v in seen.items())  # finished trials survive later kills unchanged
+        seen = now
+    rerun = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    final = complete()
+    assert all(final.get(k) == v for k, v in seen.items())
+    assert 40 <= len(final) <= 41 and json.loads(rerun.stdout)["trials"] == len(final)
