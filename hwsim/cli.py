@@ -110,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--objective", choices=("edp", "energy", "delay"), default="edp", help="what the mapper minimizes")
     run.add_argument("--samples", type=int, default=20_000, help="mapper samples per layer (default 20000)")
     run.add_argument("--dataflow", choices=("ws", "os", "is", "rs"), help="constrain the mapper to a dataflow")
+    run.add_argument("--mappings", metavar="FILE", help="cost the layers listed in FILE (mappings.yaml, as hwsim search writes) under "
+                                                         "those loop nests instead of searching; other layers are mapped")  # fmt: skip
     run.add_argument("--min-utilization", type=float, default=0.0, help="minimum spatial utilization of the PE array (0..1)")
     run.add_argument("--seed", type=int, default=0)
     _constraint_args(run)
@@ -174,8 +176,13 @@ def _run(args: argparse.Namespace) -> str:
     problems += options.problems()
     if problems:
         raise SpecError("command line", problems)
+    fixed = None
+    if args.mappings:
+        from hwsim.mapping_io import read_mappings, resolve_mappings
+
+        fixed = resolve_mappings(workload, arch, read_mappings(args.mappings, arch), args.mappings)
     report = evaluate_network(arch, workload, options, progress=_progress() if args.format == "table" and not args.out else None,
-                              engine=args.engine)  # fmt: skip
+                              engine=args.engine, mappings=fixed)  # fmt: skip
     if args.plot is not None:
         from hwsim.plots import plot_layers, save_figure
 

@@ -19,11 +19,12 @@ from typing import Any
 
 import pandas as pd
 
-from hwsim.analytical import CostReport
+from hwsim.analytical import CostReport, evaluate_mapping
 from hwsim.arch import Architecture, Level
 from hwsim.cycle import CycleOptions, CycleReport
 from hwsim.errors import Problem, SpecError
 from hwsim.mapper import MapperOptions, map_layer
+from hwsim.mapping import Mapping
 from hwsim.workload import Layer, Network, StateOp, TensorOp
 
 __all__ = ["NetworkReport", "cost_tensor_op", "evaluate_network"]
@@ -215,6 +216,7 @@ def evaluate_network(
     workers: int | None = None,
     engine: str = "analytical",
     cycle_options: CycleOptions | None = None,
+    mappings: dict[str, Mapping] | None = None,
 ) -> NetworkReport:
     """Map and cost every node of ``network`` on ``arch`` in topological order.
 
@@ -223,12 +225,15 @@ def evaluate_network(
 
     Each distinct layer shape is searched once; with ``workers`` > 1 (or automatically, for
     long searches) the searches run in that many processes. Results do not depend on it.
+    ``mappings`` (layer name → :class:`Mapping`, e.g. from :func:`hwsim.mapping_io.read_mappings`) fixes the
+    schedule of those layers: they are costed under it, not searched.
     """
     options = options or MapperOptions()
     ops = list(network.ops())
+    fixed = {name: m for name, m in (mappings or {}).items()}
     unique: dict[Layer, Layer] = {}
     for op in ops:
-        if isinstance(op, Layer):
+        if isinstance(op, Layer) and op.name not in fixed:
             unique.setdefault(_shape_key(op), op)
     keys = list(unique)
     n_workers = _workers(workers, len(keys), options)
@@ -250,26 +255,31 @@ def evaluate_network(
         raise SpecError("evaluate_network", [Problem("engine", engine, "expected analytical or cycle")])
     reports: list[CostReport] = []
     placed = place_states(arch, network)
+    own = {op.name: evaluate_mapping(op, arch, fixed[op.name]) for op in ops if isinstance(op, Layer) and op.name in fixed}
     if engine == "cycle":
-        return _cycle_network(arch, network, ops, cache, cycle_options, placed)
+        return _cycle_network(arch, network, ops, cache, cycle_options, placed, own)
     for op in ops:
         if isinstance(op, TensorOp):
             reports.append(cost_tensor_op(op, arch, placed.get(op.name, False)))
         else:
-            reports.append(replace(cache[_shape_key(op)], layer=op.name))
+            reports.append(own[op.name] if op.name in own else replace(cache[_shape_key(op)], layer=op.name))
     return NetworkReport(arch, network, tuple(reports))
 
 
 def _cycle_network(
     arch: Architecture, network: Network, ops: list[Layer | TensorOp], cache: dict[Layer, CostReport], options: CycleOptions | None,
-    placed: dict[str, bool],
+    placed: dict[str, bool], own: dict[str, CostReport] | None = None,
 ) -> NetworkReport:
     from hwsim.cycle import simulate
 
-    simulated: dict[Layer, tuple[CostReport, CycleReport]] = {}
-    for key, analytical in cache.items():
+    own = own or {}
+    named = {op.name: op for op in ops if isinstance(op, Layer) and op.name in own}
+    simulated: dict[Layer | str, tuple[CostReport, CycleReport]] = {}
+    jobs: list[tuple[Layer | str, CostReport]] = [*cache.items(), *((name, own[name]) for name in named)]
+    for key, analytical in jobs:
+        layer = named[key] if isinstance(key, str) else key
         assert analytical.mapping is not None
-        c = simulate(key, arch, analytical.mapping, options, check=False)
+        c = simulate(layer, arch, analytical.mapping, options, check=False)
         scale = c.cycles / analytical.cycles if analytical.cycles else 1.0
         leakage = analytical.leakage_energy_pj * scale
         simulated[key] = (replace(analytical, cycles=c.cycles, leakage_energy_pj=leakage,
@@ -285,9 +295,8 @@ def _cycle_network(
             cycles.append(None)
             analytical_cycles.append(r.cycles)
         else:
-            key = _shape_key(op)
-            r, c = simulated[key]
+            r, c = simulated[op.name if op.name in own else _shape_key(op)]
             reports.append(replace(r, layer=op.name))
             cycles.append(replace(c, layer=op.name))
-            analytical_cycles.append(cache[key].cycles)
+            analytical_cycles.append(own[op.name].cycles if op.name in own else cache[_shape_key(op)].cycles)
     return NetworkReport(arch, network, tuple(reports), "cycle", tuple(cycles), tuple(analytical_cycles))

@@ -418,15 +418,9 @@ def export_winner(ctx: Context, params: dict[str, Any], directory: str) -> dict[
     options = dataclasses.replace(ctx.options, **point.mapper)
     report = evaluate_network_cached(point.arch, network, options, ctx.cache)
     arch = point.arch
-    mappings = {}
-    for r in report.reports:
-        if r.mapping is None:
-            continue
-        mappings[r.layer] = {
-            "temporal": {lv.name: [[dm, int(n)] for dm, n in g] for lv, g in zip(arch.levels, r.mapping.temporal, strict=True)},
-            "spatial": {ax.name: [[dm, int(n)] for dm, n in g] for ax, g in zip(arch.axes, r.mapping.spatial, strict=True)},
-            "bypass": [list(b) for b in r.mapping.bypass],
-        }
+    from hwsim.mapping_io import mappings_to_dict
+
+    mappings = mappings_to_dict(arch, {r.layer: r.mapping for r in report.reports if r.mapping is not None})
     write_text_atomic(d / "mappings.yaml", "# Per layer: temporal loops (outer→inner) by level, spatial unrolling by axis.\n"
                       + yaml.safe_dump({"arch": spec["name"], "dataflow": point.mapper.get("dataflow", "any"), "layers": mappings},
                                        sort_keys=False))  # fmt: skip
