@@ -101,3 +101,21 @@ def test_what_the_core_cannot_run_is_named() -> None:
     with pytest.raises(SpecError) as e:
         gemm_shape(depthwise_conv2d("dw", channels=8, in_hw=8, kernel=3, padding=1))
     assert "ungrouped" in e.value.render()
+
+
+def test_the_fitted_resource_model_against_the_synthesized_table() -> None:
+    """FIT (rtl/resources.py) against every synthesized ECP5 point recorded in benchmarks/rtl_synthesis.md."""
+    from hwsim.rtl.resources import estimate
+
+    md = (Path(__file__).resolve().parents[1] / "benchmarks" / "rtl_synthesis.md").read_text()
+    rows = [line.split("|")[1:-1] for line in md.splitlines() if line.startswith("| ") and "/" in line.split("|")[2]]
+    assert len(rows) == 10
+    for cells in rows:
+        r, c = (int(x) for x in cells[0].strip().split("×"))
+        a, acc = (int(x) for x in cells[1].strip().split("/"))
+        cfg = rtl_config(systolic_arch(r, c, "ws", input_bits=a, weight_bits=a, accumulator_bits=acc, input_kib=1, weight_kib=0.25,
+                                       output_kib=1))  # fmt: skip
+        e = estimate(cfg, "ecp5")
+        luts, ffs = int(cells[3]), int(cells[6])
+        assert abs(e.luts - luts) / luts < 0.25 and abs(e.ffs - ffs) / ffs < 0.15, cells
+        assert e.dsps == r * c
