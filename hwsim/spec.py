@@ -9,7 +9,9 @@ stopping at the first.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,26 @@ def _count_nodes(node: yaml.Node, limit: int = _MAX_YAML_NODES + 1) -> int:
     return count
 
 
+_RECORDER: list[dict[str, Any]] | None = None
+
+
+@contextmanager
+def recording() -> Iterator[list[dict[str, Any]]]:
+    """Record every field the validators read (path, kind, default, choices, bounds, unit) while validating:
+    the schema as the validators define it, for the generated spec reference (:mod:`hwsim.docs`)."""
+    global _RECORDER
+    old, _RECORDER = _RECORDER, []
+    try:
+        yield _RECORDER
+    finally:
+        _RECORDER = old
+
+
+def _note(f: Fields, key: str, kind: str, **info: Any) -> None:
+    if _RECORDER is not None:
+        _RECORDER.append({"path": re.sub(r"\[\d+\]", "[]", f.at(key)), "kind": kind, **info})
+
+
 class Fields:
     """Typed access to one mapping of a spec, recording problems under ``path``.
 
@@ -97,10 +119,12 @@ class Fields:
         return key in self.data
 
     def raw(self, key: str, default: Any = None) -> Any:
+        _note(self, key, "any", default=default)
         self.seen.add(key)
         return self.data.get(key, default)
 
     def text(self, key: str, default: str | None = None, *, choices: Iterable[str] | None = None) -> str:
+        _note(self, key, "string", default=default, required=default is None, choices=list(choices) if choices is not None else None)
         self.seen.add(key)
         if key not in self.data:
             if default is None:
@@ -130,6 +154,7 @@ class Fields:
         required: bool = False,
         unit: str = "",
     ) -> float | None:
+        _note(self, key, "integer" if integer else "number", default=default, required=required, minimum=minimum, exclusive=exclusive, unit=unit)
         self.seen.add(key)
         if key not in self.data or self.data[key] is None:
             if required:
@@ -156,12 +181,14 @@ class Fields:
         return int(v) if integer else float(v)
 
     def integer(self, key: str, default: int | None = None, *, minimum: int = 1, required: bool = False) -> int:
+        _note(self, key, "integer", default=default, required=required, minimum=minimum, exclusive=False)
         got = self.number(key, None, minimum=minimum, exclusive=False, integer=True, required=required)
         if got is None:
             return default if default is not None else minimum
         return int(got)
 
     def boolean(self, key: str, default: bool) -> bool:
+        _note(self, key, "boolean", default=default)
         self.seen.add(key)
         v = self.data.get(key, default)
         if not isinstance(v, bool):
@@ -170,6 +197,7 @@ class Fields:
         return v
 
     def str_list(self, key: str, default: Iterable[str] = (), *, choices: Iterable[str] | None = None) -> tuple[str, ...]:
+        _note(self, key, "list of strings", default=list(default), choices=list(choices) if choices is not None else None)
         self.seen.add(key)
         if key not in self.data:
             return tuple(default)
@@ -188,6 +216,7 @@ class Fields:
         return tuple(v)
 
     def sub(self, key: str, *, required: bool = False) -> Fields:
+        _note(self, key, "mapping", required=required)
         self.seen.add(key)
         if key not in self.data:
             if required:
@@ -196,6 +225,7 @@ class Fields:
         return Fields(self.data[key], self.at(key), self.problems)
 
     def items(self, key: str, *, required: bool = False) -> list[Fields]:
+        _note(self, key, "list of mappings", required=required)
         self.seen.add(key)
         if key not in self.data:
             if required:
