@@ -282,3 +282,15 @@ def test_a_search_killed_three_times_at_random_moments_loses_no_trial(tmp_path: 
     final = complete()
     assert all(final.get(k) == v for k, v in seen.items())
     assert 40 <= len(final) <= 41 and json.loads(rerun.stdout)["trials"] == len(final)
+
+
+def test_atomic_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
+    """Written through a temporary file, yet readable like any file the user creates (umask 022: 0644), not 0600."""
+    from hwsim.io import write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "out.json", "{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.json").stat().st_mode & 0o777 == 0o644
