@@ -22,6 +22,21 @@ def test_x3d_s_clip_macs_and_the_continual_reduction():
     assert 12.1 * 0.95 <= ratio <= 15.3 * 1.05  # CoX3D: 12.1–15.3× fewer per prediction
 
 
+def test_x3d_m_clip_macs_and_the_continual_reduction():
+    """X3D-M is X3D-S's network at 16 frames of 256²: its MACs follow from X3D-S's by the frame and pixel counts of each
+    layer (an independent closed form: every layer's MACs scale with frames·H·W, except the fc head), and match the
+    published 6.2 GFLOPs; CoX3D-M's reduction is at the top of the CoX3D range (15.3×)."""
+    s_clip, m_clip, m_step = load_workload("x3d-s"), load_workload("x3d-m"), load_workload("cox3d-m")
+    head = sum(layer.macs for layer in s_clip.layers() if layer.name.startswith("fc") or ".se_fc" in layer.name)
+    body_s = s_clip.macs - head
+    se = sum(layer.macs for layer in m_clip.layers() if ".se_fc" in layer.name)
+    assert se == sum(layer.macs for layer in s_clip.layers() if ".se_fc" in layer.name)  # SE acts on pooled vectors
+    assert m_clip.macs - head == pytest.approx(body_s * (16 / 13) * (256 / 160) ** 2, rel=0.01)
+    assert m_clip.macs == pytest.approx(6.2e9, rel=0.02)
+    ratio = m_clip.macs / m_step.macs
+    assert ratio == pytest.approx(15.3, rel=0.05)
+
+
 def test_temporal_depthwise_macs_and_input_footprint_by_direct_count():
     for frames, kt, kh, ch, hw, stride in [(5, 3, 3, 2, 6, 1), (4, 5, 1, 3, 4, 1), (6, 3, 3, 1, 8, 2)]:
         layer = temporal_depthwise("t", channels=ch, frames_in=frames, hw=hw, kt=kt, kh=kh, stride=stride)

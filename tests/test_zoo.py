@@ -10,9 +10,9 @@ from hwsim.workload import Layer, Network, TensorOp
 from hwsim.workloads import PRESETS, PUBLISHED, load_preset, parameter_count
 
 NAMES = sorted(PRESETS)
-CNNS = ["alexnet", "vgg16", "resnet18", "resnet50", "mobilenetv2", "x3d-s"]
+CNNS = ["alexnet", "vgg16", "resnet18", "resnet50", "mobilenetv2", "x3d-s", "x3d-m"]
 TRANSFORMERS = ["bert-base", "vit-b16"]
-STREAMING = ["cox3d-s"]  # per-step networks: checked by their reduction over the clip form (tests/test_continual.py)
+STREAMING = ["cox3d-s", "cox3d-m"]  # per-step networks: checked by their reduction over the clip form (tests/test_continual.py)
 TOLERANCE = 0.02
 
 

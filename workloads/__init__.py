@@ -12,7 +12,7 @@ from collections.abc import Callable
 from hwsim.workload import Network
 
 from .cnn import alexnet, mobilenetv2, resnet18, resnet50, vgg16
-from .continual import cox3d_s, x3d_s
+from .continual import cox3d_m, cox3d_s, x3d_m, x3d_s
 from .transformers import bert_base, vit_b16
 
 __all__ = ["PRESETS", "PUBLISHED", "load_preset", "parameter_count"]
@@ -27,6 +27,8 @@ PRESETS: dict[str, Callable[[], Network]] = {
     "vit-b16": vit_b16,
     "x3d-s": x3d_s,
     "cox3d-s": cox3d_s,
+    "x3d-m": x3d_m,
+    "cox3d-m": cox3d_m,
 }
 
 _CNN_NOTE = "MACs of conv+fc layers (no bias, pooling or BN); params incl. biases and BN affines, "
@@ -45,6 +47,8 @@ PUBLISHED: dict[str, dict] = {
                         "and head; params incl. biases, LayerNorm, class token and position embeddings"},
     "x3d-s": {"macs": 1.96e9, "params": 3.76e6,
               "note": "one clip of 13×160×160 (Feichtenhofer 2020): MACs of 3-D convs, SE and fc layers; params incl. BN"},
+    "x3d-m": {"macs": 6.2e9, "params": 3.8e6,
+              "note": "one clip of 16×256×256 (Feichtenhofer 2020, inference size): MACs of 3-D convs, SE and fc layers; params incl. BN"},
 }  # fmt: skip
 
 

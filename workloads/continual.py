@@ -1,4 +1,7 @@
-"""X3D-S as a clip network and as a Continual Inference Network (CoX3D-S, one frame per step).
+"""X3D-S and X3D-M as clip networks and as Continual Inference Networks (CoX3D-S/-M, one frame per step).
+
+X3D-M is X3D-S at 16 frames of 256×256 (the same widths and depths; X3D's expansion from S to M is in
+frames and resolution only).
 
 X3D-S (Feichtenhofer, CVPR 2020): 13 frames of 160×160; a 1×3×3 stem (24 channels) and a
 5×1×1 depthwise temporal conv; stages res2–res5 of 3, 5, 11, 7 bottleneck blocks (widths 24,
@@ -26,10 +29,11 @@ from hwsim.workload import Layer, Network, Operand, StateOp, TensorOp, conv2d, f
 
 from ._ops import add
 
-__all__ = ["cox3d_s", "temporal_depthwise", "x3d_s"]
+__all__ = ["cox3d_m", "cox3d_s", "temporal_depthwise", "x3d_m", "x3d_s"]
 
-FRAMES = 13
+FRAMES = 13  # X3D-S
 SIZE = 160
+VARIANTS = {"s": (13, 160), "m": (16, 256)}  # frames, spatial size of one clip at inference (X3D Table 3; the CoX3D paper)
 STAGES = ((24, 3), (48, 5), (96, 11), (192, 7))
 EXPANSION = 2.25
 
@@ -53,13 +57,13 @@ def _pointwise(name: str, cin: int, cout: int, hw: int, frames: int, stride: int
     return conv2d(name, in_channels=cin, out_channels=cout, in_hw=hw, kernel=1, stride=stride, batch=frames)
 
 
-def _x3d(name: str, continual: bool) -> Network:
+def _x3d(name: str, continual: bool, variant: str = "s") -> Network:
     net = Network(name)
-    frames = 1 if continual else FRAMES
-    hw = SIZE
+    clip_frames, hw = VARIANTS[variant]
+    frames = 1 if continual else clip_frames
     net.add(conv2d("conv1_s", in_channels=3, out_channels=24, in_hw=hw, kernel=3, stride=2, padding=1, batch=frames))
     hw //= 2
-    _temporal(net, "conv1_t", 24, hw, kt=5, continual=continual)
+    _temporal(net, "conv1_t", 24, hw, kt=5, continual=continual, frames=clip_frames)
     cin = 24
     for s, (width, blocks) in enumerate(STAGES, start=2):
         inner = round(width * EXPANSION)
@@ -68,7 +72,7 @@ def _x3d(name: str, continual: bool) -> Network:
             pre = f"res{s}.{b}"
             start = net.last
             net.add(_pointwise(f"{pre}.a", cin, inner, hw, frames))
-            _temporal(net, f"{pre}.b", inner, hw, kt=3, continual=continual, stride=stride)
+            _temporal(net, f"{pre}.b", inner, hw, kt=3, continual=continual, stride=stride, frames=clip_frames)
             out_hw = hw // stride
             if b % 2 == 0:  # squeeze-excitation: pooled vector → fc → fc (per clip, or per step)
                 se = max(8, round(inner / 16))
@@ -94,15 +98,15 @@ def _x3d(name: str, continual: bool) -> Network:
     net.add(TensorOp("pool", "pool", pooled * hw * hw * frames, pooled, pooled * hw * hw * frames))
     if continual:
         # global average pooling over time becomes a running window of the last FRAMES pooled frames
-        net.add(StateOp("pool.window", "state", pooled, pooled * 2, pooled, 8, state_elements=pooled * FRAMES))
+        net.add(StateOp("pool.window", "state", pooled, pooled * 2, pooled, 8, state_elements=pooled * clip_frames))
     net.add(fully_connected("fc1", in_features=pooled, out_features=2048))
     net.add(fully_connected("fc2", in_features=2048, out_features=400))
     return net
 
 
-def _temporal(net: Network, name: str, channels: int, hw: int, *, kt: int, continual: bool, stride: int = 1) -> None:
+def _temporal(net: Network, name: str, channels: int, hw: int, *, kt: int, continual: bool, stride: int = 1, frames: int = FRAMES) -> None:
     if not continual:
-        net.add(temporal_depthwise(name, channels=channels, frames_in=FRAMES, hw=hw, kt=kt, kh=3 if kt == 3 else 1, stride=stride))
+        net.add(temporal_depthwise(name, channels=channels, frames_in=frames, hw=hw, kt=kt, kh=3 if kt == 3 else 1, stride=stride))
         return
     kh = 3 if kt == 3 else 1
     # one new frame times all kt taps: kt partial output frames (out_channels = kt·channels, one group per channel)
@@ -121,6 +125,16 @@ def x3d_s() -> Network:
 def cox3d_s() -> Network:
     """CoX3D-S: one step (one new frame, one prediction) of the continual X3D-S."""
     return _x3d("cox3d-s", continual=True)
+
+
+def x3d_m() -> Network:
+    """X3D-M on one clip of 16×256×256 frames (its inference size: 6.2 GFLOPs in the X3D paper)."""
+    return _x3d("x3d-m", continual=False, variant="m")
+
+
+def cox3d_m() -> Network:
+    """CoX3D-M: one step of the continual X3D-M (a 16-frame pooling window)."""
+    return _x3d("cox3d-m", continual=True, variant="m")
 
 
 def ring_buffer_elements(kt: int, channels: int, hw: int) -> int:
