@@ -205,9 +205,14 @@ def evaluate_design(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _violation(ctx: Context, row: dict[str, Any]) -> float:
-    if not row.get("mapped", False):
-        return _BAD
-    return max([0.0] + [(row[CONSTRAINTS[k]] - lim) / (abs(lim) or 1.0) for k, lim in ctx.space.constraints.items()])
+    """How far a trial is outside the constraints (relative excess, 0 when inside). A design refused before mapping
+    keeps its graded excess (not a flat penalty), so NSGA-II's constrained domination can steer towards feasibility;
+    only a design that could not be built or mapped at all gets the flat penalty."""
+    known = {k: lim for k, lim in ctx.space.constraints.items() if row.get(CONSTRAINTS[k]) is not None}
+    excess = max([0.0] + [(row[CONSTRAINTS[k]] - lim) / (abs(lim) or 1.0) for k, lim in known.items()])
+    if row.get("mapped", False):
+        return excess
+    return excess if excess > 0 and str(row.get("error", "")).startswith("violates") else _BAD
 
 
 _CTX: Context | None = None
