@@ -55,6 +55,8 @@ def add_parsers(sub: Any) -> None:
     se.add_argument("--max-pes", type=float, help="PE (MAC) count limit (an FPGA's DSPs)")
     se.add_argument("--max-onchip-kib", type=float, help="on-chip storage limit (an FPGA's block RAM)")
     se.add_argument("--same-resources", action="store_true", help="limit PEs and on-chip KiB to the base architecture's (NAAS-style)")
+    se.add_argument("--rtl", action="store_true", help="only designs `hwsim rtl generate` builds: fixed MACs, and a design the generator "
+                                                        "refuses is infeasible (start from a generatable --arch such as fpga-small)")  # fmt: skip
     se.add_argument("--max-proxy", type=float, default=0.05,
                     help="accuracy-proxy limit (default 0.05; lower is closer to the original). The proxy is a mean relative noise "
                          "power plus pruned norm share: int8 everywhere ≈ 0.001, int6 ≈ 0.017, int4 ≈ 0.3; narrowing a fifth of the "
@@ -255,8 +257,11 @@ def _search(args: argparse.Namespace) -> str:
     except OSError as e:
         raise SpecError("hwsim search", [Problem("--out", args.directory, f"expected a writable directory ({e.strerror})")]) from None
     url = args.storage or f"sqlite:///{out.resolve() / 'study.db'}"
+    check = None
+    if args.rtl:
+        space, check = _rtl_space(space, base)
     ctx = Context(base, network, space, objectives, MapperOptions(samples=args.samples, seed=args.seed),
-                  QuantPruneProxy(weights, sensitivity))  # type: ignore[arg-type]  # fmt: skip
+                  QuantPruneProxy(weights, sensitivity), arch_check=check)  # type: ignore[arg-type]  # fmt: skip
     start = time.perf_counter()
     try:
         study = run_search(ctx, url, args.budget, args.study, args.workers, args.seed, args.population)
@@ -313,3 +318,29 @@ def _storage_error(e: BaseException) -> bool:
     except ImportError:  # pragma: no cover - optuna brings sqlalchemy
         return False
     return isinstance(e, OperationalError) or isinstance(e.__cause__, OperationalError)
+
+
+def _rtl_space(space: Any, base: dict[str, Any]) -> tuple[Any, Any]:
+    """The space restricted to what the RTL generator builds, and the per-design check (its refusals)."""
+    from dataclasses import replace
+
+    from hwsim.rtl.config import rtl_config
+    from hwsim.variants import build_point
+
+    try:
+        rtl_config(build_point(base, {}, source="--arch").arch)
+    except SpecError as e:
+        raise SpecError("hwsim search --rtl", [Problem("--arch", base.get("name"), "expected a generatable base design (e.g. fpga-small): "
+                                                                                   + "; ".join(f"{p.path}: {p.expected}" for p in e.problems[:3]))]) from None  # fmt: skip
+    hardware = dict(space.hardware)
+    if "mac.kind" in hardware:
+        hardware["mac.kind"] = ["fixed"]
+
+    def check(arch: Any) -> list[str]:
+        try:
+            rtl_config(arch)
+        except SpecError as e:
+            return [f"{p.path}: {p.expected}" for p in e.problems]
+        return []
+
+    return replace(space, hardware=hardware), check

@@ -23,6 +23,7 @@ import math
 import multiprocessing
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,6 +137,8 @@ class Context:
     options: MapperOptions
     proxy: AccuracyProxy
     cache: dict[Any, Any] = field(default_factory=dict)
+    # Extra feasibility of a built design (e.g. "the RTL generator builds it"): the problems, empty when fine.
+    arch_check: Callable[[Any], list[str]] | None = None
 
 
 def _network_variant(ctx: Context, params: dict[str, Any]) -> Network:
@@ -186,11 +189,13 @@ def evaluate_design(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         row.update(ctx.proxy.estimate(ctx.network, network))
         arch = point.arch
         row.update(num_macs=arch.num_macs, onchip_kib=_onchip_kib(arch), area_mm2=arch.area_um2 / 1e6)
+        unbuildable = ctx.arch_check(arch) if ctx.arch_check is not None else []
+        row["unbuildable"] = len(unbuildable)
         # Resources are known before mapping: skip the mapper for designs that break them.
         early = [k for k in ("max_pes", "max_onchip_kib", "max_area_mm2", "max_proxy") if k in ctx.space.constraints
                  and row[CONSTRAINTS[k]] > ctx.space.constraints[k]]  # fmt: skip
-        if early:
-            row.update(error="violates " + ",".join(early))
+        if early or unbuildable:
+            row.update(error="violates " + ",".join(early + (["buildable"] if unbuildable else [])) + "".join(f"; {u}" for u in unbuildable[:3]))
         else:
             options = dataclasses.replace(ctx.options, **point.mapper)
             report = evaluate_network_cached(arch, network, options, ctx.cache)
@@ -210,6 +215,7 @@ def _violation(ctx: Context, row: dict[str, Any]) -> float:
     only a design that could not be built or mapped at all gets the flat penalty."""
     known = {k: lim for k, lim in ctx.space.constraints.items() if row.get(CONSTRAINTS[k]) is not None}
     excess = max([0.0] + [(row[CONSTRAINTS[k]] - lim) / (abs(lim) or 1.0) for k, lim in known.items()])
+    excess += float(row.get("unbuildable", 0))  # one per field the builder refuses
     if row.get("mapped", False):
         return excess
     return excess if excess > 0 and str(row.get("error", "")).startswith("violates") else _BAD
@@ -252,7 +258,12 @@ def base_params(ctx: Context) -> dict[str, Any]:
             value = (ctx.base.get("mac") or {}).get(norm[1], "fixed" if norm[1] == "kind" else None)
         elif path == "dataflow":
             value = "any"
-        out[path] = value if value in choices else choices[0]
+        if isinstance(value, str):  # YAML numbers written as '800e6'
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        out[path] = next((c for c in choices if c == value), choices[0])
     full = max(ctx.space.bits)
     for s in stages(ctx.network):
         out[f"width.{s}"] = 1.0 if 1.0 in ctx.space.widths else max(ctx.space.widths)
@@ -344,10 +355,20 @@ def run_search(
         raise SpecError("--storage", [Problem("objectives", list(ctx.objectives), f"expected the stored study's objectives {stored}")])
     study.set_user_attr("objectives", list(ctx.objectives))
     if not study.trials:
-        study.enqueue_trial(base_params(ctx))  # the base design, int8, full width: a feasible start
+        base = base_params(ctx)
+        study.enqueue_trial(base)  # the base design, int8, full width: a feasible start
+        # Half a first generation more at the base network (widest bits, full width) with the hardware left to the
+        # sampler: feasible hardware variety for NSGA-II to breed from, where random network choices mostly break a
+        # proxy limit.
+        network_only = {k: v for k, v in base.items() if k not in ctx.space.hardware}
+        for _ in range(max(0, min(population, budget) // 2 - 1)):
+            study.enqueue_trial(network_only, skip_if_exists=False)
     n = max(1, min(workers or os.cpu_count() or 1, budget))
-    if not study.trials:  # the enqueued base design, here: two workers could both claim it from SQLite
-        study.optimize(_objective, n_trials=1, gc_after_trial=False)
+    from optuna.trial import TrialState
+
+    waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+    if waiting:  # enqueued trials run here, in one process: two workers could both claim one from SQLite
+        study.optimize(_objective, n_trials=min(waiting, max(0, budget - _complete(study))) or 1, gc_after_trial=False)
     if _complete(study) < budget:
         if n == 1 or not sys.platform.startswith("linux"):
             _worker(url, study_name, budget, seed, population)

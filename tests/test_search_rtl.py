@@ -1,0 +1,72 @@
+"""`hwsim search --rtl`: every feasible design is one the RTL generator builds, and the winner generates."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+pytest.importorskip("amaranth")
+pytest.importorskip("optuna")
+
+from hwsim.mapper import MapperOptions
+from hwsim.presets import load_arch
+from hwsim.proxy import QuantPruneProxy
+from hwsim.rtl.config import rtl_config
+from hwsim.search import Context, base_params, default_space
+from hwsim.variants import arch_spec
+from hwsim.workloads import load_preset
+
+TINY = {
+    "name": "tiny",
+    "layers": [
+        {"name": "conv1", "type": "conv2d", "in_channels": 3, "out_channels": 16, "in_hw": 16, "kernel": 3, "padding": 1},
+        {"name": "conv2", "type": "conv2d", "in_channels": 16, "out_channels": 32, "in_hw": 16, "kernel": 3, "padding": 1},
+        {"name": "fc", "type": "fc", "in_features": 8192, "out_features": 10},
+    ],
+}
+
+
+def test_the_base_trial_is_the_base_design() -> None:
+    """Numbers written as strings in a preset ('800e6') are matched to the space's choices."""
+    base = arch_spec("fpga-small")
+    ctx = Context(base, load_preset("resnet18"), default_space(base), ("edp",), MapperOptions(samples=100), QuantPruneProxy({}, {}))
+    params = base_params(ctx)
+    arch = load_arch("fpga-small")
+    assert params["levels.dram.bandwidth_bytes_per_s"] * 8 / arch.clock_hz == arch.levels[0].read_bandwidth_bits_per_cycle
+    assert params["array.rows"] == 8 and params["array.cols"] == 8
+
+
+def test_search_rtl_keeps_to_generatable_designs(tmp_path: Path) -> None:
+    wl = tmp_path / "tiny.yaml"
+    wl.write_text(yaml.safe_dump(TINY))
+    out = tmp_path / "search"
+    done = subprocess.run([sys.executable, "-m", "hwsim.cli", "search", "--arch", "fpga-small", "--workload", str(wl), "--rtl",
+                           "--budget", "24", "--samples", "200", "--population", "8", "--workers", "1", "--out", str(out),
+                           "--format", "json"], capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    trials = pd.read_csv(out / "trials.csv")
+    assert summary["feasible"] >= 2 and (trials["param.mac.kind"] == "fixed").all()
+    from hwsim.variants import build_point
+
+    base = arch_spec("fpga-small")
+    for _, row in trials[trials["feasible"]].iterrows():
+        hw = {k[len("param."):]: v for k, v in row.items() if k.startswith("param.") and k[len("param."):] in default_space(base).hardware
+              and not (k == "param.dataflow")}  # fmt: skip
+        rtl_config(build_point(base, hw).arch)  # raises if the generator would refuse it
+    gen = subprocess.run([sys.executable, "-m", "hwsim.cli", "rtl", "generate", "--arch", summary["files"]["arch"], "--out",
+                          str(tmp_path / "rtl")], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert gen.returncode == 0, gen.stderr
+    assert list((tmp_path / "rtl").glob("*.v"))
+
+
+def test_search_rtl_refuses_a_base_the_generator_cannot_build(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "hwsim.cli", "search", "--arch", "eyeriss", "--workload", "resnet18", "--rtl",
+                           "--budget", "2", "--out", str(tmp_path / "s")], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "generatable" in done.stderr
