@@ -423,7 +423,8 @@ def params_of(row: pd.Series) -> dict[str, Any]:
 
 def export_winner(ctx: Context, params: dict[str, Any], directory: str) -> dict[str, str]:
     """Write the winner: ``arch.yaml`` (an hwsim architecture spec), ``mappings.yaml`` (per layer,
-    temporal factors by level and spatial factors by axis), ``network.yaml`` (widths, bits) and a README."""
+    temporal factors by level and spatial factors by axis), ``network.yaml`` (the variant as a workload file, or a summary
+    of widths and bits where the format cannot hold the network) and a README."""
     from pathlib import Path
 
     import yaml
@@ -450,22 +451,36 @@ def export_winner(ctx: Context, params: dict[str, Any], directory: str) -> dict[
     write_text_atomic(d / "mappings.yaml", "# Per layer: temporal loops (outer→inner) by level, spatial unrolling by axis.\n"
                       + yaml.safe_dump({"arch": spec["name"], "dataflow": point.mapper.get("dataflow", "any"), "layers": mappings},
                                        sort_keys=False))  # fmt: skip
-    layers = {layer.name: {"weight_bits": layer.operand("weights").bits, "input_bits": layer.operand("inputs").bits,
-                           "dims": dict(layer.bounds)} for layer in network.layers()}  # fmt: skip
+    from hwsim.errors import SpecError as _SpecError
+    from hwsim.network_io import network_to_dict
+
     widths = {k[len("width."):]: v for k, v in params.items() if k.startswith("width.")}
-    write_text_atomic(d / "network.yaml", yaml.safe_dump({"base": ctx.network.name, "width_multipliers": widths, "layers": layers},
-                                                          sort_keys=False))  # fmt: skip
+    try:  # a workload file `hwsim run --workload network.yaml` reads
+        doc = network_to_dict(network, source="network.yaml")
+        doc["name"] = f"{ctx.network.name}-winner"
+        head = (f"# Co-search winner's network variant of {ctx.network.name} (width multipliers {widths}; bits per layer below):\n"
+                "# an hwsim workload file: hwsim run --arch arch.yaml --workload network.yaml --mappings mappings.yaml\n")  # fmt: skip
+        write_text_atomic(d / "network.yaml", head + yaml.safe_dump(doc, sort_keys=False))
+        runnable = True
+    except _SpecError:  # e.g. a streaming network's state operands: a summary instead
+        layers = {layer.name: {"weight_bits": layer.operand("weights").bits, "input_bits": layer.operand("inputs").bits,
+                               "dims": dict(layer.bounds)} for layer in network.layers()}  # fmt: skip
+        write_text_atomic(d / "network.yaml", yaml.safe_dump({"base": ctx.network.name, "width_multipliers": widths, "layers": layers},
+                                                              sort_keys=False))  # fmt: skip
+        runnable = False
     tot = report.totals()
     write_text_atomic(d / "README.md", f"""# Co-search winner
 
-- `arch.yaml`: the hardware, an hwsim architecture spec (`hwsim run --arch arch.yaml --workload {ctx.network.name}`
-  costs it on the *original* network; the searched network variant is in `network.yaml`).
+- `arch.yaml`: the hardware, an hwsim architecture spec.
 - `mappings.yaml`: the mapper's loop nest of every layer of the variant on it.
-- `network.yaml`: width multiplier per stage and weight/activation bits per layer (with the resulting loop bounds).
+- `network.yaml`: {"the network variant (widths and bits) as an hwsim workload file" if runnable else
+                   "width multiplier per stage and weight/activation bits per layer (a summary: this network has layers a workload file cannot hold)"}.
+
+{"`hwsim run --arch arch.yaml --workload network.yaml --mappings mappings.yaml` reproduces the figures below." if runnable else ""}
+`hwsim rtl generate --arch arch.yaml` builds the hardware when it is in the RTL subset (search with `--rtl` to stay in it).
 
 EDP {tot['edp_pj_s']:.4g} pJ·s, latency {tot['latency_s'] * 1e3:.4g} ms, energy {tot['energy_pj'] / 1e9:.4g} mJ,
 area {tot['area_mm2']:.3g} mm² on the variant network. The accuracy figure of the search is a *proxy*
 (quantization noise and pruned norm, hwsim.proxy), not a measured accuracy.
-`hwsim rtl generate` does not exist yet; its acceptance of `arch.yaml` is pending that issue.
 """)
     return {"arch": str(d / "arch.yaml"), "mappings": str(d / "mappings.yaml"), "network": str(d / "network.yaml")}

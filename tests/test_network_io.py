@@ -1,0 +1,61 @@
+"""Networks written as workload files: exact round trips, clear refusals, and the search winner re-run unchanged."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hwsim.errors import SpecError
+from hwsim.network_io import network_to_dict
+from hwsim.network_spec import network_from_dict
+from hwsim.presets import load_workload
+
+
+@pytest.mark.parametrize("name", ["alexnet", "resnet18", "mobilenetv2", "bert-base"])
+def test_zoo_networks_round_trip_exactly(name: str) -> None:
+    net = load_workload(name).with_bits(per_layer={layer.name: (4, 6) for layer in load_workload(name).layers()[:3]})
+    net = net.with_sparsity(weights="2:4") if name == "resnet18" else net
+    back = network_from_dict(yaml.safe_load(yaml.safe_dump(network_to_dict(net))), source="x.yaml")
+    assert list(back.ops()) == list(net.ops())
+    assert set(back.graph.edges) == set(net.graph.edges)
+
+
+def test_streaming_networks_are_refused_with_every_op_named() -> None:
+    with pytest.raises(SpecError) as e:
+        network_to_dict(load_workload("cox3d-s"), source="cox3d.yaml")
+    text = e.value.render()
+    assert "conv1_t.ring" in text and "state" in text and "pool.window" in text
+
+
+TINY = {
+    "name": "tiny",
+    "layers": [
+        {"name": "conv1", "type": "conv2d", "in_channels": 3, "out_channels": 16, "in_hw": 16, "kernel": 3, "padding": 1},
+        {"name": "conv2", "type": "conv2d", "in_channels": 16, "out_channels": 32, "in_hw": 16, "kernel": 3, "padding": 1, "stride": 2},
+        {"name": "fc", "type": "fc", "in_features": 2048, "out_features": 10},
+    ],
+}
+
+
+def test_the_search_winner_reruns_from_its_three_files(tmp_path: Path) -> None:
+    pytest.importorskip("optuna")
+    wl = tmp_path / "tiny.yaml"
+    wl.write_text(yaml.safe_dump(TINY))
+    out = tmp_path / "search"
+    done = subprocess.run([sys.executable, "-m", "hwsim.cli", "search", "--workload", str(wl), "--budget", "16", "--samples", "200",
+                           "--population", "8", "--workers", "1", "--max-proxy", "0.5", "--out", str(out), "--format", "json"],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    files = summary["files"]
+    run = subprocess.run([sys.executable, "-m", "hwsim.cli", "run", "--arch", files["arch"], "--workload", files["network"],
+                          "--mappings", files["mappings"], "--samples", "50", "--format", "json"],
+                         capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    total = json.loads(run.stdout)["total"]
+    assert total["edp_pj_s"] == pytest.approx(summary["winner"]["edp_pj_s"], rel=1e-9)
