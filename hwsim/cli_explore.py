@@ -48,6 +48,7 @@ def add_parsers(sub: Any) -> None:
     se.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     se.add_argument("--samples", type=int, default=1000, help="mapper samples per layer (default 1000)")
     se.add_argument("--population", type=int, default=50, help="NSGA-II population (default 50)")
+    se.add_argument("--sampler", choices=("nsga2", "random"), default="nsga2", help="NSGA-II (default) or random search (a baseline)")
     se.add_argument("--seed", type=int, default=0)
     se.add_argument("--bits-per", choices=("layer", "stage", "network"), help="granularity of the searched bits (default: the space's, stage)")
     se.add_argument("--max-area-mm2", type=float)
@@ -264,7 +265,7 @@ def _search(args: argparse.Namespace) -> str:
                   QuantPruneProxy(weights, sensitivity), arch_check=check)  # type: ignore[arg-type]  # fmt: skip
     start = time.perf_counter()
     try:
-        study = run_search(ctx, url, args.budget, args.study, args.workers, args.seed, args.population)
+        study = run_search(ctx, url, args.budget, args.study, args.workers, args.seed, args.population, args.sampler)
     except Exception as e:  # the study's storage failed (a full disk, a locked or unreachable database)
         if not _storage_error(e):
             raise

@@ -306,6 +306,10 @@ def storage(url: str) -> Any:
         return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=5, grace_period=20)
 
 
+SAMPLERS = ("nsga2", "random")
+_SAMPLER = "nsga2"
+
+
 def _sampler(seed: int, population: int) -> Any:
     import inspect
     import warnings
@@ -314,6 +318,8 @@ def _sampler(seed: int, population: int) -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if _SAMPLER == "random":  # the baseline: uniform choices, no evolution
+            return optuna.samplers.RandomSampler(seed=seed)
         if hasattr(optuna.trial.Trial, "set_constraint"):
             return optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
         assert "constraints_func" in inspect.signature(optuna.samplers.NSGAIISampler).parameters
@@ -340,13 +346,16 @@ def _worker(url: str, name: str, budget: int, seed: int, population: int) -> Non
 
 def run_search(
     ctx: Context, url: str, budget: int, study_name: str = "hwsim-search", workers: int | None = None, seed: int = 0,
-    population: int = 50,
+    population: int = 50, sampler: str = "nsga2",
 ) -> Any:  # fmt: skip
-    """Run (or resume) the study until ``budget`` trials are complete; returns the Optuna study."""
+    """Run (or resume) the study until ``budget`` trials are complete; returns the Optuna study. ``sampler``: nsga2
+    (NSGA-II with constrained domination) or random (the baseline)."""
     import optuna
 
-    global _CTX
-    _CTX = ctx
+    global _CTX, _SAMPLER
+    if sampler not in SAMPLERS:
+        raise SpecError("--sampler", [Problem("sampler", sampler, f"expected one of {', '.join(SAMPLERS)}")])
+    _CTX, _SAMPLER = ctx, sampler
     directions: list[Any] = ["minimize"] * len(ctx.objectives)
     study = optuna.create_study(study_name=study_name, storage=storage(url), directions=directions, load_if_exists=True,
                                 sampler=_sampler(seed, population))  # fmt: skip

@@ -70,3 +70,22 @@ def test_search_rtl_refuses_a_base_the_generator_cannot_build(tmp_path: Path) ->
     done = subprocess.run([sys.executable, "-m", "hwsim.cli", "search", "--arch", "eyeriss", "--workload", "resnet18", "--rtl",
                            "--budget", "2", "--out", str(tmp_path / "s")], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 2 and "Traceback" not in done.stderr and "generatable" in done.stderr
+
+
+def test_random_search_baseline_runs_and_is_seeded(tmp_path: Path) -> None:
+    wl = tmp_path / "tiny.yaml"
+    wl.write_text(yaml.safe_dump(TINY))
+    frames = []
+    for k in range(2):
+        out = tmp_path / f"r{k}"
+        done = subprocess.run([sys.executable, "-m", "hwsim.cli", "search", "--workload", str(wl), "--sampler", "random", "--budget", "12",
+                               "--samples", "200", "--population", "4", "--workers", "1", "--max-proxy", "0.5", "--out", str(out),
+                               "--format", "json"], capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        frames.append(pd.read_csv(out / "trials.csv"))
+    assert len(frames[0]) >= 12
+    cols = [c for c in frames[0].columns if c.startswith("param.")]
+    pd.testing.assert_frame_equal(frames[0][cols], frames[1][cols])  # same seed, same trials
+    bad = subprocess.run([sys.executable, "-m", "hwsim.cli", "search", "--workload", str(wl), "--sampler", "cmaes", "--out", str(tmp_path / "x")],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert bad.returncode == 2 and "--sampler" in bad.stderr and "Traceback" not in bad.stderr
