@@ -23,14 +23,8 @@ import pandas as pd
 import pytest
 import yaml
 
-TINY = {
-    "name": "tiny",
-    "layers": [
-        {"name": "conv1", "type": "conv2d", "in_channels": 3, "out_channels": 16, "in_hw": 16, "kernel": 3, "padding": 1},
-        {"name": "conv2", "type": "conv2d", "in_channels": 16, "out_channels": 32, "in_hw": 16, "kernel": 3, "padding": 1},
-        {"name": "fc", "type": "fc", "in_features": 8192, "out_features": 10},
-    ],
-}
+from tests.nets import TINY
+
 SWEEP = ["sweep", "--set", "array.rows=2,4,6,8,10,12", "--set", "array.cols=2,7,14", "--set", "levels.glb.size_kib=16,64,256", "--samples", "300"]
 FIGURES = ["key", "status", "cycles", "energy_pj", "edp_pj_s", "area_mm2", "pareto"]
 

@@ -16,15 +16,7 @@ from hwsim.mapper import MapperOptions
 from hwsim.mapping_io import mappings_to_dict, read_mappings, resolve_mappings
 from hwsim.network_spec import network_from_dict
 from hwsim.presets import load_arch
-
-TINY = {
-    "name": "tiny",
-    "layers": [
-        {"name": "conv1", "type": "conv2d", "in_channels": 3, "out_channels": 16, "in_hw": 16, "kernel": 3, "padding": 1},
-        {"name": "conv2", "type": "conv2d", "in_channels": 16, "out_channels": 32, "in_hw": 16, "kernel": 3, "padding": 1},
-        {"name": "fc", "type": "fc", "in_features": 8192, "out_features": 10},
-    ],
-}
+from tests.nets import TINY
 
 
 @pytest.mark.parametrize("engine", ["analytical", "cycle"])

@@ -21,15 +21,7 @@ from hwsim.rtl.config import rtl_config
 from hwsim.search import Context, base_params, default_space
 from hwsim.variants import arch_spec
 from hwsim.workloads import load_preset
-
-TINY = {
-    "name": "tiny",
-    "layers": [
-        {"name": "conv1", "type": "conv2d", "in_channels": 3, "out_channels": 16, "in_hw": 16, "kernel": 3, "padding": 1},
-        {"name": "conv2", "type": "conv2d", "in_channels": 16, "out_channels": 32, "in_hw": 16, "kernel": 3, "padding": 1},
-        {"name": "fc", "type": "fc", "in_features": 8192, "out_features": 10},
-    ],
-}
+from tests.nets import TINY
 
 
 def test_the_base_trial_is_the_base_design() -> None:

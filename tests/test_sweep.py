@@ -20,15 +20,8 @@ from hwsim.network_spec import network_from_dict
 from hwsim.pareto import hypervolume, pareto_mask
 from hwsim.sweep import Journal, grid_points, random_points, run_sweep
 from hwsim.variants import arch_spec, build_point, parse_settings
+from tests.nets import TINY
 
-TINY = {
-    "name": "tiny",
-    "layers": [
-        {"name": "conv1", "type": "conv2d", "in_channels": 3, "out_channels": 16, "in_hw": 16, "kernel": 3, "padding": 1},
-        {"name": "conv2", "type": "conv2d", "in_channels": 16, "out_channels": 32, "in_hw": 16, "kernel": 3, "padding": 1},
-        {"name": "fc", "type": "fc", "in_features": 8192, "out_features": 10},
-    ],
-}
 FIGURES = ["status", "cycles", "energy_pj", "edp_pj_s", "area_mm2", "pareto"]
 
 
