@@ -1,4 +1,5 @@
-"""Streaming (continual) X3D-S: per-step MACs, the state a continual conv keeps, where state lives."""
+"""Streaming (continual) networks: per-step MACs against published reductions and direct counts, the state continual
+convs and attention keep (against brute-force simulations), where state lives."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hwsim.mapper import MapperOptions
 from hwsim.presets import load_arch, load_workload
 from hwsim.workload import StateOp
 from workloads.continual import ring_buffer_elements, temporal_depthwise
+from workloads.slow import temporal_conv
 
 
 def test_x3d_s_clip_macs_and_the_continual_reduction():
@@ -93,3 +95,141 @@ def test_continual_costs_less_per_prediction_and_reports_state():
     assert t["state_onchip_bytes"] == t["state_bytes"] > 6e6
     assert t["first_output_delay_steps"] == 2 + sum(n for _, n in [(24, 3), (48, 5), (96, 11), (192, 7)])
     assert "state_bytes" not in clip.totals()
+
+
+# --- Slow-8×8 / CoSlow: full 3-D convs with temporal kernels ---------------------------------------------------------
+
+
+def test_slow_8x8_clip_macs_and_the_continual_reduction():
+    clip, step = load_workload("slow-8x8"), load_workload("coslow-8x8")
+    assert clip.macs == pytest.approx(54.52e9, rel=0.01)  # PySlowFast model zoo: 54.52 GFLOPs (multiply-adds) at 8×256²
+    assert clip.macs / step.macs == pytest.approx(54.87 / 6.90, rel=0.05)  # CoSlow paper: 54.87 vs 6.90 GFLOPs per prediction
+    # the nine 3×1×1 convs each delay the stream one frame; each shortcut waits in a delay buffer of one output frame
+    assert sum(op.delay_steps for op in step.ops() if isinstance(op, StateOp)) == 6 + 3
+    delays = {op.name: op.state_elements for op in step.ops() if isinstance(op, StateOp) and op.name.endswith(".delay")}
+    assert len(delays) == 9 and delays["res4.0.delay"] == 1024 * 16 * 16 and delays["res5.2.delay"] == 2048 * 8 * 8
+
+
+def test_full_temporal_conv_macs_and_input_footprint_by_direct_count():
+    for frames, kt, cin, cout, hw in [(5, 3, 2, 3, 3), (4, 5, 1, 2, 2), (6, 3, 3, 1, 4)]:
+        layer = temporal_conv("t", in_channels=cin, out_channels=cout, frames_in=frames, hw=hw, kt=kt)
+        pad_t = (kt - 1) // 2
+        out_frames = frames + 2 * pad_t - kt + 1
+        assert layer.macs == out_frames * kt * cin * cout * hw * hw
+        touched = {(t + u, c, p) for t, u, c, p in itertools.product(range(out_frames), range(kt), range(cin), range(hw * hw))}
+        assert layer.operand("inputs").size(layer.dims) == len(touched)
+        assert layer.operand("weights").size(layer.dims) == kt * cin * cout
+        assert layer.operand("outputs").size(layer.dims) == out_frames * cout * hw * hw
+
+
+def test_continual_full_temporal_conv_equals_the_clip_conv_and_holds_its_ring():
+    """A kt×1×1 conv mixing channels, run one frame per step as a 1×1 conv with kt·C_out outputs plus a ring buffer,
+    equals the clip conv; the ring never holds more than (kt−1)·C_out·H·W partial sums; the step's MACs are the
+    continual layer's (one output frame's worth of the clip conv)."""
+    rng = np.random.default_rng(1)
+    for kt, cin, cout, hw in [(3, 2, 3, 2), (5, 3, 2, 3)]:
+        frames = 10
+        x = rng.integers(-8, 8, (frames, cin, hw, hw))
+        w = rng.integers(-4, 4, (kt, cout, cin))
+        clip = np.stack([sum(np.einsum("kc,chw->khw", w[u], x[t + u]) for u in range(kt)) for t in range(frames - kt + 1)])
+        ring: dict[int, np.ndarray] = {}
+        out, held, macs = [], 0, 0
+        for t in range(frames):
+            taps = np.einsum("ukc,chw->ukhw", w, x[t])  # the step's 1×1 conv with kt·C_out outputs
+            macs += w.size * hw * hw
+            for u in range(kt):
+                if 0 <= t - u <= frames - kt:
+                    ring[t - u] = ring.get(t - u, 0) + taps[u]
+            if t - (kt - 1) in ring:
+                out.append(ring.pop(t - (kt - 1)))
+            held = max(held, len(ring) * cout * hw * hw)
+        assert np.array_equal(np.stack(out), clip)
+        assert held == (kt - 1) * cout * hw * hw
+        assert macs // frames == kt * cin * cout * hw * hw
+    step = load_workload("coslow-8x8")
+    layers = {layer.name: layer for layer in step.layers()}
+    assert layers["res4.1.a"].macs == 3 * 1024 * 256 * 16 * 16
+    ring_ops = {op.name: op.state_elements for op in step.ops() if isinstance(op, StateOp) and op.name.endswith(".ring")}
+    assert ring_ops["res4.1.a.ring"] == ring_buffer_elements(3, 256, 16)
+
+
+# --- ST-GCN / CoST-GCN -----------------------------------------------------------------------------------------------
+
+
+def test_st_gcn_graph_aggregation_is_the_gemm_it_is_costed_as():
+    """The graph convolution's aggregation Σ_k Σ_v x[n,k,c,t,v]·A[k,v,w] is a GEMM with rows (body, frame, channel),
+    reduction (partition, joint) and columns (joint): numpy's einsum and the reshaped matmul agree, and its MACs are
+    the layer's."""
+    rng = np.random.default_rng(2)
+    bodies, parts, ch, frames, joints = 2, 3, 4, 5, 25
+    x = rng.integers(-5, 5, (bodies, parts, ch, frames, joints))
+    a = rng.integers(0, 3, (parts, joints, joints))
+    ref = np.einsum("nkctv,kvw->nctw", x, a)
+    rows = x.transpose(0, 2, 3, 1, 4).reshape(bodies * ch * frames, parts * joints)
+    assert np.array_equal((rows @ a.reshape(parts * joints, joints)).reshape(bodies, ch, frames, joints), ref)
+    clip = load_workload("st-gcn")
+    agg = next(layer for layer in clip.layers() if layer.name == "block0.gcn.aggregate")
+    assert agg.dims["P"] == 2 * 64 * 300 and agg.dims["C"] == 3 * 25 and agg.dims["K"] == 25
+    assert agg.macs == 2 * 64 * 300 * 3 * 25 * 25
+
+
+def test_cost_gcn_reduction_and_state():
+    clip, step = load_workload("st-gcn"), load_workload("cost-gcn")
+    assert clip.weight_count == pytest.approx(3.1e6, rel=0.02)  # ST-GCN: 3.1M parameters
+    assert clip.macs / step.macs == pytest.approx(109, rel=0.05)  # CoST-GCN family: up to 109× per prediction
+    widths = [64, 64, 64, 64, 128, 128, 128, 256, 256, 256]
+    rings = [op.state_elements for op in step.ops() if isinstance(op, StateOp) and op.name.endswith(".ring")]
+    assert rings == [8 * c * 25 * 2 for c in widths]  # kt−1 = 8 partial frames per body
+    delays = [op.state_elements for op in step.ops() if isinstance(op, StateOp) and op.name.endswith(".delay")]
+    assert delays == [4 * c * 25 * 2 for c in widths[1:]]  # 4-frame delay, no residual on block 0
+    assert sum(op.delay_steps for op in step.ops() if isinstance(op, StateOp)) == 10 * 4
+
+
+# --- (Co)OadTR: continual single-output and retroactive attention -----------------------------------------------------
+
+
+@pytest.mark.parametrize(("window", "step", "published"), [("oadtr-b1", "cooadtr-b1", (673.0, 10.6)),
+                                                           ("oadtr-b2", "cooadtr-b2", (1075.7, 411.9))])  # fmt: skip
+def test_oadtr_counts_and_continual_reductions(window: str, step: str, published: tuple[float, float]):
+    w, s = load_workload(window), load_workload(step)
+    assert w.macs / 1e6 == pytest.approx(published[0], rel=0.02)
+    assert s.macs / 1e6 == pytest.approx(published[1], rel=0.02)
+    assert w.macs / s.macs == pytest.approx(published[0] / published[1], rel=0.05)  # 63.5× and 2.61×
+
+
+def test_single_output_attention_keeps_n_keys_and_values():
+    step = load_workload("cooadtr-b1")
+    fifo = next(op for op in step.ops() if isinstance(op, StateOp))
+    assert fifo.state_elements == 2 * 64 * 1024  # 2·n·d
+    att = [layer for layer in step.layers() if layer.kind == "matmul"]
+    assert sum(layer.macs for layer in att) == 2 * 64 * 1024  # O(n·d) per step
+
+
+def test_retroactive_attention_update_equals_recomputing_the_window():
+    """Continual Retroactive attention: slide the window by one token, update A·V and the row sums D with the new
+    and the oldest token only (the six n·d products the network counts), and get the full recomputation's output."""
+    rng = np.random.default_rng(3)
+    n, d = 6, 4
+    seq = rng.normal(size=(n + 3, 3, d))  # q, k, v of each token
+
+    def full(win):
+        q, k, v = win[:, 0], win[:, 1], win[:, 2]
+        e = np.exp(q @ k.T)
+        return e @ v, e.sum(1)
+
+    av, dsum = full(seq[:n])
+    for t in range(n, n + 3):
+        win_old, win = seq[t - n : t], seq[t - n + 1 : t + 1]
+        q, k, v = win[:, 0], win[:, 1], win[:, 2]
+        k_old, v_old, k_new, v_new = win_old[0, 1], win_old[0, 2], win[-1, 1], win[-1, 2]
+        q_prev = win_old[1:, 0]  # queries kept from the last window
+        col_new, col_old = np.exp(q_prev @ k_new), np.exp(q_prev @ k_old)  # Q·k_new, Q·k_old: n·d each
+        av = av[1:] - np.outer(col_old, v_old) + np.outer(col_new, v_new)  # two rank-1 updates: n·d each
+        dsum = dsum[1:] - col_old + col_new
+        row = np.exp(q[-1] @ k.T)  # the new query's row: n·d
+        av, dsum = np.vstack([av, row @ v]), np.append(dsum, row.sum())  # its A·V row: n·d
+        ref_av, ref_d = full(win)
+        assert np.allclose(av, ref_av) and np.allclose(dsum, ref_d)
+    step = load_workload("cooadtr-b2")
+    retro = [layer for layer in step.layers() if layer.name.startswith("block0.attn.") and layer.kind == "matmul"]
+    assert sum(layer.macs for layer in retro) == 6 * 64 * 1024

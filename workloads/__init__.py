@@ -13,6 +13,9 @@ from hwsim.workload import Network
 
 from .cnn import alexnet, mobilenetv2, resnet18, resnet50, vgg16
 from .continual import cox3d_m, cox3d_s, x3d_m, x3d_s
+from .oadtr import cooadtr_b1, cooadtr_b2, oadtr_b1, oadtr_b2
+from .skeleton import cost_gcn, st_gcn
+from .slow import coslow_8x8, slow_8x8
 from .transformers import bert_base, vit_b16
 
 __all__ = ["PRESETS", "PUBLISHED", "load_preset", "parameter_count"]
@@ -29,6 +32,14 @@ PRESETS: dict[str, Callable[[], Network]] = {
     "cox3d-s": cox3d_s,
     "x3d-m": x3d_m,
     "cox3d-m": cox3d_m,
+    "slow-8x8": slow_8x8,
+    "coslow-8x8": coslow_8x8,
+    "st-gcn": st_gcn,
+    "cost-gcn": cost_gcn,
+    "oadtr-b1": oadtr_b1,
+    "oadtr-b2": oadtr_b2,
+    "cooadtr-b1": cooadtr_b1,
+    "cooadtr-b2": cooadtr_b2,
 }
 
 _CNN_NOTE = "MACs of conv+fc layers (no bias, pooling or BN); params incl. biases and BN affines, "
@@ -49,6 +60,9 @@ PUBLISHED: dict[str, dict] = {
               "note": "one clip of 13×160×160 (Feichtenhofer 2020): MACs of 3-D convs, SE and fc layers; params incl. BN"},
     "x3d-m": {"macs": 6.2e9, "params": 3.8e6,
               "note": "one clip of 16×256×256 (Feichtenhofer 2020, inference size): MACs of 3-D convs, SE and fc layers; params incl. BN"},
+    "slow-8x8": {"macs": 54.52e9, "params": 32.45e6,
+                 "note": "Slow-8×8-R50 on one clip of 8×256×256 (PySlowFast model zoo: 54.52 GFLOPs = multiply-adds, 32.45M params): "
+                         "MACs of 3-D convs and the fc layer; params incl. BN"},
 }  # fmt: skip
 
 

@@ -86,10 +86,10 @@ def _x3d(name: str, continual: bool, variant: str = "s") -> Network:
             if b == 0:
                 net.add(_pointwise(f"{pre}.proj", cin, width, hw, frames, stride=2), after=start)
                 shortcut = net.last
-            elif continual:
-                # the residual path waits for the conv's delay (kt−1−pad = 1 frame)
+            if continual:
+                # the residual path (after the projection, if any) waits for the conv's delay (kt−1−pad = 1 frame)
                 net.add(StateOp(f"{pre}.delay", "state", width * out_hw * out_hw, width * out_hw * out_hw, 0, 8,
-                                state_elements=width * out_hw * out_hw), after=start)  # fmt: skip
+                                state_elements=width * out_hw * out_hw), after=shortcut)  # fmt: skip
                 shortcut = net.last
             net.add(add(f"{pre}.add", width * out_hw * out_hw * frames), after=[main, shortcut])
             cin, hw = width, out_hw
@@ -140,4 +140,3 @@ def cox3d_m() -> Network:
 def ring_buffer_elements(kt: int, channels: int, hw: int) -> int:
     """Partial sums a continual kt-tap conv keeps between steps: (kt−1)·C·H'·W'."""
     return (kt - 1) * channels * hw * hw
-
