@@ -113,6 +113,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--mappings", metavar="FILE", help="cost the layers listed in FILE (mappings.yaml, as hwsim search writes) under "
                                                          "those loop nests instead of searching; other layers are mapped")  # fmt: skip
     run.add_argument("--min-utilization", type=float, default=0.0, help="minimum spatial utilization of the PE array (0..1)")
+    run.add_argument("--state-share", type=float, metavar="F",
+                     help="streaming networks: give this share (0..1) of the largest on-chip buffer to state "
+                          "(default: try 0, 0.25, 0.5, 0.75 and keep the best)")
+    run.add_argument("--compare-clip", action="store_true",
+                     help="streaming networks: also cost the clip (window) network it streams and compare per prediction")
     run.add_argument("--seed", type=int, default=0)
     _constraint_args(run)
     run.add_argument("--show-mappings", action="store_true", help="print each distinct layer's loop nest (table format)")
@@ -152,6 +157,8 @@ def _run(args: argparse.Namespace) -> str:
         problems.append(Problem("--out", args.out, "expected a .png, .svg, .pdf or .csv file for the --timeline"))
     if args.plot is not None and not args.plot.lower().endswith((".png", ".svg", ".pdf")):
         problems.append(Problem("--plot", args.plot, "expected a .png, .svg or .pdf file"))
+    if args.state_share is not None and not 0 <= args.state_share <= 1:
+        problems.append(Problem("--state-share", args.state_share, "expected a share of the buffer between 0 and 1"))
     if problems:
         raise SpecError("command line", problems)
     arch = workload = None
@@ -181,8 +188,15 @@ def _run(args: argparse.Namespace) -> str:
         from hwsim.mapping_io import read_mappings, resolve_mappings
 
         fixed = resolve_mappings(workload, arch, read_mappings(args.mappings, arch), args.mappings)
-    report = evaluate_network(arch, workload, options, progress=_progress() if args.format == "table" and not args.out else None,
-                              engine=args.engine, mappings=fixed)  # fmt: skip
+    clip_net = None
+    if args.compare_clip:
+        from hwsim.streaming import clip_of
+
+        clip_net = _overrides(load_workload(clip_of(args.workload)), args)
+    show = _progress() if args.format == "table" and not args.out else None
+    report = evaluate_network(arch, workload, options, progress=show, engine=args.engine, mappings=fixed, state_share=args.state_share)
+    if clip_net is not None:
+        return _compare_clip(args, arch, clip_net, report, options, show)
     if args.plot is not None:
         from hwsim.plots import plot_layers, save_figure
 
@@ -200,6 +214,44 @@ def _run(args: argparse.Namespace) -> str:
         total = {"name": "TOTAL", "kind": "", **report.totals()}
         return frame.to_csv(index=False) + ",".join(str(total.get(c, "")) for c in frame.columns) + "\n"
     return _table(report, args.show_mappings)
+
+
+def _compare_clip(args: argparse.Namespace, arch, clip_net, step, options, show) -> str:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.table import Table
+
+    from hwsim.evaluate import evaluate_network
+    from hwsim.streaming import clip_vs_continual
+
+    clip = evaluate_network(arch, clip_net, options, progress=show, engine=args.engine)
+    frame = clip_vs_continual(clip, step)
+    if args.plot is not None:
+        from hwsim.plots import plot_clip_vs_continual, save_figure
+
+        try:
+            save_figure(plot_clip_vs_continual(frame, title=f"clip vs continual on {arch.name}"), args.plot)
+        except OSError as e:
+            raise SpecError("--plot", [Problem("--plot", args.plot, f"expected a writable file path ({e.strerror})")]) from None
+    if args.format == "json":
+        out = step.to_json()
+        out["clip"] = clip.to_json()
+        out["comparison"] = [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()} for row in frame.to_dict("records")]
+        return json.dumps(out, indent=1) + "\n"
+    if args.format == "csv":
+        return str(frame.to_csv(index=False))
+    t = Table(title=f"per prediction on {arch.name}: clip ({clip.network.name}) vs continual ({step.network.name})")
+    for col in ("mode", "network", "MACs", "latency ms", "energy mJ", "state KiB", "on chip KiB", "state energy", "pred/s", "first output ms"):
+        t.add_column(col, justify="left" if col in ("mode", "network") else "right")
+    for row in frame.to_dict("records"):
+        if row["mode"] == "clip/continual":
+            t.add_row(row["mode"], "", f"{row['macs']:.2f}×", f"{row['latency_s']:.2f}×", f"{row['energy_pj']:.2f}×", "", "", "", "", "")
+            continue
+        t.add_row(row["mode"], row["network"], f"{int(row['macs']):,}", f"{row['latency_s'] * 1e3:.3f}", f"{row['energy_pj'] / 1e9:.4f}",
+                  f"{row['state_bytes'] / 1024:,.0f}", f"{row['state_onchip_bytes'] / 1024:,.0f}", f"{row['state_energy_share']:.0%}",
+                  f"{row['predictions_per_s']:,.1f}", f"{row['first_output_delay_s'] * 1e3:.1f}")  # fmt: skip
+    buf = io.StringIO()
+    Console(file=buf, width=160, force_terminal=False, color_system=None).print(t)
+    return buf.getvalue()
 
 
 def _write_timeline(report, name: str, out: str) -> None:  # type: ignore[no-untyped-def]
@@ -280,7 +332,7 @@ def _table(report, show_mappings: bool) -> str:  # type: ignore[no-untyped-def]
     )
     if tot.get("state_bytes"):
         console.print(
-            f"per step: state {tot['state_bytes'] / 1024:,.0f} KiB ({tot['state_onchip_bytes'] / 1024:,.0f} KiB on chip) · "
+            f"per step: state {tot['state_bytes'] / 1024:,.0f} KiB ({tot['state_onchip_bytes'] / 1024:,.0f} KiB on chip{_state_where(report)}) · "
             f"{tot['steps_per_s']:,.1f} steps/s · first output after {tot['first_output_delay_steps']} steps "
             f"({tot['first_output_delay_s'] * 1e3:.1f} ms)"
         )
@@ -293,6 +345,14 @@ def _table(report, show_mappings: bool) -> str:  # type: ignore[no-untyped-def]
             layer = report.network.graph.nodes[r.layer]["op"]
             console.print(f"\n[{r.layer}]\n{format_nest(layer, report.arch, r.mapping)}", markup=False, highlight=False)
     return buf.getvalue()
+
+
+def _state_where(report) -> str:  # type: ignore[no-untyped-def]
+    from hwsim.evaluate import state_level
+
+    level = state_level(report.arch)
+    frac = report.totals().get("state_level_fraction", 0.0)
+    return f" in {report.arch.levels[level].name}, {frac:.0%} of it" if level is not None and frac else ""
 
 
 def _parse_layer(spec: str):  # type: ignore[no-untyped-def]

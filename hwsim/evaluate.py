@@ -39,21 +39,59 @@ def state_level(arch: Architecture) -> int | None:
     return best
 
 
-STATE_SHARE = 0.5  # of the state level's capacity; the rest stays for the layers' tiles
+STATE_SHARE = 0.5  # of the state level's capacity, when one share is asked for; the rest stays for the layers' tiles
+STATE_SHARES = (0.0, 0.25, 0.5, 0.75)  # the allocations evaluate_network tries, keeping the cheapest
 
 
-def place_states(arch: Architecture, network: Network) -> dict[str, bool]:
-    """Which state ops live on chip: greedily, in topological order, while half the state level has room."""
+def _state_size(op: StateOp) -> float:
+    return op.state_elements * op.bits / 8
+
+
+def place_states(arch: Architecture, network: Network, share: float = STATE_SHARE) -> dict[str, bool]:
+    """Which state ops live on chip when ``share`` of the state level is given to state.
+
+    Greedy by per-step traffic per byte held (a ring buffer read and written whole every step
+    gains more from SRAM than a delay buffer that touches one frame of many), ties in network order.
+    """
     level = state_level(arch)
-    budget = (arch.levels[level].size_bytes or 0) * STATE_SHARE if level is not None else 0.0
-    placed: dict[str, bool] = {}
-    for op in network.ops():
-        if isinstance(op, StateOp):
-            size = op.state_elements * op.bits / 8
-            placed[op.name] = size <= budget
-            if placed[op.name]:
-                budget -= size
+    budget = (arch.levels[level].size_bytes or 0) * share if level is not None else 0.0
+    states = [op for op in network.ops() if isinstance(op, StateOp)]
+    order = sorted(range(len(states)), key=lambda i: -(states[i].input_elements + states[i].output_elements) / max(states[i].state_elements, 1))
+    placed = {op.name: False for op in states}
+    for i in order:
+        size = _state_size(states[i])
+        if size <= budget:
+            placed[states[i].name] = True
+            budget -= size
     return placed
+
+
+def reserve_states(arch: Architecture, network: Network, placed: dict[str, bool]) -> Architecture:
+    """The architecture the layers are mapped on: the state level less the state resident in it.
+
+    The mapper then tiles every layer within what the state leaves free, so state and tiles never
+    claim the same bytes. Energies and area stay those of the whole physical buffer.
+    """
+    level = state_level(arch)
+    used = sum(_state_size(op) for op in network.ops() if isinstance(op, StateOp) and placed.get(op.name))
+    if level is None or not used:
+        return arch
+    lv = arch.levels[level]
+    assert lv.size_bytes is not None and used <= lv.size_bytes
+    levels = tuple(replace(x, size_bytes=lv.size_bytes - used) if i == level else x for i, x in enumerate(arch.levels))
+    return replace(arch, levels=levels)
+
+
+def state_allocations(arch: Architecture, network: Network, shares: tuple[float, ...] = STATE_SHARES) -> list[tuple[float, dict[str, bool]]]:
+    """The distinct placements of ``network``'s state for each share of the state level (the first share of each)."""
+    out: list[tuple[float, dict[str, bool]]] = []
+    if not any(isinstance(op, StateOp) for op in network.ops()):
+        return [(0.0, {})]
+    for share in shares:
+        placed = place_states(arch, network, share)
+        if all(placed != p for _, p in out):
+            out.append((share, placed))
+    return out
 
 
 def cost_tensor_op(op: TensorOp, arch: Architecture, on_chip: bool = False) -> CostReport:
@@ -108,6 +146,7 @@ class NetworkReport:
     engine: str = "analytical"
     cycle_reports: tuple[CycleReport | None, ...] = ()
     analytical_cycles: tuple[float, ...] = ()
+    placement: tuple[tuple[str, bool], ...] | None = None  # state op → on chip; None: place_states' default
 
     @property
     def macs(self) -> int:
@@ -135,7 +174,7 @@ class NetworkReport:
 
     def state_bytes(self) -> tuple[float, float]:
         """(all streaming state, the part kept on chip) in bytes, per step."""
-        placed = place_states(self.arch, self.network)
+        placed = dict(self.placement) if self.placement is not None else place_states(self.arch, self.network)
         total = onchip = 0.0
         for op in self.network.ops():
             if isinstance(op, StateOp):
@@ -149,7 +188,10 @@ class NetworkReport:
         streaming = {}
         if state:
             delay = sum(op.delay_steps for op in self.network.ops() if isinstance(op, StateOp))
-            streaming = {"state_bytes": state, "state_onchip_bytes": onchip, "steps_per_s": 1 / self.latency_s if self.cycles else 0.0,
+            level = state_level(self.arch)
+            size = (self.arch.levels[level].size_bytes or 0.0) if level is not None else 0.0
+            streaming = {"state_bytes": state, "state_onchip_bytes": onchip, "state_level_fraction": onchip / size if size else 0.0,
+                         "steps_per_s": 1 / self.latency_s if self.cycles else 0.0,
                          "first_output_delay_steps": delay, "first_output_delay_s": delay * self.latency_s}  # fmt: skip
         return {
             **streaming,
@@ -217,6 +259,7 @@ def evaluate_network(
     engine: str = "analytical",
     cycle_options: CycleOptions | None = None,
     mappings: dict[str, Mapping] | None = None,
+    state_share: float | None = None,
 ) -> NetworkReport:
     """Map and cost every node of ``network`` on ``arch`` in topological order.
 
@@ -227,7 +270,44 @@ def evaluate_network(
     long searches) the searches run in that many processes. Results do not depend on it.
     ``mappings`` (layer name → :class:`Mapping`, e.g. from :func:`hwsim.mapping_io.read_mappings`) fixes the
     schedule of those layers: they are costed under it, not searched.
+
+    Streaming state (:class:`~hwsim.workload.StateOp`) is allocated before the layers are mapped:
+    the state ops kept on chip (:func:`place_states`) are reserved in the state level and every layer
+    is mapped within what is left (:func:`reserve_states`). With ``state_share`` None each share in
+    ``STATE_SHARES`` of the state level is tried and the allocation with the best objective per step
+    (the mapper's) is kept; a number fixes the share.
     """
+    if engine not in ("analytical", "cycle"):
+        raise SpecError("evaluate_network", [Problem("engine", engine, "expected analytical or cycle")])
+    shares = STATE_SHARES if state_share is None else (state_share,)
+    best: NetworkReport | None = None
+    failure: Exception | None = None
+    for _, placed in state_allocations(arch, network, shares):
+        try:
+            report = _evaluate_placed(arch, network, placed, options, progress, workers, engine, cycle_options, mappings)
+        except SpecError as exc:  # a given mapping that does not fit beside this much state
+            failure = failure or exc
+            continue
+        if best is None or _objective(report, options) < _objective(best, options):
+            best = report
+    if best is None:
+        assert failure is not None
+        raise failure
+    return best
+
+
+def _objective(report: NetworkReport, options: MapperOptions | None) -> tuple[float, ...]:
+    figures = {"energy": report.energy_pj, "delay": report.cycles, "edp": report.energy_pj * report.cycles}
+    return tuple(figures.get(o, figures["edp"]) for o in (options or MapperOptions()).objectives)
+
+
+def _evaluate_placed(
+    arch: Architecture, network: Network, placed: dict[str, bool], options: MapperOptions | None,
+    progress: Callable[[int, int, str], None] | None, workers: int | None, engine: str,
+    cycle_options: CycleOptions | None, mappings: dict[str, Mapping] | None,
+) -> NetworkReport:  # fmt: skip
+    """Map the layers on ``arch`` less the state ``placed`` on chip; cost every node."""
+    full, arch = arch, reserve_states(arch, network, placed)
     options = options or MapperOptions()
     ops = list(network.ops())
     fixed = {name: m for name, m in (mappings or {}).items()}
@@ -251,19 +331,17 @@ def evaluate_network(
             if progress:
                 progress(k, len(keys), job[0].name)
             cache[key] = _map_key(job)
-    if engine not in ("analytical", "cycle"):
-        raise SpecError("evaluate_network", [Problem("engine", engine, "expected analytical or cycle")])
     reports: list[CostReport] = []
-    placed = place_states(arch, network)
     own = {op.name: evaluate_mapping(op, arch, fixed[op.name]) for op in ops if isinstance(op, Layer) and op.name in fixed}
+    placement = tuple(placed.items())
     if engine == "cycle":
-        return _cycle_network(arch, network, ops, cache, cycle_options, placed, own)
+        return replace(_cycle_network(arch, network, ops, cache, cycle_options, placed, own), arch=full, placement=placement)
     for op in ops:
         if isinstance(op, TensorOp):
-            reports.append(cost_tensor_op(op, arch, placed.get(op.name, False)))
+            reports.append(cost_tensor_op(op, full, placed.get(op.name, False)))
         else:
             reports.append(own[op.name] if op.name in own else replace(cache[_shape_key(op)], layer=op.name))
-    return NetworkReport(arch, network, tuple(reports))
+    return NetworkReport(full, network, tuple(reports), placement=placement)
 
 
 def _cycle_network(

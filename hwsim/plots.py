@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "pe_utilization",
+    "plot_clip_vs_continual",
     "plot_energy_breakdown",
     "plot_layers",
     "plot_pareto",
@@ -333,3 +334,28 @@ def plot_pareto(points: pd.DataFrame | Sequence[NetworkReport], *, x: str = "lat
     axis.legend(fontsize=8)
     return fig
 
+
+
+def plot_clip_vs_continual(frame: pd.DataFrame, *, title: str = "") -> Figure:
+    """Energy (the state's part hatched) and latency per prediction, clip against continual
+    (a :func:`hwsim.streaming.clip_vs_continual` frame; several may be concatenated, one pair per network)."""
+    from matplotlib.figure import Figure
+
+    rows = frame[frame["mode"].isin(("clip", "continual"))].reset_index(drop=True)
+    fig = Figure(figsize=(max(6.0, 1.2 * len(rows) + 3), 3.6), layout="constrained")
+    ax_e, ax_t = fig.subplots(1, 2)
+    x = np.arange(len(rows))
+    colors = ["tab:blue" if m == "clip" else "tab:orange" for m in rows["mode"]]
+    energy = rows["energy_pj"].to_numpy() / 1e9
+    state = energy * rows["state_energy_share"].to_numpy()
+    ax_e.bar(x, energy - state, color=colors)
+    ax_e.bar(x, state, bottom=energy - state, color=colors, hatch="//", edgecolor="black", linewidth=0.5, label="state traffic")
+    ax_t.bar(x, rows["latency_s"].to_numpy() * 1e3, color=colors)
+    for ax, label in ((ax_e, "energy per prediction (mJ)"), (ax_t, "latency per prediction (ms)")):
+        ax.set_xticks(x, list(rows["network"]), rotation=30, ha="right")
+        ax.set_ylabel(label)
+    if (state > 0).any():
+        ax_e.legend(loc="upper right", fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -152,3 +152,37 @@ def test_unwritable_output_is_a_clear_error(capsys, tiny, tmp_path):
     assert code == 2 and out == ""
     assert "- --out: expected a writable file path (No such file or directory), not '/" in err
     assert not target.parent.exists()
+
+
+def test_compare_clip_json_table_and_plot(capsys, tmp_path):
+    png = tmp_path / "cc.png"
+    code, out, err = run(capsys, "run", "--arch", "tpu-v1", "--workload", "cooadtr-b1", "--compare-clip", "--samples", "2000",
+                         "--format", "json", "--plot", str(png))  # fmt: skip
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["workload"] == "cooadtr-b1" and d["clip"]["workload"] == "oadtr-b1"  # the run contract, plus the clip's report
+    clip, step, ratio = d["comparison"]
+    assert (clip["mode"], step["mode"], ratio["mode"]) == ("clip", "continual", "clip/continual")
+    assert ratio["macs"] == pytest.approx(clip["macs"] / step["macs"]) and ratio["macs"] > 50
+    assert step["energy_pj"] < clip["energy_pj"] and step["state_bytes"] == 2 * 64 * 1024
+    assert png.stat().st_size > 1000
+    code, out, err = run(capsys, "run", "--arch", "tpu-v1", "--workload", "cooadtr-b1", "--compare-clip", "--samples", "2000")
+    assert code == 0 and "clip/continual" in out and "oadtr-b1" in out
+
+
+def test_compare_clip_and_state_share_bad_input(capsys):
+    code, _, err = run(capsys, "run", "--workload", "resnet18", "--compare-clip")
+    assert code == 2 and "--workload" in err and "cox3d-s (clip x3d-s)" in err and "Traceback" not in err
+    code, _, err = run(capsys, "run", "--workload", "cox3d-s", "--state-share", "1.5")
+    assert code == 2 and "--state-share" in err and "1.5" in err
+
+
+def test_state_share_fixes_the_allocation(capsys):
+    shares = {}
+    for share in ("0", "0.75"):
+        code, out, err = run(capsys, "run", "--arch", "tpu-v1", "--workload", "cooadtr-b1", "--samples", "2000", "--state-share", share,
+                             "--format", "json")  # fmt: skip
+        assert code == 0, err
+        shares[share] = json.loads(out)["total"]
+    assert shares["0"]["state_onchip_bytes"] == 0
+    assert shares["0.75"]["state_onchip_bytes"] == 2 * 64 * 1024 == shares["0.75"]["state_bytes"]  # the FIFO, in the 24 MiB buffer

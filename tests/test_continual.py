@@ -9,10 +9,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from hwsim.evaluate import evaluate_network, place_states
+from hwsim.errors import SpecError
+from hwsim.evaluate import STATE_SHARES, evaluate_network, place_states, reserve_states, state_level
 from hwsim.mapper import MapperOptions
+from hwsim.mapping import validate_mapping
 from hwsim.presets import load_arch, load_workload
-from hwsim.workload import StateOp
+from hwsim.workload import Network, StateOp, conv2d
 from workloads.continual import ring_buffer_elements, temporal_depthwise
 from workloads.slow import temporal_conv
 
@@ -233,3 +235,66 @@ def test_retroactive_attention_update_equals_recomputing_the_window():
     step = load_workload("cooadtr-b2")
     retro = [layer for layer in step.layers() if layer.name.startswith("block0.attn.") and layer.kind == "matmul"]
     assert sum(layer.macs for layer in retro) == 6 * 64 * 1024
+
+
+# --- state as an operand the mapper sees -------------------------------------------------------------------------------
+
+
+def _streaming_toy(state_kib: float) -> Network:
+    net = Network("toy-stream")
+    net.add(conv2d("conv", in_channels=64, out_channels=64, in_hw=28, kernel=3, padding=1), after=None)
+    elements = int(state_kib * 1024)
+    net.add(StateOp("conv.ring", "state", elements, elements, elements, 8, state_elements=elements, delay_steps=1))
+    net.add(conv2d("conv2", in_channels=64, out_channels=128, in_hw=28, kernel=3, padding=1))
+    return net
+
+
+def test_layers_are_mapped_within_what_the_state_leaves():
+    """With state on chip, every layer's mapping fits the state level less the resident state (and the mapper had to
+    adapt: a mapping found on the whole buffer does not fit what is left)."""
+    arch = load_arch("eyeriss")  # 108 KiB global buffer
+    net = _streaming_toy(48)
+    opts = MapperOptions(samples=3000)
+    onchip = evaluate_network(arch, net, opts, state_share=0.5)
+    t = onchip.totals()
+    assert t["state_onchip_bytes"] == 48 * 1024
+    reserved = reserve_states(arch, net, dict(onchip.placement or ()))
+    glb = state_level(arch)
+    assert glb is not None and reserved.levels[glb].size_bytes == arch.levels[glb].size_bytes - 48 * 1024
+    layers = {layer.name: layer for layer in net.layers()}
+    offchip = evaluate_network(arch, net, opts, state_share=0.0)
+    assert offchip.totals()["state_onchip_bytes"] == 0
+    adapted = 0
+    for r_on, r_off in zip(onchip.reports, offchip.reports, strict=True):
+        if r_on.mapping is None:
+            continue
+        validate_mapping(layers[r_on.layer], reserved, r_on.mapping)  # raises if it does not fit
+        try:
+            validate_mapping(layers[r_off.layer], reserved, r_off.mapping)
+        except SpecError:
+            adapted += 1
+    assert adapted >= 1
+
+
+def test_the_allocation_kept_is_the_best_share():
+    arch = load_arch("eyeriss")
+    net = _streaming_toy(48)
+    opts = MapperOptions(samples=3000)
+    chosen = evaluate_network(arch, net, opts)
+    each = [evaluate_network(arch, net, opts, state_share=s) for s in STATE_SHARES]
+    assert chosen.edp_pj_s == pytest.approx(min(r.edp_pj_s for r in each))
+    # the ring is read and written whole every step: keeping it in DRAM costs more than the smaller tiles
+    assert chosen.totals()["state_onchip_bytes"] == 48 * 1024
+
+
+def test_state_placement_prefers_traffic_per_byte():
+    net = Network("two-states")
+    net.add(StateOp("window", "state", 10, 10, 10, 8, state_elements=1000), after=None)  # touches 2% of itself per step
+    net.add(StateOp("ring", "state", 1000, 1000, 1000, 8, state_elements=1000))  # read and written whole
+    arch = load_arch("eyeriss")
+    glb = state_level(arch)
+    assert glb is not None
+    size = arch.levels[glb].size_bytes
+    assert size is not None
+    small = replace(arch, levels=tuple(replace(lv, size_bytes=1500 / 0.5) if i == glb else lv for i, lv in enumerate(arch.levels)))
+    assert place_states(small, net, 0.5) == {"window": False, "ring": True}
