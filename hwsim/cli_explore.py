@@ -252,6 +252,17 @@ def _search(args: argparse.Namespace) -> str:
         if getattr(args, key) is not None:
             limits[key] = getattr(args, key)
     space = replace(space, constraints=limits, bits_per=args.bits_per or space.bits_per)
+    from hwsim.search import EXECUTIONS, streams_for
+
+    streams = streams_for(args.workload, network)
+    if streams and not space.execution:  # a network with clip and continual forms: the mode is searched too
+        space = replace(space, execution=EXECUTIONS)
+    elif space.execution and not streams:
+        from hwsim.streaming import CLIP_OF
+
+        raise SpecError("hwsim search", [Problem("space.network.execution", list(space.execution),
+                                                 f"expected no execution modes: {args.workload} has no clip/continual pair "
+                                                 f"({', '.join(f'{v}/{k}' for k, v in CLIP_OF.items())})")])  # fmt: skip
     out = Path(args.directory)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -262,7 +273,7 @@ def _search(args: argparse.Namespace) -> str:
     if args.rtl:
         space, check = _rtl_space(space, base)
     ctx = Context(base, network, space, objectives, MapperOptions(samples=args.samples, seed=args.seed),
-                  QuantPruneProxy(weights, sensitivity), arch_check=check)  # type: ignore[arg-type]  # fmt: skip
+                  QuantPruneProxy(weights, sensitivity), arch_check=check, streams=streams)  # type: ignore[arg-type]  # fmt: skip
     start = time.perf_counter()
     try:
         study = run_search(ctx, url, args.budget, args.study, args.workers, args.seed, args.population, args.sampler)

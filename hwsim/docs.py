@@ -109,6 +109,9 @@ WORKLOAD_DESCRIPTIONS: dict[str, str] = {
     "layers[].elements_out": "Elements written (default: elements_in).",
     "layers[].ops": "Arithmetic operations (default: elements_in).",
     "layers[].bits": "Element width of a non-MAC operation (default: precision.inputs).",
+    "layers[].state_elements": "Streaming state (type: state) kept between steps: a ring buffer of partial sums, a delay buffer or a "
+                               "window; on chip when it fits, else DRAM traffic every step.",
+    "layers[].delay_steps": "Steps a streaming layer delays its output (k_t − 1 − p_t for a continual conv; default 0).",
 }
 
 
@@ -155,7 +158,9 @@ def workload_fields() -> tuple[dict[str, dict[str, Any]], dict[str, tuple[list[s
     example = {"name": "example", "precision": {"weights": 8, "inputs": 8, "psum": 24},
                "layers": [{"name": "c", "type": "conv2d", "in_channels": 3, "out_channels": 8, "in_hw": 8, "kernel": 3,
                            "weight_bits": 4, "input_bits": 8, "psum_bits": 24, "sparsity": {"weights": 0.5}},
-                          {"name": "p", "type": "pool", "elements_in": 512, "elements_out": 128, "ops": 512, "bits": 8, "after": ["c"]}]}  # fmt: skip
+                          {"name": "p", "type": "pool", "elements_in": 512, "elements_out": 128, "ops": 512, "bits": 8, "after": ["c"]},
+                          {"name": "s", "type": "state", "state_elements": 256, "elements_in": 128, "elements_out": 128, "ops": 128,
+                           "bits": 24, "delay_steps": 1}]}  # fmt: skip
     with recording() as rec:
         ns.network_from_dict(example, source="example.yaml")
     fields = {p: f for p, f in _merge(rec).items() if not any(p == f"layers[].{k}" for t in ns._SHAPES.values() for k in t)
@@ -163,6 +168,7 @@ def workload_fields() -> tuple[dict[str, dict[str, Any]], dict[str, tuple[list[s
     types = {t: (list(ns._SHAPES[t]), list(ns._OPTIONAL.get(t, ()))) for t in ns._SHAPES}
     for t in ns._TENSOR_OPS:
         types[t] = (["elements_in"], ["elements_out", "ops", "bits"])
+    types["state"] = (["state_elements", "elements_in"], ["elements_out", "ops", "bits", "delay_steps"])
     return fields, types
 
 

@@ -3,8 +3,8 @@
 Used by ``hwsim search`` for its winner's ``network.yaml``, so ``hwsim run --workload network.yaml`` costs the
 variant the search chose. Each layer is written in the loader's terms (conv2d/depthwise/fc/gemm/matmul with
 PyTorch-style shapes, bits, sparsity, and the names it consumes) and rebuilt at once: a layer the file format
-cannot express exactly (custom operand projections such as X3D's temporal taps, state operands of streaming
-networks, floating-point operands) is one :class:`SpecError` naming it, never an approximate file.
+cannot express exactly (custom operand projections such as X3D's temporal taps, floating-point operands) is one
+:class:`SpecError` naming it, never an approximate file. Streaming state is written as ``type: state`` ops.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from hwsim.errors import Problem, SpecError
-from hwsim.workload import Layer, Network, TensorOp
+from hwsim.workload import Layer, Network, StateOp, TensorOp
 
 __all__ = ["network_to_dict"]
 
@@ -56,10 +56,13 @@ def network_to_dict(net: Network, source: str = "network") -> dict[str, Any]:
     problems: list[Problem] = []
     for op in net.ops():
         after = list(net.graph.predecessors(op.name))
-        if isinstance(op, TensorOp):
+        if isinstance(op, StateOp):
+            d = {"name": op.name, "type": "state", "state_elements": op.state_elements, "elements_in": op.input_elements,
+                 "elements_out": op.output_elements, "ops": op.ops, "bits": op.bits, "delay_steps": op.delay_steps}  # fmt: skip
+        elif isinstance(op, TensorOp):
             if op.kind not in _TENSOR_KINDS:
                 problems.append(Problem(op.name, op.kind, f"expected an op a workload file can hold ({', '.join(_TENSOR_KINDS)}); "
-                                                          "streaming state is not expressible"))  # fmt: skip
+                                                          "or state"))  # fmt: skip
                 continue
             d = {"name": op.name, "type": op.kind, "elements_in": op.input_elements, "elements_out": op.output_elements,
                  "ops": op.ops, "bits": op.bits}  # fmt: skip

@@ -20,7 +20,7 @@ from typing import Any
 
 from hwsim.errors import Problem, Problems, SpecError
 from hwsim.spec import Fields, read_yaml
-from hwsim.workload import Layer, Network, TensorOp, batched_matmul, conv2d, fully_connected, gemm
+from hwsim.workload import Layer, Network, StateOp, TensorOp, batched_matmul, conv2d, fully_connected, gemm
 
 __all__ = ["LAYER_TYPES", "load_network", "network_from_dict"]
 
@@ -35,7 +35,7 @@ _SHAPES: dict[str, tuple[str, ...]] = {
 }
 _OPTIONAL = {"conv2d": ("stride", "padding", "dilation", "groups", "batch"), "depthwise": ("stride", "padding", "dilation", "batch"), "fc": ("batch",)}
 _TENSOR_OPS = ("pool", "add", "softmax", "norm", "activation", "elementwise")
-LAYER_TYPES = (*_SHAPES, *_TENSOR_OPS)
+LAYER_TYPES = (*_SHAPES, *_TENSOR_OPS, "state")
 
 
 def load_network(path: str | Path) -> Network:
@@ -121,6 +121,15 @@ def network_from_dict(data: Any, source: str = "<dict>") -> Network:
             b = f.integer("bits", bits["input_bits"])
             f.done()
             op = TensorOp(lname, kind, ein, eout, ops, b)
+        elif kind == "state":  # streaming state kept between steps (a ring buffer, a delay buffer, a window)
+            held = f.integer("state_elements", 1, required=True)
+            ein = f.integer("elements_in", 1, required=True)
+            eout = f.integer("elements_out", ein, minimum=0)
+            ops = f.integer("ops", ein, minimum=0)
+            b = f.integer("bits", bits["input_bits"])
+            delay = f.integer("delay_steps", 0, minimum=0)
+            f.done()
+            op = StateOp(lname, "state", ein, eout, ops, b, state_elements=held, delay_steps=delay)
         else:
             f.done(lambda k: True)
         if op is not None and not problems:

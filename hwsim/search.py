@@ -12,8 +12,11 @@ for many workers. Every finished trial is committed there, so a killed search re
 same storage continues from what is stored (trials a kill left running are failed by the
 heartbeat and retried) until ``budget`` trials are complete.
 
-Not searched yet (other issues): pruning ratios / N:M sparsity, clip-vs-continual execution,
-CMA-ES "importance" mapping encodings (NAAS); the mapper searches each mapping instead.
+For a network with a clip and a continual (streaming) form (``x3d-s`` ↔ ``cox3d-s``, ...) the
+execution mode is a choice too (``execution``: both cost one prediction: a window run or a step).
+
+Not searched yet (other issues): pruning ratios / N:M sparsity, CMA-ES "importance" mapping
+encodings (NAAS); the mapper searches each mapping instead.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ OBJECTIVE_COLUMNS = {"edp": "edp_pj_s", "latency": "latency_s", "energy": "energ
 CONSTRAINTS = {"max_area_mm2": "area_mm2", "max_power_mw": "power_mw", "max_pes": "num_macs", "max_onchip_kib": "onchip_kib",
                "max_proxy": "proxy"}  # fmt: skip
 SEARCH_SAMPLES = 1_000
+EXECUTIONS = ("clip", "continual")
 _BAD = 1e30
 
 
@@ -56,6 +60,7 @@ class SearchSpace:
     bits: tuple[int, ...] = (4, 6, 8)
     bits_per: str = "stage"  # layer, stage or network (per layer: ~100 parameters on MobileNetV2, slower in Optuna)
     constraints: dict[str, float] = field(default_factory=dict)
+    execution: tuple[str, ...] = ()  # clip and/or continual, for networks with both forms (empty: the workload as given)
 
     def problems(self, base: dict[str, Any]) -> list[Problem]:
         out = []
@@ -69,6 +74,8 @@ class SearchSpace:
             out.append(Problem("space.network.widths", list(self.widths), "expected multipliers in (0, 4]"))
         if not self.bits or any(not 1 <= b <= 32 for b in self.bits):
             out.append(Problem("space.network.bits", list(self.bits), "expected widths of 1 to 32 bits"))
+        if any(e not in EXECUTIONS for e in self.execution) or len(set(self.execution)) != len(self.execution):
+            out.append(Problem("space.network.execution", list(self.execution), f"expected distinct values of {', '.join(EXECUTIONS)}"))
         out += [Problem(f"space.constraints.{k}", v, f"expected one of {', '.join(CONSTRAINTS)}") for k, v in self.constraints.items()
                 if k not in CONSTRAINTS]  # fmt: skip
         return out
@@ -118,6 +125,7 @@ def load_space(path: str, base: dict[str, Any]) -> SearchSpace:
         widths=tuple(net.get("widths", (0.5, 0.75, 1.0))),
         bits=tuple(net.get("bits", (4, 6, 8))),
         bits_per=str(net.get("bits_per", "stage")),
+        execution=tuple(str(e) for e in (net.get("execution") or ())),
         constraints={str(k): float(v) for k, v in (data.get("constraints") or {}).items()},
     )
     bad = space.problems(base)
@@ -139,10 +147,34 @@ class Context:
     cache: dict[Any, Any] = field(default_factory=dict)
     # Extra feasibility of a built design (e.g. "the RTL generator builds it"): the problems, empty when fine.
     arch_check: Callable[[Any], list[str]] | None = None
+    # Execution mode → the base network in that mode (clip and continual forms of one network), when searched.
+    streams: dict[str, Network] = field(default_factory=dict)
+
+    def base_network(self, params: dict[str, Any]) -> Network:
+        """The base network of the trial's execution mode (the workload itself when the mode is not searched)."""
+        return self.streams.get(str(params.get("execution")), self.network)
+
+    def networks(self) -> list[Network]:
+        """Every base network a trial may use (the workload first)."""
+        return [self.network, *(n for n in self.streams.values() if n is not self.network)]
+
+
+def streams_for(workload: str, network: Network) -> dict[str, Network]:
+    """Clip and continual forms of a preset that has both (``x3d-s`` ↔ ``cox3d-s``, ...); empty otherwise."""
+    from hwsim.streaming import CLIP_OF
+    from hwsim.workloads import load_preset
+
+    key = workload.strip().lower().replace("_", "-")
+    if key in CLIP_OF:
+        return {"clip": load_preset(CLIP_OF[key]), "continual": network}
+    inverse = {v: k for k, v in CLIP_OF.items()}
+    if key in inverse:
+        return {"clip": network, "continual": load_preset(inverse[key])}
+    return {}
 
 
 def _network_variant(ctx: Context, params: dict[str, Any]) -> Network:
-    net = ctx.network
+    net = ctx.base_network(params)
     st = stages(net)
     widths = {s: float(params.get(f"width.{s}", 1.0)) for s in st}
     if any(w != 1.0 for w in widths.values()):
@@ -196,7 +228,7 @@ def evaluate_design(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     try:
         point = build_point(ctx.base, hw, source="<search>")
         network = _network_variant(ctx, params)
-        row.update(ctx.proxy.estimate(ctx.network, network))
+        row.update(ctx.proxy.estimate(ctx.base_network(params), network))
         arch = point.arch
         row.update(num_macs=arch.num_macs, onchip_kib=_onchip_kib(arch), area_mm2=arch.area_um2 / 1e6)
         unbuildable = ctx.arch_check(arch) if ctx.arch_check is not None else []
@@ -234,19 +266,30 @@ def _violation(ctx: Context, row: dict[str, Any]) -> float:
 _CTX: Context | None = None
 
 
+def _stage_keys(ctx: Context) -> list[str]:
+    return list(dict.fromkeys(s for net in ctx.networks() for s in stages(net)))
+
+
+def _bit_keys(ctx: Context) -> list[str]:
+    layers = [layer for net in ctx.networks() for layer in net.layers()]
+    if ctx.space.bits_per == "layer":
+        return list(dict.fromkeys(layer.name for layer in layers))
+    if ctx.space.bits_per == "stage":
+        return list(dict.fromkeys(_layer_stage(layer) for layer in layers))
+    return ["all"]
+
+
 def _suggest(trial: Any, ctx: Context) -> dict[str, Any]:
     params = {k: trial.suggest_categorical(k, v) for k, v in ctx.space.hardware.items()}
+    if len(ctx.space.execution) > 1:
+        params["execution"] = trial.suggest_categorical("execution", list(ctx.space.execution))
+    elif ctx.space.execution:
+        params["execution"] = ctx.space.execution[0]
     if len(ctx.space.widths) > 1:
-        for s in stages(ctx.network):
+        for s in _stage_keys(ctx):
             params[f"width.{s}"] = trial.suggest_categorical(f"width.{s}", list(ctx.space.widths))
     if len(ctx.space.bits) > 1:
-        if ctx.space.bits_per == "layer":
-            keys = [layer.name for layer in ctx.network.layers()]
-        elif ctx.space.bits_per == "stage":
-            keys = list(dict.fromkeys(_layer_stage(layer) for layer in ctx.network.layers()))
-        else:
-            keys = ["all"]
-        for k in keys:
+        for k in _bit_keys(ctx):
             params[f"wbits.{k}"] = trial.suggest_categorical(f"wbits.{k}", list(ctx.space.bits))
             params[f"abits.{k}"] = trial.suggest_categorical(f"abits.{k}", list(ctx.space.bits))
     return params
@@ -275,10 +318,12 @@ def base_params(ctx: Context) -> dict[str, Any]:
                 pass
         out[path] = next((c for c in choices if c == value), choices[0])
     full = max(ctx.space.bits)
-    for s in stages(ctx.network):
+    if ctx.space.execution:  # the workload's own mode
+        own = next((m for m, n in ctx.streams.items() if n is ctx.network), ctx.space.execution[0])
+        out["execution"] = own if own in ctx.space.execution else ctx.space.execution[0]
+    for s in _stage_keys(ctx):
         out[f"width.{s}"] = 1.0 if 1.0 in ctx.space.widths else max(ctx.space.widths)
-    keys = {"layer": [x.name for x in ctx.network.layers()], "stage": [_layer_stage(x) for x in ctx.network.layers()], "network": ["all"]}
-    for k in keys[ctx.space.bits_per]:
+    for k in _bit_keys(ctx):
         out[f"wbits.{k}"] = out[f"abits.{k}"] = full
     return out
 
@@ -476,15 +521,16 @@ def export_winner(ctx: Context, params: dict[str, Any], directory: str) -> dict[
     widths = {k[len("width."):]: v for k, v in params.items() if k.startswith("width.")}
     try:  # a workload file `hwsim run --workload network.yaml` reads
         doc = network_to_dict(network, source="network.yaml")
-        doc["name"] = f"{ctx.network.name}-winner"
-        head = (f"# Co-search winner's network variant of {ctx.network.name} (width multipliers {widths}; bits per layer below):\n"
+        doc["name"] = f"{ctx.base_network(params).name}-winner"
+        head = (f"# Co-search winner's network variant of {ctx.base_network(params).name} (width multipliers {widths}; bits per layer below):\n"
                 "# an hwsim workload file: hwsim run --arch arch.yaml --workload network.yaml --mappings mappings.yaml\n")  # fmt: skip
         write_text_atomic(d / "network.yaml", head + yaml.safe_dump(doc, sort_keys=False))
         runnable = True
     except _SpecError:  # e.g. a streaming network's state operands: a summary instead
         layers = {layer.name: {"weight_bits": layer.operand("weights").bits, "input_bits": layer.operand("inputs").bits,
                                "dims": dict(layer.bounds)} for layer in network.layers()}  # fmt: skip
-        write_text_atomic(d / "network.yaml", yaml.safe_dump({"base": ctx.network.name, "width_multipliers": widths, "layers": layers},
+        write_text_atomic(d / "network.yaml", yaml.safe_dump({"base": ctx.base_network(params).name, "execution": params.get("execution", ""),
+                                                               "width_multipliers": widths, "layers": layers},
                                                               sort_keys=False))  # fmt: skip
         runnable = False
     tot = report.totals()

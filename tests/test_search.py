@@ -110,3 +110,46 @@ def test_search_budget_on_mobilenetv2(tmp_path: Path):
                         str(tmp_path), "--format", "json"], capture_output=True, text=True, timeout=1800)  # fmt: skip
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["pareto"] >= 1
+
+
+def test_search_chooses_clip_or_continual_execution(tmp_path: Path, capsys):
+    """A network with a streaming form: each trial runs it per window (clip) or per step (continual); both are costed
+    per prediction, the continual trials carry the continual network's MACs and state, and the winner streams."""
+    from hwsim.cli import main
+
+    code = main(["search", "--workload", "oadtr-b1", "--budget", "16", "--samples", "200", "--out", str(tmp_path), "--format", "json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    import pandas as pd
+
+    frame = pd.read_csv(tmp_path / "trials.csv")
+    modes = set(frame["param.execution"])
+    assert modes == {"clip", "continual"}
+    full = frame[(frame["mapped"]) & (frame["param.width.64x1"] == 1.0)]
+    assert set(full.loc[full["param.execution"] == "clip", "macs"]) <= {load_workload("oadtr-b1").macs}
+    cont = frame[frame["mapped"] & (frame["param.execution"] == "continual")]
+    assert len(cont) and (cont["macs"] == load_workload("cooadtr-b1").macs).all()  # no width stage in the single-token step
+    best = frame.loc[frame[frame["feasible"]]["edp_pj_s"].idxmin()]
+    assert best["param.execution"] == "continual"
+    assert yaml.safe_load((tmp_path / "winner" / "network.yaml").read_text())["name"].startswith("cooadtr-b1")
+    # the streaming winner (state ops included) reruns from its three files to the same EDP
+    w = tmp_path / "winner"
+    code = main(["run", "--arch", str(w / "arch.yaml"), "--workload", str(w / "network.yaml"), "--mappings", str(w / "mappings.yaml"),
+                 "--samples", "200", "--format", "json"])  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert json.loads(out.out)["total"]["edp_pj_s"] == pytest.approx(best["edp_pj_s"], rel=1e-9)
+
+
+def test_execution_modes_need_a_network_with_both_forms(tmp_path: Path, capsys):
+    from hwsim.cli import main
+
+    space = tmp_path / "space.yaml"
+    space.write_text("network: {execution: [clip, continual]}\n")
+    code = main(["search", "--workload", "resnet18", "--space", str(space), "--budget", "2", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "space.network.execution" in err and "x3d-s/cox3d-s" in err
+    space.write_text("network: {execution: [clip, streaming]}\n")
+    code = main(["search", "--workload", "x3d-s", "--space", str(space), "--budget", "2", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "streaming" in err and "clip, continual" in err
