@@ -43,6 +43,23 @@ def _load_npz(path: str) -> dict[str, object]:
         raise SpecError(path, [Problem("", path, f"expected an .npz of arrays by layer name ({e})")]) from None
 
 
+def _weight_tensors(workload, arrays: dict[str, object], path: str) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
+    """Each named layer's weights in its operand axes, or one error naming every array of the wrong size."""
+    from hwsim.sparsity import weights_tensor
+
+    out: dict[str, dict[str, object]] = {}
+    problems = []
+    for layer in workload.layers():
+        if layer.name in arrays:
+            try:
+                out[layer.name] = {"weights": weights_tensor(layer, arrays[layer.name])}  # type: ignore[arg-type]
+            except ValueError as e:
+                problems.append(Problem(layer.name, getattr(arrays[layer.name], "shape", None), str(e).split(": ", 1)[-1]))
+    if problems:
+        raise SpecError(path, problems)
+    return out
+
+
 def _sparsity(text: str | None) -> dict[str, float | str]:
     if not text:
         return {}
@@ -174,8 +191,12 @@ def _run(args: argparse.Namespace) -> str:
     if errors or arch is None or workload is None:
         raise SpecError("hwsim run", errors)
     workload = _overrides(workload, args)
+    tensors = None
     if args.weights:
-        workload = workload.with_tensors(_load_npz(args.weights))
+        arrays = _load_npz(args.weights)
+        workload = workload.with_tensors(arrays)
+        if args.engine == "cycle":  # the cycle engine counts the zeros themselves
+            tensors = _weight_tensors(workload, arrays, args.weights)
     fixes, orders, bad = _constraints(args)
     problems += bad
     options = MapperOptions(objective=args.objective, samples=args.samples, seed=args.seed, dataflow=args.dataflow,
@@ -194,7 +215,8 @@ def _run(args: argparse.Namespace) -> str:
 
         clip_net = _overrides(load_workload(clip_of(args.workload)), args)
     show = _progress() if args.format == "table" and not args.out else None
-    report = evaluate_network(arch, workload, options, progress=show, engine=args.engine, mappings=fixed, state_share=args.state_share)
+    report = evaluate_network(arch, workload, options, progress=show, engine=args.engine, mappings=fixed, state_share=args.state_share,
+                              tensors=tensors)  # fmt: skip
     if clip_net is not None:
         return _compare_clip(args, arch, clip_net, report, options, show)
     if args.plot is not None:

@@ -25,7 +25,10 @@ this engine walks the schedule in *folds* and says where the time goes:
   folds at once with a parallel prefix scan (no Python loop over folds or cycles).
 
 ``cycles = compute + fill_drain + sram_stall + dram_stall``, where compute is the number of
-temporal iterations (padding included, as in the analytical ``compute_cycles``).
+temporal iterations (padding included, as in the analytical ``compute_cycles``) times the cycles
+one MAC takes at the layer's widths (bit-serial, bit-fusion, padded narrow operands), less the
+MACs skipped on zeros: expected from the densities (busiest unit of each fold), or counted on
+real tensors (``simulate(..., tensors=...)``), fold by fold.
 """
 
 from __future__ import annotations
@@ -270,8 +273,17 @@ class _Traffic:
 # The engine
 
 
-def simulate(layer: Layer, arch: Architecture, mapping: Mapping, options: CycleOptions | None = None, *, check: bool = True) -> CycleReport:
-    """Simulate one layer under one mapping fold by fold; see the module docstring for the model."""
+def simulate(
+    layer: Layer, arch: Architecture, mapping: Mapping, options: CycleOptions | None = None, *, check: bool = True,
+    tensors: dict[str, np.ndarray] | None = None,
+) -> CycleReport:  # fmt: skip
+    """Simulate one layer under one mapping fold by fold; see the module docstring for the model.
+
+    ``tensors`` (operand name → array in the operand's axes, e.g. weights G·K·C·R·S) makes the
+    compute of each fold the work the MAC units actually do on that data: the zeros of operands
+    the unit skips are not done, and a fold lasts as long as its busiest unit (balanced for N:M
+    hardware, which compacts every group). Without them, the densities give the expected work.
+    """
     options = options or CycleOptions()
     if check:
         validate_mapping(layer, arch, mapping)
@@ -300,7 +312,7 @@ def simulate(layer: Layer, arch: Architecture, mapping: Mapping, options: CycleO
     traffic = _traffic(layer, arch, mapping, nest, starts, temporal, n_step, changed)
 
     # Compute and fill/drain per step.
-    compute = np.full(steps, float(per_step * stream))
+    compute = _compute(layer, arch, mapping, nest, temporal, n_fold, steps, per_step, stream, tensors)
     fill = np.zeros(steps)
     if systolic and arch.axes:
         skew = sum(a.size - 1 for a in arch.axes)
@@ -387,6 +399,42 @@ def simulate(layer: Layer, arch: Architecture, mapping: Mapping, options: CycleO
             "read": xp + xd, "read_end": read_end, "write": y, "write_end": write_end,
         },
     )
+
+
+def _compute(
+    layer: Layer, arch: Architecture, mapping: Mapping, nest: list[Loop], temporal: list[Loop], n_fold: int, steps: int,
+    per_step: int, stream: int, tensors: dict[str, np.ndarray] | None,
+) -> np.ndarray:  # fmt: skip
+    """Compute cycles of each step: the stream's iterations per fold times the cycles one MAC takes at the
+    layer's widths, less the MACs skipped on zeros (counted on ``tensors``, or expected from the densities
+    with the busiest unit's share, as in :func:`hwsim.precision.compute_cycles`)."""
+    from hwsim.precision import cycles_per_mac
+    from hwsim.sparsity import MAX_WALK, imbalance, live_iterations, skip_dims, skip_fraction, unstructured_skip
+
+    cpm = cycles_per_mac(layer, arch.mac)
+    bounds = [lp.bound for lp in nest]
+    if tensors and any(name in arch.mac.skip for name in tensors) and math.prod(bounds) <= MAX_WALK:
+        live, skipped, structured = live_iterations(layer, arch, mapping, tensors)
+        if skipped:
+            t_axes = [k for k, lp in enumerate(nest) if not lp.spatial]
+            stream_axes = tuple(t_axes[n_fold:])
+            per_unit = live.sum(axis=stream_axes) if stream_axes else live.astype(np.int64)
+            remaining = [k for k in range(len(nest)) if k not in stream_axes]
+            sp = tuple(remaining.index(k) for k, lp in enumerate(nest) if lp.spatial)
+            if structured:  # every group compacted to its kept values: the units share the fold's work evenly
+                units = math.prod(bounds[k] for k, lp in enumerate(nest) if lp.spatial)
+                per_fold = per_unit.sum(axis=sp) / units if sp else per_unit
+            else:
+                per_fold = per_unit.max(axis=sp) if sp else per_unit
+            return np.asarray(per_fold, float).reshape(steps, per_step).sum(axis=1) * cpm
+    work = stream * cpm
+    s = skip_fraction(layer, arch.mac)
+    if s < 1.0:
+        spread = skip_dims(layer, arch.mac)
+        inner = math.prod(lp.bound for lp in temporal[n_fold:] if lp.dim in spread)
+        pes = math.prod(lp.bound for lp in nest if lp.spatial and lp.dim in spread)
+        work *= s * imbalance(inner, s, pes, not unstructured_skip(layer, arch.mac))
+    return np.full(steps, float(per_step * work))
 
 
 def _traffic(

@@ -260,6 +260,7 @@ def evaluate_network(
     cycle_options: CycleOptions | None = None,
     mappings: dict[str, Mapping] | None = None,
     state_share: float | None = None,
+    tensors: dict[str, dict[str, Any]] | None = None,
 ) -> NetworkReport:
     """Map and cost every node of ``network`` on ``arch`` in topological order.
 
@@ -276,6 +277,9 @@ def evaluate_network(
     is mapped within what is left (:func:`reserve_states`). With ``state_share`` None each share in
     ``STATE_SHARES`` of the state level is tried and the allocation with the best objective per step
     (the mapper's) is kept; a number fixes the share.
+
+    ``tensors`` (layer name → operand → array in the operand's axes) gives the cycle engine real data:
+    those layers' compute counts the zeros their MAC units skip (:func:`hwsim.cycle.simulate`).
     """
     if engine not in ("analytical", "cycle"):
         raise SpecError("evaluate_network", [Problem("engine", engine, "expected analytical or cycle")])
@@ -284,7 +288,7 @@ def evaluate_network(
     failure: Exception | None = None
     for _, placed in state_allocations(arch, network, shares):
         try:
-            report = _evaluate_placed(arch, network, placed, options, progress, workers, engine, cycle_options, mappings)
+            report = _evaluate_placed(arch, network, placed, options, progress, workers, engine, cycle_options, mappings, tensors)
         except SpecError as exc:  # a given mapping that does not fit beside this much state
             failure = failure or exc
             continue
@@ -304,7 +308,7 @@ def _objective(report: NetworkReport, options: MapperOptions | None) -> tuple[fl
 def _evaluate_placed(
     arch: Architecture, network: Network, placed: dict[str, bool], options: MapperOptions | None,
     progress: Callable[[int, int, str], None] | None, workers: int | None, engine: str,
-    cycle_options: CycleOptions | None, mappings: dict[str, Mapping] | None,
+    cycle_options: CycleOptions | None, mappings: dict[str, Mapping] | None, tensors: dict[str, dict[str, Any]] | None = None,
 ) -> NetworkReport:  # fmt: skip
     """Map the layers on ``arch`` less the state ``placed`` on chip; cost every node."""
     full, arch = arch, reserve_states(arch, network, placed)
@@ -335,7 +339,7 @@ def _evaluate_placed(
     own = {op.name: evaluate_mapping(op, arch, fixed[op.name]) for op in ops if isinstance(op, Layer) and op.name in fixed}
     placement = tuple(placed.items())
     if engine == "cycle":
-        return replace(_cycle_network(arch, network, ops, cache, cycle_options, placed, own), arch=full, placement=placement)
+        return replace(_cycle_network(arch, network, ops, cache, cycle_options, placed, own, tensors), arch=full, placement=placement)
     for op in ops:
         if isinstance(op, TensorOp):
             reports.append(cost_tensor_op(op, full, placed.get(op.name, False)))
@@ -346,18 +350,23 @@ def _evaluate_placed(
 
 def _cycle_network(
     arch: Architecture, network: Network, ops: list[Layer | TensorOp], cache: dict[Layer, CostReport], options: CycleOptions | None,
-    placed: dict[str, bool], own: dict[str, CostReport] | None = None,
+    placed: dict[str, bool], own: dict[str, CostReport] | None = None, tensors: dict[str, dict[str, Any]] | None = None,
 ) -> NetworkReport:
     from hwsim.cycle import simulate
 
-    own = own or {}
+    own = dict(own or {})
+    tensors = tensors or {}
+    for op in ops:  # layers with real data are simulated on their own (same shape, different zeros)
+        if isinstance(op, Layer) and op.name in tensors and op.name not in own:
+            own[op.name] = replace(cache[_shape_key(op)], layer=op.name)
     named = {op.name: op for op in ops if isinstance(op, Layer) and op.name in own}
     simulated: dict[Layer | str, tuple[CostReport, CycleReport]] = {}
     jobs: list[tuple[Layer | str, CostReport]] = [*cache.items(), *((name, own[name]) for name in named)]
     for key, analytical in jobs:
         layer = named[key] if isinstance(key, str) else key
         assert analytical.mapping is not None
-        c = simulate(layer, arch, analytical.mapping, options, check=False)
+        data = tensors.get(key) if isinstance(key, str) else None
+        c = simulate(layer, arch, analytical.mapping, options, check=False, tensors=data)
         scale = c.cycles / analytical.cycles if analytical.cycles else 1.0
         leakage = analytical.leakage_energy_pj * scale
         simulated[key] = (replace(analytical, cycles=c.cycles, leakage_energy_pj=leakage,

@@ -48,8 +48,20 @@ if TYPE_CHECKING:
     from hwsim.mapping import Mapping
 
 __all__ = [
-    "FORMATS", "actual_compute_cycles", "bits_per_element", "check_sparsity", "density_of", "element_bits",
-    "expected_max_binomial", "gate_fraction", "imbalance", "skip_dims", "skip_fraction",
+    "FORMATS",
+    "MAX_WALK",
+    "actual_compute_cycles",
+    "bits_per_element",
+    "check_sparsity",
+    "density_of",
+    "element_bits",
+    "expected_max_binomial",
+    "gate_fraction",
+    "imbalance",
+    "live_iterations",
+    "skip_dims",
+    "skip_fraction",
+    "weights_tensor",
 ]  # fmt: skip
 
 FORMATS = ("uncompressed", "bitmask", "rle", "coo", "csr", "nm")
@@ -186,6 +198,58 @@ def density_of(tensor: np.ndarray) -> tuple[float, str]:
     return density, "uniform"
 
 
+MAX_WALK = 8_000_000  # iterations a real-data count walks (layers beyond this use the statistical model)
+
+
+def weights_tensor(layer: Layer, array: np.ndarray) -> np.ndarray:
+    """A layer's weights in the operand's axes (G, K, C, R, S) from PyTorch's layout (K·G, C, R, S), (out, in) for fc/gemm,
+    or already (G, K, C, R, S); a :class:`ValueError` when the sizes do not match."""
+    d = layer.dims
+    shape = (d["G"], d["K"], d["C"], d["R"], d["S"])
+    a = np.asarray(array)
+    if a.size != math.prod(shape):
+        raise ValueError(f"weights of {layer.name!r}: {a.shape} has {a.size} elements, the layer's weights {math.prod(shape)} {shape}")
+    return a.reshape(shape)
+
+
+def live_iterations(layer: Layer, arch: Architecture, mapping: Mapping, tensors: dict[str, np.ndarray]) -> tuple[np.ndarray, bool, bool]:
+    """Which iterations of the mapping's loop nest the MAC unit performs on real data.
+
+    Returns (a boolean array shaped like the nest's bounds, outer loop first; whether any operand was
+    skipped; whether the skipping is N:M-structured, which hardware compacts to balanced work). An
+    iteration is skipped when a skipped operand's element is zero or outside the tensor (padding).
+    """
+    nest = mapping.nest(arch)
+    bounds = [lp.bound for lp in nest]
+    if math.prod(bounds) > MAX_WALK:
+        raise ValueError(f"counting real data walks every iteration: {math.prod(bounds):,} is more than {MAX_WALK:,}")
+    values: dict[str, np.ndarray] = {d: np.zeros([1] * len(nest), np.int64) for d in layer.dims}
+    for k, lp in enumerate(nest):
+        stride = math.prod(x.bound for x in nest[k + 1 :] if x.dim == lp.dim)
+        shape = [1] * len(nest)
+        shape[k] = lp.bound
+        values[lp.dim] = values[lp.dim] + (np.arange(lp.bound, dtype=np.int64) * stride).reshape(shape)
+    live = np.ones(bounds, bool)
+    skipped = False
+    nm = arch.mac.skip_structure == "n:m"
+    for op in layer.operands:
+        if op.name not in tensors or op.name not in arch.mac.skip:
+            continue
+        t = np.asarray(tensors[op.name])
+        if nm and ":" not in density_of(t)[1]:
+            continue  # a structured-sparsity unit takes the dense path on unstructured data
+        skipped = True
+        idx = [sum((c * values[d] for d, c in axis), np.zeros([1] * len(nest), np.int64)) for axis in op.axes]
+        idx = [np.broadcast_to(i, bounds) for i in idx]
+        inside = np.ones(bounds, bool)
+        for i, n in zip(idx, t.shape, strict=True):
+            inside &= i < n
+        nz = np.zeros(bounds, bool)
+        nz[inside] = t[tuple(i[inside] for i in idx)] != 0
+        live &= nz
+    return live, skipped, skipped and nm
+
+
 def actual_compute_cycles(layer: Layer, arch: Architecture, mapping: Mapping, tensors: dict[str, np.ndarray]) -> float:
     """Compute cycles counted on real tensors (the zeros the MAC unit skips are not done).
 
@@ -200,43 +264,18 @@ def actual_compute_cycles(layer: Layer, arch: Architecture, mapping: Mapping, te
     from hwsim.precision import cycles_per_mac
 
     nest = mapping.nest(arch)
-    if math.prod(lp.bound for lp in nest) > 20_000_000:
-        raise ValueError("actual_compute_cycles walks every iteration: the layer is too large")
     bounds = [lp.bound for lp in nest]
-    grids = np.indices(bounds, dtype=np.int64).reshape(len(nest), -1) if nest else np.zeros((0, 1), np.int64)
-    values = {d: np.zeros(grids.shape[1], np.int64) for d in layer.dims}
-    for k, lp in enumerate(nest):
-        stride = math.prod(x.bound for x in nest[k + 1 :] if x.dim == lp.dim)
-        values[lp.dim] += grids[k] * stride
-    live = np.ones(grids.shape[1], bool)
-    skipped = False
-    for op in layer.operands:
-        if op.name not in tensors or op.name not in arch.mac.skip:
-            continue
-        t = np.asarray(tensors[op.name])
-        if arch.mac.skip_structure == "n:m" and ":" not in density_of(t)[1]:
-            continue  # a structured-sparsity unit takes the dense path on unstructured data
-        skipped = True
-        idx = [np.sum([c * values[d] for d, c in axis], axis=0) for axis in op.axes]
-        inside = np.ones(grids.shape[1], bool)
-        for i, n in zip(idx, t.shape, strict=True):
-            inside &= i < n
-        nz = np.zeros(grids.shape[1], bool)
-        nz[inside] = t[tuple(i[inside] for i in idx)] != 0
-        live &= nz
-    if skipped and arch.mac.skip_structure == "n:m":
+    live, _, structured = live_iterations(layer, arch, mapping, tensors)
+    if structured:
         # N:M hardware compacts each group of M to its N kept values: perfectly balanced work
         return float(math.ceil(mapping.temporal_iterations * float(live.mean()) * cycles_per_mac(layer, arch.mac) - 1e-9))
     inner_start = level_starts(nest, len(arch.levels))[len(arch.levels) - 1]
-    outer = [k for k in range(inner_start) if not nest[k].spatial]
-    spatial = [k for k in range(len(nest)) if nest[k].spatial]
-    shape = [bounds[k] for k in range(len(nest))]
-    work = live.reshape(shape) if nest else live
+    spatial = [k for k in range(len(bounds)) if nest[k].spatial]
+    work = live
     # sum the inner temporal loops, take the max over the spatial ones, sum the outer temporal ones
     inner_t = tuple(k for k in range(inner_start, len(nest)) if not nest[k].spatial)
     per_unit = work.sum(axis=inner_t) if inner_t else work
     kept = [k for k in range(len(nest)) if k not in inner_t]
     sp_axes = tuple(kept.index(k) for k in spatial)
     per_step = per_unit.max(axis=sp_axes) if sp_axes else per_unit
-    del outer
     return float(math.ceil(float(np.sum(per_step)) * cycles_per_mac(layer, arch.mac) - 1e-9))

@@ -116,7 +116,7 @@ def test_bad_workload_spec(capsys, tmp_path):
     code, _, err = run(capsys, "run", "--workload", str(w))
     assert code == 2
     assert f"- {w}: layers[0].in_channels: expected an integer ≥ 1, not 0" in err
-    assert f"- {w}: layers[1].type: expected one of conv2d, depthwise, fc, gemm, matmul, pool, add, softmax, norm, activation, elementwise, not 'lstm'" in err
+    assert f"- {w}: layers[1].type: expected one of conv2d, depthwise, fc, gemm, matmul, pool, add, softmax, norm, activation, elementwise, state, not 'lstm'" in err
     assert f"- {w}: layers[2].after: expected names of earlier layers, not 'zz'" in err
 
 
