@@ -50,6 +50,9 @@ def add_parsers(sub: Any) -> None:
     se.add_argument("--population", type=int, default=50, help="NSGA-II population (default 50)")
     se.add_argument("--sampler", choices=("nsga2", "random"), default="nsga2", help="NSGA-II (default) or random search (a baseline)")
     se.add_argument("--seed", type=int, default=0)
+    se.add_argument("--prune", action="store_true",
+                    help="also search weight pruning per stage (dense, density 0.5 or 0.25, 2:4) and the hardware's sparsity support "
+                         "(none, gate, skip, skip-nm), unless the space file sets them")
     se.add_argument("--bits-per", choices=("layer", "stage", "network"), help="granularity of the searched bits (default: the space's, stage)")
     se.add_argument("--max-area-mm2", type=float)
     se.add_argument("--max-power-mw", type=float)
@@ -252,7 +255,10 @@ def _search(args: argparse.Namespace) -> str:
         if getattr(args, key) is not None:
             limits[key] = getattr(args, key)
     space = replace(space, constraints=limits, bits_per=args.bits_per or space.bits_per)
-    from hwsim.search import EXECUTIONS, streams_for
+    from hwsim.search import EXECUTIONS, PRUNE_SPARSITY, SUPPORT, streams_for
+
+    if args.prune:
+        space = replace(space, sparsity=space.sparsity or PRUNE_SPARSITY, support=space.support or SUPPORT)
 
     streams = streams_for(args.workload, network)
     if streams and not space.execution:  # a network with clip and continual forms: the mode is searched too
@@ -355,4 +361,5 @@ def _rtl_space(space: Any, base: dict[str, Any]) -> tuple[Any, Any]:
             return [f"{p.path}: {p.expected}" for p in e.problems]
         return []
 
-    return replace(space, hardware=hardware), check
+    # the generator builds dense datapaths: no sparsity support (pruned weights would only cost accuracy)
+    return replace(space, hardware=hardware, support=("none",) if space.support else (), sparsity=()), check

@@ -11,11 +11,15 @@ returns figures where lower is better, with ``proxy`` the one a search uses. Bui
   Activations always use the analytic value (no data).
 * **pruning**: per layer, the share of the weights' squared norm removed by narrowing it:
   with real weights, the smallest-norm output and input channels are removed; without them,
-  every weight is assumed equal, so the share is the fraction of weights removed.
+  every weight is assumed equal, so the share is the fraction of weights removed. Weight
+  sparsity (a density, i.e. magnitude pruning, or N:M) removes the smallest weights: measured on
+  real weights (N:M groups run along the input channels), or for Gaussian weights
+  ``P(|z|<t) − 2tφ(t)`` with ``t`` the magnitude below which ``1 − density`` of them lie, and for
+  N:M the expected squared norm of the ``M − N`` smallest of ``M`` (order statistics, integrated
+  numerically). Width and magnitude pruning combine as ``1 − (1 − a)(1 − b)``.
 * a user **sensitivity table** (layer name → weight, default 1 for every layer) multiplies
   each layer's figures; ``proxy`` is their weighted mean over the layers.
 
-Pruning ratios and N:M sparsity as search variables are not modelled yet (see issue #7).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import numpy as np
 
 from hwsim.workload import Layer, Network
 
-__all__ = ["AccuracyProxy", "QuantPruneProxy", "load_sensitivity"]
+__all__ = ["AccuracyProxy", "QuantPruneProxy", "gaussian_magnitude_share", "gaussian_nm_share", "load_sensitivity"]
 
 
 class AccuracyProxy(Protocol):
@@ -66,6 +70,48 @@ def _measured_pruned(w: np.ndarray, k_keep: int, c_keep: int) -> float:
     return 1.0 - float(kept[:, keep_c].sum()) / total
 
 
+def gaussian_magnitude_share(density: float) -> float:
+    """Share of a Gaussian tensor's squared norm in its ``1 − density`` smallest-magnitude elements."""
+    from statistics import NormalDist
+
+    if density >= 1.0:
+        return 0.0
+    z = NormalDist()
+    t = z.inv_cdf(1.0 - density / 2.0)
+    return (1.0 - density) - 2.0 * t * z.pdf(t)
+
+
+def gaussian_nm_share(n: int, m: int) -> float:
+    """Expected share of the squared norm removed by keeping the ``n`` largest-magnitude of every ``m`` Gaussian weights."""
+    if n >= m:
+        return 0.0
+    from math import comb
+
+    x = np.linspace(0.0, 8.0, 16_001)
+    pdf = np.sqrt(2.0 / np.pi) * np.exp(-(x**2) / 2.0)  # |z|: half-normal
+    cdf = np.clip(np.cumsum(pdf) * (x[1] - x[0]) - pdf * (x[1] - x[0]) / 2, 0.0, 1.0)
+    removed = 0.0
+    for j in range(1, m - n + 1):  # the j-th smallest of m: density m!/((j−1)!(m−j)!) F^(j−1) (1−F)^(m−j) f
+        dens = j * comb(m, j) * cdf ** (j - 1) * (1.0 - cdf) ** (m - j) * pdf
+        removed += float(np.trapezoid(x**2 * dens, x))
+    return removed / m
+
+
+def _measured_magnitude(w: np.ndarray, density: float, nm: tuple[int, int] | None) -> float:
+    w2 = np.asarray(w, np.float64) ** 2
+    total = float(w2.sum())
+    if total == 0:
+        return 0.0
+    if nm is not None:
+        n, m = nm
+        if w2.ndim < 2 or w2.shape[1] % m:
+            return gaussian_nm_share(n, m)
+        groups = np.moveaxis(w2, 1, -1).reshape(-1, m)  # groups of m along the input channels
+        return float(np.sort(groups, axis=1)[:, : m - n].sum()) / total
+    flat = np.sort(w2.reshape(-1))
+    return float(flat[: int(round((1.0 - density) * flat.size))].sum()) / total
+
+
 @dataclass
 class QuantPruneProxy:
     """Quantization noise plus pruned norm per layer, weighted by ``sensitivity``; see the module docstring."""
@@ -81,12 +127,23 @@ class QuantPruneProxy:
         bd, vd = base.dims, variant.dims
         k_old, c_old = bd["K"] * bd["G"], bd["C"]
         k_new, c_new = vd["K"] * vd["G"], vd["C"]
-        if w is not None and w.ndim >= 2 and w.shape[0] == k_old:
+        wop = variant.operand("weights")
+        nm = _nm(wop.structure)
+        measured = w is not None and w.ndim >= 2 and w.shape[0] == k_old
+        if measured:
+            assert w is not None
             q_w = _measured_noise(np.asarray(w), wb)
             pruned = _measured_pruned(np.asarray(w), min(k_new, k_old), min(c_new, w.shape[1]))
         else:
             q_w = _analytic_noise(wb, n_w)
             pruned = max(0.0, 1.0 - min(k_new, k_old) * min(c_new, c_old) / (k_old * c_old))
+        if wop.density < 1.0 and variant.kind != "matmul":  # magnitude or N:M pruning of the weights
+            if measured:
+                assert w is not None
+                magnitude = _measured_magnitude(np.asarray(w), wop.density, nm)
+            else:
+                magnitude = gaussian_nm_share(*nm) if nm is not None else gaussian_magnitude_share(wop.density)
+            pruned = 1.0 - (1.0 - pruned) * (1.0 - magnitude)
         return {"quant_weights": q_w, "quant_activations": _analytic_noise(ab, n_a), "pruned_norm": pruned}
 
     def estimate(self, base: Network, variant: Network) -> dict[str, float]:
@@ -104,6 +161,11 @@ class QuantPruneProxy:
         out = {f"proxy_{k}": x / total_w if total_w else 0.0 for k, x in sums.items()}
         out["proxy"] = sum(out.values())
         return out
+
+
+def _nm(structure: str) -> tuple[int, int] | None:
+    n, colon, m = structure.partition(":")
+    return (int(n), int(m)) if colon and n.isdigit() and m.isdigit() else None
 
 
 def load_sensitivity(path: str) -> dict[str, float]:

@@ -15,8 +15,12 @@ heartbeat and retried) until ``budget`` trials are complete.
 For a network with a clip and a continual (streaming) form (``x3d-s`` ↔ ``cox3d-s``, ...) the
 execution mode is a choice too (``execution``: both cost one prediction: a window run or a step).
 
-Not searched yet (other issues): pruning ratios / N:M sparsity, CMA-ES "importance" mapping
-encodings (NAAS); the mapper searches each mapping instead.
+With ``--prune`` (or ``network.sparsity`` and ``hardware_sparsity`` in a space file) each stage's
+weights may be pruned (a density: magnitude pruning; or N:M) and the hardware given weight-sparsity
+support (gating, skipping any pattern with bitmask compression, or N:M skipping); the proxy charges
+the squared norm the pruning removes (:mod:`hwsim.proxy`). Sparsity support is free in area here.
+
+Not searched yet: CMA-ES "importance" mapping encodings (NAAS); the mapper searches each mapping.
 """
 
 from __future__ import annotations
@@ -48,6 +52,46 @@ CONSTRAINTS = {"max_area_mm2": "area_mm2", "max_power_mw": "power_mw", "max_pes"
                "max_proxy": "proxy"}  # fmt: skip
 SEARCH_SAMPLES = 1_000
 EXECUTIONS = ("clip", "continual")
+# Sparsity support a trial may give the hardware (weights only): zeros gated (energy), skipped (cycles and energy,
+# any pattern, bitmask-compressed) or skipped when N:M-structured (N:M index, sparse-tensor-core style).
+SUPPORT = ("none", "gate", "skip", "skip-nm")
+PRUNE_SPARSITY: tuple[Any, ...] = (1.0, 0.5, 0.25, "2:4")  # --prune's default choices
+
+
+def _sparsity_value(v: Any) -> float | str | None:
+    """A sparsity choice as Layer.with_sparsity takes it (1.0 dense), or None when invalid."""
+    if isinstance(v, str):
+        if v == "dense":
+            return 1.0
+        n, colon, m = v.partition(":")
+        return v if colon and n.isdigit() and m.isdigit() and 0 < int(n) <= int(m) else None
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1:
+        return float(v)
+    return None
+
+
+def with_sparsity_support(spec: dict[str, Any], support: str) -> dict[str, Any]:
+    """The architecture spec with weight-sparsity support added (``SUPPORT``); ``none`` leaves it unchanged."""
+    if support in ("none", ""):
+        return spec
+    out = dict(spec)
+    mac = dict(out.get("mac") or {})
+    fmt = "nm" if support == "skip-nm" else "bitmask"
+    if support == "gate":
+        mac["gate"] = sorted({*mac.get("gate", []), "weights"})
+    else:
+        mac["skip"] = sorted({*mac.get("skip", []), "weights"})
+        mac["skip_structure"] = "n:m" if support == "skip-nm" else "any"
+    out["mac"] = mac
+    levels = []
+    for lv in out.get("levels") or []:
+        lv = dict(lv)
+        keeps = lv.get("keeps", ["weights", "inputs", "outputs"])
+        if "weights" in keeps:
+            lv["formats"] = {**(lv.get("formats") or {}), "weights": fmt}
+        levels.append(lv)
+    out["levels"] = levels
+    return out
 _BAD = 1e30
 
 
@@ -61,6 +105,8 @@ class SearchSpace:
     bits_per: str = "stage"  # layer, stage or network (per layer: ~100 parameters on MobileNetV2, slower in Optuna)
     constraints: dict[str, float] = field(default_factory=dict)
     execution: tuple[str, ...] = ()  # clip and/or continual, for networks with both forms (empty: the workload as given)
+    sparsity: tuple[Any, ...] = ()  # weight sparsity per stage: 1.0 (dense), a density (magnitude pruning) or "N:M"
+    support: tuple[str, ...] = ()  # the hardware's sparsity support: none, gate, skip, skip-nm (SUPPORT)
 
     def problems(self, base: dict[str, Any]) -> list[Problem]:
         out = []
@@ -74,6 +120,11 @@ class SearchSpace:
             out.append(Problem("space.network.widths", list(self.widths), "expected multipliers in (0, 4]"))
         if not self.bits or any(not 1 <= b <= 32 for b in self.bits):
             out.append(Problem("space.network.bits", list(self.bits), "expected widths of 1 to 32 bits"))
+        for i, v in enumerate(self.sparsity):
+            if _sparsity_value(v) is None:
+                out.append(Problem(f"space.network.sparsity[{i}]", v, "expected 1.0 (dense), a density in (0, 1) or N:M such as 2:4"))
+        out += [Problem(f"space.hardware_sparsity[{i}]", v, f"expected one of {', '.join(SUPPORT)}")
+                for i, v in enumerate(self.support) if v not in SUPPORT]  # fmt: skip
         if any(e not in EXECUTIONS for e in self.execution) or len(set(self.execution)) != len(self.execution):
             out.append(Problem("space.network.execution", list(self.execution), f"expected distinct values of {', '.join(EXECUTIONS)}"))
         out += [Problem(f"space.constraints.{k}", v, f"expected one of {', '.join(CONSTRAINTS)}") for k, v in self.constraints.items()
@@ -113,7 +164,8 @@ def _nice(v: float) -> float | int:
 
 
 def load_space(path: str, base: dict[str, Any]) -> SearchSpace:
-    """A space YAML: ``hardware: {path: [choices]}``, ``network: {widths, bits, bits_per}``, ``constraints: {...}``."""
+    """A space YAML: ``hardware: {path: [choices]}``, ``hardware_sparsity: [none, skip, ...]``,
+    ``network: {widths, bits, bits_per, sparsity, execution}``, ``constraints: {...}``."""
     from hwsim.spec import read_yaml
 
     data = read_yaml(path)
@@ -126,6 +178,8 @@ def load_space(path: str, base: dict[str, Any]) -> SearchSpace:
         bits=tuple(net.get("bits", (4, 6, 8))),
         bits_per=str(net.get("bits_per", "stage")),
         execution=tuple(str(e) for e in (net.get("execution") or ())),
+        sparsity=tuple(net.get("sparsity") or ()),
+        support=tuple(str(v) for v in (data.get("hardware_sparsity") or ())),
         constraints={str(k): float(v) for k, v in (data.get("constraints") or {}).items()},
     )
     bad = space.problems(base)
@@ -185,7 +239,23 @@ def _network_variant(ctx: Context, params: dict[str, Any]) -> Network:
         w, a = params.get(f"wbits.{key}"), params.get(f"abits.{key}")
         if w is not None and a is not None:
             per_layer[layer.name] = (int(w), int(a))
-    return net.with_bits(per_layer=per_layer) if per_layer else net
+    net = net.with_bits(per_layer=per_layer) if per_layer else net
+    prune = {}
+    for layer in net.layers():
+        choice = params.get(f"wsparsity.{_layer_stage(layer)}")
+        value = _sparsity_value(choice) if choice is not None else None
+        if value is not None and value != 1.0 and layer.kind != "matmul" and not _is_depthwise(layer):
+            prune[layer.name] = value
+    if prune:
+        g = net.graph.copy()
+        for name, value in prune.items():
+            g.nodes[name]["op"] = g.nodes[name]["op"].with_sparsity(weights=value)
+        net = Network(net.name, g, net.last)
+    return net
+
+
+def _is_depthwise(layer: Layer) -> bool:
+    return layer.bound("G") > 1 and layer.bound("C") == 1
 
 
 def _layer_stage(layer: Layer) -> str:
@@ -226,7 +296,7 @@ def evaluate_design(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     hw = {k: v for k, v in hw.items() if v is not None}
     row: dict[str, Any] = {"error": ""}
     try:
-        point = build_point(ctx.base, hw, source="<search>")
+        point = build_point(with_sparsity_support(ctx.base, str(params.get("hardware_sparsity", "none"))), hw, source="<search>")
         network = _network_variant(ctx, params)
         row.update(ctx.proxy.estimate(ctx.base_network(params), network))
         arch = point.arch
@@ -285,6 +355,13 @@ def _suggest(trial: Any, ctx: Context) -> dict[str, Any]:
         params["execution"] = trial.suggest_categorical("execution", list(ctx.space.execution))
     elif ctx.space.execution:
         params["execution"] = ctx.space.execution[0]
+    if len(ctx.space.support) > 1:
+        params["hardware_sparsity"] = trial.suggest_categorical("hardware_sparsity", list(ctx.space.support))
+    elif ctx.space.support:
+        params["hardware_sparsity"] = ctx.space.support[0]
+    if len(ctx.space.sparsity) > 1:
+        for k in dict.fromkeys(_layer_stage(layer) for net in ctx.networks() for layer in net.layers()):
+            params[f"wsparsity.{k}"] = trial.suggest_categorical(f"wsparsity.{k}", list(ctx.space.sparsity))
     if len(ctx.space.widths) > 1:
         for s in _stage_keys(ctx):
             params[f"width.{s}"] = trial.suggest_categorical(f"width.{s}", list(ctx.space.widths))
@@ -321,6 +398,12 @@ def base_params(ctx: Context) -> dict[str, Any]:
     if ctx.space.execution:  # the workload's own mode
         own = next((m for m, n in ctx.streams.items() if n is ctx.network), ctx.space.execution[0])
         out["execution"] = own if own in ctx.space.execution else ctx.space.execution[0]
+    if ctx.space.support:
+        out["hardware_sparsity"] = "none" if "none" in ctx.space.support else ctx.space.support[0]
+    if len(ctx.space.sparsity) > 1:
+        dense = next((v for v in ctx.space.sparsity if _sparsity_value(v) == 1.0), ctx.space.sparsity[0])
+        for k in dict.fromkeys(_layer_stage(layer) for net in ctx.networks() for layer in net.layers()):
+            out[f"wsparsity.{k}"] = dense
     for s in _stage_keys(ctx):
         out[f"width.{s}"] = 1.0 if 1.0 in ctx.space.widths else max(ctx.space.widths)
     for k in _bit_keys(ctx):
@@ -498,7 +581,7 @@ def export_winner(ctx: Context, params: dict[str, Any], directory: str) -> dict[
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     hw = {k: v for k, v in params.items() if k in ctx.space.hardware and not (k == "dataflow" and v == "any")}
-    point = build_point(ctx.base, hw, source="<winner>")
+    point = build_point(with_sparsity_support(ctx.base, str(params.get("hardware_sparsity", "none"))), hw, source="<winner>")
     spec = dict(point.spec)
     spec["name"] = f"{spec.get('name', 'arch')}-winner"
     head = "# Co-search winner (hwsim search): an hwsim architecture spec; `hwsim run --arch arch.yaml` takes it.\n"

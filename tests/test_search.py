@@ -153,3 +153,78 @@ def test_execution_modes_need_a_network_with_both_forms(tmp_path: Path, capsys):
     code = main(["search", "--workload", "x3d-s", "--space", str(space), "--budget", "2", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "streaming" in err and "clip, continual" in err
+
+
+def test_pruning_proxy_closed_forms_against_sampled_gaussians():
+    from hwsim.proxy import gaussian_magnitude_share, gaussian_nm_share
+
+    z2 = np.random.default_rng(0).normal(size=400_000) ** 2
+    flat = np.sort(z2)
+    for d in (0.75, 0.5, 0.25):
+        assert gaussian_magnitude_share(d) == pytest.approx(flat[: int((1 - d) * flat.size)].sum() / z2.sum(), rel=0.02)
+    for n, m in ((2, 4), (1, 4), (4, 8)):
+        groups = np.sort(z2.reshape(-1, m), axis=1)
+        assert gaussian_nm_share(n, m) == pytest.approx(groups[:, : m - n].sum() / z2.sum(), rel=0.02)
+    assert gaussian_magnitude_share(1.0) == gaussian_nm_share(4, 4) == 0.0
+
+
+def test_pruning_proxy_measures_real_weights():
+    net = load_workload("resnet18")
+    layer = next(x for x in net.layers() if x.name == "layer1.0.conv1")
+    w = np.random.default_rng(1).laplace(size=(64, 64, 3, 3))  # heavier tails than Gaussian: magnitude pruning removes less
+    proxy = QuantPruneProxy({layer.name: w})
+    half = proxy.layer_figures(layer, layer.with_sparsity(weights=0.5))["pruned_norm"]
+    w2 = np.sort((w**2).ravel())
+    assert half == pytest.approx(w2[: w2.size // 2].sum() / w2.sum())
+    nm = proxy.layer_figures(layer, layer.with_sparsity(weights="2:4"))["pruned_norm"]
+    groups = np.sort(np.moveaxis(w**2, 1, -1).reshape(-1, 4), axis=1)
+    assert nm == pytest.approx(groups[:, :2].sum() / w2.sum())
+    assert QuantPruneProxy().layer_figures(layer, layer.with_sparsity(weights=0.5))["pruned_norm"] > half
+
+
+def test_sparsity_support_turns_pruning_into_cycles_or_energy():
+    from hwsim.analytical import evaluate_mapping
+    from hwsim.arch import architecture_from_dict
+    from hwsim.mapper import map_layer
+    from hwsim.search import with_sparsity_support
+    from hwsim.variants import arch_spec
+    from hwsim.workload import gemm
+
+    base = arch_spec("eyeriss")
+    assert with_sparsity_support(base, "none") is base
+    dense, pruned = gemm("g", M=64, N=64, K=64), gemm("g", M=64, N=64, K=64).with_sparsity(weights="2:4")
+    plain = architecture_from_dict(base, "plain")
+    m = map_layer(dense, plain).mapping
+    ref = evaluate_mapping(pruned, plain, m)
+    assert ref.compute_cycles == evaluate_mapping(dense, plain, m).compute_cycles  # no support: pruning saves nothing
+    nm = evaluate_mapping(pruned, architecture_from_dict(with_sparsity_support(base, "skip-nm"), "nm"), m, check=False)
+    assert nm.compute_cycles == ref.compute_cycles / 2
+    gate = evaluate_mapping(pruned, architecture_from_dict(with_sparsity_support(base, "gate"), "gate"), m, check=False)
+    assert gate.compute_cycles == ref.compute_cycles and gate.mac_energy_pj == pytest.approx(ref.mac_energy_pj / 2)
+
+
+def test_search_with_pruning_reruns_its_pruned_winner(tmp_path: Path, capsys):
+    from hwsim.cli import main
+
+    wl = tmp_path / "tiny.yaml"
+    wl.write_text(yaml.safe_dump(TINY))
+    out = tmp_path / "s"
+    code = main(["search", "--workload", str(wl), "--prune", "--max-proxy", "0.5", "--budget", "30", "--samples", "200", "--population", "10",
+                 "--workers", "1", "--out", str(out), "--format", "json"])  # fmt: skip
+    res = capsys.readouterr()
+    assert code == 0, res.err
+    import pandas as pd
+
+    frame = pd.read_csv(out / "trials.csv")
+    assert set(frame["param.hardware_sparsity"]) <= {"none", "gate", "skip", "skip-nm"} and frame["param.hardware_sparsity"].nunique() > 1
+    full = frame[frame["mapped"] & (frame.filter(like="param.width") == 1.0).all(axis=1)]
+    pruned = full[(full.filter(like="param.wsparsity").astype(str) != "1.0").any(axis=1)]
+    dense = full[(full.filter(like="param.wsparsity").astype(str) == "1.0").all(axis=1)]
+    assert len(pruned) and (pruned["proxy_pruned_norm"] > 0).all() and (dense["proxy_pruned_norm"] == 0).all()
+    files = json.loads(res.out)["files"]
+    best = json.loads(res.out)["winner"]
+    code = main(["run", "--arch", files["arch"], "--workload", files["network"], "--mappings", files["mappings"], "--samples", "50",
+                 "--format", "json"])  # fmt: skip
+    res = capsys.readouterr()
+    assert code == 0, res.err
+    assert json.loads(res.out)["total"]["edp_pj_s"] == pytest.approx(best["edp_pj_s"], rel=1e-9)
