@@ -109,7 +109,7 @@ def _measured_magnitude(w: np.ndarray, density: float, nm: tuple[int, int] | Non
         groups = np.moveaxis(w2, 1, -1).reshape(-1, m)  # groups of m along the input channels
         return float(np.sort(groups, axis=1)[:, : m - n].sum()) / total
     flat = np.sort(w2.reshape(-1))
-    return float(flat[: int(round((1.0 - density) * flat.size))].sum()) / total
+    return float(flat[: round((1.0 - density) * flat.size)].sum()) / total
 
 
 @dataclass
