@@ -48,7 +48,9 @@ def add_parsers(sub: Any) -> None:
     se.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     se.add_argument("--samples", type=int, default=1000, help="mapper samples per layer (default 1000)")
     se.add_argument("--population", type=int, default=50, help="NSGA-II population (default 50)")
-    se.add_argument("--sampler", choices=("nsga2", "random"), default="nsga2", help="NSGA-II (default) or random search (a baseline)")
+    se.add_argument("--sampler", choices=("nsga2", "random", "cmaes"), default="nsga2",
+                    help="NSGA-II (default), random search (a baseline), or CMA-ES on NAAS's real-valued importance encoding "
+                         "(single objective: the first of --objective, constraints as penalties)")
     se.add_argument("--seed", type=int, default=0)
     se.add_argument("--prune", action="store_true",
                     help="also search weight pruning per stage (dense, density 0.5 or 0.25, 2:4) and the hardware's sparsity support "

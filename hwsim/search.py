@@ -411,18 +411,77 @@ def base_params(ctx: Context) -> dict[str, Any]:
     return out
 
 
-def _objective(trial: Any) -> tuple[float, ...]:
+def _objective(trial: Any) -> tuple[float, ...] | float:
     ctx = _CTX
     assert ctx is not None
-    row = evaluate_design(ctx, _suggest(trial, ctx))
+    encoded = _Encoded(trial) if _SAMPLER == "cmaes" else None
+    params = _suggest(encoded or trial, ctx)
+    row = evaluate_design(ctx, params)
     for k, v in row.items():
         trial.set_user_attr(k, v.item() if hasattr(v, "item") else v)
+    if encoded is not None:  # the decoded choices, as the other samplers' parameters are stored
+        for k, v in params.items():
+            trial.set_user_attr(f"param.{k}", v.item() if hasattr(v, "item") else v)
     trial.set_user_attr("constraint", [row["violation"]])
-    if hasattr(trial, "set_constraint"):
+    if hasattr(trial, "set_constraint") and encoded is None:  # CMA-ES takes the violation as a penalty instead
         trial.set_constraint("violation", float(row["violation"]))
+    if encoded is not None:  # CMA-ES is single-objective: log10 of the first objective plus a penalty per unit of violation
+        if not row["mapped"]:
+            return CMAES_PENALTY * (1.0 + min(float(row["violation"]), 1e3))
+        value = float(row[OBJECTIVE_COLUMNS[ctx.objectives[0]]])
+        return math.log10(max(value, 1e-300)) + CMAES_PENALTY * float(row["violation"])
     if not row["mapped"]:
         return tuple(_BAD for _ in ctx.objectives)
     return tuple(float(row[OBJECTIVE_COLUMNS[o]]) for o in ctx.objectives)
+
+
+CMAES_PENALTY = 10.0  # decades of the objective per unit of relative constraint excess
+CMAES_SIGMA0 = 0.25  # initial step in the [0, 1] coordinates: about a quarter of every range
+
+
+def _ordered(choices: list[Any]) -> bool:
+    return all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in choices)
+
+
+class _Encoded:
+    """``suggest_categorical`` through real-valued coordinates CMA-ES can move (NAAS's encoding): numeric choices are
+    one coordinate in [0, 1] binned over the sorted choices; unordered ones (dataflow, MAC kind, sparsity support,
+    execution) get one "importance" per option and the most important wins."""
+
+    def __init__(self, trial: Any) -> None:
+        self.trial = trial
+
+    def suggest_categorical(self, name: str, choices: list[Any]) -> Any:
+        choices = list(choices)
+        if len(choices) == 1:
+            return choices[0]
+        if _ordered(choices):
+            ranked = sorted(choices)
+            x = self.trial.suggest_float(f"x.{name}", 0.0, 1.0)
+            return ranked[min(int(x * len(ranked)), len(ranked) - 1)]
+        importance = [self.trial.suggest_float(f"imp.{name}.{i}", 0.0, 1.0) for i in range(len(choices))]
+        return choices[max(range(len(choices)), key=importance.__getitem__)]
+
+
+def encode_params(ctx: Context, params: dict[str, Any]) -> dict[str, float]:
+    """The CMA-ES coordinates of decoded choices (``_Encoded``'s inverse: the bin's centre, importance 1 for the choice)."""
+    out: dict[str, float] = {}
+
+    class _Recorder:
+        def suggest_categorical(self, name: str, choices: list[Any]) -> Any:
+            choices = list(choices)
+            value = params.get(name, choices[0])
+            if len(choices) > 1 and _ordered(choices):
+                ranked = sorted(choices)
+                i = ranked.index(value) if value in ranked else 0
+                out[f"x.{name}"] = (i + 0.5) / len(ranked)
+            elif len(choices) > 1:
+                for i, c in enumerate(choices):
+                    out[f"imp.{name}.{i}"] = 1.0 if c == value else 0.0
+            return value
+
+    _suggest(_Recorder(), ctx)
+    return out
 
 
 def _constraints(trial: Any) -> list[float]:
@@ -444,7 +503,7 @@ def storage(url: str) -> Any:
         return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=5, grace_period=20)
 
 
-SAMPLERS = ("nsga2", "random")
+SAMPLERS = ("nsga2", "random", "cmaes")
 _SAMPLER = "nsga2"
 
 
@@ -458,6 +517,9 @@ def _sampler(seed: int, population: int) -> Any:
         warnings.simplefilter("ignore")
         if _SAMPLER == "random":  # the baseline: uniform choices, no evolution
             return optuna.samplers.RandomSampler(seed=seed)
+        if _SAMPLER == "cmaes":  # single-objective CMA-ES over the real-valued encoding (_Encoded), centred on the base design
+            x0 = encode_params(_CTX, base_params(_CTX)) if _CTX is not None else None
+            return optuna.samplers.CmaEsSampler(x0=x0, sigma0=CMAES_SIGMA0, seed=seed, n_startup_trials=1, warn_independent_sampling=False)
         if hasattr(optuna.trial.Trial, "set_constraint"):
             return optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
         assert "constraints_func" in inspect.signature(optuna.samplers.NSGAIISampler).parameters
@@ -487,21 +549,25 @@ def run_search(
     population: int = 50, sampler: str = "nsga2",
 ) -> Any:  # fmt: skip
     """Run (or resume) the study until ``budget`` trials are complete; returns the Optuna study. ``sampler``: nsga2
-    (NSGA-II with constrained domination) or random (the baseline)."""
+    (NSGA-II with constrained domination), random (the baseline) or cmaes (CMA-ES on NAAS's real-valued encoding,
+    minimizing log10 of the first objective plus a penalty per unit of constraint excess; the Pareto set is still
+    taken over every objective of the trials it evaluated)."""
     import optuna
 
     global _CTX, _SAMPLER
     if sampler not in SAMPLERS:
         raise SpecError("--sampler", [Problem("sampler", sampler, f"expected one of {', '.join(SAMPLERS)}")])
     _CTX, _SAMPLER = ctx, sampler
-    directions: list[Any] = ["minimize"] * len(ctx.objectives)
+    directions: list[Any] = ["minimize"] * (1 if sampler == "cmaes" else len(ctx.objectives))
     study = optuna.create_study(study_name=study_name, storage=storage(url), directions=directions, load_if_exists=True,
                                 sampler=_sampler(seed, population))  # fmt: skip
     stored = study.user_attrs.get("objectives")
     if stored is not None and list(stored) != list(ctx.objectives):
         raise SpecError("--storage", [Problem("objectives", list(ctx.objectives), f"expected the stored study's objectives {stored}")])
     study.set_user_attr("objectives", list(ctx.objectives))
-    if not study.trials:
+    if not study.trials and sampler == "cmaes":
+        study.enqueue_trial(encode_params(ctx, base_params(ctx)))  # CMA-ES starts from the base design
+    elif not study.trials:
         base = base_params(ctx)
         study.enqueue_trial(base)  # the base design, int8, full width: a feasible start
         # Half a first generation more at the base network (widest bits, full width) with the hardware left to the
