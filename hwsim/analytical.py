@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -142,8 +142,8 @@ class CostReport:
 
     layer: str
     arch: str
-    macs: int
-    macs_executed: int
+    macs: int | float  # float: a per-step share of an op that runs every few steps (per_step)
+    macs_executed: int | float
     cycles: float
     compute_cycles: float
     startup_cycles: float
@@ -180,6 +180,23 @@ class CostReport:
     def bound_by(self) -> str:
         worst = max(self.transfer_cycles.items(), key=lambda kv: kv[1], default=("compute", 0.0))
         return "compute" if self.compute_cycles >= worst[1] - 1e-9 * worst[1] else worst[0]
+
+    def per_step(self, every_steps: int) -> CostReport:
+        """This op's cost per step when it runs once every ``every_steps`` steps (behind a temporal stride):
+        MACs, cycles, accesses and energies divided by it."""
+        if every_steps == 1:
+            return self
+        f = 1.0 / every_steps
+        return replace(
+            self, macs=self.macs * f, macs_executed=self.macs_executed * f, cycles=self.cycles * f, compute_cycles=self.compute_cycles * f,
+            startup_cycles=self.startup_cycles * f, exposed_cycles=self.exposed_cycles * f,
+            transfer_cycles={k: v * f for k, v in self.transfer_cycles.items()}, energy_pj=self.energy_pj * f,
+            mac_energy_pj=self.mac_energy_pj * f, leakage_energy_pj=self.leakage_energy_pj * f,
+            level_energy_pj={k: v * f for k, v in self.level_energy_pj.items()},
+            accesses={k: Accesses(a.reads * f, a.fills * f, a.updates * f) for k, a in self.accesses.items()},
+            access_energy_pj={k: v * f for k, v in self.access_energy_pj.items()},
+            notes=(*self.notes, f"runs once every {every_steps} steps: figures per step"),
+        )  # fmt: skip
 
     def summary(self) -> dict[str, float | int | str]:
         row: dict[str, float | int | str] = {

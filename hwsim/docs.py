@@ -112,6 +112,8 @@ WORKLOAD_DESCRIPTIONS: dict[str, str] = {
     "layers[].state_elements": "Streaming state (type: state) kept between steps: a ring buffer of partial sums, a delay buffer or a "
                                "window; on chip when it fits, else DRAM traffic every step.",
     "layers[].delay_steps": "Steps a streaming layer delays its output (k_t − 1 − p_t for a continual conv; default 0).",
+    "layers[].every_steps": "A streaming op behind a temporal stride runs once every this many steps; its cost is reported per "
+                            "step (any layer type; default 1).",
 }
 
 
@@ -160,7 +162,7 @@ def workload_fields() -> tuple[dict[str, dict[str, Any]], dict[str, tuple[list[s
                            "weight_bits": 4, "input_bits": 8, "psum_bits": 24, "sparsity": {"weights": 0.5}},
                           {"name": "p", "type": "pool", "elements_in": 512, "elements_out": 128, "ops": 512, "bits": 8, "after": ["c"]},
                           {"name": "s", "type": "state", "state_elements": 256, "elements_in": 128, "elements_out": 128, "ops": 128,
-                           "bits": 24, "delay_steps": 1}]}  # fmt: skip
+                           "bits": 24, "delay_steps": 1, "every_steps": 2}]}  # fmt: skip
     with recording() as rec:
         ns.network_from_dict(example, source="example.yaml")
     fields = {p: f for p, f in _merge(rec).items() if not any(p == f"layers[].{k}" for t in ns._SHAPES.values() for k in t)

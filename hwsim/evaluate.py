@@ -149,8 +149,12 @@ class NetworkReport:
     placement: tuple[tuple[str, bool], ...] | None = None  # state op → on chip; None: place_states' default
 
     @property
-    def macs(self) -> int:
-        return sum(r.macs for r in self.reports)
+    def macs(self) -> int | float:
+        """MACs per run (per step, averaged, for ops behind a temporal stride)."""
+        total: int | float = 0
+        for r in self.reports:
+            total += r.macs
+        return total
 
     @property
     def cycles(self) -> float:
@@ -342,10 +346,21 @@ def _evaluate_placed(
         return replace(_cycle_network(arch, network, ops, cache, cycle_options, placed, own, tensors), arch=full, placement=placement)
     for op in ops:
         if isinstance(op, TensorOp):
-            reports.append(cost_tensor_op(op, full, placed.get(op.name, False)))
+            r = cost_tensor_op(op, full, placed.get(op.name, False))
         else:
-            reports.append(own[op.name] if op.name in own else replace(cache[_shape_key(op)], layer=op.name))
+            r = own[op.name] if op.name in own else replace(cache[_shape_key(op)], layer=op.name)
+        reports.append(r.per_step(network.every_steps(op.name)))
     return NetworkReport(full, network, tuple(reports), placement=placement)
+
+
+def _cycles_per_step(c: CycleReport, every: int) -> CycleReport:
+    """A cycle report per step of an op that runs once every ``every`` steps."""
+    if every == 1:
+        return c
+    f = 1.0 / every
+    return replace(c, cycles=c.cycles * f, compute_cycles=c.compute_cycles * f, fill_drain_cycles=c.fill_drain_cycles * f,
+                   sram_stall_cycles=c.sram_stall_cycles * f, dram_stall_cycles=c.dram_stall_cycles * f,
+                   dram_read_bits=c.dram_read_bits * f, dram_write_bits=c.dram_write_bits * f)  # fmt: skip
 
 
 def _cycle_network(
@@ -376,14 +391,15 @@ def _cycle_network(
     cycles: list[CycleReport | None] = []
     analytical_cycles: list[float] = []
     for op in ops:
+        every = network.every_steps(op.name)
         if isinstance(op, TensorOp):
-            r = cost_tensor_op(op, arch, placed.get(op.name, False))
+            r = cost_tensor_op(op, arch, placed.get(op.name, False)).per_step(every)
             reports.append(r)
             cycles.append(None)
             analytical_cycles.append(r.cycles)
         else:
             r, c = simulated[op.name if op.name in own else _shape_key(op)]
-            reports.append(replace(r, layer=op.name))
-            cycles.append(replace(c, layer=op.name))
-            analytical_cycles.append(own[op.name].cycles if op.name in own else cache[_shape_key(op)].cycles)
+            reports.append(replace(r, layer=op.name).per_step(every))
+            cycles.append(_cycles_per_step(replace(c, layer=op.name), every))
+            analytical_cycles.append((own[op.name].cycles if op.name in own else cache[_shape_key(op)].cycles) / every)
     return NetworkReport(arch, network, tuple(reports), "cycle", tuple(cycles), tuple(analytical_cycles))

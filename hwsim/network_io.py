@@ -73,13 +73,15 @@ def network_to_dict(net: Network, source: str = "network") -> dict[str, Any]:
             d = _layer_dict(op)
         if after or layers:
             d["after"] = after
+        if net.every_steps(op.name) > 1:
+            d["every_steps"] = net.every_steps(op.name)
         layers.append(d)
     doc = {"name": net.name, "layers": layers}
     if not problems:
         rebuilt = network_from_dict(doc, source=source)
         ops = {op.name: op for op in rebuilt.ops()}
         for op in net.ops():
-            if ops.get(op.name) != op:
+            if ops.get(op.name) != op or rebuilt.every_steps(op.name) != net.every_steps(op.name):
                 problems.append(Problem(op.name, getattr(op, "kind", "?"), "expected a layer the workload format expresses exactly "
                                                                            "(custom operand projections and fp operands are not)"))  # fmt: skip
     if problems:

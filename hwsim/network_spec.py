@@ -80,6 +80,7 @@ def network_from_dict(data: Any, source: str = "<dict>") -> Network:
         lname = f.text("name")
         kind = f.text("type", None, choices=LAYER_TYPES)
         after = f.str_list("after") if f.has("after") else None
+        every = f.integer("every_steps", 1)
         for a in after or ():
             if a not in names:
                 problems.add(f.at("after"), a, "expected names of earlier layers")
@@ -133,7 +134,7 @@ def network_from_dict(data: Any, source: str = "<dict>") -> Network:
         else:
             f.done(lambda k: True)
         if op is not None and not problems:
-            net.add(op, after=after if after is not None else "__previous__")
+            net.add(op, after=after if after is not None else "__previous__", every_steps=every)
         names.add(lname)
     if not items and isinstance(data, dict) and "layers" in data:
         problems.add("layers", [], "expected at least one layer")

@@ -221,7 +221,9 @@ def streams_for(workload: str, network: Network) -> dict[str, Network]:
     key = workload.strip().lower().replace("_", "-")
     if key in CLIP_OF:
         return {"clip": load_preset(CLIP_OF[key]), "continual": network}
-    inverse = {v: k for k, v in CLIP_OF.items()}
+    inverse: dict[str, str] = {}
+    for k, v in CLIP_OF.items():  # the first continual form of a clip network (the stride-free one)
+        inverse.setdefault(v, k)
     if key in inverse:
         return {"clip": network, "continual": load_preset(inverse[key])}
     return {}
@@ -276,13 +278,14 @@ def evaluate_network_cached(arch: Any, network: Network, options: MapperOptions,
         mapped_on = reserve_states(arch, network, placed)
         reports = []
         for op in network.ops():
+            every = network.every_steps(op.name)
             if isinstance(op, TensorOp):
-                reports.append(cost_tensor_op(op, arch, placed.get(op.name, False)))
+                reports.append(cost_tensor_op(op, arch, placed.get(op.name, False)).per_step(every))
                 continue
             key = (mapped_on, dataclasses.replace(op, name=""), options)
             if key not in cache:
                 cache[key] = map_layer(op, mapped_on, options)
-            reports.append(dataclasses.replace(cache[key], layer=op.name))
+            reports.append(dataclasses.replace(cache[key], layer=op.name).per_step(every))
         report = NetworkReport(arch, network, tuple(reports), placement=tuple(placed.items()))
         if best is None or report.edp_pj_s < best.edp_pj_s:
             best = report

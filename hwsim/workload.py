@@ -453,10 +453,14 @@ class Network:
     graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     _last: str | None = None
 
-    def add(self, op: Op, after: str | Iterable[str] | None = "__previous__") -> str:
+    def add(self, op: Op, after: str | Iterable[str] | None = "__previous__", every_steps: int = 1) -> str:
+        """Add ``op`` after the given nodes. ``every_steps`` > 1: in a streaming network, the op runs once every that many
+        steps (behind a temporal stride); reports give its cost per step (a share of one run)."""
         if op.name in self.graph:
             raise ValueError(f"network {self.name!r} already has a node named {op.name!r}")
-        self.graph.add_node(op.name, op=op)
+        if not isinstance(every_steps, int) or isinstance(every_steps, bool) or every_steps < 1:
+            raise ValueError(f"every_steps of {op.name!r} must be a positive integer, not {every_steps!r}")
+        self.graph.add_node(op.name, op=op, every_steps=every_steps)
         if after == "__previous__":
             preds: list[str] = [self._last] if self._last else []
         elif after is None:
@@ -486,7 +490,17 @@ class Network:
 
     @property
     def macs(self) -> int:
+        """MACs of one run of every layer (per step for a streaming network without temporal strides)."""
         return sum(layer.macs for layer in self.layers())
+
+    def every_steps(self, name: str) -> int:
+        """How many steps apart the node runs (1 unless it sits behind a temporal stride of a streaming network)."""
+        return int(self.graph.nodes[name].get("every_steps", 1))
+
+    @property
+    def macs_per_step(self) -> float:
+        """MACs per step on average: each layer's MACs over how many steps apart it runs."""
+        return sum(layer.macs / self.every_steps(layer.name) for layer in self.layers())
 
     @property
     def weight_count(self) -> int:

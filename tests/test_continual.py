@@ -16,6 +16,7 @@ from hwsim.mapping import validate_mapping
 from hwsim.presets import load_arch, load_workload
 from hwsim.workload import Network, StateOp, conv2d
 from workloads.continual import ring_buffer_elements, temporal_depthwise
+from workloads.skeleton import ring_frames
 from workloads.slow import temporal_conv
 
 
@@ -298,3 +299,55 @@ def test_state_placement_prefers_traffic_per_byte():
     assert size is not None
     small = replace(arch, levels=tuple(replace(lv, size_bytes=1500 / 0.5) if i == glb else lv for i, lv in enumerate(arch.levels)))
     assert place_states(small, net, 0.5) == {"window": False, "ring": True}
+
+
+# --- temporal strides in continual networks ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kt", "stride"), [(3, 2), (4, 2), (5, 2), (9, 2), (5, 3)])
+def test_strided_continual_conv_equals_the_clip_conv_and_holds_its_ring(kt: int, stride: int):
+    """A kt-tap temporal conv of stride s run frame by frame: each frame meets the taps of the outputs whose window
+    covers it; the outputs equal the strided clip conv, the MACs average kt/s taps per frame and the ring never holds
+    more than ⌈(kt−1)/s⌉ partial output frames (ring_frames)."""
+    rng = np.random.default_rng(kt * 10 + stride)
+    cin, cout, hw, pad = 2, 3, 2, (kt - 1) // 2
+    frames = 12 * stride + kt
+    x = rng.integers(-8, 8, (frames, cin, hw))
+    w = rng.integers(-4, 4, (kt, cout, cin))
+    xp = np.concatenate([np.zeros((pad, cin, hw), int), x, np.zeros((pad, cin, hw), int)])
+    n_out = (frames + 2 * pad - kt) // stride + 1
+    clip = np.stack([sum(np.einsum("kc,cp->kp", w[u], xp[o * stride + u]) for u in range(kt)) for o in range(n_out)])
+    ring: dict[int, np.ndarray] = {}
+    out, held, macs = {}, 0, []
+    for t in range(frames + 2 * pad):  # padded frame t
+        step_macs = 0
+        for u in range(kt):
+            o, r = divmod(t - u, stride)
+            if r == 0 and 0 <= o < n_out:
+                ring[o] = ring.get(o, 0) + np.einsum("kc,cp->kp", w[u], xp[t])
+                step_macs += cout * cin * hw
+        done = (t - kt + 1) / stride
+        if done == int(done) and int(done) in ring:
+            out[int(done)] = ring.pop(int(done))
+        held = max(held, len(ring) * cout * hw)
+        macs.append(step_macs)
+    assert np.array_equal(np.stack([out[o] for o in range(n_out)]), clip)
+    assert held == ring_frames(kt, stride) * cout * hw
+    steady = macs[kt : kt + 6 * stride]  # whole periods away from the edges
+    assert sum(steady) / len(steady) == pytest.approx(kt / stride * cout * cin * hw)
+
+
+def test_strided_cost_gcn_is_costed_per_step():
+    arch = load_arch("eyeriss")
+    net = load_workload("cost-gcn-strided")
+    assert [net.every_steps(f"block{i}.tcn") for i in range(10)] == [1, 1, 1, 1, 2, 2, 2, 4, 4, 4]
+    assert net.every_steps("fc") == 4  # one prediction per four frames
+    rings = {op.name: op.state_elements for op in net.ops() if isinstance(op, StateOp) and op.name.endswith(".ring")}
+    assert rings["block4.tcn.ring"] == 4 * 128 * 25 * 2 and rings["block3.tcn.ring"] == 8 * 64 * 25 * 2  # ⌈8/2⌉ vs 8 frames
+    report = evaluate_network(arch, net, MapperOptions(samples=1000))
+    assert report.macs == pytest.approx(net.macs_per_step)
+    layers = {r.layer: r for r in report.reports}
+    tcn = next(x for x in net.layers() if x.name == "block8.tcn")
+    assert layers["block8.tcn"].macs == pytest.approx(tcn.macs / 4)
+    stride_free = load_workload("cost-gcn")
+    assert net.macs_per_step < stride_free.macs_per_step < 4 * net.macs_per_step  # cheaper per step, dearer per prediction

@@ -25,11 +25,12 @@ def test_zoo_networks_round_trip_exactly(name: str) -> None:
     assert set(back.graph.edges) == set(net.graph.edges)
 
 
-@pytest.mark.parametrize("name", ["cox3d-s", "coslow-8x8", "slow-8x8", "st-gcn", "cost-gcn", "cooadtr-b2"])
+@pytest.mark.parametrize("name", ["cox3d-s", "coslow-8x8", "slow-8x8", "st-gcn", "cost-gcn", "cost-gcn-strided", "cooadtr-b2"])
 def test_streaming_networks_round_trip_with_their_state(name: str) -> None:
     net = load_workload(name)
     back = network_from_dict(yaml.safe_load(yaml.safe_dump(network_to_dict(net))), source="x.yaml")
     assert list(back.ops()) == list(net.ops())  # StateOps included: elements, bits, delay
+    assert all(back.every_steps(op.name) == net.every_steps(op.name) for op in net.ops())  # temporal strides' rates
     assert set(back.graph.edges) == set(net.graph.edges)
 
 

@@ -14,7 +14,7 @@ from hwsim.workload import Network
 from .cnn import alexnet, mobilenetv2, resnet18, resnet50, vgg16
 from .continual import cox3d_m, cox3d_s, x3d_m, x3d_s
 from .oadtr import cooadtr_b1, cooadtr_b2, oadtr_b1, oadtr_b2
-from .skeleton import cost_gcn, st_gcn
+from .skeleton import cost_gcn, cost_gcn_strided, st_gcn
 from .slow import coslow_8x8, slow_8x8
 from .transformers import bert_base, vit_b16
 
@@ -36,6 +36,7 @@ PRESETS: dict[str, Callable[[], Network]] = {
     "coslow-8x8": coslow_8x8,
     "st-gcn": st_gcn,
     "cost-gcn": cost_gcn,
+    "cost-gcn-strided": cost_gcn_strided,
     "oadtr-b1": oadtr_b1,
     "oadtr-b2": oadtr_b2,
     "cooadtr-b1": cooadtr_b1,
