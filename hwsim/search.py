@@ -20,7 +20,11 @@ weights may be pruned (a density: magnitude pruning; or N:M) and the hardware gi
 support (gating, skipping any pattern with bitmask compression, or N:M skipping); the proxy charges
 the squared norm the pruning removes (:mod:`hwsim.proxy`). Sparsity support is free in area here.
 
-Not searched yet: CMA-ES "importance" mapping encodings (NAAS); the mapper searches each mapping.
+``--sampler cmaes`` runs CMA-ES instead of NSGA-II on NAAS's real-valued encoding of the same choices
+(numeric choices binned, unordered ones — dataflow, MAC kind, sparsity support, execution — by one
+"importance" per option, the largest winning), single-objective with constraints as penalties. Loop
+orders and tilings stay with the mapper in the inner loop rather than in the encoding (NAAS encodes
+them too): the mapper's search per layer finds at least as good a schedule as an outer encoding would.
 """
 
 from __future__ import annotations
