@@ -74,6 +74,7 @@ def pick_layers(text: str, rows: int, dataflow: str, budget: float | None) -> st
 
 
 RECORDS = Path(__file__).with_name("scalesim_records")  # committed per-layer SCALE-Sim results of the long 8×8 runs
+LAYER_JOBS = 1  # SCALE-Sim layers of one topology run at once (--layer-jobs)
 
 
 def scalesim_cached(cache: Path, key: str, cfg: str, topo: str, fresh: bool) -> dict:
@@ -94,8 +95,7 @@ def scalesim_cached(cache: Path, key: str, cfg: str, topo: str, fresh: bool) -> 
             old_rows = [ln for ln in data["topology"].splitlines() if ln.strip()][1:]
             share = data["seconds"] / max(1, len(old_rows))  # whole-run timing only: spread evenly
             earlier = {r: (rec, share) for r, rec in zip(old_rows, data["layers"], strict=False)}
-    layers, seconds = [], 0.0
-    for i, row in enumerate(rows):
+    def one_layer(i: int, row: str) -> dict:
         one = f"{head}\n{row}\n"
         path = cache / "layers" / f"{key}__{i:02d}_{row.split(',')[0].strip()}.json"
         record = RECORDS / path.name
@@ -110,9 +110,17 @@ def scalesim_cached(cache: Path, key: str, cfg: str, topo: str, fresh: bool) -> 
             path.parent.mkdir(parents=True, exist_ok=True)
             write_text_atomic(path, json.dumps(data))
             print(f"  SCALE-Sim {key} layer {i} ({row.split(',')[0].strip()}): {run.seconds:.1f} s", file=sys.stderr, flush=True)
+        return data
+
+    # layers are independent (SCALE-Sim starts each from a fresh memory system): run LAYER_JOBS of them at once
+    with ThreadPoolExecutor(max(1, LAYER_JOBS)) as pool:
+        done = list(pool.map(lambda ir: one_layer(*ir), enumerate(rows)))
+    layers, seconds = [], 0.0
+    for data in done:
         layers += data["layers"]
         seconds += data["seconds"]
     data = {"config": cfg, "topology": topo, "seconds": seconds, "layers": layers}
+    cache.mkdir(parents=True, exist_ok=True)
     write_text_atomic(whole, json.dumps(data))
     return data
 
@@ -240,12 +248,15 @@ def main() -> int:
     p.add_argument("--stall-dataflows", default="os,ws", type=lambda s: s.split(","))
     p.add_argument("--stalls-only", action="store_true")
     p.add_argument("--no-stalls", action="store_true")
-    p.add_argument("--jobs", type=int, default=2, help="SCALE-Sim runs in parallel")
+    p.add_argument("--jobs", type=int, default=2, help="SCALE-Sim runs (topology × array × dataflow) in parallel")
+    p.add_argument("--layer-jobs", type=int, default=1, help="layers of one SCALE-Sim run simulated at once (the long 8×8 runs)")
     p.add_argument("--cache", type=Path, default=Path(__file__).with_name(".cache"))
     p.add_argument("--fresh", action="store_true", help="re-run SCALE-Sim even when cached")
     p.add_argument("--details", type=Path, help="write the per-layer comparison here (CSV)")
     p.add_argument("--figures", type=Path, help="write figures (PNG) into this folder")
     args = p.parse_args()
+    global LAYER_JOBS
+    LAYER_JOBS = args.layer_jobs
     if scalesim_python() is None:
         print(SKIP_REASON, file=sys.stderr)
         return 1
