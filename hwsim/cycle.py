@@ -408,8 +408,8 @@ def _compute(
     """Compute cycles of each step: the stream's iterations per fold times the cycles one MAC takes at the
     layer's widths, less the MACs skipped on zeros (counted on ``tensors``, or expected from the densities
     with the busiest unit's share, as in :func:`hwsim.precision.compute_cycles`)."""
-    from hwsim.precision import cycles_per_mac
-    from hwsim.sparsity import MAX_WALK, imbalance, live_iterations, skip_dims, skip_fraction, unstructured_skip
+    from hwsim.precision import compute_cycles, cycles_per_mac
+    from hwsim.sparsity import MAX_WALK, live_iterations, skip_dims
 
     cpm = cycles_per_mac(layer, arch.mac)
     bounds = [lp.bound for lp in nest]
@@ -427,14 +427,10 @@ def _compute(
             else:
                 per_fold = per_unit.max(axis=sp) if sp else per_unit
             return np.asarray(per_fold, float).reshape(steps, per_step).sum(axis=1) * cpm
-    work = stream * cpm
-    s = skip_fraction(layer, arch.mac)
-    if s < 1.0:
-        spread = skip_dims(layer, arch.mac)
-        inner = math.prod(lp.bound for lp in temporal[n_fold:] if lp.dim in spread)
-        pes = math.prod(lp.bound for lp in nest if lp.spatial and lp.dim in spread)
-        work *= s * imbalance(inner, s, pes, not unstructured_skip(layer, arch.mac))
-    return np.full(steps, float(per_step * work))
+    spread = skip_dims(layer, arch.mac)
+    inner = math.prod(lp.bound for lp in temporal[n_fold:] if lp.dim in spread)
+    pes = math.prod(lp.bound for lp in nest if lp.spatial and lp.dim in spread)
+    return np.full(steps, per_step * compute_cycles(layer, arch, stream, inner, pes, whole=False))
 
 
 def _traffic(

@@ -79,12 +79,15 @@ def energy_per_mac_pj(layer: Layer, mac: MacUnit) -> float:
     return mac.energy_pj * cycles_per_mac(layer, mac)  # padded operands cost the full unit
 
 
-def compute_cycles(layer: Layer, arch: Architecture, temporal_iterations: int, inner_iterations: int = 1, pes: int = 1) -> float:
+def compute_cycles(
+    layer: Layer, arch: Architecture, temporal_iterations: int, inner_iterations: int = 1, pes: int = 1, *, whole: bool = True
+) -> float:
     """Cycles of compute for a mapping with this many temporal iterations per MAC unit.
 
     Zero-skipping shortens them by the skipped fraction, lengthened again by the load
     imbalance across the ``pes`` distinct units, each doing ``inner_iterations`` independent
-    iterations between synchronizations (see :mod:`hwsim.sparsity`).
+    iterations between synchronizations (see :mod:`hwsim.sparsity`). ``whole=False`` keeps the
+    fraction (the cycle engine sums it over folds).
     """
     from hwsim.sparsity import imbalance, skip_fraction, unstructured_skip
 
@@ -92,4 +95,4 @@ def compute_cycles(layer: Layer, arch: Architecture, temporal_iterations: int, i
     work = temporal_iterations * cycles_per_mac(layer, arch.mac)
     if s < 1.0:
         work *= s * imbalance(inner_iterations, s, pes, not unstructured_skip(layer, arch.mac))
-    return float(math.ceil(work - 1e-9))
+    return float(math.ceil(work - 1e-9)) if whole else float(work)

@@ -347,13 +347,15 @@ def _stage_keys(ctx: Context) -> list[str]:
     return list(dict.fromkeys(s for net in ctx.networks() for s in stages(net)))
 
 
+def _layer_stages(ctx: Context) -> list[str]:
+    """Every layer's stage key (resolution, or ``head``) over the networks a trial may use, in order."""
+    return list(dict.fromkeys(_layer_stage(layer) for net in ctx.networks() for layer in net.layers()))
+
+
 def _bit_keys(ctx: Context) -> list[str]:
-    layers = [layer for net in ctx.networks() for layer in net.layers()]
     if ctx.space.bits_per == "layer":
-        return list(dict.fromkeys(layer.name for layer in layers))
-    if ctx.space.bits_per == "stage":
-        return list(dict.fromkeys(_layer_stage(layer) for layer in layers))
-    return ["all"]
+        return list(dict.fromkeys(layer.name for net in ctx.networks() for layer in net.layers()))
+    return _layer_stages(ctx) if ctx.space.bits_per == "stage" else ["all"]
 
 
 def _suggest(trial: Any, ctx: Context) -> dict[str, Any]:
@@ -367,7 +369,7 @@ def _suggest(trial: Any, ctx: Context) -> dict[str, Any]:
     elif ctx.space.support:
         params["hardware_sparsity"] = ctx.space.support[0]
     if len(ctx.space.sparsity) > 1:
-        for k in dict.fromkeys(_layer_stage(layer) for net in ctx.networks() for layer in net.layers()):
+        for k in _layer_stages(ctx):
             params[f"wsparsity.{k}"] = trial.suggest_categorical(f"wsparsity.{k}", list(ctx.space.sparsity))
     if len(ctx.space.widths) > 1:
         for s in _stage_keys(ctx):
@@ -409,7 +411,7 @@ def base_params(ctx: Context) -> dict[str, Any]:
         out["hardware_sparsity"] = "none" if "none" in ctx.space.support else ctx.space.support[0]
     if len(ctx.space.sparsity) > 1:
         dense = next((v for v in ctx.space.sparsity if _sparsity_value(v) == 1.0), ctx.space.sparsity[0])
-        for k in dict.fromkeys(_layer_stage(layer) for net in ctx.networks() for layer in net.layers()):
+        for k in _layer_stages(ctx):
             out[f"wsparsity.{k}"] = dense
     for s in _stage_keys(ctx):
         out[f"width.{s}"] = 1.0 if 1.0 in ctx.space.widths else max(ctx.space.widths)
