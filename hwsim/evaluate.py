@@ -82,16 +82,38 @@ def reserve_states(arch: Architecture, network: Network, placed: dict[str, bool]
     return replace(arch, levels=levels)
 
 
-def state_allocations(arch: Architecture, network: Network, shares: tuple[float, ...] = STATE_SHARES) -> list[tuple[float, dict[str, bool]]]:
-    """The distinct placements of ``network``'s state for each share of the state level (the first share of each)."""
-    out: list[tuple[float, dict[str, bool]]] = []
+def state_allocations(arch: Architecture, network: Network, shares: tuple[float, ...] = STATE_SHARES) -> list[dict[str, bool]]:
+    """The distinct placements of ``network``'s state over the given shares of the state level (one, empty, without state)."""
     if not any(isinstance(op, StateOp) for op in network.ops()):
-        return [(0.0, {})]
+        return [{}]
+    out: list[dict[str, bool]] = []
     for share in shares:
         placed = place_states(arch, network, share)
-        if all(placed != p for _, p in out):
-            out.append((share, placed))
+        if placed not in out:
+            out.append(placed)
     return out
+
+
+def best_allocation(
+    arch: Architecture, network: Network, evaluate: Callable[[dict[str, bool]], NetworkReport], options: MapperOptions | None = None,
+    shares: tuple[float, ...] = STATE_SHARES,
+) -> NetworkReport:  # fmt: skip
+    """``evaluate`` (layers mapped beside the given on-chip state) for each distinct placement; the best per the mapper's
+    objective. A placement that ``evaluate`` refuses (a given mapping that does not fit beside that much state) is skipped."""
+    best: NetworkReport | None = None
+    failure: SpecError | None = None
+    for placed in state_allocations(arch, network, shares):
+        try:
+            report = evaluate(placed)
+        except SpecError as exc:
+            failure = failure or exc
+            continue
+        if best is None or _objective(report, options) < _objective(best, options):
+            best = report
+    if best is None:
+        assert failure is not None
+        raise failure
+    return best
 
 
 def cost_tensor_op(op: TensorOp, arch: Architecture, on_chip: bool = False) -> CostReport:
@@ -288,20 +310,10 @@ def evaluate_network(
     if engine not in ("analytical", "cycle"):
         raise SpecError("evaluate_network", [Problem("engine", engine, "expected analytical or cycle")])
     shares = STATE_SHARES if state_share is None else (state_share,)
-    best: NetworkReport | None = None
-    failure: Exception | None = None
-    for _, placed in state_allocations(arch, network, shares):
-        try:
-            report = _evaluate_placed(arch, network, placed, options, progress, workers, engine, cycle_options, mappings, tensors)
-        except SpecError as exc:  # a given mapping that does not fit beside this much state
-            failure = failure or exc
-            continue
-        if best is None or _objective(report, options) < _objective(best, options):
-            best = report
-    if best is None:
-        assert failure is not None
-        raise failure
-    return best
+    return best_allocation(
+        arch, network, lambda placed: _evaluate_placed(arch, network, placed, options, progress, workers, engine, cycle_options, mappings, tensors),
+        options, shares,
+    )  # fmt: skip
 
 
 def _objective(report: NetworkReport, options: MapperOptions | None) -> tuple[float, ...]:

@@ -41,7 +41,7 @@ from typing import Any
 import pandas as pd
 
 from hwsim.errors import Problem, SpecError
-from hwsim.evaluate import NetworkReport, cost_tensor_op, reserve_states, state_allocations
+from hwsim.evaluate import NetworkReport, best_allocation, cost_tensor_op, reserve_states
 from hwsim.mapper import MapperOptions, map_layer
 from hwsim.netvariants import scale_widths, stages
 from hwsim.proxy import AccuracyProxy
@@ -277,8 +277,8 @@ def evaluate_network_cached(arch: Any, network: Network, options: MapperOptions,
     """
     if len(cache) > 50_000:
         cache.clear()
-    best: NetworkReport | None = None
-    for _, placed in state_allocations(arch, network):
+
+    def placed_on(placed: dict[str, bool]) -> NetworkReport:
         mapped_on = reserve_states(arch, network, placed)
         reports = []
         for op in network.ops():
@@ -290,11 +290,9 @@ def evaluate_network_cached(arch: Any, network: Network, options: MapperOptions,
             if key not in cache:
                 cache[key] = map_layer(op, mapped_on, options)
             reports.append(dataclasses.replace(cache[key], layer=op.name).per_step(every))
-        report = NetworkReport(arch, network, tuple(reports), placement=tuple(placed.items()))
-        if best is None or report.edp_pj_s < best.edp_pj_s:
-            best = report
-    assert best is not None
-    return best
+        return NetworkReport(arch, network, tuple(reports), placement=tuple(placed.items()))
+
+    return best_allocation(arch, network, placed_on, MapperOptions(objective="edp"))  # the search compares placements by EDP
 
 
 def evaluate_design(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
