@@ -135,8 +135,9 @@ def _first_touches(nest: list[Loop], strides: list[int], start_p: int, op: Opera
 class CostReport:
     """Cost of one layer (or non-MAC op) on one architecture under one mapping.
 
-    ``cycles`` = max(compute, each level's transfer time) + the refill time of levels without
-    double buffering (``exposed_cycles``) + ``startup_cycles`` (loading the first tiles).
+    ``cycles`` = max(compute + the refill time of levels without double buffering
+    (``exposed_cycles``, the PEs wait for it), each level's transfer time) + ``startup_cycles``
+    (loading the first tiles).
     ``energy_pj`` = storage accesses + MACs + leakage over ``cycles``.
     """
 
@@ -285,7 +286,22 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
             first_bits = sum(layer.operand(o).footprint(tile) * element_bits(layer.operand(o), lv) for o in mapping.kept(arch, i)
                              if not layer.operand(o).is_output)  # fmt: skip
             startup += first_bits / wbw
-    cycles = max(overlapped) + exposed + startup
+    # The first tiles come from DRAM: at least their union over the instances must cross its read channel.
+    dram_rbw = arch.levels[0].read_bandwidth_bits_per_cycle or math.inf
+    first_dram = 0.0
+    for op in layer.operands:
+        keeper = next((j for j in range(1, len(arch.levels)) if op.name in mapping.kept(arch, j)), None)
+        if op.is_output or keeper is None or not math.isfinite(dram_rbw):
+            continue
+        ext = tile_extents(nest, starts[keeper])
+        for lp in nest[starts[1] : starts[keeper]]:
+            if lp.spatial:
+                ext[lp.dim] = ext.get(lp.dim, 1) * lp.bound
+        first_dram += op.footprint(ext) * element_bits(op, arch.levels[0])
+    startup = max(startup, first_dram / dram_rbw)
+    # A refill without a second buffer stalls the PEs, not the levels that double-buffer: their
+    # transfers (DRAM's prefetch among them) go on meanwhile, so the stall adds to compute only.
+    cycles = max(*overlapped, compute + exposed) + startup
     latency_s = cycles / arch.clock_hz
     mac_energy = layer.macs * energy_per_mac_pj(layer, arch.mac) * gate_fraction(layer, arch.mac)
     leakage = arch.leakage_mw * 1e-3 * latency_s * 1e12

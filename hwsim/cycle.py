@@ -16,12 +16,16 @@ this engine walks the schedule in *folds* and says where the time goes:
   events, multicast unions and partial sums) is placed on the fold where it happens, as
   numpy arrays over folds; the totals equal :func:`hwsim.analytical.access_counts`.
 * **SRAM.** A fold lasts at least its busiest on-chip level's traffic over its bandwidth
-  (``SRAM-bound`` stall); a level without double buffering also waits for its refills.
+  (``SRAM-bound`` stall); a level without double buffering also waits for its refills. A
+  double-buffered level fills one half while the PEs use the other: the writes of each of its
+  tiles spread over the previous tile's folds (its first tile arrives before the first fold), so
+  only a level that needs more time per tile than the folds under it take stalls them.
 * **DRAM.** One read channel and one write channel (shared when ``ports == 1``), with a
   latency per burst and a simple row-buffer model (a row miss per ``row_bytes`` streamed,
   hidden across ``banks``). Reads for fold ``f`` are prefetched while fold ``f − 1`` runs when
   the levels below DRAM are double-buffered; outputs are written back after their fold and
-  the output buffer holds two folds. The resulting max-plus recurrence is solved for all
+  the output buffer holds two folds (a double-buffered level that holds an output tile over
+  many folds drains it to DRAM while the next one accumulates: over the next tile's folds). The resulting max-plus recurrence is solved for all
   folds at once with a parallel prefix scan (no Python loop over folds or cycles).
 
 ``cycles = compute + fill_drain + sram_stall + dram_stall``, where compute is the number of
@@ -324,31 +328,39 @@ def simulate(
         else:
             fill[:] = per_step * (skew + preload)
 
-    # On-chip levels above the array: a fold lasts at least each level's traffic time.
+    # On-chip levels above the array: a fold lasts at least each level's traffic time. Levels
+    # without a second buffer first (the PEs wait for their refills), then double-buffered ones,
+    # whose fills are done ahead (see _prefetch).
     busy = compute + fill
     sram_time = np.zeros(steps)
     exposed = np.zeros(steps)
     sram_level = None
     worst = 0.0
     pe_set = set(_pe_levels(arch)) if systolic else set()
-    for i in range(1, n):
-        if i in pe_set:
-            continue  # systolic forwarding inside the array: covered by fill/drain
+    on_chip = sorted((i for i in range(1, n) if i not in pe_set), key=lambda i: arch.levels[i].double_buffered)
+    times: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for i in on_chip:  # (systolic forwarding inside the array is covered by fill/drain)
         lv = arch.levels[i]
         used = math.prod(lp.bound for lp in nest[: starts[i]] if lp.spatial)
         r, w = traffic.read_bits[i] / used, traffic.write_bits[i] / used
         rbw = lv.read_bandwidth_bits_per_cycle or math.inf
         wbw = lv.write_bandwidth_bits_per_cycle or math.inf
         if lv.double_buffered:
-            t = (r + w) / rbw if lv.ports == 1 else np.maximum(r / rbw, w / wbw)
+            above = min(sum(1 for lp in nest[: starts[i]] if not lp.spatial), n_step)
+            if lv.ports == 1:
+                t = r / rbw + _prefetch(w / rbw, changed < above, busy + exposed)
+            else:
+                t = np.maximum(r / rbw, _prefetch(w / wbw, changed < above, busy + exposed))
             e = np.zeros(steps)
         else:
             t, e = r / rbw, w / wbw  # without a second buffer, the fold waits for its refills
+            exposed += e
+        times[i] = (t, e)
+    for i, (t, e) in times.items():
         over = (np.maximum(t - busy, 0.0) + e).sum()
         if over > worst:
-            worst, sram_level = over, lv.name
+            worst, sram_level = over, arch.levels[i].name
         sram_time = np.maximum(sram_time, t)
-        exposed += e
     fold_time = np.maximum(busy, sram_time) + exposed
 
     # DRAM: prefetch of each step's reads, write-back after it, max-plus recurrence.
@@ -399,6 +411,30 @@ def simulate(
             "read": xp + xd, "read_end": read_end, "write": y, "write_end": write_end,
         },
     )
+
+
+def _prefetch(w: np.ndarray, starts_tile: np.ndarray, avail: np.ndarray) -> np.ndarray:
+    """Write time per step of a double-buffered level, its fills done ahead.
+
+    ``w[f]``: time to write what the level takes in at step ``f``; ``starts_tile[f]``: the level's
+    tile changes at step ``f``. While one tile is in use the other half of the buffer takes the
+    next: the writes at a tile's first step move onto the previous tile's steps, and each tile's
+    writes are shared among its steps in proportion to ``avail`` (their time without this level).
+    The first tile is loaded before the first step (the prologue, which the DRAM schedule
+    times). Writes with no step to hide behind stay where they are.
+    """
+    steps = len(w)
+    if steps <= 1:
+        return np.zeros_like(w)
+    later = np.arange(steps) > 0
+    tile = np.cumsum(starts_tile | ~later) - 1
+    room = np.bincount(tile, weights=avail, minlength=tile[-1] + 1)
+    owner = np.where(starts_tile & later, tile - 1, tile)
+    owner = np.where(room[owner] > 0, owner, tile)
+    spread = later & (room[owner] > 0)
+    need = np.bincount(owner[spread], weights=w[spread], minlength=len(room))
+    share = np.divide(avail, room[tile], out=np.zeros(steps), where=room[tile] > 0)
+    return np.where(spread | ~later, 0.0, w) + need[tile] * share
 
 
 def _compute(
@@ -499,10 +535,16 @@ def _traffic(
                 upd_bits = (final * op.bits + (moved * events - final) * b) / events if events else 0.0
                 write[0] += ev * upd_bits
                 if last < n_step:
-                    # An update leaves when its tile is evicted: at the next event, or at the end.
                     idx = np.flatnonzero(ev)
-                    late[idx[1:] - 1] += upd_bits
-                    late[-1] += upd_bits
+                    if buffered and len(idx) > 1:
+                        # The child drains one tile to DRAM while the next accumulates in its other
+                        # half: each tile's write-back spreads over the next tile's steps (a step's
+                        # share leaves after it: from the tile's own last step on).
+                        sizes = np.diff(np.append(idx, steps))
+                        late[idx[1] - 1 : steps - 1] += np.repeat(upd_bits / sizes[1:], sizes[1:])
+                    else:  # an update leaves when its tile is evicted: at the next event
+                        late[idx[1:] - 1] += upd_bits
+                    late[-1] += upd_bits  # the last tile after the final step
                     new_output &= ev > 0  # steps that accumulate into the previous step's tile need no new buffer
                 else:
                     late += ev * upd_bits

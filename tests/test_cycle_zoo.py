@@ -47,16 +47,8 @@ def test_engines_agree_on_the_zoo(preset: str) -> None:
     assert layers == 5
 
 
-# Known gap: on depthwise layers (mobilenetv2) the SRAM traffic per fold is lumpy and the two
-# engines charge SRAM-bound time differently (cycle engine 27% below on shidiannao, SRAM stalls
-# 1.3× the analytical total on simba); to be resolved by smoothing on-chip refills further.
-_KNOWN = {("shidiannao", "mobilenetv2"), ("simba", "mobilenetv2")}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("workload", ["resnet18", "mobilenetv2", "bert-base"])
 @pytest.mark.parametrize("preset", arch_names())
 def test_engines_agree_on_the_zoo_full(preset: str, workload: str) -> None:
-    if (preset, workload) in _KNOWN:
-        pytest.xfail("SRAM-bound depthwise layers: the engines differ (see _KNOWN)")
     _check(preset, workload, limit=None)

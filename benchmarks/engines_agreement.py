@@ -1,0 +1,56 @@
+"""The analytical and cycle engines side by side over the preset zoo (issue: cycle engine, item 6).
+
+    python benchmarks/engines_agreement.py [--workloads resnet18,mobilenetv2,bert-base] [--archs ...]
+
+For every preset and distinct layer shape: the analytical cycles under the default mapper's
+mapping and the cycle engine's, with the cycle engine's breakdown. Prints per (preset, network):
+layers, compute-bound layers (analytical bound by compute and ≤ 10% of the cycle engine's time in
+fill/drain and DRAM stalls) with their worst |cycle/analytical − 1|, and over all layers the
+range of cycle/analytical and of (cycle − fill/drain − DRAM stalls)/analytical — what is left once
+the stalls the analytical model does not have are taken out. tests/test_cycle_zoo.py asserts
+the same bounds (≤ 10% on compute-bound layers, 0.85 ≤ cycle/analytical, residual ≤ 1.10).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from hwsim.cycle import simulate
+from hwsim.mapper import map_layer
+from hwsim.presets import arch_names, load_arch, load_workload
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workloads", default="resnet18,mobilenetv2,bert-base")
+    ap.add_argument("--archs", default=",".join(arch_names()))
+    args = ap.parse_args()
+    print(f"{'preset':12s} {'network':12s} {'layers':>6s} {'c-bound':>7s} {'worst c-b':>9s} {'cyc/ana min':>11s} "
+          f"{'max':>6s} {'resid max':>9s}  worst residual layer")  # fmt: skip
+    for preset in args.archs.split(","):
+        arch = load_arch(preset)
+        for workload in args.workloads.split(","):
+            seen: set = set()
+            ratios, resid, cb = [], [], []
+            worst_layer = ("", 0.0)
+            for layer in load_workload(workload).layers():
+                if layer.bounds in seen:
+                    continue
+                seen.add(layer.bounds)
+                a = map_layer(layer, arch)
+                assert a.mapping is not None
+                c = simulate(layer, arch, a.mapping, check=False)
+                ratios.append(c.cycles / a.cycles)
+                r = (c.cycles - c.fill_drain_cycles - c.dram_stall_cycles) / a.cycles
+                resid.append(r)
+                if r > worst_layer[1]:
+                    worst_layer = (layer.name, r)
+                if a.bound_by == "compute" and c.fill_drain_cycles + c.dram_stall_cycles <= 0.10 * c.cycles:
+                    cb.append(abs(c.cycles / a.cycles - 1))
+            worst_cb = f"{max(cb) * 100:.1f}%" if cb else "-"
+            print(f"{preset:12s} {workload:12s} {len(ratios):6d} {len(cb):7d} {worst_cb:>9s} {min(ratios):11.3f} "
+                  f"{max(ratios):6.3f} {max(resid):9.3f}  {worst_layer[0]}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
