@@ -25,7 +25,7 @@ def main() -> None:
     ap.add_argument("--workloads", default="resnet18,mobilenetv2,bert-base")
     ap.add_argument("--archs", default=",".join(arch_names()))
     args = ap.parse_args()
-    print(f"{'preset':12s} {'network':12s} {'layers':>6s} {'c-bound':>7s} {'worst c-b':>9s} {'cyc/ana min':>11s} "
+    print(f"{'preset':18s} {'network':12s} {'layers':>6s} {'c-bound':>7s} {'worst c-b':>9s} {'cyc/ana min':>11s} "
           f"{'max':>6s} {'resid max':>9s}  worst residual layer")  # fmt: skip
     for preset in args.archs.split(","):
         arch = load_arch(preset)
@@ -48,7 +48,7 @@ def main() -> None:
                 if a.bound_by == "compute" and c.fill_drain_cycles + c.dram_stall_cycles <= 0.10 * c.cycles:
                     cb.append(abs(c.cycles / a.cycles - 1))
             worst_cb = f"{max(cb) * 100:.1f}%" if cb else "-"
-            print(f"{preset:12s} {workload:12s} {len(ratios):6d} {len(cb):7d} {worst_cb:>9s} {min(ratios):11.3f} "
+            print(f"{preset:18s} {workload:12s} {len(ratios):6d} {len(cb):7d} {worst_cb:>9s} {min(ratios):11.3f} "
                   f"{max(ratios):6.3f} {max(resid):9.3f}  {worst_layer[0]}")  # fmt: skip
 
 
