@@ -286,18 +286,17 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
             first_bits = sum(layer.operand(o).footprint(tile) * element_bits(layer.operand(o), lv) for o in mapping.kept(arch, i)
                              if not layer.operand(o).is_output)  # fmt: skip
             startup += first_bits / wbw
-    # The first tiles come from DRAM: at least their union over the instances must cross its read channel.
+    # The first tiles come from DRAM: one event's fill of each operand's outermost on-chip keeper
+    # (a union over the instances that multicast, a copy for each that does not) crosses its read channel.
     dram_rbw = arch.levels[0].read_bandwidth_bits_per_cycle or math.inf
     first_dram = 0.0
     for op in layer.operands:
-        keeper = next((j for j in range(1, len(arch.levels)) if op.name in mapping.kept(arch, j)), None)
-        if op.is_output or keeper is None or not math.isfinite(dram_rbw):
+        chain = mapping.chain(arch, op.name)
+        if op.is_output or chain[0] != 0 or chain[1] == len(arch.levels):
             continue
-        ext = tile_extents(nest, starts[keeper])
-        for lp in nest[starts[1] : starts[keeper]]:
-            if lp.spatial:
-                ext[lp.dim] = ext.get(lp.dim, 1) * lp.bound
-        first_dram += op.footprint(ext) * element_bits(op, arch.levels[0])
+        keeper = chain[1]
+        events = _events(nest[: starts[keeper]], op, every=False)
+        first_dram += counts[(arch.levels[0].name, op.name)].reads / events * element_bits(op, arch.levels[0])
     startup = max(startup, first_dram / dram_rbw)
     # A refill without a second buffer stalls the PEs, not the levels that double-buffer: their
     # transfers (DRAM's prefetch among them) go on meanwhile, so the stall adds to compute only.

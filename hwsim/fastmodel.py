@@ -402,6 +402,7 @@ def _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, fa
     tpre = ws_tpre
     lastrel = ws_lastrel
     relsp = ws_relsp
+    first_dram = 0.0
     for o in range(3):
         is_out = op_i[o, 0] == 1
         # prefix products: temporal bounds, relevant spatial bounds; last relevant temporal loop before k
@@ -463,6 +464,8 @@ def _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, fa
             else:
                 union = f_child * grow
             moved = events * union * dup * inst_p
+            if p == 0 and c < nl and not is_out:
+                first_dram += union * dup * level_f[0, 5 + o]  # one event's fill of the outermost keeper
             if c == nl:
                 moved *= floats[4]
             if not is_out:
@@ -533,24 +536,8 @@ def _evaluate_one(ints, floats, level_i, level_f, axis_i, op_i, proj, bounds, fa
                 if level_i[l, o] and op_i[o, 0] == 0:
                     bits += fc[l, o] * level_f[l, 5 + o]
             startup += bits / wbw
-    # as hwsim.analytical: the first tiles' union crosses DRAM's read channel
-    if level_f[0, 3] < _INF:
-        first = 0.0
-        ext = small[4]
-        for o in range(3):
-            if op_i[o, 0] == 1:
-                continue
-            j = 1
-            while j < nl and not level_i[j, o]:
-                j += 1
-            if j == nl:
-                continue
-            ext[:] = tiles[j, :]
-            for k in range(starts[1], starts[j]):
-                if n_axis[k] >= 0:
-                    ext[n_dim[k]] *= n_bound[k]
-            first += _contiguous(o, op_i, proj, ext) * level_f[0, 5 + o]
-        startup = max(startup, first / level_f[0, 3])
+    if level_f[0, 3] < _INF:  # as hwsim.analytical: the first tiles cross DRAM's read channel
+        startup = max(startup, first_dram / level_f[0, 3])
     cycles = max(overlapped, compute + exposed) + startup  # as hwsim.analytical: refill stalls add to compute only
     energy += macs * floats[0] + floats[1] * 1e-3 * (cycles / floats[2]) * 1e12
     out[0] = energy

@@ -76,6 +76,7 @@ def test_startup_is_the_first_tiles_through_dram(preset: str, layer) -> None:
     nest = r.mapping.nest(arch)
     starts = level_starts(nest, len(arch.levels))
     strides = _strides(nest)
+    axes = {a.name: a for a in arch.axes}
     per_level = dram_bits = 0.0
     for op in layer.operands:
         if op.is_output:
@@ -83,10 +84,12 @@ def test_startup_is_the_first_tiles_through_dram(preset: str, layer) -> None:
         keepers = [j for j in range(1, len(arch.levels)) if op.name in r.mapping.kept(arch, j)]
         for j in keepers:  # each level's own first tile, per instance, at its write bandwidth
             per_level += _elements(layer, nest, strides, op, range(starts[j], len(nest))) * op.bits / arch.levels[j].write_bandwidth_bits_per_cycle
-        if keepers:  # the union over the instances of the outermost keeper's first tiles, from DRAM
+        if keepers:  # the outermost keeper's first tiles from DRAM: one copy per instance that cannot multicast
             j = keepers[0]
-            loops = [k for k in range(starts[1], starts[j]) if nest[k].spatial] + list(range(starts[j], len(nest)))
-            dram_bits += _elements(layer, nest, strides, op, loops) * op.bits
+            spatial = [k for k in range(starts[j]) if nest[k].spatial]
+            shared = [k for k in spatial if axes[nest[k].axis].multicast]
+            copies = math.prod(nest[k].bound for k in spatial if k not in shared)
+            dram_bits += copies * _elements(layer, nest, strides, op, shared + list(range(starts[j], len(nest)))) * op.bits
     want = max(per_level, dram_bits / arch.levels[0].read_bandwidth_bits_per_cycle)
     assert r.startup_cycles == pytest.approx(want, rel=1e-9)
 
