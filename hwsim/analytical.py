@@ -163,6 +163,7 @@ class CostReport:
     kind: str = "layer"
     notes: tuple[str, ...] = field(default=())
     mac_fraction: float = 1.0  # share of the MACs performed (the rest skipped as zeros)
+    refill_level: str = ""  # the level without double buffering whose refills stall the PEs longest
 
     @property
     def latency_s(self) -> float:
@@ -179,8 +180,15 @@ class CostReport:
 
     @property
     def bound_by(self) -> str:
+        """What sets ``cycles`` (startup aside): the compute with the refills it waits for — named
+        after the refilling level (``"<level> refills"``) when they take at least as long as the
+        compute — or the level whose transfers take longest."""
         worst = max(self.transfer_cycles.items(), key=lambda kv: kv[1], default=("compute", 0.0))
-        return "compute" if self.compute_cycles >= worst[1] - 1e-9 * worst[1] else worst[0]
+        if self.compute_cycles + self.exposed_cycles >= worst[1] - 1e-9 * worst[1]:
+            if self.refill_level and self.exposed_cycles >= self.compute_cycles:
+                return f"{self.refill_level} refills"
+            return "compute"
+        return worst[0]
 
     def per_step(self, every_steps: int) -> CostReport:
         """This op's cost per step when it runs once every ``every_steps`` steps (behind a temporal stride):
@@ -270,6 +278,7 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
     transfer: dict[str, float] = {}
     overlapped = [compute]
     exposed = startup = 0.0
+    refill_level, longest = "", 0.0
     for i, lv in enumerate(arch.levels):
         used = math.prod(lp.bound for lp in nest[: starts[i]] if lp.spatial)
         rbw, wbw = lv.read_bandwidth_bits_per_cycle or math.inf, lv.write_bandwidth_bits_per_cycle or math.inf
@@ -281,6 +290,8 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
         else:
             overlapped.append(read_t)
             exposed += write_t  # without a second buffer, compute waits while a tile is refilled
+            if write_t > longest:
+                refill_level, longest = lv.name, write_t
         if i > 0 and math.isfinite(wbw):
             tile = tile_extents(nest, starts[i])
             first_bits = sum(layer.operand(o).footprint(tile) * element_bits(layer.operand(o), lv) for o in mapping.kept(arch, i)
@@ -327,4 +338,5 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
         mapping=mapping,
         kind=layer.kind,
         mac_fraction=skipped,
+        refill_level=refill_level,
     )

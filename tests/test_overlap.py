@@ -139,3 +139,16 @@ def test_exposed_refill_hides_behind_a_slow_dram() -> None:
     assert r.exposed_cycles == base.exposed_cycles > 0
     assert r.cycles == pytest.approx(r.transfer_cycles["DRAM"] + r.startup_cycles)
     assert math.isclose(r.transfer_cycles["DRAM"], base.transfer_cycles["DRAM"] * arch.levels[0].read_bandwidth_bits_per_cycle / 8.0)
+
+
+def test_bound_by_names_the_refills_that_set_the_time() -> None:
+    layers = {x.name: x for x in load_workload("mobilenetv2").layers()}
+    simba, shidiannao = load_arch("simba"), load_arch("shidiannao")
+    r = map_layer(layers["features.0.conv"], simba)
+    # Half the time the PEs wait for the accumulators (no second half) to be refilled.
+    assert r.exposed_cycles >= r.compute_cycles > r.transfer_cycles["DRAM"]
+    assert r.bound_by == "accum_buffer refills"
+    r = map_layer(layers["features.1.dw"], shidiannao)
+    assert r.transfer_cycles["DRAM"] > r.compute_cycles + r.exposed_cycles and r.bound_by == "DRAM"
+    r = map_layer(layers["features.1.dw"], load_arch("eyeriss"))  # every on-chip level double-buffered
+    assert r.exposed_cycles == 0 and r.bound_by in ("compute", *r.transfer_cycles)
