@@ -19,14 +19,15 @@ this engine walks the schedule in *folds* and says where the time goes:
   (``SRAM-bound`` stall); a level without double buffering also waits for its refills. A
   double-buffered level fills one half while the PEs use the other: the writes of each of its
   tiles spread over the previous tile's folds (its first tile arrives before the first fold), so
-  only a level that needs more time per tile than the folds under it take stalls them.
+  it stalls the PEs only when a tile needs more transfer time than the previous tile's folds last.
 * **DRAM.** One read channel and one write channel (shared when ``ports == 1``), with a
   latency per burst and a simple row-buffer model (a row miss per ``row_bytes`` streamed,
   hidden across ``banks``). Reads for fold ``f`` are prefetched while fold ``f − 1`` runs when
   the levels below DRAM are double-buffered; outputs are written back after their fold and
   the output buffer holds two folds (a double-buffered level that holds an output tile over
-  many folds drains it to DRAM while the next one accumulates: over the next tile's folds). The resulting max-plus recurrence is solved for all
-  folds at once with a parallel prefix scan (no Python loop over folds or cycles).
+  many folds drains it to DRAM while the next one accumulates: over the next tile's folds).
+  The resulting max-plus recurrence is solved for all folds at once with a parallel prefix
+  scan (no Python loop over folds or cycles).
 
 ``cycles = compute + fill_drain + sram_stall + dram_stall``, where compute is the number of
 temporal iterations (padding included, as in the analytical ``compute_cycles``) times the cycles
