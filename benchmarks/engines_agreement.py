@@ -14,10 +14,13 @@ the same bounds (≤ 10% on compute-bound layers, 0.85 ≤ cycle/analytical, res
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from hwsim.cycle import simulate
-from hwsim.mapper import map_layer
-from hwsim.presets import arch_names, load_arch, load_workload
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hwsim.presets import arch_names
+from tests.test_cycle_zoo import compute_bound, engine_pairs
 
 
 def main() -> None:
@@ -28,24 +31,16 @@ def main() -> None:
     print(f"{'preset':18s} {'network':12s} {'layers':>6s} {'c-bound':>7s} {'worst c-b':>9s} {'cyc/ana min':>11s} "
           f"{'max':>6s} {'resid max':>9s}  worst residual layer")  # fmt: skip
     for preset in args.archs.split(","):
-        arch = load_arch(preset)
         for workload in args.workloads.split(","):
-            seen: set = set()
             ratios, resid, cb = [], [], []
             worst_layer = ("", 0.0)
-            for layer in load_workload(workload).layers():
-                if layer.bounds in seen:
-                    continue
-                seen.add(layer.bounds)
-                a = map_layer(layer, arch)
-                assert a.mapping is not None
-                c = simulate(layer, arch, a.mapping, check=False)
+            for layer, a, c in engine_pairs(preset, workload):
                 ratios.append(c.cycles / a.cycles)
                 r = (c.cycles - c.fill_drain_cycles - c.dram_stall_cycles) / a.cycles
                 resid.append(r)
                 if r > worst_layer[1]:
                     worst_layer = (layer.name, r)
-                if a.bound_by == "compute" and c.fill_drain_cycles + c.dram_stall_cycles <= 0.10 * c.cycles:
+                if compute_bound(a, c):
                     cb.append(abs(c.cycles / a.cycles - 1))
             worst_cb = f"{max(cb) * 100:.1f}%" if cb else "-"
             print(f"{preset:18s} {workload:12s} {len(ratios):6d} {len(cb):7d} {worst_cb:>9s} {min(ratios):11.3f} "
