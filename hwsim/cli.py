@@ -153,9 +153,11 @@ def _parser() -> argparse.ArgumentParser:
     mp.add_argument("--format", choices=("table", "json"), default="table")
     mp.add_argument("--out", help="write the result to this file (atomically)")
     sub.add_parser("presets", help="list the preset accelerators and workloads")
-    from hwsim.cli_explore import add_parsers
+    from hwsim.cli_search import add_parser as add_search_parser
+    from hwsim.cli_sweep import add_parser as add_sweep_parser
 
-    add_parsers(sub)  # sweep, search
+    add_sweep_parser(sub)
+    add_search_parser(sub)
     from hwsim.rtl.cli import add_parser as add_rtl_parser
 
     add_rtl_parser(sub)  # rtl generate|verify|synth (Amaranth is imported only when one runs)
@@ -460,10 +462,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        if args.command in ("sweep", "search"):
-            from hwsim.cli_explore import run_command
+        if args.command == "sweep":
+            from hwsim.cli_sweep import run_sweep_command
 
-            text = run_command(args)
+            text = run_sweep_command(args)
+        elif args.command == "search":
+            from hwsim.cli_search import run_search_command
+
+            text = run_search_command(args)
         elif args.command == "rtl":
             from hwsim.rtl.cli import run_command as run_rtl
 

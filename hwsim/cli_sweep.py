@@ -1,0 +1,128 @@
+"""The ``hwsim sweep`` subcommand (registered by :mod:`hwsim.cli_explore`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from hwsim.cli_explore import plain, progress_bar
+from hwsim.errors import Problem, SpecError
+
+__all__ = ["add_parser", "run_sweep_command"]
+
+
+def add_parser(sub: Any) -> None:
+    sw = sub.add_parser("sweep", help="map and cost a network at every point of a grid of architecture parameters")
+    sw.add_argument("--arch", default="eyeriss", help="preset name or hwsim YAML file (default eyeriss)")
+    sw.add_argument("--workload", default="resnet18", help="preset name or YAML file (default resnet18)")
+    sw.add_argument("--set", dest="settings", action="append", default=[], metavar="PATH=V1,V2,...",
+                    help="a parameter and its values (repeatable): array.rows=8,16,32, levels.glb.size_kib=64,128, "
+                         "mac.kind=fixed,bit-fusion, dataflow=ws,os")  # fmt: skip
+    sw.add_argument("--random", type=int, metavar="N", help="evaluate N points drawn at random from the grid instead of all of it")
+    sw.add_argument("--seed", type=int, default=0, help="seed of --random and of the mapper")
+    sw.add_argument("--samples", type=int, help="mapper samples per layer (default 5000)")
+    sw.add_argument("--objective", choices=("edp", "energy", "delay"), default="edp", help="what the mapper minimizes per layer")
+    sw.add_argument("--workers", type=int, help="worker processes on this machine (default: one per core)")
+    sw.add_argument("--scheduler", metavar="ADDRESS", help="run the points on a Dask cluster: tcp://host:8786, or local[:N] for a LocalCluster")
+    sw.add_argument("--out", dest="table", required=True, help="the result table: .parquet, .csv or .jsonl (journal beside it: OUT.journal.jsonl)")
+    sw.add_argument("--plots", metavar="DIR", help="write the Pareto, energy-breakdown and roofline plots (.png) to DIR")
+    sw.add_argument("--format", choices=("table", "json"), default="table", help="the summary on standard output")
+
+
+def run_sweep_command(args: argparse.Namespace) -> str:
+    from hwsim.mapper import MapperOptions
+    from hwsim.presets import load_workload
+    from hwsim.sweep import SWEEP_SAMPLES, best_report, grid_points, random_points, run_sweep, write_plots, write_table
+    from hwsim.variants import arch_spec, check_paths, parse_settings
+
+    problems: list[Problem] = []
+    if not args.settings:
+        problems.append(Problem("--set", None, "expected at least one PATH=V1,V2,... such as array.rows=8,16,32"))
+    if args.random is not None and args.random < 1:
+        problems.append(Problem("--random", args.random, "expected a positive number of points"))
+    if args.samples is not None and args.samples < 1:
+        problems.append(Problem("--samples", args.samples, "expected a positive integer"))
+    if args.workers is not None and args.workers < 1:
+        problems.append(Problem("--workers", args.workers, "expected a positive integer"))
+    if not str(args.table).lower().endswith((".parquet", ".csv", ".jsonl")):
+        problems.append(Problem("--out", args.table, "expected a .parquet, .csv or .jsonl file"))
+    settings: dict[str, list[Any]] = {}
+    try:
+        settings = parse_settings(args.settings)
+    except SpecError as e:
+        problems += e.problems
+    base = network = None
+    try:
+        base = arch_spec(args.arch)
+    except SpecError as e:
+        problems += [Problem(f"{e.source}: {p.path}", p.value, p.expected) for p in e.problems]
+    try:
+        network = load_workload(args.workload)
+    except SpecError as e:
+        problems += [Problem(f"{e.source}: {p.path}", p.value, p.expected) for p in e.problems]
+    if base is not None and settings:
+        try:
+            check_paths(list(settings), base)
+        except SpecError as e:
+            problems += e.problems
+    for key in ("dataflow", "objective"):
+        for v in settings.get(key, []):
+            problems += [Problem(f"--set {key}", v, p.expected) for p in MapperOptions(**{key: v}).problems()]
+    if problems or base is None or network is None:
+        raise SpecError("hwsim sweep", problems)
+    out = Path(args.table)
+    if not out.parent.is_dir():
+        raise SpecError("hwsim sweep", [Problem("--out", args.table, "expected a file in an existing directory")])
+    points = random_points(settings, args.random, args.seed) if args.random else grid_points(settings)
+    options = MapperOptions(samples=args.samples or SWEEP_SAMPLES, seed=args.seed, objective=args.objective)
+    start = time.perf_counter()
+    update, stop = progress_bar(f"sweep {len(points)} points")
+    journal = f"{out}.journal.jsonl"
+    try:
+        frame = run_sweep(base, network, points, options, journal=journal, workers=args.workers,
+                          scheduler=args.scheduler, progress=update)  # fmt: skip
+    except OSError as e:
+        raise SpecError("hwsim sweep", [Problem("--out", journal, f"expected room to append to the sweep's journal ({e.strerror}); "
+                                                                  "the points finished so far are kept: rerun the same command to resume")]) from None  # fmt: skip
+    finally:
+        stop()
+    seconds = time.perf_counter() - start
+    try:
+        write_table(frame, out)
+    except OSError as e:
+        raise SpecError("hwsim sweep", [Problem("--out", args.table, f"expected a writable file ({e.strerror}); every point is in the "
+                                                                     f"journal {journal}: rerun the same command to write the table")]) from None  # fmt: skip
+    ok = frame[frame["status"] == "ok"]
+    best = ok.iloc[int(ok["edp_pj_s"].to_numpy().argmin())] if len(ok) else None
+    plots: list[Path] = []
+    if args.plots:
+        report = best_report(base, network, {k: _setting(best[k]) for k in settings}, options) if best is not None else None
+        plots = write_plots(frame, args.plots, out.name.split(".")[0], report)
+    summary = {
+        "points": len(frame), "feasible": len(ok), "pareto": int(frame["pareto"].sum()), "seconds": round(seconds, 2),
+        "out": str(out), "plots": [str(p) for p in plots],
+        "best_edp": None if best is None else {**{k: plain(best[k]) for k in settings},
+                                               **{k: float(best[k]) for k in ("edp_pj_s", "latency_s", "energy_pj", "area_mm2")}},
+    }  # fmt: skip
+    if args.format == "json":
+        return json.dumps(summary, indent=1) + "\n"
+    lines = [f"{summary['points']} points ({summary['feasible']} feasible, {summary['pareto']} on the latency/energy/area "
+             f"Pareto front) in {seconds:.1f} s → {out}"]  # fmt: skip
+    if best is not None:
+        shown = ", ".join(f"{k}={plain(best[k])}" for k in settings)
+        lines.append(f"best EDP {best['edp_pj_s']:.4g} pJ·s: {shown} (latency {best['latency_s'] * 1e3:.3f} ms, "
+                     f"energy {best['energy_pj'] / 1e9:.4f} mJ, area {best['area_mm2']:.2f} mm²)")  # fmt: skip
+    for p in plots:
+        lines.append(f"plot: {p}")
+    return "\n".join(lines) + "\n"
+
+
+def _setting(v: Any) -> Any:
+    """A table cell back to a setting value (lists were written as ``[a,b]`` text)."""
+    import yaml
+
+    v = plain(v)
+    return yaml.safe_load(v) if isinstance(v, str) and v.startswith("[") else v
