@@ -33,7 +33,7 @@ def _precision(text: str | None) -> tuple[int, int] | None:
     return int(m.group(1)), int(m.group(2))
 
 
-def _load_npz(path: str) -> dict[str, object]:
+def load_npz(path: str) -> dict[str, object]:
     import numpy as np
 
     try:
@@ -43,18 +43,23 @@ def _load_npz(path: str) -> dict[str, object]:
         raise SpecError(path, [Problem("", path, f"expected an .npz of arrays by layer name ({e})")]) from None
 
 
-def _weight_tensors(workload, arrays: dict[str, object], path: str) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
-    """Each named layer's weights in its operand axes, or one error naming every array of the wrong size."""
+def weight_tensors(workload, arrays: dict[str, object], path: str) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
+    """Each named layer's weights in its operand axes, or one error naming every array of the wrong size and every
+    array whose name is not a MAC layer of ``workload`` (whichever engine runs: none is silently ignored)."""
     from hwsim.sparsity import weights_tensor
 
     out: dict[str, dict[str, object]] = {}
     problems = []
-    for layer in workload.layers():
-        if layer.name in arrays:
-            try:
-                out[layer.name] = {"weights": weights_tensor(layer, arrays[layer.name])}  # type: ignore[arg-type]
-            except ValueError as e:
-                problems.append(Problem(layer.name, getattr(arrays[layer.name], "shape", None), str(e).split(": ", 1)[-1]))
+    layers = {layer.name: layer for layer in workload.layers()}
+    for name, array in arrays.items():
+        if name not in layers:
+            shown = ", ".join(list(layers)[:6]) + (", ..." if len(layers) > 6 else "")
+            problems.append(Problem(name, getattr(array, "shape", None), f"expected the name of a MAC layer of {workload.name} ({shown})"))
+            continue
+        try:
+            out[name] = {"weights": weights_tensor(layers[name], array)}  # type: ignore[arg-type]
+        except ValueError as e:
+            problems.append(Problem(name, getattr(array, "shape", None), str(e).split(": ", 1)[-1]))
     if problems:
         raise SpecError(path, problems)
     return out
@@ -114,6 +119,7 @@ def _constraints(args: argparse.Namespace) -> tuple[tuple[tuple[str, str, int], 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hwsim", description="Co-design of deep-neural-network accelerators.")
+    p.add_argument("--version", action="version", version=f"hwsim {version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="estimate latency and energy of a network on an accelerator")
     run.add_argument("--arch", default=DEFAULT_ARCH, help=f"preset name or YAML file (default {DEFAULT_ARCH})")
@@ -122,7 +128,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="analytical (default) or cycle: the tile-level simulation with a stall breakdown")  # fmt: skip
     run.add_argument("--timeline", metavar="LAYER", help="write LAYER's cycle-engine timeline to --out (.png, .svg, .pdf, or .csv data)")
     run.add_argument("--plot", metavar="FILE", help="also write a per-layer figure (latency and energy by level) to FILE (.png, .svg, .pdf)")
-    run.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    run.add_argument("--format", choices=("table", "csv", "json"),
+                     help="table, csv or json (default: from --out's extension, .csv or .json; a table otherwise)")
     run.add_argument("--out", help="write the result to this file (atomically) instead of standard output")
     run.add_argument("--objective", choices=("edp", "energy", "delay"), default="edp", help="what the mapper minimizes")
     run.add_argument("--samples", type=int, default=20_000, help="mapper samples per layer (default 20000)")
@@ -150,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     mp.add_argument("--seed", type=int, default=0)
     _constraint_args(mp)
     mp.add_argument("--exhaustive", action="store_true", help="enumerate the whole pruned mapspace (small layers)")
-    mp.add_argument("--format", choices=("table", "json"), default="table")
+    mp.add_argument("--format", choices=("table", "json"), help="table or json (default: json when --out ends in .json)")
     mp.add_argument("--out", help="write the result to this file (atomically)")
     sub.add_parser("presets", help="list the preset accelerators and workloads")
     from hwsim.cli_search import add_parser as add_search_parser
@@ -164,11 +171,20 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def output_format(fmt: str | None, out: str | None, choices: tuple[str, ...]) -> str:
+    """The explicit ``--format``, else the one ``--out``'s extension names (``.csv``, ``.json``), else a table."""
+    if fmt is not None:
+        return fmt
+    suffix = (out or "").lower().rpartition(".")[2]
+    return suffix if suffix in choices and suffix != "table" else "table"
+
+
 def _run(args: argparse.Namespace) -> str:
     from hwsim.evaluate import evaluate_network
     from hwsim.mapper import MapperOptions
     from hwsim.presets import load_arch, load_workload
 
+    args.format = output_format(args.format, None if args.timeline else args.out, ("table", "csv", "json"))
     problems = []
     if args.samples < 1:
         problems.append(Problem("--samples", args.samples, "expected a positive integer"))
@@ -195,10 +211,11 @@ def _run(args: argparse.Namespace) -> str:
     workload = _overrides(workload, args)
     tensors = None
     if args.weights:
-        arrays = _load_npz(args.weights)
+        arrays = load_npz(args.weights)
+        checked = weight_tensors(workload, arrays, args.weights)  # every array names a layer and has its shape
         workload = workload.with_tensors(arrays)
         if args.engine == "cycle":  # the cycle engine counts the zeros themselves
-            tensors = _weight_tensors(workload, arrays, args.weights)
+            tensors = checked
     fixes, orders, bad = _constraints(args)
     problems += bad
     options = MapperOptions(objective=args.objective, samples=args.samples, seed=args.seed, dataflow=args.dataflow,
@@ -228,8 +245,10 @@ def _run(args: argparse.Namespace) -> str:
             save_figure(plot_layers(report), args.plot)
         except OSError as e:
             raise SpecError("--plot", [Problem("--plot", args.plot, f"expected a writable file path ({e.strerror})")]) from None
+        args.written.append(f"{args.plot} (plot)")
     if args.timeline is not None:
         _write_timeline(report, args.timeline, args.out)
+        args.written.append(f"{args.out} (timeline of {args.timeline})")
         args.out = None  # the report itself goes to standard output
     if args.format == "json":
         return json.dumps(report.to_json(), indent=1) + "\n"
@@ -256,6 +275,7 @@ def _compare_clip(args: argparse.Namespace, arch, clip_net, step, options, show)
             save_figure(plot_clip_vs_continual(frame, title=f"clip vs continual on {arch.name}"), args.plot)
         except OSError as e:
             raise SpecError("--plot", [Problem("--plot", args.plot, f"expected a writable file path ({e.strerror})")]) from None
+        args.written.append(f"{args.plot} (plot)")
     if args.format == "json":
         out = step.to_json()
         out["clip"] = clip.to_json()
@@ -423,6 +443,7 @@ def _map(args: argparse.Namespace) -> str:
     from hwsim.mapping import format_nest
     from hwsim.presets import load_arch
 
+    args.format = output_format(args.format, args.out, ("table", "json"))
     fixes, orders, bad = _constraints(args)
     options = MapperOptions(objective=tuple(o.strip() for o in args.objective.split(",")), samples=args.samples, seed=args.seed,
                             dataflow=args.dataflow, min_utilization=args.min_utilization, exhaustive=args.exhaustive,
@@ -455,12 +476,23 @@ def _presets() -> str:
     return f"accelerators: {', '.join(arch_names())}\nworkloads: {', '.join(workload_names())}\n"
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("hwsim")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree without installing
+        return "unknown (not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    args.written = []  # files written besides --out, named on one line at the end
     try:
         if args.command == "sweep":
             from hwsim.cli_sweep import run_sweep_command
@@ -483,8 +515,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 write_text_atomic(args.out, text)
             except OSError as e:
                 raise SpecError("--out", [Problem("--out", args.out, f"expected a writable file path ({e.strerror})")]) from None
+            fmt = getattr(args, "format", None)
+            args.written.insert(0, f"{args.out}" + (f" ({fmt})" if fmt else ""))
         else:
             sys.stdout.write(text)
+        if args.written and args.command in ("run", "map"):
+            sys.stderr.write(f"hwsim: wrote {', '.join(args.written)}\n")
     except SpecError as e:
         sys.stderr.write(f"hwsim: error: {e.render()}\n")
         return 2

@@ -87,9 +87,9 @@ def run_search_command(args: argparse.Namespace) -> str:
     sensitivity: dict[str, float] = {}
     try:
         if args.weights:
-            from hwsim.cli import _load_npz
+            from hwsim.cli import load_npz
 
-            weights = _load_npz(args.weights)
+            weights = load_npz(args.weights)
         if args.sensitivity:
             sensitivity = load_sensitivity(args.sensitivity)
     except SpecError as e:

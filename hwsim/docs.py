@@ -98,6 +98,8 @@ WORKLOAD_DESCRIPTIONS: dict[str, str] = {
     "precision.inputs": "Activation bits.",
     "precision.psum": "Partial-sum bits (on-chip accumulation width).",
     "layers": "Layers and non-MAC operations in order; each feeds the next unless `after` names its inputs.",
+    "check_chaining": "Whether a convolution or fc must take the shape its single producer hands on (channels, input size, "
+                      "flattened features, a tensor op's `elements_out`); `false` costs the layers as written.",
     "layers[].name": "Unique layer name.",
     "layers[].type": "Layer type (the table below lists each type's fields).",
     "layers[].after": "Names of earlier layers this one consumes (a DAG: residual adds, concatenations).",

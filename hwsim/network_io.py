@@ -76,7 +76,11 @@ def network_to_dict(net: Network, source: str = "network") -> dict[str, Any]:
         if net.every_steps(op.name) > 1:
             d["every_steps"] = net.every_steps(op.name)
         layers.append(d)
-    doc = {"name": net.name, "layers": layers}
+    doc: dict[str, Any] = {"name": net.name, "layers": layers}
+    from hwsim.network_spec import chaining_problems
+
+    if chaining_problems(net):  # a graph built in code whose edges order the ops rather than pass tensors (squeeze-excitation)
+        doc["check_chaining"] = False
     if not problems:
         rebuilt = network_from_dict(doc, source=source)
         ops = {op.name: op for op in rebuilt.ops()}

@@ -10,7 +10,10 @@ layers:
   - {name: qk, type: matmul, batch: 12, M: 128, N: 128, K: 64, after: [fc]}
 ```
 
-Layers are chained in order unless ``after`` names their predecessors.
+Layers are chained in order unless ``after`` names their predecessors. Shapes must chain: a convolution or
+fully connected layer fed by another takes what it produces (channels, and an input size that gives its own
+output size; flattened into an ``fc``), and one fed by a tensor op takes its ``elements_out``. A file that means
+otherwise says so with ``check_chaining: false``.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ def network_from_dict(data: Any, source: str = "<dict>") -> Network:
     }
     prec.done()
     items = top.items("layers", required=True)
+    chained = top.boolean("check_chaining", True)
     top.done()
     if len(items) > MAX_LAYERS:
         problems.add("layers", f"{len(items)} layers", f"expected at most {MAX_LAYERS} layers")
@@ -79,6 +83,7 @@ def network_from_dict(data: Any, source: str = "<dict>") -> Network:
     for f in items:
         lname = f.text("name")
         kind = f.text("type", None, choices=LAYER_TYPES)
+        f.seen.add("after")
         after = f.str_list("after") if f.has("after") else None
         every = f.integer("every_steps", 1)
         for a in after or ():
@@ -95,6 +100,7 @@ def network_from_dict(data: Any, source: str = "<dict>") -> Network:
                 else:
                     args[key] = f.integer(key, 1, required=True)
             for key in _OPTIONAL.get(kind, ()):
+                f.seen.add(key)  # known, so an unknown field's message can suggest it
                 if f.has(key):
                     args[key] = _int_or_pair(f, key, False) if key in ("stride", "padding", "dilation") else f.integer(key, 1)
             lb = {
@@ -139,7 +145,85 @@ def network_from_dict(data: Any, source: str = "<dict>") -> Network:
     if not items and isinstance(data, dict) and "layers" in data:
         problems.add("layers", [], "expected at least one layer")
     problems.raise_if_any()
+    if chained:
+        index = {f.data.get("name"): f.path for f in items}
+        for name, fieldname, value, expected in chaining_problems(net):
+            problems.add(f"{index.get(name, name)}.{fieldname}", value, expected)
+        problems.raise_if_any()
     return net
+
+
+def _window_range(layer: Layer, axis: int) -> range:
+    """The input extents along ``axis`` (0: H, 1: W) that give ``layer`` its output size (PyTorch's floor)."""
+    d = layer.dims
+    out, k = (d["P"], d["R"]) if axis == 0 else (d["Q"], d["S"])
+    smallest = (out - 1) * layer.stride[axis] + layer.dilation[axis] * (k - 1) + 1 - 2 * layer.padding[axis]
+    return range(max(smallest, 1), smallest + layer.stride[axis])
+
+
+def _produced(op: Layer | TensorOp) -> tuple[int, tuple[int, int] | None] | None:
+    """What an op hands on per batch: (channels, (h, w)) of a convolution, (features, None) of an fc,
+    (elements, None) of a tensor op; None when this check does not follow it (gemm, matmul, state)."""
+    if isinstance(op, StateOp):
+        return None
+    if isinstance(op, TensorOp):
+        return op.output_elements, None
+    d = op.dims
+    if op.kind in ("conv2d", "depthwise"):
+        return d["K"] * d["G"], (d["P"], d["Q"])
+    if op.kind == "fc":
+        return d["K"], None
+    return None
+
+
+def chaining_problems(net: Network) -> list[tuple[str, str, Any, str]]:
+    """(layer name, field, its value, what it should be) for every convolution or fc whose single producer hands
+    on another shape: channels that differ, an input size that does not give the layer its output size, an
+    ``fc`` whose features are not the flattened producer, a tensor op's ``elements_out`` that is not the input."""
+    out: list[tuple[str, str, Any, str]] = []
+    for op in net.ops():
+        if not isinstance(op, Layer) or op.kind not in ("conv2d", "depthwise", "fc"):
+            continue
+        preds = list(net.graph.predecessors(op.name))
+        if len(preds) != 1:
+            continue
+        src = net.graph.nodes[preds[0]]["op"]
+        given = _produced(src)
+        if given is None:
+            continue
+        d = op.dims
+        n = d["N"]
+        channels, hw = given
+        what = f"{src.name!r} ({src.kind})"
+        if op.kind == "fc":
+            if isinstance(src, TensorOp):
+                if channels not in (d["C"], n * d["C"]):
+                    out.append((op.name, "in_features", d["C"], f"expected {channels}: {what} has elements_out={channels}"))
+                continue
+            flat = channels * (hw[0] * hw[1] if hw else 1)
+            if flat != d["C"]:
+                shape = f"{channels} channels × {hw[0]}×{hw[1]}" if hw else f"{channels} features"
+                out.append((op.name, "in_features", d["C"], f"expected {flat}: {what} produces {shape}"))
+            continue
+        cin = d["C"] * d["G"]
+        hs, ws = _window_range(op, 0), _window_range(op, 1)
+        if isinstance(src, TensorOp):
+            fits = [(h, w) for h in hs for w in ws if channels in (cin * h * w, n * cin * h * w)]
+            if not fits:
+                out.append((op.name, "in_channels", cin,
+                            f"expected in_channels × input size to be {what}'s elements_out={channels} "
+                            f"(now {cin}×{hs.start}×{ws.start}={cin * hs.start * ws.start})"))
+            continue
+        if hw is None:  # an fc feeding a convolution: its features reshaped
+            if not any(channels == cin * h * w for h in hs for w in ws):
+                out.append((op.name, "in_channels", cin, f"expected in_channels × input size = {channels}, the features of {what}"))
+            continue
+        if channels != cin:
+            out.append((op.name, "in_channels", cin, f"expected {channels}: {what} produces {channels} channels"))
+        if hw[0] not in hs or hw[1] not in ws:
+            out.append((op.name, "in_hw", [hs.start, ws.start] if len(hs) == len(ws) == 1 else f"{hs.start}..{hs.stop - 1}×{ws.start}..{ws.stop - 1}",
+                        f"expected {[hw[0], hw[1]]}: {what} produces {hw[0]}×{hw[1]}"))
+    return out
 
 
 def _build(kind: str, name: str, args: dict[str, Any], bits: dict[str, int]) -> Layer:

@@ -162,6 +162,9 @@ class Fields:
             return default
         v = self.data[key]
         ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if ok and isinstance(v, int) and abs(v) > MAX_NUMBER:  # an integer too large for a float: compare it as an integer
+            self.problems.add(self.at(key), self.data[key], f"expected at most {MAX_NUMBER:g}")
+            return default
         if isinstance(v, str):
             try:
                 v = float(v)
@@ -240,8 +243,19 @@ class Fields:
     def done(self, extra: Callable[[str], bool] | None = None) -> None:
         for key in self.data:
             if key not in self.seen and not (extra and extra(key)):
-                known = ", ".join(sorted(self.seen))
-                self.problems.add(self.at(str(key)), self.data[key], f"unknown field (known fields here: {known})")
+                self.problems.add(self.at(str(key)), self.data[key], unknown_field(str(key), self.seen))
+
+
+def unknown_field(key: str, known: Iterable[str]) -> str:
+    """What an unknown field's problem expects: the closest valid names first (``strides`` → ``stride``), then all of them."""
+    import difflib
+
+    names = sorted(set(known))
+    lower = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(key, names, n=3, cutoff=0.6) or [
+        lower[c] for c in difflib.get_close_matches(key.lower(), list(lower), n=3, cutoff=0.6)]
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    return f"unknown field ({hint}known fields here: {', '.join(names)})"
 
 
 def _describe(minimum: float, exclusive: bool, integer: bool, unit: str) -> str:

@@ -34,7 +34,7 @@ WORKLOAD = {
         {"name": "c1", "type": "conv2d", "in_channels": 3, "out_channels": 8, "in_hw": 16, "kernel": 3, "padding": 1},
         {"name": "dw", "type": "depthwise", "channels": 8, "in_hw": 16, "kernel": 3, "stride": 2, "padding": 1},
         {"name": "p", "type": "pool", "elements_in": 512, "elements_out": 128},
-        {"name": "fc", "type": "fc", "in_features": 512, "out_features": 10, "sparsity": {"weights": "2:4"}},
+        {"name": "fc", "type": "fc", "in_features": 128, "out_features": 10, "sparsity": {"weights": "2:4"}},
         {"name": "mm", "type": "matmul", "batch": 2, "M": 4, "N": 4, "K": 8, "after": ["c1"]},
     ],
 }

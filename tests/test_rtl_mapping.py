@@ -26,6 +26,7 @@ from hwsim.workload import conv2d, depthwise_conv2d
 NET = {
     "name": "small",
     "precision": {"weights": 8, "inputs": 8, "psum": 32},  # partial sums at the core's accumulator width
+    "check_chaining": False,  # two independent layer shapes, not a network
     "layers": [
         {"name": "conv", "type": "conv2d", "in_channels": 3, "out_channels": 8, "in_hw": 6, "kernel": 3, "padding": 1},
         {"name": "fc", "type": "fc", "in_features": 40, "out_features": 8},
