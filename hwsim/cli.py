@@ -134,8 +134,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--objective", choices=("edp", "energy", "delay"), default="edp", help="what the mapper minimizes")
     run.add_argument("--samples", type=int, default=20_000, help="mapper samples per layer (default 20000)")
     run.add_argument("--dataflow", choices=("ws", "os", "is", "rs"), help="constrain the mapper to a dataflow")
-    run.add_argument("--mappings", metavar="FILE", help="cost the layers listed in FILE (mappings.yaml, as hwsim search writes) under "
-                                                         "those loop nests instead of searching; other layers are mapped")  # fmt: skip
+    run.add_argument("--mappings", metavar="FILE|scalesim",
+                     help="cost the layers listed in FILE (mappings.yaml, as hwsim search writes) under those loop nests instead of "
+                          "searching (other layers are mapped); or 'scalesim': SCALE-Sim's own folding of every layer on a SCALE-Sim "
+                          ".cfg array, with SCALE-Sim's 1-cycle DRAM reads under --engine cycle (reproduces SCALE-Sim's cycles)")  # fmt: skip
     run.add_argument("--min-utilization", type=float, default=0.0, help="minimum spatial utilization of the PE array (0..1)")
     run.add_argument("--state-share", type=float, metavar="F",
                      help="streaming networks: give this share (0..1) of the largest on-chip buffer to state "
@@ -224,10 +226,24 @@ def _run(args: argparse.Namespace) -> str:
     if problems:
         raise SpecError("command line", problems)
     fixed = None
-    if args.mappings:
+    cycle_options = None
+    args.mapping_note = f"hwsim's mapper ({args.samples} samples per layer, objective {args.objective})"
+    if args.mappings == "scalesim":
+        from hwsim.cycle import CycleOptions, DramTiming
+        from hwsim.importers.scalesim import scalesim_network
+
+        workload, fixed = scalesim_network(workload, arch)
+        cycle_options = CycleOptions(dram=DramTiming.ideal(1.0))  # SCALE-Sim's read port answers in one cycle
+        args.mapping_note = "SCALE-Sim's folding (--mappings scalesim), im2col layers" + (
+            ", SCALE-Sim's DRAM (1-cycle reads); SCALE-Sim reports its last cycle's index, one less" if args.engine == "cycle" else "")
+    elif args.mappings:
         from hwsim.mapping_io import read_mappings, resolve_mappings
 
         fixed = resolve_mappings(workload, arch, read_mappings(args.mappings, arch), args.mappings)
+        rest = len(workload.layers()) - len(fixed)
+        args.mapping_note = f"{len(fixed)} layers from {args.mappings}" + (f", {rest} by hwsim's mapper ({args.samples} samples)" if rest else "")
+    elif arch.source.endswith(".cfg") or args.workload.endswith(".csv"):
+        args.mapping_note += "; SCALE-Sim inputs: --mappings scalesim for SCALE-Sim's own folding"
     clip_net = None
     if args.compare_clip:
         from hwsim.streaming import clip_of
@@ -235,7 +251,7 @@ def _run(args: argparse.Namespace) -> str:
         clip_net = _overrides(load_workload(clip_of(args.workload)), args)
     show = _progress() if args.format == "table" and not args.out else None
     report = evaluate_network(arch, workload, options, progress=show, engine=args.engine, mappings=fixed, state_share=args.state_share,
-                              tensors=tensors)  # fmt: skip
+                              tensors=tensors, cycle_options=cycle_options, check_mappings=args.mappings != "scalesim")  # fmt: skip
     if clip_net is not None:
         return _compare_clip(args, arch, clip_net, report, options, show)
     if args.plot is not None:
@@ -251,12 +267,12 @@ def _run(args: argparse.Namespace) -> str:
         args.written.append(f"{args.out} (timeline of {args.timeline})")
         args.out = None  # the report itself goes to standard output
     if args.format == "json":
-        return json.dumps(report.to_json(), indent=1) + "\n"
+        return json.dumps({**report.to_json(), "mapping": args.mapping_note}, indent=1) + "\n"
     if args.format == "csv":
         frame = report.to_frame()
         total = {"name": "TOTAL", "kind": "", **report.totals()}
         return frame.to_csv(index=False) + ",".join(str(total.get(c, "")) for c in frame.columns) + "\n"
-    return _table(report, args.show_mappings)
+    return _table(report, args.show_mappings, args.mapping_note)
 
 
 def _compare_clip(args: argparse.Namespace, arch, clip_net, step, options, show) -> str:  # type: ignore[no-untyped-def]
@@ -340,13 +356,14 @@ def _progress():  # pragma: no cover - cosmetic
     return show
 
 
-def _table(report, show_mappings: bool) -> str:  # type: ignore[no-untyped-def]
+def _table(report, show_mappings: bool, mapping_note: str = "") -> str:  # type: ignore[no-untyped-def]
     from rich.console import Console
     from rich.table import Table
 
     from hwsim.mapping import format_nest
 
-    t = Table(title=f"{report.network.name} on {report.arch.name} ({report.arch.num_macs} MACs @ {report.arch.clock_hz / 1e6:g} MHz)")
+    t = Table(title=f"{report.network.name} on {report.arch.name} ({report.arch.num_macs} MACs @ {report.arch.clock_hz / 1e6:g} MHz)"
+                    + (f"\nmapping: {mapping_note}" if mapping_note else ""))
     cycle = getattr(report, "engine", "analytical") == "cycle"
     for col, just in [("layer", "left"), ("kind", "left"), ("MACs", "right"), ("cycles", "right"), ("energy µJ", "right"),
                       ("pJ/MAC", "right"), ("util.", "right"), ("bound by", "left")]:  # fmt: skip

@@ -287,6 +287,7 @@ def evaluate_network(
     mappings: dict[str, Mapping] | None = None,
     state_share: float | None = None,
     tensors: dict[str, dict[str, Any]] | None = None,
+    check_mappings: bool = True,
 ) -> NetworkReport:
     """Map and cost every node of ``network`` on ``arch`` in topological order.
 
@@ -296,7 +297,8 @@ def evaluate_network(
     Each distinct layer shape is searched once; with ``workers`` > 1 (or automatically, for
     long searches) the searches run in that many processes. Results do not depend on it.
     ``mappings`` (layer name → :class:`Mapping`, e.g. from :func:`hwsim.mapping_io.read_mappings`) fixes the
-    schedule of those layers: they are costed under it, not searched.
+    schedule of those layers: they are costed under it, not searched; ``check_mappings=False`` leaves their capacities
+    unchecked (SCALE-Sim's folding streams operands through buffers smaller than a fold's working set).
 
     Streaming state (:class:`~hwsim.workload.StateOp`) is allocated before the layers are mapped:
     the state ops kept on chip (:func:`place_states`) are reserved in the state level and every layer
@@ -311,7 +313,8 @@ def evaluate_network(
         raise SpecError("evaluate_network", [Problem("engine", engine, "expected analytical or cycle")])
     shares = STATE_SHARES if state_share is None else (state_share,)
     return best_allocation(
-        arch, network, lambda placed: _evaluate_placed(arch, network, placed, options, progress, workers, engine, cycle_options, mappings, tensors),
+        arch, network, lambda placed: _evaluate_placed(arch, network, placed, options, progress, workers, engine, cycle_options, mappings, tensors,
+                                                       check_mappings),
         options, shares,
     )  # fmt: skip
 
@@ -325,6 +328,7 @@ def _evaluate_placed(
     arch: Architecture, network: Network, placed: dict[str, bool], options: MapperOptions | None,
     progress: Callable[[int, int, str], None] | None, workers: int | None, engine: str,
     cycle_options: CycleOptions | None, mappings: dict[str, Mapping] | None, tensors: dict[str, dict[str, Any]] | None = None,
+    check_mappings: bool = True,
 ) -> NetworkReport:  # fmt: skip
     """Map the layers on ``arch`` less the state ``placed`` on chip; cost every node."""
     full, arch = arch, reserve_states(arch, network, placed)
@@ -352,7 +356,7 @@ def _evaluate_placed(
                 progress(k, len(keys), job[0].name)
             cache[key] = _map_key(job)
     reports: list[CostReport] = []
-    own = {op.name: evaluate_mapping(op, arch, fixed[op.name]) for op in ops if isinstance(op, Layer) and op.name in fixed}
+    own = {op.name: evaluate_mapping(op, arch, fixed[op.name], check=check_mappings) for op in ops if isinstance(op, Layer) and op.name in fixed}
     placement = tuple(placed.items())
     if engine == "cycle":
         return replace(_cycle_network(arch, network, ops, cache, cycle_options, placed, own, tensors), arch=full, placement=placement)

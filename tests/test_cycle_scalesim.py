@@ -54,3 +54,25 @@ def test_stalls_follow_scalesim_as_bandwidth_shrinks(dataflow: str) -> None:
     assert theirs == sorted(theirs, reverse=True) and ours == sorted(ours, reverse=True)
     assert theirs[0] > 0 and ours[0] > 0
     assert theirs[0] / theirs[1] > 1.8 and ours[0] / ours[1] > 1.8
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_cli_mappings_scalesim_reproduces_scalesim(tmp_path, capsys, dataflow: str) -> None:  # type: ignore[no-untyped-def]
+    """``hwsim run --arch x.cfg --workload topo.csv --engine cycle --mappings scalesim`` prints SCALE-Sim's cycles (plus one: it
+    reports its last cycle's index); without the keyword hwsim's mapper maps the layers and the header says so."""
+    import json
+
+    from hwsim.cli import main
+
+    cfg, topo = tmp_path / "a.cfg", tmp_path / "t.csv"
+    cfg.write_text(config_text(8, 8, dataflow))
+    topo.write_text(CONV)
+    theirs = run_scalesim(cfg.read_text(), CONV).layers
+    argv = ["run", "--arch", str(cfg), "--workload", str(topo), "--engine", "cycle", "--format", "json"]
+    assert main([*argv, "--mappings", "scalesim"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [row["cycles"] - 1 for row in out["layers"]] == list(theirs["total_cycles"])
+    assert out["mapping"].startswith("SCALE-Sim's folding")
+    assert main([*argv[:-2], "--samples", "500"]) == 0
+    table = capsys.readouterr().out
+    assert "mapping: hwsim's mapper" in table and "--mappings scalesim for SCALE-Sim's own folding" in table

@@ -50,6 +50,7 @@ __all__ = [
     "scalesim_folds",
     "scalesim_im2col",
     "scalesim_mapping",
+    "scalesim_network",
     "scalesim_topology_from_text",
 ]
 
@@ -359,3 +360,26 @@ def scalesim_mapping(layer: Layer, arch: Architecture) -> tuple[Layer, Mapping]:
     if problems:  # pragma: no cover - a bug in the construction above, not bad input
         raise SpecError(f"SCALE-Sim mapping of {layer.name!r} on {arch.name!r}", problems)
     return g, mapping
+
+
+def scalesim_network(network: Network, arch: Architecture, source: str = "--mappings scalesim") -> tuple[Network, dict[str, Mapping]]:
+    """``network`` as SCALE-Sim runs it on an imported ``arch``: every layer in its im2col form under SCALE-Sim's own folding
+    (:func:`scalesim_mapping`), as (network, layer name → mapping); one error if ``arch`` is not a SCALE-Sim array or an op is
+    not a layer SCALE-Sim runs."""
+    try:
+        scalesim_dataflow(arch)
+    except SpecError:
+        raise SpecError(source, [Problem("--arch", arch.name, "expected a SCALE-Sim config (.cfg) for SCALE-Sim's folding: "
+                                                              "an array whose rows and columns hold os, ws or is")]) from None  # fmt: skip
+    graph = network.graph.copy()
+    mappings: dict[str, Mapping] = {}
+    problems = Problems(source)
+    for name, data in graph.nodes(data=True):
+        op = data["op"]
+        if not isinstance(op, Layer) or op.kind not in ("conv2d", "depthwise", "fc", "gemm"):
+            problems.add(f"--workload: {name}", getattr(op, "kind", type(op).__name__), "expected a convolution or GEMM layer "
+                                                                                          "(SCALE-Sim runs nothing else)")  # fmt: skip
+            continue
+        data["op"], mappings[name] = scalesim_mapping(op, arch)
+    problems.raise_if_any()
+    return Network(network.name, graph, network.last), mappings
