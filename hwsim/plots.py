@@ -63,7 +63,7 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> None:
     if suffix not in FORMATS:
         raise ValueError(f"figure path must end in {', '.join(FORMATS)}, not {str(path)!r}")
     buf = io.BytesIO()
-    fig.savefig(buf, format=suffix[1:], dpi=dpi)
+    fig.savefig(buf, format=suffix[1:], dpi=dpi, bbox_inches="tight", pad_inches=0.1)  # nothing clipped: long layer names, outside legends
     write_bytes_atomic(path, buf.getvalue())
 
 
@@ -106,6 +106,7 @@ def plot_layers(report: NetworkReport, *, ax: Axes | None = None) -> Figure:
         en.bar(xs, vals, bottom=bottom, label=part, color=colors[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20], width=0.8)
         bottom += vals
     en.set_ylabel("energy (µJ)")
+    en.set_xlabel("layer, in network order")
     en.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     _tick_labels(en, names)
     en.set_xlim(-0.6, len(names) - 0.4)
@@ -294,6 +295,21 @@ def plot_pe_utilization(report: NetworkReport | CostReport, layer: str | Layer, 
     return fig
 
 
+# Table columns as axis labels: (words, unit, scale from the column's unit to the shown one).
+COLUMN_LABELS: dict[str, tuple[str, str, float]] = {
+    "latency_s": ("latency", "ms", 1e3), "energy_pj": ("energy", "mJ", 1e-9), "edp_pj_s": ("energy-delay product", "pJ·s", 1.0),
+    "area_mm2": ("area", "mm²", 1.0), "cycles": ("cycles", "", 1.0), "power_mw": ("power", "mW", 1.0),
+    "proxy": ("accuracy proxy (lower is better)", "", 1.0), "utilization": ("utilization", "%", 100.0),
+    "macs": ("MACs", "", 1.0), "onchip_kib": ("on-chip storage", "KiB", 1.0), "pes": ("PEs", "", 1.0),
+}  # fmt: skip
+
+
+def axis_label(column: str) -> tuple[str, float]:
+    """An axis label in words with its unit, and the factor that converts the column's values to that unit."""
+    words, unit, scale = COLUMN_LABELS.get(column, (column.replace("_", " "), "", 1.0))
+    return (f"{words} ({unit})" if unit else words), scale
+
+
 def _frame(points: pd.DataFrame | Sequence[NetworkReport]) -> pd.DataFrame:
     import pandas as pd
 
@@ -315,7 +331,8 @@ def plot_pareto(points: pd.DataFrame | Sequence[NetworkReport], *, x: str = "lat
     if "status" in frame:
         frame = frame[frame["status"] == "ok"]
     fig, (axis,) = _figure(ax, (6.4, 4.6))
-    vals = frame[[x, y]].to_numpy(dtype=float)
+    (x_label, x_scale), (y_label, y_scale) = axis_label(x), axis_label(y)
+    vals = frame[[x, y]].to_numpy(dtype=float) * np.array([x_scale, y_scale])
     mask = pareto_mask(vals) if len(vals) else np.zeros(0, bool)
     axis.scatter(vals[~mask, 0], vals[~mask, 1], s=14, color="tab:gray", alpha=0.6, label="design points")
     front = vals[mask]
@@ -328,10 +345,10 @@ def plot_pareto(points: pd.DataFrame | Sequence[NetworkReport], *, x: str = "lat
     if len(vals) and (vals > 0).all():
         axis.set_xscale("log")
         axis.set_yscale("log")
-    axis.set_xlabel(x)
-    axis.set_ylabel(y)
-    axis.set_title(f"{len(frame)} design points", fontsize=10)
-    axis.legend(fontsize=8)
+    axis.set_xlabel(x_label)
+    axis.set_ylabel(y_label)
+    axis.set_title(f"{len(frame)} design points; Pareto front: lowest {x_label.split(' (')[0]} and {y_label.split(' (')[0]}", fontsize=10)
+    axis.legend(fontsize=8, loc="best")
     return fig
 
 

@@ -156,3 +156,32 @@ def test_cli_plot(tmp_path, capsys) -> None:
     assert capsys.readouterr().err == (
         f"hwsim: error: command line: 1 problem\n- --plot: expected a .png, .svg or .pdf file, not '{tmp_path / 'run.txt'}'\n"
     )
+
+
+def test_pareto_axes_in_words_with_units_and_the_front_named(report: NetworkReport) -> None:
+    """Axis labels are words with units (not raw column names) and the values are converted to them; the title says which
+    objectives define the front."""
+    fig = plots.plot_pareto([report], x="latency_s", y="energy_pj")
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "latency (ms)" and ax.get_ylabel() == "energy (mJ)"
+    assert "Pareto front: lowest latency and energy" in ax.get_title()
+    (x, y), = np.concatenate([c.get_offsets() for c in ax.collections if len(c.get_offsets())])[:1]
+    assert math.isclose(x, report.latency_s * 1e3) and math.isclose(y, report.energy_pj * 1e-9)
+
+
+def test_saved_figures_clip_no_tick_label(tmp_path) -> None:
+    """Long layer names rotated under the bars were cut at the figure's edge: the saved PNG holds the whole drawing (its
+    tight bounding box, tick labels and outside legends included)."""
+    import matplotlib.image
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from hwsim.presets import load_workload
+
+    report = evaluate_network(load_arch("eyeriss"), load_workload("resnet18"), MapperOptions(samples=200))  # 'layer2.0.downsample' was cut
+    fig = plots.plot_layers(report)
+    path = tmp_path / "l.png"
+    plots.save_figure(fig, path, dpi=100)
+    tight = fig.get_tightbbox(FigureCanvasAgg(fig).get_renderer())
+    height_px, width_px = matplotlib.image.imread(str(path)).shape[:2]
+    assert height_px >= tight.height * 100 - 2 and width_px >= tight.width * 100 - 2
+    assert fig.axes[-1].get_xlabel() == "layer, in network order"
