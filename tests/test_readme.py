@@ -85,3 +85,48 @@ def test_readme_command_runs_as_written(command: str, tmp_path: Path) -> None:
     done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=3600, env={**os.environ, "COLUMNS": "120"})
     assert done.returncode == 0, f"{command}\n{done.stderr[-3000:]}"
     assert "Traceback" not in done.stderr
+
+
+def _block_after(marker: str) -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(marker)
+    body = text[text.index("```\n", start) + 4 :]
+    return [line.rstrip() for line in body[: body.index("```")].splitlines()]
+
+
+def _shown_in_order(shown: list[str], produced: list[str], skip: str) -> list[str]:
+    """The README lines (but ``skip`` rows) that are not, in order, lines of the command's output."""
+    missing, at = [], 0
+    for line in shown:
+        if skip in line:
+            continue
+        try:
+            at = produced.index(line, at) + 1
+        except ValueError:
+            missing.append(line)
+    return missing
+
+
+def test_the_first_example_shows_what_hwsim_run_prints(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """README's "A first example" is the output of ``hwsim run`` (seeded, so it reproduces), trimmed: every line shown is a line
+    the command prints today, in order."""
+    from hwsim.cli import main
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert main(["run"]) == 0
+    produced = [line.rstrip() for line in capsys.readouterr().out.splitlines()]
+    shown = _block_after("its output, trimmed to the first and last rows:")
+    assert len(shown) >= 10
+    assert _shown_in_order(shown, produced, "│ …") == []
+
+
+def test_the_map_example_shows_what_hwsim_map_prints(capsys) -> None:  # type: ignore[no-untyped-def]
+    """README's ``hwsim map`` example, line for line, but the search's wall-clock time."""
+    from hwsim.cli import main
+
+    shown = _block_after("The best schedule of one layer, as a loop nest with its cost (`hwsim map`):")
+    assert shown[0].startswith("$ hwsim map ")
+    assert main(shlex.split(shown[0])[2:]) == 0
+    produced = [line.rstrip() for line in capsys.readouterr().out.splitlines()]
+    timing = re.compile(r"search in [0-9.]+ s")
+    assert [timing.sub("search in T s", line) for line in shown[1:]] == [timing.sub("search in T s", line) for line in produced]
