@@ -130,3 +130,21 @@ def test_the_map_example_shows_what_hwsim_map_prints(capsys) -> None:  # type: i
     produced = [line.rstrip() for line in capsys.readouterr().out.splitlines()]
     timing = re.compile(r"search in [0-9.]+ s")
     assert [timing.sub("search in T s", line) for line in shown[1:]] == [timing.sub("search in T s", line) for line in produced]
+
+
+def test_the_streaming_figures_are_the_presets_own() -> None:
+    """README's continual-network reductions are computed from the presets, not typed: each quoted ratio is the current one."""
+    from hwsim.presets import load_workload
+
+    def ratio(clip: str, step: str) -> float:
+        return load_workload(clip).macs / load_workload(step).macs
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    quoted = [
+        f"({ratio('x3d-s', 'cox3d-s'):.1f}× and {ratio('x3d-m', 'cox3d-m'):.1f}× fewer MACs per prediction",
+        f"({load_workload('slow-8x8').macs / 1e9:.2f} GMACs per clip; {ratio('slow-8x8', 'coslow-8x8'):.1f}× vs the paper's 7.95×)",
+        f"({ratio('st-gcn', 'cost-gcn'):.0f}× vs \"up to 109×\")",
+        f"({ratio('oadtr-b1', 'cooadtr-b1'):.1f}× and {ratio('oadtr-b2', 'cooadtr-b2'):.2f}× vs 63.5× and 2.61×)",
+        f"to the layer shapes, names and {load_workload('resnet18').macs:,} MACs",
+    ]
+    assert [q for q in quoted if q not in text] == []
