@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +35,18 @@ def add_parser(sub: Any) -> None:
                     help="also search weight pruning per stage (dense, density 0.5 or 0.25, 2:4) and the hardware's sparsity support "
                          "(none, gate, skip, skip-nm), unless the space file sets them")
     se.add_argument("--bits-per", choices=("layer", "stage", "network"), help="granularity of the searched bits (default: the space's, stage)")
-    se.add_argument("--max-area-mm2", type=float)
+    se.add_argument("--max-area-mm2", "--max-area", dest="max_area_mm2", type=float,
+                    help="area limit in mm² (default: the base design's area, so a win is not a bigger chip)")
+    se.add_argument("--no-resource-limit", action="store_true",
+                    help="lift the default area limit (the base design's): designs may grow; explicit limits still hold")
     se.add_argument("--max-power-mw", type=float)
     se.add_argument("--max-pes", type=float, help="PE (MAC) count limit (an FPGA's DSPs)")
     se.add_argument("--max-onchip-kib", type=float, help="on-chip storage limit (an FPGA's block RAM)")
     se.add_argument("--same-resources", action="store_true", help="limit PEs and on-chip KiB to the base architecture's (NAAS-style)")
     se.add_argument("--rtl", action="store_true", help="only designs `hwsim rtl generate` builds: fixed MACs, and a design the generator "
                                                         "refuses is infeasible (start from a generatable --arch such as fpga-small)")  # fmt: skip
-    se.add_argument("--max-proxy", type=float, default=0.05,
-                    help="accuracy-proxy limit (default 0.05; lower is closer to the original). The proxy is a mean relative noise "
+    se.add_argument("--max-proxy", type=float,
+                    help="accuracy-proxy limit (default: the space file's, else 0.05; lower is closer to the original). The proxy is a mean relative noise "
                          "power plus pruned norm share: int8 everywhere ≈ 0.001, int6 ≈ 0.017, int4 ≈ 0.3; narrowing a fifth of the "
                          "layers to 0.75 width adds ≈ 0.05. 0.01 admitted little but int8 at full width.")  # fmt: skip
     se.add_argument("--weights", metavar="NPZ", help="real weights by layer name: the proxy measures their quantization noise and pruned norm")
@@ -55,13 +59,17 @@ def run_search_command(args: argparse.Namespace) -> str:
     from hwsim.presets import load_workload
     from hwsim.proxy import QuantPruneProxy, load_sensitivity
     from hwsim.search import (
+        LIMIT_EXPECTED,
         OBJECTIVE_COLUMNS,
+        RESOURCE_LIMITS,
         Context,
         default_space,
         export_winner,
         load_space,
         params_of,
+        positive_limit,
         run_search,
+        study_settings,
         trials_frame,
         winner,
     )
@@ -76,6 +84,11 @@ def run_search_command(args: argparse.Namespace) -> str:
             problems.append(Problem(f"--{name}", getattr(args, name), "expected a positive integer"))
     if args.workers is not None and args.workers < 1:
         problems.append(Problem("--workers", args.workers, "expected a positive integer"))
+    given = {key: getattr(args, key) for key in (*RESOURCE_LIMITS, "max_proxy") if getattr(args, key) is not None}
+    problems += [Problem("--" + key.replace("_", "-"), value, LIMIT_EXPECTED) for key, value in given.items() if not positive_limit(value)]
+    if args.no_resource_limit and args.max_area_mm2 is not None:
+        problems.append(Problem("--no-resource-limit", True, f"expected no --max-area-mm2 ({args.max_area_mm2}) with it: it lifts only "
+                                                             "the default area limit (the base design's)"))  # fmt: skip
     base = network = space = None
     try:
         base = arch_spec(args.arch)
@@ -98,16 +111,12 @@ def run_search_command(args: argparse.Namespace) -> str:
         raise SpecError("hwsim search", problems)
     from dataclasses import replace
 
-    from hwsim.search import _onchip_kib
-    from hwsim.variants import build_point
+    from hwsim.search import base_area_mm2, resource_limits
 
-    limits = dict(space.constraints)
-    if args.same_resources:
-        b = build_point(base, {}).arch
-        limits.update(max_pes=b.num_macs, max_onchip_kib=_onchip_kib(b))
-    for key in ("max_area_mm2", "max_power_mw", "max_pes", "max_onchip_kib", "max_proxy"):
-        if getattr(args, key) is not None:
-            limits[key] = getattr(args, key)
+    limits, origin = resource_limits(base, space.constraints, given, args.same_resources, args.no_resource_limit)
+    if "max_proxy" not in limits:
+        limits["max_proxy"], origin["max_proxy"] = DEFAULT_MAX_PROXY, "the default; --max-proxy sets another"
+    base_area = base_area_mm2(base)
     space = replace(space, constraints=limits, bits_per=args.bits_per or space.bits_per)
     from hwsim.search import EXECUTIONS, PRUNE_SPARSITY, SUPPORT, streams_for
 
@@ -134,9 +143,13 @@ def run_search_command(args: argparse.Namespace) -> str:
         space, check = _rtl_space(space, base)
     ctx = Context(base, network, space, objectives, MapperOptions(samples=args.samples, seed=args.seed),
                   QuantPruneProxy(weights, sensitivity), arch_check=check, streams=streams)  # type: ignore[arg-type]  # fmt: skip
+    names = {"--workload": args.workload, "--arch": args.arch, "--space": args.space or f"the default space around {args.arch}",
+             "--weights": args.weights, "--sensitivity": args.sensitivity}  # fmt: skip
+    settings = study_settings(ctx, args.seed, args.sampler, args.population, {k: v for k, v in names.items() if v}, {"--prune": args.prune})
     start = time.perf_counter()
+    update, close = _progress(objectives[0])
     try:
-        study = run_search(ctx, url, args.budget, args.study, args.workers, args.seed, args.population, args.sampler)
+        study = run_search(ctx, url, args.budget, args.study, args.workers, args.seed, args.population, args.sampler, settings, update)
     except Exception as e:  # the study's storage failed (a full disk, a locked or unreachable database)
         if not _storage_error(e):
             raise
@@ -144,6 +157,8 @@ def run_search_command(args: argparse.Namespace) -> str:
         raise SpecError("hwsim search", [Problem("--storage" if args.storage else "--out", args.storage or str(out / "study.db"),
                                                  f"expected a study storage that accepts writes ({reason}); the trials stored so far are kept: "
                                                  "rerun the same command to resume")]) from None  # fmt: skip
+    finally:
+        close()
     seconds = time.perf_counter() - start
     frame = trials_frame(study, objectives)
     from hwsim.sweep import write_table
@@ -163,22 +178,67 @@ def run_search_command(args: argparse.Namespace) -> str:
         files["plot"] = str(out / "pareto.png")
     if best is not None:
         files.update(export_winner(ctx, params_of(best), str(out / "winner")))
+    held = _held(limits, origin, base_area)
     summary = {
         "trials": len(frame), "feasible": int(frame["feasible"].sum()) if len(frame) else 0, "pareto": len(front),
-        "seconds": round(seconds, 1), "objectives": list(objectives), "constraints": limits, "storage": url, "files": files,
+        "seconds": round(seconds, 1), "objectives": list(objectives), "constraints": limits, "limits": held,
+        "base_area_mm2": base_area, "storage": url, "files": files,
         "winner": None if best is None else {"trial": int(best["trial"]), **{OBJECTIVE_COLUMNS[o]: float(best[OBJECTIVE_COLUMNS[o]])
                                                                              for o in (*objectives, "edp", "area", "proxy")}},
     }  # fmt: skip
     if args.format == "json":
         return json.dumps(summary, indent=1) + "\n"
     lines = [f"{summary['trials']} trials ({summary['feasible']} feasible, {summary['pareto']} on the {'/'.join(objectives)} Pareto front) "
-             f"in {seconds:.1f} s; study in {url}"]  # fmt: skip
+             f"in {seconds:.1f} s; study in {url}", "limits: " + "; ".join(held)]  # fmt: skip
     if best is not None:
-        lines.append(f"winner (trial {int(best['trial'])}): EDP {best['edp_pj_s']:.4g} pJ·s, area {best['area_mm2']:.3g} mm², "
+        lines.append(f"winner (trial {int(best['trial'])}): EDP {best['edp_pj_s']:.4g} pJ·s, area {best['area_mm2']:.3g} mm² "
+                     f"(base design {base_area:.3g} mm²), "
                      f"accuracy proxy {best['proxy']:.3g} (a proxy, not accuracy) → {out / 'winner'}")  # fmt: skip
     else:
         lines.append("no feasible design: relax the constraints or widen the space")
     return "\n".join(lines) + "\n"
+
+
+DEFAULT_MAX_PROXY = 0.05
+_LIMIT_TEXT = {"max_area_mm2": ("area", " mm²"), "max_power_mw": ("power", " mW"), "max_pes": ("PEs", ""),
+               "max_onchip_kib": ("on-chip storage", " KiB"), "max_proxy": ("accuracy proxy", "")}  # fmt: skip
+
+
+def _held(limits: dict[str, float], origin: dict[str, str], base_area: float) -> list[str]:
+    """One phrase per limit the search held and where it came from; an unlimited area says so."""
+    out = [f"{_LIMIT_TEXT[k][0]} ≤ {v:.4g}{_LIMIT_TEXT[k][1]} ({origin.get(k, 'given')})" for k, v in limits.items() if k in _LIMIT_TEXT]
+    if "max_area_mm2" not in limits:
+        out.insert(0, f"area not limited (--no-resource-limit): designs may be larger than the base design's {base_area:.4g} mm²")
+    return out
+
+
+_UNITS = {"edp": " pJ·s", "latency": " s", "energy": " pJ", "area": " mm²", "proxy": ""}
+
+
+def _progress(objective: str) -> tuple[Any, Callable[[], None]]:
+    """A rich progress line on a terminal's standard error — trials done of the budget, the best feasible value of the
+    first objective so far, elapsed time and ETA — and its closer; nothing when standard error is not a terminal."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("search"), BarColumn(), MofNCompleteColumn(), TextColumn("trials, {task.description}"),
+                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=Console(file=sys.stderr),
+                   transient=True)  # fmt: skip
+    task = None
+
+    def update(done: int, budget: int, best: float | None) -> None:
+        nonlocal task
+        text = f"best {objective} {best:.4g}{_UNITS.get(objective, '')}" if best is not None else "no feasible trial yet"
+        if task is None:
+            bar.start()
+            task = bar.add_task(text, total=budget, completed=min(done, budget))
+        bar.update(task, completed=min(done, budget), total=budget, description=text)
+
+    return update, bar.stop
 
 
 def _storage_error(e: BaseException) -> bool:

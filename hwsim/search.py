@@ -49,7 +49,8 @@ from hwsim.sweep import summarize
 from hwsim.variants import build_point, check_paths
 from hwsim.workload import Layer, Network, TensorOp
 
-__all__ = ["OBJECTIVE_COLUMNS", "SearchSpace", "default_space", "evaluate_design", "load_space", "run_search", "trials_frame"]
+__all__ = ["OBJECTIVE_COLUMNS", "SearchSpace", "base_area_mm2", "default_space", "evaluate_design", "load_space", "onchip_kib", "positive_limit",
+           "resource_limits", "run_search", "settings_problems", "study_settings", "trials_frame"]  # fmt: skip
 
 OBJECTIVE_COLUMNS = {"edp": "edp_pj_s", "latency": "latency_s", "energy": "energy_pj", "area": "area_mm2", "proxy": "proxy"}
 CONSTRAINTS = {"max_area_mm2": "area_mm2", "max_power_mw": "power_mw", "max_pes": "num_macs", "max_onchip_kib": "onchip_kib",
@@ -133,11 +134,59 @@ class SearchSpace:
             out.append(Problem("space.network.execution", list(self.execution), f"expected distinct values of {', '.join(EXECUTIONS)}"))
         out += [Problem(f"space.constraints.{k}", v, f"expected one of {', '.join(CONSTRAINTS)}") for k, v in self.constraints.items()
                 if k not in CONSTRAINTS]  # fmt: skip
+        out += [Problem(f"space.constraints.{k}", v, LIMIT_EXPECTED) for k, v in self.constraints.items()
+                if k in CONSTRAINTS and not positive_limit(v)]  # fmt: skip
         return out
 
 
-def _onchip_kib(spec_arch: Any) -> float:
-    return sum((lv.size_bytes or 0) * spec_arch.instances(i) for i, lv in enumerate(spec_arch.levels) if lv.kind != "dram") / 1024
+LIMIT_EXPECTED = "expected a positive finite limit (a negative, zero or NaN limit makes every design infeasible)"
+
+
+def positive_limit(v: Any) -> bool:
+    """Whether ``v`` is a limit some design can meet: a positive finite number."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+
+def onchip_kib(arch: Any) -> float:
+    """On-chip storage of a built :class:`~hwsim.arch.Architecture` in KiB (every non-DRAM level times its instances)."""
+    return sum((lv.size_bytes or 0) * arch.instances(i) for i, lv in enumerate(arch.levels) if lv.kind != "dram") / 1024
+
+
+_onchip_kib = onchip_kib  # the old name, still imported by benchmarks/search_baselines.py (to go when it imports onchip_kib)
+
+
+def base_area_mm2(base: dict[str, Any]) -> float:
+    """The base design's area (mm²), as a trial of the base design computes it."""
+    return float(build_point(base, {}, source="--arch").arch.area_um2 / 1e6)
+
+
+RESOURCE_LIMITS = ("max_area_mm2", "max_power_mw", "max_pes", "max_onchip_kib")
+
+
+def resource_limits(
+    base: dict[str, Any], constraints: dict[str, float], given: dict[str, float] | None = None, same_resources: bool = False,
+    no_resource_limit: bool = False,
+) -> tuple[dict[str, float], dict[str, str]]:  # fmt: skip
+    """The limits a search holds and where each comes from (constraint → its origin, for the summary).
+
+    ``constraints`` are the space file's, ``given`` the command line's (they win); ``same_resources`` holds the base
+    design's PE count and on-chip KiB (NAAS's "same resources"). Unless an area limit is set (by the space file or
+    ``given``) or ``no_resource_limit`` lifts it, the base design's area is held: a co-search that may grow the hardware
+    without bound would call a bigger chip a win.
+    """
+    limits = {k: float(v) for k, v in constraints.items()}
+    origin = dict.fromkeys(limits, "the space file's")
+    if same_resources:
+        b = build_point(base, {}, source="--arch").arch
+        limits.update(max_pes=float(b.num_macs), max_onchip_kib=onchip_kib(b))
+        origin.update(max_pes="the base design's (--same-resources)", max_onchip_kib="the base design's (--same-resources)")
+    for k, v in (given or {}).items():
+        limits[k] = float(v)
+        origin[k] = "--" + k.replace("_", "-")
+    if "max_area_mm2" not in limits and not no_resource_limit:
+        limits["max_area_mm2"] = base_area_mm2(base)
+        origin["max_area_mm2"] = "the base design's; --no-resource-limit lifts it"
+    return limits, origin
 
 
 def default_space(base: dict[str, Any]) -> SearchSpace:
@@ -305,7 +354,7 @@ def evaluate_design(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         network = _network_variant(ctx, params)
         row.update(ctx.proxy.estimate(ctx.base_network(params), network))
         arch = point.arch
-        row.update(num_macs=arch.num_macs, onchip_kib=_onchip_kib(arch), area_mm2=arch.area_um2 / 1e6)
+        row.update(num_macs=arch.num_macs, onchip_kib=onchip_kib(arch), area_mm2=arch.area_um2 / 1e6)
         unbuildable = ctx.arch_check(arch) if ctx.arch_check is not None else []
         row["unbuildable"] = len(unbuildable)
         # Resources are known before mapping: skip the mapper for designs that break them.
@@ -539,7 +588,7 @@ def _complete(study: Any) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
-def _worker(url: str, name: str, budget: int, seed: int, population: int) -> None:
+def _worker(url: str, name: str, budget: int, seed: int, population: int, callbacks: tuple[Any, ...] = ()) -> None:
     import optuna
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
@@ -547,31 +596,225 @@ def _worker(url: str, name: str, budget: int, seed: int, population: int) -> Non
     study = optuna.load_study(study_name=name, storage=storage(url), sampler=_sampler(seed, population))
     left = budget - _complete(study)
     if left > 0:
-        study.optimize(_objective, n_trials=left, callbacks=[MaxTrialsCallback(budget, states=(TrialState.COMPLETE,))],
+        study.optimize(_objective, n_trials=left, callbacks=[MaxTrialsCallback(budget, states=(TrialState.COMPLETE,)), *callbacks],
                        gc_after_trial=False)  # fmt: skip
+
+
+def _stop_once(signum: int, frame: Any) -> None:
+    """A worker's SIGINT: stop at once (Optuna fails the running trial, so it is retried), ignoring a second one."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+INTERRUPTED = 130  # a worker's exit status after SIGINT (as a shell's)
+
+
+def _child(url: str, name: str, budget: int, seed: int, population: int) -> None:
+    """A forked worker: Ctrl-C (SIGINT to the terminal's process group, or forwarded by the parent) ends it quietly with
+    status ``INTERRUPTED``; every trial it finished is already committed to the study."""
+    import signal
+
+    signal.signal(signal.SIGINT, _stop_once)
+    try:
+        _worker(url, name, budget, seed, population)
+    except KeyboardInterrupt:
+        sys.exit(INTERRUPTED)
+
+
+def _stop_workers(procs: list[Any], grace_s: float = 30.0) -> None:
+    """Forward SIGINT to the live workers, wait up to ``grace_s`` for them to fail their running trial and exit, then
+    kill what is left (its running trial is failed by the heartbeat at the next run)."""
+    import signal
+    import time
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abandon the workers
+    try:
+        for p in procs:
+            if p.is_alive() and p.pid is not None:
+                try:
+                    os.kill(p.pid, signal.SIGINT)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + grace_s
+        for p in procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+                p.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+Progress = Callable[[int, int, "float | None"], None]
+
+
+def progress_state(study: Any, objectives: tuple[str, ...]) -> tuple[int, float | None]:
+    """Complete trials and the best feasible value of the first objective so far (None before a feasible trial)."""
+    from optuna.trial import TrialState
+
+    col = OBJECTIVE_COLUMNS[objectives[0]]
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    values = [float(t.user_attrs[col]) for t in trials if t.user_attrs.get("feasible") and t.user_attrs.get(col) is not None]
+    return len(trials), (min(values) if values else None)
+
+
+def study_settings(
+    ctx: Context, seed: int = 0, sampler: str = "nsga2", population: int = 50, names: dict[str, str] | None = None,
+    flags: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """What a study searches, keyed by the command-line option that sets it: everything that changes what a trial means
+    (workload, base architecture, space, objectives, constraints, bits granularity, mapper samples and options, the
+    accuracy proxy's weights and sensitivity, the RTL check) or which trials are proposed (seed, sampler, population).
+
+    Large inputs are a ``{"name", "key"}`` pair: ``key`` (a content hash, as the sweep journal keys its points on the
+    arch spec and :func:`hwsim.sweep.network_fingerprint`) decides identity, ``name`` (from ``names``, e.g. the
+    command-line spelling) is only shown. ``flags`` adds command-line switches (``--prune``). Stored with the study by
+    :func:`run_search`, which refuses to resume a study with other settings (:func:`settings_problems`).
+    """
+    import json
+
+    from hwsim.sweep import network_fingerprint
+    from hwsim.variants import point_key
+
+    names = names or {}
+    space, options = ctx.space, ctx.options
+    mapper = {k: v for k, v in dataclasses.asdict(options).items() if k not in ("samples", "seed")}
+    proxy = ctx.proxy
+    weights = getattr(proxy, "weights", None) or {}
+    sensitivity = dict(getattr(proxy, "sensitivity", None) or {})
+    out: dict[str, Any] = {
+        "--workload": {"name": names.get("--workload", ctx.network.name),
+                       "key": point_key([network_fingerprint(n) for n in ctx.networks()])},
+        "--arch": {"name": names.get("--arch", str(ctx.base.get("name", "arch"))), "key": point_key(ctx.base)},
+        "--space": {"name": names.get("--space", "the default space"),
+                    "key": point_key(space.hardware, space.widths, space.bits, space.execution, space.sparsity, space.support)},
+        "--objective": ",".join(ctx.objectives),
+        "constraints": {k: float(v) for k, v in sorted(space.constraints.items())},
+        "--bits-per": space.bits_per,
+        "--seed": seed if options.seed == seed else f"{seed} (mapper seed {options.seed})",
+        "--sampler": sampler,
+        "--population": population,
+        "--samples": options.samples,
+        "mapper options": {"name": ", ".join(f"{k}={v}" for k, v in mapper.items()), "key": point_key(mapper)},
+        "--rtl": ctx.arch_check is not None,
+        "accuracy proxy": type(proxy).__name__,
+        "--weights": None if not weights else {"name": names.get("--weights", f"{len(weights)} arrays"), "key": _arrays_key(weights)},
+        "--sensitivity": None if not sensitivity else {"name": names.get("--sensitivity", f"{len(sensitivity)} layers"),
+                                                       "key": point_key(sensitivity)},
+        **(flags or {}),
+    }  # fmt: skip
+    return dict(json.loads(json.dumps(out, default=str)))  # as the storage gives it back (tuples as lists)
+
+
+def _arrays_key(arrays: Any) -> str:
+    import hashlib
+
+    import numpy as np
+
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+def _shown(v: Any) -> str:
+    if isinstance(v, dict) and "key" in v:
+        return f"{v.get('name')} (content {v['key'][:8]})"
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    return str(v)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict) and "key" in a and "key" in b:
+        return bool(a["key"] == b["key"])
+    return bool(a == b)
+
+
+def settings_problems(stored: dict[str, Any], new: dict[str, Any]) -> list[Problem]:
+    """One problem per setting that differs between a stored study and this run (the stored value as expected)."""
+    out = []
+    for k in dict.fromkeys([*stored, *new]):
+        old, now = stored.get(k), new.get(k)
+        if k == "constraints":
+            old, now = old or {}, now or {}
+            out += [Problem(f"--{c.replace('_', '-')}", _shown(now.get(c)), f"expected the study's {c} limit {_shown(old.get(c))}")
+                    for c in dict.fromkeys([*old, *now]) if old.get(c) != now.get(c)]  # fmt: skip
+        elif not _same(old, now):
+            same_name = isinstance(old, dict) and isinstance(now, dict) and old.get("name") == now.get("name")
+            hint = " (same name, other content: the file changed, or an option that changes it such as --prune or --rtl)"
+            out.append(Problem(k, _shown(now), f"expected the study's {_shown(old)}" + (hint if same_name else "")))
+    return out
+
+
+SETTINGS_ATTR = "hwsim.settings"
+
+
+def _check_stored_settings(st: Any, url: str, name: str, settings: dict[str, Any]) -> None:
+    """Refuse to add trials of other settings to a stored study (its winner would mix two searches)."""
+    try:
+        sid = st.get_study_id_from_name(name)
+    except KeyError:
+        return
+    stored = st.get_study_user_attrs(sid).get(SETTINGS_ATTR)
+    if stored is None:
+        if not st.get_n_trials(sid):
+            return  # created but never run (a kill before the first trial): this run adopts it
+        problems = [Problem("--out", url, "expected a study that records what it searched (this one was made before hwsim "
+                                          "recorded its settings, so resuming it could mix two searches)")]  # fmt: skip
+    else:
+        problems = settings_problems(stored, settings)
+    if problems:
+        raise SpecError(f"study {name!r} in {url} searched something else: start a fresh study with a new --out, by deleting "
+                        f"the study's folder, or with --study NAME; rerun with the study's own settings to resume it",
+                        problems)  # fmt: skip
 
 
 def run_search(
     ctx: Context, url: str, budget: int, study_name: str = "hwsim-search", workers: int | None = None, seed: int = 0,
-    population: int = 50, sampler: str = "nsga2",
+    population: int = 50, sampler: str = "nsga2", settings: dict[str, Any] | None = None, progress: Progress | None = None,
 ) -> Any:  # fmt: skip
     """Run (or resume) the study until ``budget`` trials are complete; returns the Optuna study. ``sampler``: nsga2
     (NSGA-II with constrained domination), random (the baseline) or cmaes (CMA-ES on NAAS's real-valued encoding,
     minimizing log10 of the first objective plus a penalty per unit of constraint excess; the Pareto set is still
-    taken over every objective of the trials it evaluated)."""
+    taken over every objective of the trials it evaluated).
+
+    The study records ``settings`` (default :func:`study_settings` of ``ctx``); a stored study with other settings is
+    refused (:class:`SpecError` naming each difference) before any trial runs. ``progress(done, budget, best)`` is
+    called as trials complete (``best``: the first objective's best feasible value so far). On KeyboardInterrupt the
+    worker processes fail their running trial and stop; completed trials stay in the study, and the same call resumes.
+    """
     import optuna
 
     global _CTX, _SAMPLER
     if sampler not in SAMPLERS:
         raise SpecError("--sampler", [Problem("sampler", sampler, f"expected one of {', '.join(SAMPLERS)}")])
+    settings = settings if settings is not None else study_settings(ctx, seed, sampler, population)
     _CTX, _SAMPLER = ctx, sampler
+    st = storage(url)
+    _check_stored_settings(st, url, study_name, settings)
     directions: list[Any] = ["minimize"] * (1 if sampler == "cmaes" else len(ctx.objectives))
-    study = optuna.create_study(study_name=study_name, storage=storage(url), directions=directions, load_if_exists=True,
+    study = optuna.create_study(study_name=study_name, storage=st, directions=directions, load_if_exists=True,
                                 sampler=_sampler(seed, population))  # fmt: skip
     stored = study.user_attrs.get("objectives")
     if stored is not None and list(stored) != list(ctx.objectives):
         raise SpecError("--storage", [Problem("objectives", list(ctx.objectives), f"expected the stored study's objectives {stored}")])
     study.set_user_attr("objectives", list(ctx.objectives))
+    study.set_user_attr(SETTINGS_ATTR, settings)
+
+    def tick(*_: Any) -> None:
+        if progress is not None:
+            done, best = progress_state(study, ctx.objectives)
+            progress(done, budget, best)
+
+    tick()
     if not study.trials and sampler == "cmaes":
         study.enqueue_trial(encode_params(ctx, base_params(ctx)))  # CMA-ES starts from the base design
     elif not study.trials:
@@ -588,20 +831,35 @@ def run_search(
 
     waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
     if waiting:  # enqueued trials run here, in one process: two workers could both claim one from SQLite
-        study.optimize(_objective, n_trials=min(waiting, max(0, budget - _complete(study))) or 1, gc_after_trial=False)
+        study.optimize(_objective, n_trials=min(waiting, max(0, budget - _complete(study))) or 1, gc_after_trial=False,
+                       callbacks=[tick])  # fmt: skip
     if _complete(study) < budget:
         if n == 1 or not sys.platform.startswith("linux"):
-            _worker(url, study_name, budget, seed, population)
+            _worker(url, study_name, budget, seed, population, (tick,))
         else:
             mp = multiprocessing.get_context("fork")
-            procs = [mp.Process(target=_worker, args=(url, study_name, budget, seed + 1000 * i, population)) for i in range(n)]
-            for p in procs:
-                p.start()
-            for p in procs:
-                p.join()
-            failed = [p.exitcode for p in procs if p.exitcode != 0]
+            procs = [mp.Process(target=_child, args=(url, study_name, budget, seed + 1000 * i, population)) for i in range(n)]
+            try:
+                for p in procs:
+                    p.start()
+                alive = procs
+                while alive:  # the workers write their trials to the study; this process reports progress from it
+                    alive[0].join(1.0)
+                    tick()
+                    alive = [p for p in procs if p.is_alive()]
+            except KeyboardInterrupt:
+                _stop_workers(procs)
+                raise
+            finally:
+                if any(p.is_alive() for p in procs):  # an error in this process: leave no worker behind
+                    _stop_workers(procs, grace_s=5.0)
+            codes = [p.exitcode for p in procs]
+            if any(c in (INTERRUPTED, -2) for c in codes):  # a worker was sent SIGINT on its own: the search stopped
+                raise KeyboardInterrupt
+            failed = [c for c in codes if c != 0]
             if failed:
                 raise RuntimeError(f"search workers exited with {failed}")
+    tick()
     return study
 
 
