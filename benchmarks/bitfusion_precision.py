@@ -5,10 +5,13 @@
 The mixed policy keeps the first convolution and the classifier at 8 bits (the usual
 sensitivity-driven choice), 3×3 convolutions at W4A4 and the 1×1 projection shortcuts at W2A4.
 Prints latency, energy and the compute-cycle speed-up over 8/8, and the same for a
-compute-bound layer under one fixed schedule (BitFusion: 16× at 2b×2b, 4× at 4b×4b).
+compute-bound layer under one fixed schedule (BitFusion: 16× at 2b×2b, 4× at 4b×4b); writes them to
+benchmarks/results/bitfusion_precision.json.
 """
 
 from __future__ import annotations
+
+from results_io import write_results
 
 from hwsim.analytical import evaluate_mapping
 from hwsim.evaluate import evaluate_network
@@ -35,6 +38,7 @@ def main() -> None:
             mixed[layer.name] = (4, 4)
     policies["mixed"] = net.with_bits(per_layer=mixed)
     base = None
+    rows = {}
     print(f"{'policy':<7} {'latency ms':>11} {'energy mJ':>10} {'compute cycles':>15} {'speed-up':>9} {'pJ/MAC':>7}")
     for name, variant in policies.items():
         r = evaluate_network(arch, variant)
@@ -42,13 +46,21 @@ def main() -> None:
         base = base or r.latency_s
         print(f"{name:<7} {r.latency_s * 1e3:11.3f} {r.energy_pj / 1e9:10.3f} {compute:15,.0f} {base / r.latency_s:9.2f}"
               f" {r.energy_pj / r.macs:7.3f}")  # fmt: skip
+        rows[name] = {"latency_ms": r.latency_s * 1e3, "energy_mj": r.energy_pj / 1e9, "compute_cycles": compute,
+                      "speedup": base / r.latency_s, "pj_per_mac": r.energy_pj / r.macs}  # fmt: skip
     layer = conv2d("conv", in_channels=256, out_channels=256, in_hw=14, kernel=3, padding=1)
     m = map_layer(layer, arch).mapping
     assert m is not None
     c8 = evaluate_mapping(layer, arch, m).compute_cycles
+    schedule = {}
     for w, a in ((8, 8), (4, 4), (2, 2)):
         c = evaluate_mapping(layer.with_bits(weights=w, inputs=a), arch, m, check=False).compute_cycles
         print(f"one schedule of {layer!r}: W{w}A{a} compute cycles {c:,.0f} ({c8 / c:.0f}× of W8A8)")
+        schedule[f"W{w}A{a}"] = {"compute_cycles": c, "speedup": c8 / c}
+    write_results("bitfusion_precision", {"resnet18": rows, "one_schedule": {"layer": repr(layer), "policies": schedule}},
+                  measures="ResNet-18 on the BitFusion preset per precision policy (W8A8, W4A4, W2A2, mixed): latency, energy, "
+                  "compute cycles and the latency speed-up over W8A8, each layer mapped by the default mapper; and one "
+                  "compute-bound 3×3 conv under one fixed schedule: compute cycles and speed-up over W8A8.")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ buffer tried, the layers mapped within what the state leaves).
 
 Then, on the Eyeriss-like preset, the energy per prediction of CoX3D-S and CoST-GCN as the global
 buffer grows from 64 KiB to 32 MiB: where the state moves on chip and DRAM traffic per step falls.
-The figure (--plot) shows the clip/continual bars and the buffer sweep.
+The figure (--plot) shows the clip/continual bars and the buffer sweep. The figures are written to
+benchmarks/results/continual_energy.json.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 
 import pandas as pd
 import yaml
+from results_io import write_results
 
 from hwsim.arch import architecture_from_dict
 from hwsim.evaluate import evaluate_network
@@ -45,6 +47,7 @@ def main() -> None:
     opts = MapperOptions(samples=args.samples)
     start = time.perf_counter()
     frames = []
+    pairs: dict[str, dict[str, dict]] = {}
     print(f"{'preset':<8} {'clip':<9} {'continual':<11} {'MACs ×':>7} {'clip mJ':>9} {'step mJ':>9} {'energy ×':>9} {'clip ms':>9} {'step ms':>9}"
           f" {'state KiB':>10} {'on chip':>8} {'state share':>12}")  # fmt: skip
     for name in ("eyeriss", "tpu-v1"):
@@ -58,6 +61,12 @@ def main() -> None:
             print(f"{name:<8} {clip_name:<9} {step_name:<11} {r['macs']:7.1f} {c['energy_pj'] / 1e9:9.3f} {s['energy_pj'] / 1e9:9.3f}"
                   f" {r['energy_pj']:9.2f} {c['latency_s'] * 1e3:9.2f} {s['latency_s'] * 1e3:9.3f} {s['state_bytes'] / 1024:10,.0f}"
                   f" {s['state_onchip_bytes'] / 1024:8,.0f} {s['state_energy_share']:12.1%}")  # fmt: skip
+            pairs.setdefault(name, {})[clip_name] = {
+                "continual": step_name, "macs_ratio": float(r["macs"]), "clip_mj": c["energy_pj"] / 1e9, "step_mj": s["energy_pj"] / 1e9,
+                "energy_ratio": float(r["energy_pj"]), "clip_ms": c["latency_s"] * 1e3, "step_ms": s["latency_s"] * 1e3,
+                "state_kib": s["state_bytes"] / 1024, "state_onchip_kib": s["state_onchip_bytes"] / 1024,
+                "state_onchip_fraction": s["state_onchip_bytes"] / s["state_bytes"] if s["state_bytes"] else None,
+                "state_energy_share": float(s["state_energy_share"])}  # fmt: skip
     table = pd.concat(frames, ignore_index=True)
     spec = yaml.safe_load(importlib.resources.files("hwsim.accelerators").joinpath("eyeriss.yaml").read_text())
     sweep: dict[str, list[tuple[int, float, float, float]]] = {}
@@ -73,10 +82,19 @@ def main() -> None:
             sweep.setdefault(n, []).append((kib, r.energy_pj / 1e9, t["state_onchip_bytes"] / 1024, t["state_bytes"] / 1024))
             cells.append(f"{r.energy_pj / 1e9:14.3f} {t['state_onchip_bytes'] / 1024:12,.0f}")
         print(f"{kib:9,} " + " ".join(cells))
-    print(f"\n{time.perf_counter() - start:.0f} s")
+    seconds = time.perf_counter() - start
+    print(f"\n{seconds:.0f} s")
     if args.plot:
         _figure(table, sweep, args.plot)
         print(f"figure: {args.plot}")
+    write_results("continual_energy",
+                  {"pairs": pairs, "glb_sweep_eyeriss": {n: [{"glb_kib": k, "energy_mj": e, "state_onchip_kib": o, "state_kib": t}
+                                                              for k, e, o, t in pts] for n, pts in sweep.items()},
+                   "seconds": seconds, "samples": args.samples, "plot": args.plot},
+                  measures="Energy and latency of one prediction, clip network (one window) vs its continual form (one step), "
+                  "on the Eyeriss-like and TPU-like presets: mJ, ms, the state the continual form keeps (KiB, KiB on chip) "
+                  "and the state traffic's share of the step's energy; then CoX3D-S and CoST-GCN energy per step as the "
+                  "Eyeriss-like global buffer grows; seconds is the wall time of the whole script (load-sensitive).")  # fmt: skip
 
 
 def _figure(table: pd.DataFrame, sweep: dict[str, list[tuple[int, float, float, float]]], path: str) -> None:

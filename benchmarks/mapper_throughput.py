@@ -4,13 +4,16 @@
 
 Prints the compiled batch model's rate (CPU time of this one process, after compilation),
 the whole search's rate (sampling, repair and evaluation together), and the reference Python
-model's rate for scale. The target of the mapper issue is ≥ 1,000,000 evaluations/s.
+model's rate for scale. The target of the mapper issue is ≥ 1,000,000 evaluations/s. Writes the rates to
+benchmarks/results/mapper_throughput.json (CPU-time rates: run it on a quiet machine).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+
+from results_io import write_results
 
 from hwsim import fastmodel
 from hwsim.analytical import evaluate_mapping
@@ -49,13 +52,23 @@ def main() -> None:
     from hwsim.mapper import map_layer
 
     r = map_layer(layer, arch, opts)
-    print(f"default map_layer: {time.perf_counter() - t:.3f} s, {r.energy_pj / layer.macs:.3f} pJ/MAC, {r.cycles:,.0f} cycles")
+    map_s = time.perf_counter() - t
+    print(f"default map_layer: {map_s:.3f} s, {r.energy_pj / layer.macs:.3f} pJ/MAC, {r.cycles:,.0f} cycles")
 
     sample = [fastmodel.decode(factors[i], orders[i], arch) for i in range(300)]
     t = time.process_time()
     for m in sample:
         evaluate_mapping(layer, arch, m, check=False)
-    print(f"reference Python model: {len(sample) / (time.process_time() - t):,.0f} mappings/s")
+    reference = len(sample) / (time.process_time() - t)
+    print(f"reference Python model: {reference:,.0f} mappings/s")
+    write_results("mapper_throughput",
+                  {"layer": repr(layer), "arch": arch.name, "compiled_mappings_per_s": best, "batch": args.n, "repeat": args.repeat,
+                   "search_mappings_per_s": n / dt, "search_mappings": n, "search_s": dt,
+                   "map_layer_s": map_s, "map_layer_pj_per_mac": r.energy_pj / layer.macs, "map_layer_cycles": r.cycles,
+                   "reference_python_mappings_per_s": reference},
+                  measures="Mappings evaluated per second of CPU time on one core for one ResNet-50 3×3 conv on the Eyeriss-like "
+                  "preset: the compiled batch cost model (best of repeat batches), the whole compiled search, and the "
+                  "reference Python model; plus the wall time of one default map_layer (load-sensitive).")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@
 2. NAAS-style: at the Eyeriss-like preset's PE count and on-chip KiB (``--same-resources``), the best EDP found on
    ResNet-50 and MobileNetV2 with network search, as a ratio to the preset itself (NAAS reports 4.4–4.9×; its
    network search also changes the architecture of the CNN, which the proxy-limited width/bit search here does not).
-Every run is a study in a temporary SQLite file; seeds are fixed.
+Every run is a study in a temporary SQLite file; seeds are fixed. The tables go to ``--out`` (markdown) and, as
+data, to benchmarks/results/search_baselines.json (seconds are load-sensitive).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
+from results_io import write_results
 
 from hwsim.io import write_text_atomic
 from hwsim.mapper import MapperOptions
@@ -94,6 +96,15 @@ def main() -> int:
     lines += ["", "NAAS reports 4.4–4.9× over Eyeriss with network search; its search also changes the CNN's architecture "
               "(kernel sizes, depths), which hwsim's width/bit search under a proxy limit does not.", ""]  # fmt: skip
     write_text_atomic(args.out, "\n".join(lines))
+    write_results("search_baselines",
+                  {"budget": args.budget, "samples": args.samples,
+                   "searches": [dict(zip(("search", "trials", "feasible", "best_edp_pj_s", "vs_base", "hypervolume", "seconds"), r, strict=True))
+                                for r in rows],
+                   "same_resources": [dict(zip(("network", "feasible", "preset_edp_pj_s", "best_edp_pj_s", "ratio", "seconds"), r, strict=True))
+                                      for r in naas]},
+                  measures="ResNet-18 on the Eyeriss-like base, objectives EDP and accuracy proxy (≤ 0.05), the same trial budget "
+                  "per search: trials, feasible trials, best feasible EDP, base EDP / best EDP (vs_base), normalized "
+                  "hypervolume; same_resources: at the preset's PEs and on-chip KiB, preset EDP / best EDP per network.")  # fmt: skip
     print("\n".join(lines))
     return 0
 
