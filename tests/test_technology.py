@@ -13,8 +13,8 @@ KB = 1024.0
 MB = 1024.0 * 1024.0
 
 
-def within(value: float, target: float, rel: float) -> bool:
-    return abs(value - target) <= rel * target
+# The module's docstring says the fits pass through these anchors exactly: floating-point rounding only.
+EXACT = 1e-9
 
 
 # --------------------------------------------------------------------------- Horowitz anchors (45 nm)
@@ -25,17 +25,19 @@ def within(value: float, target: float, rel: float) -> bool:
     [(8, 0.2, 0.03), (32, 3.1, 0.1)],
 )
 def test_int_mac_reproduces_horowitz_45nm(bits: int, mult_pj: float, add_pj: float) -> None:
-    assert within(tech.mac_energy_pj(45, bits, bits, bits), mult_pj + add_pj, 0.15)
+    """Horowitz ISSCC 2014's 45 nm multiply + add figures, which the fit passes through exactly."""
+    assert tech.mac_energy_pj(45, bits, bits, bits) == pytest.approx(mult_pj + add_pj, rel=EXACT)
 
 
 def test_int_multiplier_and_adder_parts_reproduce_horowitz() -> None:
+    """Horowitz's 45 nm multiplier (0.2 / 3.1 pJ) and adder (0.03 / 0.1 pJ) figures separately, exactly."""
     # The accumulate part alone: difference between two accumulator widths isolates the adder.
     mult8 = tech.mac_energy_pj(45, 8, 8, 8) - 0.03
     mult32 = tech.mac_energy_pj(45, 32, 32, 8) - 0.03
-    assert within(mult8, 0.2, 0.15)
-    assert within(mult32, 3.1, 0.15)
+    assert mult8 == pytest.approx(0.2, rel=EXACT)
+    assert mult32 == pytest.approx(3.1, rel=EXACT)
     add32 = tech.mac_energy_pj(45, 8, 8, 32) - mult8
-    assert within(add32, 0.1, 0.15)
+    assert add32 == pytest.approx(0.1, rel=EXACT)
 
 
 def test_multiplier_roughly_proportional_to_width_product() -> None:
@@ -45,8 +47,9 @@ def test_multiplier_roughly_proportional_to_width_product() -> None:
 
 @pytest.mark.parametrize(("bits", "expected"), [(16, 1.1 + 0.4), (32, 3.7 + 0.9)])
 def test_fp_mac_reproduces_horowitz_45nm(bits: int, expected: float) -> None:
-    assert within(tech.mac_energy_pj(45, bits, bits, bits, number="fp"), expected, 0.15)
-    assert within(tech.mac_energy_pj(45, bits, bits, bits, number="FP"), expected, 0.15)
+    """Horowitz's 45 nm fp16/fp32 multiply + add figures, which the power laws pass through exactly."""
+    assert tech.mac_energy_pj(45, bits, bits, bits, number="fp") == pytest.approx(expected, rel=EXACT)
+    assert tech.mac_energy_pj(45, bits, bits, bits, number="FP") == pytest.approx(expected, rel=EXACT)
 
 
 def test_fp_costs_more_than_int() -> None:
@@ -55,7 +58,8 @@ def test_fp_costs_more_than_int() -> None:
 
 @pytest.mark.parametrize(("size", "expected"), [(8 * KB, 10.0), (32 * KB, 20.0), (1 * MB, 100.0)])
 def test_sram_read_reproduces_horowitz_45nm(size: float, expected: float) -> None:
-    assert within(tech.sram_access_energy_pj(45, size, 64, "read"), expected, 0.15)
+    """Horowitz's 45 nm 64-bit SRAM reads (8 KB 10 pJ, 32 KB 20 pJ, 1 MB 100 pJ): interpolated through, so exact."""
+    assert tech.sram_access_energy_pj(45, size, 64, "read") == pytest.approx(expected, rel=EXACT)
 
 
 def test_sram_grows_about_as_sqrt_capacity() -> None:
