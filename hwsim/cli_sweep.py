@@ -15,6 +15,8 @@ __all__ = ["add_parser", "run_sweep_command"]
 
 
 def add_parser(sub: Any) -> None:
+    from hwsim.mapper import DEFAULT_SAMPLES
+
     sw = sub.add_parser("sweep", help="map and cost a network at every point of a grid of architecture parameters")
     sw.add_argument("--arch", default="eyeriss", help="preset name or hwsim YAML file (default eyeriss)")
     sw.add_argument("--workload", default="resnet18", help="preset name or YAML file (default resnet18)")
@@ -23,7 +25,7 @@ def add_parser(sub: Any) -> None:
                          "mac.kind=fixed,bit-fusion, dataflow=ws,os")  # fmt: skip
     sw.add_argument("--random", type=int, metavar="N", help="evaluate N points drawn at random from the grid instead of all of it")
     sw.add_argument("--seed", type=int, default=0, help="seed of --random and of the mapper")
-    sw.add_argument("--samples", type=int, help="mapper samples per layer (default 5000)")
+    sw.add_argument("--samples", type=int, help=f"mapper samples per layer (default {DEFAULT_SAMPLES}, as hwsim run)")
     sw.add_argument("--objective", choices=("edp", "energy", "delay"), default="edp", help="what the mapper minimizes per layer")
     sw.add_argument("--workers", type=int, help="worker processes on this machine (default: one per core)")
     sw.add_argument("--scheduler", metavar="ADDRESS", help="run the points on a Dask cluster: tcp://host:8786, or local[:N] for a LocalCluster")
@@ -33,9 +35,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run_sweep_command(args: argparse.Namespace) -> str:
-    from hwsim.mapper import MapperOptions
+    from hwsim.mapper import DEFAULT_SAMPLES, MapperOptions
     from hwsim.presets import load_workload
-    from hwsim.sweep import SWEEP_SAMPLES, best_report, grid_points, random_points, run_sweep, write_plots, write_table
+    from hwsim.sweep import best_report, grid_points, random_points, run_sweep, write_plots, write_table
     from hwsim.variants import arch_spec, check_paths, parse_settings
 
     problems: list[Problem] = []
@@ -77,7 +79,7 @@ def run_sweep_command(args: argparse.Namespace) -> str:
     if not out.parent.is_dir():
         raise SpecError("hwsim sweep", [Problem("--out", args.table, "expected a file in an existing directory")])
     points = random_points(settings, args.random, args.seed) if args.random else grid_points(settings)
-    options = MapperOptions(samples=args.samples or SWEEP_SAMPLES, seed=args.seed, objective=args.objective)
+    options = MapperOptions(samples=args.samples or DEFAULT_SAMPLES, seed=args.seed, objective=args.objective)
     start = time.perf_counter()
     update, stop = progress_bar(f"sweep {len(points)} points")
     journal = f"{out}.journal.jsonl"
@@ -103,14 +105,15 @@ def run_sweep_command(args: argparse.Namespace) -> str:
         plots = write_plots(frame, args.plots, out.name.split(".")[0], report)
     summary = {
         "points": len(frame), "feasible": len(ok), "pareto": int(frame["pareto"].sum()), "seconds": round(seconds, 2),
-        "out": str(out), "plots": [str(p) for p in plots],
+        "samples": options.samples, "objective": options.objective, "out": str(out), "plots": [str(p) for p in plots],
         "best_edp": None if best is None else {**{k: plain(best[k]) for k in settings},
                                                **{k: float(best[k]) for k in ("edp_pj_s", "latency_s", "energy_pj", "area_mm2")}},
     }  # fmt: skip
     if args.format == "json":
         return json.dumps(summary, indent=1) + "\n"
     lines = [f"{summary['points']} points ({summary['feasible']} feasible, {summary['pareto']} on the latency/energy/area "
-             f"Pareto front) in {seconds:.1f} s → {out}"]  # fmt: skip
+             f"Pareto front) in {seconds:.1f} s → {out}",
+             f"mapper: {options.samples} samples per layer, objective {options.objective}, seed {options.seed}"]  # fmt: skip
     if best is not None:
         shown = ", ".join(f"{k}={plain(best[k])}" for k in settings)
         lines.append(f"best EDP {best['edp_pj_s']:.4g} pJ·s: {shown} (latency {best['latency_s'] * 1e3:.3f} ms, "

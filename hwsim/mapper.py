@@ -38,11 +38,12 @@ from hwsim.mapping import Mapping, check_mapping
 from hwsim.spec import MAX_NUMBER
 from hwsim.workload import DIMS, Layer
 
-__all__ = ["DATAFLOWS", "OBJECTIVES", "MapperOptions", "constraint_array", "enumerate_mapspace", "greedy_mapping", "map_layer", "spatial_candidates"]
+__all__ = ["DATAFLOWS", "DEFAULT_SAMPLES", "OBJECTIVES", "MapperOptions", "constraint_array", "enumerate_mapspace", "greedy_mapping", "map_layer", "spatial_candidates"]
 
 OBJECTIVES = ("edp", "energy", "delay")
 DATAFLOWS = ("ws", "os", "is", "rs")
 _STATIONARY = {"ws": 0, "is": 1, "os": 2}  # operand index in (weights, inputs, outputs)
+DEFAULT_SAMPLES = 20_000  # mapper samples per layer: the one default of hwsim run, hwsim map, hwsim sweep and MapperOptions
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class MapperOptions:
     """How to search. ``objective`` may be a lexicographic list such as ``("delay", "energy")``."""
 
     objective: str | tuple[str, ...] = "edp"
-    samples: int = 20_000
+    samples: int = DEFAULT_SAMPLES
     victory: int = 300
     refine: int = 3_000
     spatial_candidates: int = 24

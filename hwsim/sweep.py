@@ -32,13 +32,12 @@ import pandas as pd
 
 from hwsim.errors import Problem, SpecError
 from hwsim.evaluate import NetworkReport, evaluate_network
-from hwsim.mapper import MapperOptions
+from hwsim.mapper import DEFAULT_SAMPLES, MapperOptions
 from hwsim.variants import MAPPER_KEYS, build_point, check_paths, point_key
 from hwsim.workload import Network
 
-__all__ = ["SWEEP_SAMPLES", "grid_points", "network_fingerprint", "random_points", "run_sweep", "write_table"]
+__all__ = ["grid_points", "network_fingerprint", "random_points", "run_sweep", "write_table"]
 
-SWEEP_SAMPLES = 5_000  # mapper samples per layer in a sweep: ~0.3 s per ResNet-18 point on one core
 OBJECTIVES = ("latency_s", "energy_pj", "area_mm2")
 
 Task = tuple[str, dict[str, Any], dict[str, Any], Network, dict[str, Any]]
@@ -247,7 +246,7 @@ def run_sweep(
     Points already in ``journal`` are skipped; new ones are appended as they finish. Rows come
     back in ``points`` order with a ``pareto`` column (latency, energy, area, over feasible rows).
     """
-    options = options or MapperOptions(samples=SWEEP_SAMPLES)
+    options = options or MapperOptions(samples=DEFAULT_SAMPLES)  # hwsim run's budget: a point costs what `hwsim run` says
     paths = sorted({p for pt in points for p in pt})
     check_paths(paths, base)
     bad = [Problem(k, pt[k], p.expected) for k in MAPPER_KEYS for pt in points if k in pt
