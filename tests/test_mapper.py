@@ -11,6 +11,7 @@ import pytest
 
 from hwsim import fastmodel
 from hwsim.analytical import evaluate_mapping
+from hwsim.bruteforce import brute_force_counts
 from hwsim.errors import SpecError
 from hwsim.mapper import MapperOptions, _order_classes, enumerate_mapspace, map_layer
 from hwsim.mapping import check_mapping
@@ -89,14 +90,24 @@ def _class_of(layer, perm):
     return tuple(sig)
 
 
-def test_mapper_result_is_valid_and_deterministic():
+@pytest.mark.parametrize("layer", [conv2d("c", in_channels=64, out_channels=128, in_hw=28, kernel=3, padding=1),
+                                   conv2d("s", in_channels=4, out_channels=8, in_hw=6, kernel=3, padding=1)], ids=lambda x: x.name)  # fmt: skip
+def test_mapper_result_is_valid_and_deterministic(layer):
+    """Same seed, same mapping; the mapping passes check_mapping; the reported energy and cycles are what the
+    compiled model (a separate implementation, the one the search scores with) gives that mapping; and on a
+    layer small enough to walk, the reported access counts are the brute-force interpreter's."""
     arch = load_arch("simba")
-    layer = conv2d("c", in_channels=64, out_channels=128, in_hw=28, kernel=3, padding=1)
     a = map_layer(layer, arch, MapperOptions(seed=5))
     b = map_layer(layer, arch, MapperOptions(seed=5))
     assert a.mapping == b.mapping and a.energy_pj == b.energy_pj
     assert check_mapping(layer, arch, a.mapping) == []
-    assert evaluate_mapping(layer, arch, a.mapping).energy_pj == a.energy_pj
+    f, o = fastmodel.encode(a.mapping, arch)
+    energy, cycles, fits = fastmodel.evaluate_batch(fastmodel.Problem.build(layer, arch), f[None], o[None])[0]
+    assert fits == 1.0
+    assert a.energy_pj == pytest.approx(energy, rel=1e-9)
+    assert a.cycles == pytest.approx(cycles, rel=1e-9)
+    if layer.macs <= 20_000:
+        assert a.accesses == brute_force_counts(layer, arch, a.mapping)
 
 
 @pytest.mark.parametrize("flow, stationary", [("ws", "weights"), ("os", "outputs"), ("is", "inputs")])
