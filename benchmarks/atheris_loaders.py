@@ -11,7 +11,7 @@ seeds in tests/fuzz_importers.py) written to ``--corpus`` and lets libFuzzer mut
 line coverage of ``hwsim`` (instrumented on import). Any exception other than :class:`SpecError`
 is a crash: libFuzzer stops, prints the input and writes it as ``crash-*`` into ``--artifacts``.
 Every target runs in a child process so one target's crash does not end the others; the summary
-line per target gives runs, coverage and the outcome.
+line per target gives runs, coverage and the outcome (also written to benchmarks/results/atheris_loaders.json).
 """
 
 from __future__ import annotations
@@ -138,6 +138,7 @@ def main() -> int:
         print(f"hwsim: error: --target: expected one of {', '.join(TARGETS)} or all, not {unknown[0]!r}", file=sys.stderr)
         return 2
     failed = 0
+    per_target = {}
     for target in targets:
         t0 = time.perf_counter()
         cmd = [sys.executable, __file__, "--child", "--target", target, "--runs", str(args.runs), "--max-len", str(args.max_len),
@@ -153,8 +154,15 @@ def main() -> int:
         failed += crashed
         print(f"{target:<18} runs {stats.get('stat::number_of_executed_units', '?'):>8}  coverage edges {coverage:>6}  features {features:>6}  "
               f"{time.perf_counter() - t0:7.1f} s  {'CRASH (see below)' if crashed else 'no crash'}", flush=True)  # fmt: skip
+        per_target[target] = {"runs": int(stats["stat::number_of_executed_units"]) if "stat::number_of_executed_units" in stats else None,
+                              "coverage_edges": coverage, "features": features, "crashed": crashed, "seconds": time.perf_counter() - t0}  # fmt: skip
         if crashed:
             print("\n".join(log.splitlines()[-40:]))
+    from results_io import write_results
+
+    write_results("atheris_loaders", {"runs_per_target": args.runs, "seed": args.seed, "targets": per_target, "crashes": failed},
+                  measures="Coverage-guided fuzzing (atheris/libFuzzer) of each loader target: inputs executed, coverage edges "
+                  "and features reached, and whether the target crashed (any exception but SpecError).")  # fmt: skip
     return 1 if failed else 0
 
 

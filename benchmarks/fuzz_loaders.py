@@ -6,7 +6,8 @@ Entry points: architecture dicts (mutated presets), workload dicts, corrupted YA
 .cfg and topology text, Timeloop YAML text and parsed data, ONNX files (protobuf-level and byte-level
 mutations) and mapping constraints (spec and --fix/--order, mapped end to end). Every
 input must end in a loaded object or a SpecError; anything else is a crash (printed with the
-input and counted), and any input taking over 2 s is a hang.
+input and counted), and any input taking over 2 s is a hang. The counts per entry point are written to
+benchmarks/results/fuzz_loaders.json.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from results_io import write_results
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -97,6 +99,7 @@ def main() -> None:
     }
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     total_crashes = 0
+    per_entry = {}
     for name, (strategy, load) in entry_points.items():
         if only and name not in only:
             continue
@@ -106,6 +109,14 @@ def main() -> None:
         print(f"{name:<20} {sum(outcomes.values()):>8,} inputs in {seconds:6.1f} s: "
               f"{outcomes['ok']:,} loaded, {outcomes['spec-error']:,} SpecError, {crashes} crashes, "
               f"slowest input {slowest * 1e3:.1f} ms{' (HANG)' if slowest > 2 else ''}")  # fmt: skip
+        per_entry[name] = {"inputs": sum(outcomes.values()), "loaded": outcomes["ok"], "spec_errors": outcomes["spec-error"],
+                           "crashes": crashes, "slowest_s": slowest, "hang": slowest > 2, "seconds": seconds}  # fmt: skip
+    write_results("fuzz_loaders",
+                  {"n": args.n, "entry_points": per_entry, "crashes": total_crashes,
+                   "hangs": sum(e["hang"] for e in per_entry.values()),
+                   "min_inputs_per_entry_point": min((e["inputs"] for e in per_entry.values()), default=0)},
+                  measures="Property-based fuzzing of every importer entry point with N mutated inputs each: inputs loaded, "
+                  "refused with a SpecError, crashes (any other exception) and hangs (an input over 2 s).")  # fmt: skip
     sys.exit(1 if total_crashes else 0)
 
 

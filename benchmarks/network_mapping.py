@@ -5,16 +5,18 @@ accelerators (its own ONNX, its own mapping files, latency-optimized as in share
     python3 -m venv .venv-zigzag && .venv-zigzag/bin/pip install "numpy<2.3" zigzag-dse==3.9.1 six
     python benchmarks/network_mapping.py [--zigzag-python .venv-zigzag/bin/python] [--skip-zigzag]
 
-hwsim is timed with its compiled kernels cached (the first run on a machine compiles them
-once, ~20 s, and is reported separately). Writes the rows and speed-ups to benchmarks/results/network_mapping.json;
-without ZigZag (no interpreter at --zigzag-python, or --skip-zigzag) the hwsim rows are still measured and
-the file records why ZigZag was not run (wall-clock times: run it on a quiet machine).
+hwsim is timed with its compiled kernels cached, and once with an empty numba cache (NUMBA_CACHE_DIR in a
+temporary folder: the kernels compile, as on a fresh checkout). Also times `hwsim run --arch tpu-v1 --workload
+resnet50 --engine cycle`. Writes the rows and speed-ups to benchmarks/results/network_mapping.json; without ZigZag
+(no interpreter at --zigzag-python, or --skip-zigzag) the hwsim rows are still measured and the file records why
+ZigZag was not run (wall-clock times: run it on a quiet machine).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -42,10 +44,10 @@ print(f"RESULT {energy} {latency} {time.perf_counter() - t}")
 """
 
 
-def _hwsim(arch: str, workload: str) -> tuple[float, dict]:
+def _hwsim(arch: str, workload: str, *extra: str, env: dict | None = None) -> tuple[float, dict]:
     t = time.perf_counter()
-    out = subprocess.run(["hwsim", "run", "--arch", arch, "--workload", workload, "--format", "json"],
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    out = subprocess.run(["hwsim", "run", "--arch", arch, "--workload", workload, "--format", "json", *extra],
+                         capture_output=True, text=True, check=True, env=env)  # fmt: skip
     return time.perf_counter() - t, json.loads(out.stdout)["total"]
 
 
@@ -65,6 +67,9 @@ def main() -> None:
     args = ap.parse_args()
     if shutil.which("hwsim") is None:
         sys.exit("install hwsim first: pip install -e .")
+    with tempfile.TemporaryDirectory() as empty:  # numba's cache in an empty folder: the kernels compile, as on a fresh checkout
+        cold, _ = _hwsim("fpga-small", "resnet18", env={**os.environ, "NUMBA_CACHE_DIR": empty})
+    print(f"hwsim run with an empty numba cache (compiles the kernels): {cold:.1f} s")
     t = time.perf_counter()
     _hwsim("fpga-small", "resnet18")
     first = time.perf_counter() - t
@@ -74,9 +79,13 @@ def main() -> None:
         for arch in ("eyeriss", "tpu-v1"):
             wall, total = _hwsim(arch, workload)
             rows.append(("hwsim", arch, workload, wall, total["cycles"], total["energy_pj"] / 1e9))
+    cycle_wall, cycle_total = _hwsim("tpu-v1", "resnet50", "--engine", "cycle")
+    print(f"hwsim run --engine cycle, resnet50 on tpu-v1: {cycle_wall:.2f} s")
     zigzag_skipped = "--skip-zigzag" if args.skip_zigzag else None
     if not args.skip_zigzag and not Path(args.zigzag_python).exists():
-        zigzag_skipped = f"no ZigZag python at {args.zigzag_python} (see this script's docstring)"
+        where = Path(args.zigzag_python).resolve()
+        shown = where.relative_to(ROOT) if where.is_relative_to(ROOT) else where
+        zigzag_skipped = f"no ZigZag interpreter at {shown} (this script's docstring installs it)"
         print(f"ZigZag not run: {zigzag_skipped}", file=sys.stderr)
     if zigzag_skipped is None:
         for acc, mapping in (("eyeriss_like", "default"), ("tpu_like", "tpu_like")):
@@ -96,15 +105,16 @@ def main() -> None:
     else:
         print("\nZigZag not run: no speed-up measured")
     write_results("network_mapping",
-                  {"first_run_s": first,
+                  {"cold_cache_run_s": cold, "first_run_s": first,
                    "hwsim_s": {f"{arch}/{workload}": wall for tool, arch, workload, wall, _, _ in rows if tool == "hwsim"},
+                   "hwsim_cycle_s": {"tpu-v1/resnet50": cycle_wall}, "hwsim_cycle_cycles": {"tpu-v1/resnet50": cycle_total["cycles"]},
                    "zigzag_s": {arch: wall for tool, arch, _, wall, _, _ in rows if tool != "hwsim"},
                    "zigzag_run": zigzag_skipped is None, "zigzag_not_run_because": zigzag_skipped,
                    "speedup_zigzag_over_hwsim": speedups,
                    "rows": [{"tool": tool, "arch": arch, "workload": workload, "wall_s": wall, "cycles": cycles, "energy_mj": mj}
                             for tool, arch, workload, wall, cycles, mj in rows]},
-                  measures="Whole-process wall time of `hwsim run` (kernels cached) on ResNet-18/ResNet-50, Eyeriss-like and "
-                  "TPU-like presets, and of ZigZag 3.9.1 on ResNet-18 with its Eyeriss-like and TPU-like examples when its "
+                  measures="Whole-process wall time of `hwsim run` with an empty numba cache (cold_cache_run_s: the kernels compile), and with the kernels cached on ResNet-18/ResNet-50, Eyeriss-like and "
+                  "TPU-like presets, of `hwsim run --engine cycle` on ResNet-50, TPU-like (hwsim_cycle_s), and of ZigZag 3.9.1 on ResNet-18 with its Eyeriss-like and TPU-like examples when its "
                   "interpreter is present (zigzag_run); speed-up = ZigZag wall / hwsim wall (load-sensitive).")  # fmt: skip
 
 
