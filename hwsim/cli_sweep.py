@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from hwsim.cli_explore import plain, progress_bar
 from hwsim.errors import Problem, SpecError
 
-__all__ = ["add_parser", "run_sweep_command"]
+__all__ = ["add_parser", "output_problems", "run_sweep_command"]
 
 
 def add_parser(sub: Any) -> None:
@@ -38,7 +39,7 @@ def run_sweep_command(args: argparse.Namespace) -> str:
     from hwsim.mapper import DEFAULT_SAMPLES, MapperOptions
     from hwsim.presets import load_workload
     from hwsim.sweep import best_report, grid_points, random_points, run_sweep, write_plots, write_table
-    from hwsim.variants import arch_spec, check_paths, parse_settings
+    from hwsim.variants import arch_spec, check_paths, check_values, parse_settings
 
     problems: list[Problem] = []
     if not args.settings:
@@ -65,20 +66,21 @@ def run_sweep_command(args: argparse.Namespace) -> str:
         network = load_workload(args.workload)
     except SpecError as e:
         problems += [Problem(f"{e.source}: {p.path}", p.value, p.expected) for p in e.problems]
+    points: list[dict[str, Any]] = []
     if base is not None and settings:
         try:
             check_paths(list(settings), base)
+            points = random_points(settings, args.random, args.seed) if args.random and args.random > 0 else grid_points(settings)
+            check_values(base, points + [{k: v} for k, vs in settings.items() for v in vs])  # values --random did not draw too
         except SpecError as e:
             problems += e.problems
     for key in ("dataflow", "objective"):
         for v in settings.get(key, []):
             problems += [Problem(f"--set {key}", v, p.expected) for p in MapperOptions(**{key: v}).problems()]
+    problems += output_problems(args.table, args.plots)
     if problems or base is None or network is None:
         raise SpecError("hwsim sweep", problems)
     out = Path(args.table)
-    if not out.parent.is_dir():
-        raise SpecError("hwsim sweep", [Problem("--out", args.table, "expected a file in an existing directory")])
-    points = random_points(settings, args.random, args.seed) if args.random else grid_points(settings)
     options = MapperOptions(samples=args.samples or DEFAULT_SAMPLES, seed=args.seed, objective=args.objective)
     start = time.perf_counter()
     update, stop = progress_bar(f"sweep {len(points)} points")
@@ -102,7 +104,11 @@ def run_sweep_command(args: argparse.Namespace) -> str:
     plots: list[Path] = []
     if args.plots:
         report = best_report(base, network, {k: _setting(best[k]) for k in settings}, options) if best is not None else None
-        plots = write_plots(frame, args.plots, out.name.split(".")[0], report)
+        try:
+            plots = write_plots(frame, args.plots, out.name.split(".")[0], report)
+        except OSError as e:
+            raise SpecError("hwsim sweep", [Problem("--plots", args.plots, f"expected a writable directory ({e.strerror}); the table "
+                                                                          f"{out} is written: rerun the same command to draw the plots")]) from None  # fmt: skip
     summary = {
         "points": len(frame), "feasible": len(ok), "pareto": int(frame["pareto"].sum()), "seconds": round(seconds, 2),
         "samples": options.samples, "objective": options.objective, "out": str(out), "plots": [str(p) for p in plots],
@@ -121,6 +127,36 @@ def run_sweep_command(args: argparse.Namespace) -> str:
     for p in plots:
         lines.append(f"plot: {p}")
     return "\n".join(lines) + "\n"
+
+
+def output_problems(table: str, plots: str | None) -> list[Problem]:
+    """What would stop the sweep's files being written, found before any point is mapped: ``--out`` (and its journal
+    beside it) a file in an existing, writable directory; ``--plots`` a directory, or a path one can create."""
+    out: list[Problem] = []
+    path = Path(table)
+    if not path.parent.is_dir():
+        out.append(Problem("--out", table, "expected a file in an existing directory"))
+    elif not os.access(path.parent, os.W_OK | os.X_OK):
+        out.append(Problem("--out", table, "expected a file in a directory you can write to"))
+    else:
+        for p in (path, Path(f"{table}.journal.jsonl")):
+            if p.is_dir():
+                out.append(Problem("--out", str(p), "expected a file path, not a directory"))
+            elif p.exists() and not os.access(p, os.W_OK):
+                out.append(Problem("--out", str(p), "expected a file you can write to"))
+    if plots is not None:
+        d = Path(plots)
+        if d.exists() and not d.is_dir():
+            out.append(Problem("--plots", plots, "expected a directory (this is a file)"))
+        else:
+            ancestor = d
+            while not ancestor.exists() and ancestor != ancestor.parent:
+                ancestor = ancestor.parent
+            if not ancestor.is_dir():
+                out.append(Problem("--plots", plots, f"expected a directory one can create ({ancestor} is a file)"))
+            elif not os.access(ancestor, os.W_OK | os.X_OK):
+                out.append(Problem("--plots", plots, f"expected a directory you can write to ({ancestor} is not writable)"))
+    return out
 
 
 def _setting(v: Any) -> Any:

@@ -21,10 +21,10 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ import pandas as pd
 from hwsim.errors import Problem, SpecError
 from hwsim.evaluate import NetworkReport, evaluate_network
 from hwsim.mapper import DEFAULT_SAMPLES, MapperOptions
-from hwsim.variants import MAPPER_KEYS, build_point, check_paths, point_key
+from hwsim.variants import MAPPER_KEYS, build_point, check_values, point_key
 from hwsim.workload import Network
 
 __all__ = ["grid_points", "network_fingerprint", "random_points", "run_sweep", "write_table"]
@@ -182,7 +182,13 @@ def _json_default(v: Any) -> Any:
     return str(v)
 
 
-def _run_local(tasks: list[Task], workers: int) -> Iterator[dict[str, Any]]:
+def _quiet_worker() -> None:
+    """A pool worker ignores SIGINT: a terminal's Ctrl-C reaches the whole process group, and only the main process
+    answers it (it stops the pool; ``hwsim: interrupted``), so no worker prints a KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_local(tasks: list[Task], workers: int) -> Generator[dict[str, Any], None, None]:
     if workers <= 1:
         for t in tasks:
             yield evaluate_point(t)
@@ -190,14 +196,13 @@ def _run_local(tasks: list[Task], workers: int) -> Iterator[dict[str, Any]]:
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        futures: list[Future[dict[str, Any]]] = [pool.submit(evaluate_point, t) for t in tasks]
-        try:
-            for f in as_completed(futures):
-                yield f.result()
-        finally:
-            for f in futures:
-                f.cancel()
+    pool = ctx.Pool(workers, initializer=_quiet_worker)
+    try:
+        yield from pool.imap_unordered(evaluate_point, tasks, chunksize=1)
+        pool.close()
+    finally:
+        pool.terminate()  # at once on Ctrl-C or an error: the points still running are not journaled, and rerun
+        pool.join()
 
 
 def dask_client(scheduler: str) -> tuple[Any, Any]:
@@ -217,7 +222,7 @@ def dask_client(scheduler: str) -> tuple[Any, Any]:
         raise SpecError("--scheduler", [Problem("--scheduler", scheduler, f"expected the address of a running Dask scheduler ({e})")]) from None
 
 
-def _run_dask(tasks: list[Task], scheduler: str) -> Iterator[dict[str, Any]]:
+def _run_dask(tasks: list[Task], scheduler: str) -> Generator[dict[str, Any], None, None]:
     from distributed import as_completed as dask_completed
 
     client, cluster = dask_client(scheduler)
@@ -247,8 +252,7 @@ def run_sweep(
     back in ``points`` order with a ``pareto`` column (latency, energy, area, over feasible rows).
     """
     options = options or MapperOptions(samples=DEFAULT_SAMPLES)  # hwsim run's budget: a point costs what `hwsim run` says
-    paths = sorted({p for pt in points for p in pt})
-    check_paths(paths, base)
+    check_values(base, points)  # every path and value the spec accepts, before any work
     bad = [Problem(k, pt[k], p.expected) for k in MAPPER_KEYS for pt in points if k in pt
            for p in dataclasses.replace(options, **{k: pt[k]}).problems()]  # fmt: skip
     if bad:
@@ -268,13 +272,16 @@ def run_sweep(
         if progress:
             progress(finished, total)
         stream = _run_dask(todo, scheduler) if scheduler else _run_local(todo, min(n_workers, max(1, len(todo))))
-        for row in stream:
-            if store:
-                store.add(row)
-            rows[row["key"]] = row
-            finished += 1
-            if progress:
-                progress(finished, total)
+        try:
+            for row in stream:
+                if store:
+                    store.add(row)
+                rows[row["key"]] = row
+                finished += 1
+                if progress:
+                    progress(finished, total)
+        finally:
+            stream.close()  # stops the workers now, also when the loop itself was interrupted
     finally:
         if store:
             store.close()

@@ -31,7 +31,7 @@ from typing import Any
 from hwsim.arch import Architecture, architecture_from_dict
 from hwsim.errors import Problem, SpecError
 
-__all__ = ["MAPPER_KEYS", "Point", "arch_spec", "build_point", "parse_settings", "point_key", "valid_paths"]
+__all__ = ["MAPPER_KEYS", "Point", "arch_spec", "build_point", "check_values", "parse_settings", "point_key", "valid_paths"]
 
 LEVEL_FIELDS = (
     "kind", "keeps", "size_bytes", "size_kib", "size_mib", "word_bits", "banks", "ports", "double_buffered", "dram_type",
@@ -273,3 +273,47 @@ def build_point(base: dict[str, Any], settings: dict[str, Any], source: str = "<
                             rescaled.append(f"mac.{k}×{ratio:.3g}")
     arch = architecture_from_dict(copy.deepcopy(spec), source=source)
     return Point(arch, spec, mapper, tuple(rescaled))
+
+
+def check_values(base: dict[str, Any], points: list[dict[str, Any]], source: str = "--set") -> None:
+    """Raise one :class:`SpecError` naming every setting value the spec's validators refuse (``array.rows=twelve``,
+    ``levels.glb.size_kib=-1``, ``mac.kind=foo``), before any point is mapped.
+
+    Each distinct (path, value) is built alone on ``base``; a value refused alone is still accepted when some point
+    holding it builds (a value valid only together with another setting, e.g. wider MAC operands with a wider
+    accumulator). A point of valid values whose combination does not build, or whose mapping does not fit, is left to
+    the sweep: an ``infeasible`` row. Mapper keys (``dataflow``, ``objective``) are the mapper's to check.
+    """
+    check_paths(sorted({p for pt in points for p in pt}), base, source)
+
+    def text(v: Any) -> str:
+        return json.dumps(v, sort_keys=True, default=str)
+
+    pairs: dict[tuple[str, str], tuple[str, Any]] = {}
+    for pt in points:
+        for path, value in pt.items():
+            if _normalize(path, base) != ("mapper", path.strip().lower()):
+                pairs.setdefault((path, text(value)), (path, value))
+    problems: list[Problem] = []
+    for (path, shown), (_, value) in pairs.items():
+        try:
+            build_point(base, {path: value})
+            continue
+        except SpecError as e:
+            refused = e.problems
+        if any(_builds(base, pt) for pt in points if path in pt and text(pt[path]) == shown):
+            continue
+        expected = "; ".join(dict.fromkeys(p.expected for p in refused)) or "expected a value the architecture spec accepts"
+        problems.append(Problem(f"{source} {path}", value, expected))
+    if problems:
+        raise SpecError(source, problems)
+
+
+def _builds(base: dict[str, Any], settings: dict[str, Any]) -> bool:
+    if len(settings) < 2:
+        return False  # built alone already
+    try:
+        build_point(base, settings)
+    except SpecError:
+        return False
+    return True
