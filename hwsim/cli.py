@@ -122,6 +122,7 @@ def _constraints(args: argparse.Namespace) -> tuple[tuple[tuple[str, str, int], 
 
 
 def _parser() -> argparse.ArgumentParser:
+    from hwsim.mapper import DEFAULT_SAMPLES
     p = argparse.ArgumentParser(prog="hwsim", description="Co-design of deep-neural-network accelerators.")
     p.add_argument("--version", action="version", version=f"hwsim {version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -136,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="table, csv or json (default: from --out's extension, .csv or .json; a table otherwise)")
     run.add_argument("--out", help="write the result to this file (atomically) instead of standard output")
     run.add_argument("--objective", choices=("edp", "energy", "delay"), default="edp", help="what the mapper minimizes")
-    run.add_argument("--samples", type=int, default=20_000, help="mapper samples per layer (default 20000)")
+    run.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help=f"mapper samples per layer (default {DEFAULT_SAMPLES})")
     run.add_argument("--dataflow", choices=("ws", "os", "is", "rs"), help="constrain the mapper to a dataflow")
     run.add_argument("--mappings", metavar="FILE|scalesim",
                      help="cost the layers listed in FILE (mappings.yaml, as hwsim search writes) under those loop nests instead of "
@@ -159,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     mp.add_argument("--objective", default="edp", help="edp, energy, delay, or a lexicographic list such as delay,energy")
     mp.add_argument("--dataflow", choices=("ws", "os", "is", "rs"), help="constrain the search to a dataflow")
     mp.add_argument("--min-utilization", type=float, default=0.0, help="minimum spatial utilization of the PE array (0..1)")
-    mp.add_argument("--samples", type=int, default=20_000, help="samples of the heuristic search (default 20000)")
+    mp.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help=f"samples of the heuristic search (default {DEFAULT_SAMPLES})")
     mp.add_argument("--seed", type=int, default=0)
     _constraint_args(mp)
     mp.add_argument("--exhaustive", action="store_true", help="enumerate the whole pruned mapspace (small layers)")
