@@ -12,7 +12,7 @@ from typing import Any
 from hwsim.cli_explore import plain, progress_bar
 from hwsim.errors import Problem, SpecError
 
-__all__ = ["add_parser", "output_problems", "run_sweep_command"]
+__all__ = ["add_parser", "output_problems", "run_sweep_command", "write_plots"]
 
 
 def add_parser(sub: Any) -> None:
@@ -38,7 +38,7 @@ def add_parser(sub: Any) -> None:
 def run_sweep_command(args: argparse.Namespace) -> str:
     from hwsim.mapper import DEFAULT_SAMPLES, MapperOptions
     from hwsim.presets import load_workload
-    from hwsim.sweep import best_report, grid_points, random_points, run_sweep, write_plots, write_table
+    from hwsim.sweep import best_report, grid_points, random_points, run_sweep, write_table
     from hwsim.variants import arch_spec, check_paths, check_values, parse_settings
 
     problems: list[Problem] = []
@@ -105,7 +105,7 @@ def run_sweep_command(args: argparse.Namespace) -> str:
     if args.plots:
         report = best_report(base, network, {k: _setting(best[k]) for k in settings}, options) if best is not None else None
         try:
-            plots = write_plots(frame, args.plots, out.name.split(".")[0], report)
+            plots = write_plots(frame, args.plots, out.name.split(".")[0], list(settings), report, best)
         except OSError as e:
             raise SpecError("hwsim sweep", [Problem("--plots", args.plots, f"expected a writable directory ({e.strerror}); the table "
                                                                           f"{out} is written: rerun the same command to draw the plots")]) from None  # fmt: skip
@@ -127,6 +127,43 @@ def run_sweep_command(args: argparse.Namespace) -> str:
     for p in plots:
         lines.append(f"plot: {p}")
     return "\n".join(lines) + "\n"
+
+
+def write_plots(frame: Any, directory: str | Path, stem: str, settings: list[str], best: Any = None, best_row: Any = None) -> list[Path]:
+    """The sweep's figures in ``directory``: every feasible point against latency and energy, coloured by area, the
+    latency/energy/area Pareto front ringed and named by its settings (``STEM.pareto.png``); the energy of each front
+    point by storage level, MACs and leakage, lowest EDP first (``STEM.energy.png``); and the roofline of the best-EDP
+    design's layers (``STEM.roofline.png``, from its :class:`~hwsim.evaluate.NetworkReport` ``best``)."""
+    from hwsim.pareto import plot_energy_breakdown, plot_pareto, save_figure, setting_text
+    from hwsim.plots import plot_roofline
+    from hwsim.sweep import OBJECTIVES
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    ok = frame[frame["status"] == "ok"].copy()
+    out = []
+    if len(ok):
+        front = ok[ok["pareto"]].sort_values("edp_pj_s", kind="stable")
+        ok["rank"] = ""
+        ok.loc[front.index, "rank"] = [str(i + 1) for i in range(len(front))]  # the front's numbers in both figures
+        p = d / f"{stem}.pareto.png"
+        plot_pareto(ok, p, objectives=OBJECTIVES, label="rank",
+                    title=f"{stem}: {len(ok)} feasible design points" + (f" of {len(frame)}" if len(frame) > len(ok) else "")
+                          + f"; front numbered by energy-delay product, as in {stem}.energy.png")  # fmt: skip
+        out.append(p)
+        p = d / f"{stem}.energy.png"
+        plot_energy_breakdown(front, p, settings=settings, numbered=True,
+                              title=f"{stem}: energy of the latency/energy/area Pareto-front points, lowest energy-delay product first")  # fmt: skip
+        out.append(p)
+    if best is not None:
+        fig = plot_roofline(best)
+        ax = fig.axes[0]
+        shown = ", ".join(setting_text(k, best_row[k]) for k in settings) if best_row is not None else ""
+        ax.set_title(f"{ax.get_title()}\nthe sweep's lowest-EDP design" + (f": {shown}" if shown else ""), fontsize=9)
+        p = d / f"{stem}.roofline.png"
+        save_figure(fig, p)
+        out.append(p)
+    return out
 
 
 def output_problems(table: str, plots: str | None) -> list[Problem]:

@@ -323,35 +323,3 @@ def best_report(base: dict[str, Any], network: Network, settings: dict[str, Any]
     """Re-evaluate one point in full (for its per-layer plots)."""
     point = build_point(base, settings)
     return evaluate_network(point.arch, network, MapperOptions(**{**_options_dict(options), **point.mapper}), workers=1)
-
-
-def layer_frame(report: NetworkReport) -> pd.DataFrame:
-    """Per-op rows for a roofline: name, macs, cycles, dram_bytes."""
-    return pd.DataFrame({"name": [r.layer for r in report.reports], "macs": [r.macs for r in report.reports],
-                         "cycles": [r.cycles for r in report.reports], "dram_bytes": dram_bytes(report)})  # fmt: skip
-
-
-def write_plots(frame: pd.DataFrame, directory: str | Path, stem: str, best: NetworkReport | None) -> list[Path]:
-    """The sweep's plots: Pareto scatter, energy breakdown of the Pareto points, roofline of the best-EDP point."""
-    from hwsim.pareto import plot_energy_breakdown, plot_pareto, plot_roofline
-
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    ok = frame[frame["status"] == "ok"]
-    out = []
-    if len(ok):
-        p = d / f"{stem}.pareto.png"
-        plot_pareto(ok, p, title=f"{stem}: {len(ok)} feasible points")
-        out.append(p)
-        front = ok[ok["pareto"]].sort_values("edp_pj_s").copy()
-        front["label"] = front["key"].str[:6]
-        p = d / f"{stem}.energy.png"
-        plot_energy_breakdown(front, p, label="label")
-        out.append(p)
-    if best is not None:
-        dram = best.arch.levels[0]
-        bw = dram.read_bandwidth_bits_per_cycle
-        p = d / f"{stem}.roofline.png"
-        plot_roofline(layer_frame(best), p, best.arch.num_macs, bw / 8 if bw else None, title=f"{stem}: best EDP point, per layer")
-        out.append(p)
-    return out
