@@ -113,15 +113,17 @@ def test_every_bit_written_back_is_written_once(preset: str, layer) -> None:
                                               ("shidiannao", "features.1.dw"), ("shidiannao", "features.4.dw")])  # fmt: skip
 def test_engines_agree_where_refills_are_exposed(preset: str, name: str) -> None:
     """Buffers without a second half (Simba's accumulators, ShiDianNao's NBout and PE registers):
-    the two engines used to differ by 27-37% here."""
+    the two engines used to differ by 27-37% here. Independent truth: the cycle engine's step-by-step
+    schedule, which agrees with the analytical total and stall within 5-6% and refutes the old
+    analytical form (refill time added to DRAM time) by more than 10%."""
     arch = load_arch(preset)
     layer = next(x for x in load_workload("mobilenetv2").layers() if x.name == name)
     a = map_layer(layer, arch)
     assert a.mapping is not None and a.exposed_cycles > 0
-    # The refills stall the PEs while DRAM keeps streaming: not DRAM time + refill time.
-    dram = a.transfer_cycles["DRAM"]
-    assert a.cycles == pytest.approx(max(dram, a.compute_cycles + a.exposed_cycles, *a.transfer_cycles.values()) + a.startup_cycles)
     c = simulate(layer, arch, a.mapping, check=False)
+    # The refills stall the PEs while DRAM keeps streaming: not DRAM time + refill time.
+    dram_plus_refill = max(a.compute_cycles, a.transfer_cycles["DRAM"] + a.exposed_cycles) + a.startup_cycles
+    assert abs(c.cycles / dram_plus_refill - 1) > 0.10
     assert c.cycles == pytest.approx(a.cycles, rel=0.05)
     assert c.sram_stall_cycles == pytest.approx(a.exposed_cycles, rel=0.06)
 
