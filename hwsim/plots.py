@@ -295,21 +295,6 @@ def plot_pe_utilization(report: NetworkReport | CostReport, layer: str | Layer, 
     return fig
 
 
-# Table columns as axis labels: (words, unit, scale from the column's unit to the shown one).
-COLUMN_LABELS: dict[str, tuple[str, str, float]] = {
-    "latency_s": ("latency", "ms", 1e3), "energy_pj": ("energy", "mJ", 1e-9), "edp_pj_s": ("energy-delay product", "pJ·s", 1.0),
-    "area_mm2": ("area", "mm²", 1.0), "cycles": ("cycles", "", 1.0), "power_mw": ("power", "mW", 1.0),
-    "proxy": ("accuracy proxy (lower is better)", "", 1.0), "utilization": ("utilization", "%", 100.0),
-    "macs": ("MACs", "", 1.0), "onchip_kib": ("on-chip storage", "KiB", 1.0), "pes": ("PEs", "", 1.0),
-}  # fmt: skip
-
-
-def axis_label(column: str) -> tuple[str, float]:
-    """An axis label in words with its unit, and the factor that converts the column's values to that unit."""
-    words, unit, scale = COLUMN_LABELS.get(column, (column.replace("_", " "), "", 1.0))
-    return (f"{words} ({unit})" if unit else words), scale
-
-
 def _frame(points: pd.DataFrame | Sequence[NetworkReport]) -> pd.DataFrame:
     import pandas as pd
 
@@ -325,7 +310,7 @@ def plot_pareto(points: pd.DataFrame | Sequence[NetworkReport], *, x: str = "lat
                 label: str | None = None, ax: Axes | None = None) -> Figure:  # fmt: skip
     """Design points (a sweep or search table, or a list of reports) with their Pareto front in ``x``
     and ``y`` (both minimized) drawn as a staircase; ``label`` names a column to annotate front points with."""
-    from hwsim.pareto import pareto_mask
+    from hwsim.pareto import axis_label, pareto_mask
 
     frame = _frame(points)
     if "status" in frame:
