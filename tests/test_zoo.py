@@ -15,7 +15,9 @@ TRANSFORMERS = ["bert-base", "vit-b16"]
 # per-step networks and the window networks they stream: checked by their published reductions and per-window counts
 # (tests/test_continual.py)
 STREAMING = ["cox3d-s", "cox3d-m", "coslow-8x8", "st-gcn", "cost-gcn", "cost-gcn-strided", "oadtr-b1", "oadtr-b2", "cooadtr-b1", "cooadtr-b2"]
-TOLERANCE = 0.02
+TOLERANCE = 0.01  # README: MAC and parameter counts match the published figures within 1%
+# x3d-m's weights are 1.68% under its published 3.8M (README: "parameter counts within 1.7%, x3d-m the farthest").
+X3D_M_PARAMS = "x3d-m: weights 1.68% under the published parameter count (README allows it 1.7%, checked below)"
 
 
 @pytest.fixture(scope="module", params=NAMES)
@@ -36,16 +38,24 @@ def test_registry_and_references_cover_the_same_networks() -> None:
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))  # the streaming networks: by their published reductions (tests/test_continual.py)
 def test_macs_match_published(name: str) -> None:
+    """Published MAC counts (workloads.PUBLISHED, each with its source), within 1%."""
     assert PRESETS[name]().macs == pytest.approx(PUBLISHED[name]["macs"], rel=TOLERANCE)
 
 
-@pytest.mark.parametrize("name", CNNS)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=X3D_M_PARAMS)) if n == "x3d-m" else n for n in CNNS])
 def test_cnn_weights_match_published_params(name: str) -> None:
+    """Published parameter counts (workloads.PUBLISHED), within 1%."""
     # Published counts add biases and BN affines (BN is folded for inference, biases are not
-    # MAC operands): under 1% of these networks, so the weights alone are within 2%.
+    # MAC operands): under 1% of these networks, so the weights alone are within 1% (x3d-m: 1.68%).
     net = PRESETS[name]()
     assert net.weight_count == parameter_count(net)
     assert net.weight_count == pytest.approx(PUBLISHED[name]["params"], rel=TOLERANCE)
+
+
+def test_x3d_m_weights_within_the_readme_figure() -> None:
+    """README: parameter counts within 1.7% of the published figures, x3d-m the farthest (published 3.8M)."""
+    net = PRESETS["x3d-m"]()
+    assert net.weight_count == pytest.approx(PUBLISHED["x3d-m"]["params"], rel=0.017)
 
 
 @pytest.mark.parametrize("name", TRANSFORMERS)
@@ -54,7 +64,7 @@ def test_transformer_matmul_weights_match_published_params(name: str) -> None:
     # which is an activation (Kᵀ for QKᵀ, V for AV): 2.4M elements in BERT-base at 128 tokens
     # (87.3M, +2.7% over the published 85M), 3.6M in ViT-B/16 (89.9M, +4.6% over 86M).
     # So compare only the projection/FFN/conv/head weights (parameter_count); the biases,
-    # LayerNorms, class token and position embeddings they omit (0.1-0.3M) fit in the 2%.
+    # LayerNorms, class token and position embeddings they omit (0.1-0.3M) fit in the 1%.
     net = PRESETS[name]()
     assert parameter_count(net) == pytest.approx(PUBLISHED[name]["params"], rel=TOLERANCE)
     matmuls = [layer for layer in net.layers() if layer.kind == "matmul"]
