@@ -40,6 +40,7 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--pipe", type=int, choices=(0, 1, 2), default=2, help="MAC pipeline stages (default 2)")
     s.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
     s.add_argument("--threads", type=int, help="nextpnr-ecp5 threads (default min(2, CPUs))")
+    s.add_argument("--router", choices=("router1", "router2"), help="nextpnr router (default router2 on ECP5, router1 on iCE40)")
     s.add_argument("--timeout-s", type=float, default=3600.0, metavar="SECONDS",
                    help="stop the tools and fail after this many seconds in all (default 3600; 0: no limit)")
     s.add_argument("--keep", action="store_true", help="keep the build folder (Verilog, netlist, logs); its path is in the result")
@@ -194,7 +195,7 @@ def run_command(args: argparse.Namespace) -> str:
 
         _synth_options(args)
         try:
-            d = synthesize(cfg, args.target, pnr=not args.no_pnr, freq_mhz=args.freq, seed=args.seed, threads=args.threads,
+            d = synthesize(cfg, args.target, pnr=not args.no_pnr, freq_mhz=args.freq, seed=args.seed, threads=args.threads, router=args.router,
                            timeout_s=args.timeout_s or None, keep=args.keep, work_dir=args.build_dir, progress=_stage_printer()).to_dict()  # fmt: skip
         except OSError as e:
             raise SpecError("hwsim rtl synth", [Problem("--build-dir" if args.build_dir else "build folder", e.filename, f"expected a writable folder ({e.strerror})")]) from None  # fmt: skip

