@@ -173,8 +173,8 @@ def output_problems(table: str, plots: str | None) -> list[Problem]:
     path = Path(table)
     if not path.parent.is_dir():
         out.append(Problem("--out", table, "expected a file in an existing directory"))
-    elif not os.access(path.parent, os.W_OK | os.X_OK):
-        out.append(Problem("--out", table, "expected a file in a directory you can write to"))
+    elif (why := unwritable(path.parent)) is not None:
+        out.append(Problem("--out", table, f"expected a file in a directory you can write to ({why})"))
     else:
         for p in (path, Path(f"{table}.journal.jsonl")):
             if p.is_dir():
@@ -191,9 +191,20 @@ def output_problems(table: str, plots: str | None) -> list[Problem]:
                 ancestor = ancestor.parent
             if not ancestor.is_dir():
                 out.append(Problem("--plots", plots, f"expected a directory one can create ({ancestor} is a file)"))
-            elif not os.access(ancestor, os.W_OK | os.X_OK):
-                out.append(Problem("--plots", plots, f"expected a directory you can write to ({ancestor} is not writable)"))
+            elif (why := unwritable(ancestor)) is not None:
+                out.append(Problem("--plots", plots, f"expected a directory you can write to ({ancestor}: {why})"))
     return out
+
+
+def unwritable(directory: Path) -> str | None:
+    """Why no file can be created in ``directory`` (the OS's reason: 'Read-only file system', 'Permission denied'), or None."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return None
+    except OSError as e:
+        return e.strerror or str(e)
 
 
 def _setting(v: Any) -> Any:
