@@ -30,7 +30,7 @@ import pandas as pd
 
 from hwsim.arch import Architecture
 from hwsim.mapping import Loop, Mapping, level_starts, tile_extents, validate_mapping
-from hwsim.precision import check_numbers, compute_cycles, energy_per_mac_pj
+from hwsim.precision import check_numbers, compute_cycles, cycles_per_mac, energy_per_mac_pj, mac_speedup, useful_unit_cycles, utilization
 from hwsim.sparsity import check_sparsity, element_bits, gate_fraction, skip_dims, skip_fraction
 from hwsim.workload import Layer, Operand
 
@@ -164,6 +164,7 @@ class CostReport:
     notes: tuple[str, ...] = field(default=())
     mac_fraction: float = 1.0  # share of the MACs performed (the rest skipped as zeros)
     refill_level: str = ""  # the level without double buffering whose refills stall the PEs longest
+    mac_cycles: float = 1.0  # unit cycles per performed MAC at the layer's widths (hwsim.precision.cycles_per_mac)
 
     @property
     def latency_s(self) -> float:
@@ -174,9 +175,24 @@ class CostReport:
         return self.energy_pj * self.latency_s
 
     @property
+    def useful_unit_cycles(self) -> float:
+        """MAC-unit cycles spent on performed MACs (:func:`hwsim.precision.useful_unit_cycles`)."""
+        return useful_unit_cycles(self.macs, self.mac_fraction, self.mac_cycles)
+
+    @property
+    def available_unit_cycles(self) -> float:
+        return self.cycles * self.num_macs
+
+    @property
     def utilization(self) -> float:
-        """Performed MACs over MAC slots in the run (padding, idle PEs, stalls and load imbalance lower it)."""
-        return self.macs * self.mac_fraction / (self.cycles * self.num_macs) if self.cycles and self.num_macs else 0.0
+        """Useful MAC-unit cycles over available ones, at the datapath's real width (:func:`hwsim.precision.utilization`):
+        padding, idle PEs, stalls and load imbalance lower it; never above 1."""
+        return utilization(self.useful_unit_cycles, self.available_unit_cycles)
+
+    @property
+    def mac_speedup(self) -> float:
+        """Dense-equivalent MACs per useful unit cycle (precision and zero-skipping; :func:`hwsim.precision.mac_speedup`)."""
+        return mac_speedup(self.macs, self.useful_unit_cycles)
 
     @property
     def bound_by(self) -> str:
@@ -215,6 +231,7 @@ class CostReport:
             "cycles": self.cycles,
             "energy_pj": self.energy_pj,
             "utilization": self.utilization,
+            "mac_speedup": self.mac_speedup,
             "latency_s": self.latency_s,
             "pj_per_mac": self.energy_pj / self.macs if self.macs else 0.0,
             "bound_by": self.bound_by,
@@ -339,4 +356,5 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
         kind=layer.kind,
         mac_fraction=skipped,
         refill_level=refill_level,
+        mac_cycles=cycles_per_mac(layer, arch.mac),
     )

@@ -48,6 +48,7 @@ import pandas as pd
 from hwsim.analytical import _digit_strides, _first_touches
 from hwsim.arch import Architecture, Level
 from hwsim.mapping import Loop, Mapping, level_starts, tile_extents, validate_mapping
+from hwsim.precision import cycles_per_mac, mac_speedup, useful_unit_cycles, utilization
 from hwsim.workload import Layer
 
 __all__ = ["CycleOptions", "CycleReport", "DramTiming", "simulate"]
@@ -130,7 +131,7 @@ class CycleReport:
 
     layer: str
     arch: str
-    macs: int
+    macs: int | float  # float: per step of an op that runs every few steps
     num_macs: int
     clock_hz: float
     cycles: float
@@ -149,6 +150,8 @@ class CycleReport:
     epilogue_cycles: float = 0.0
     steps: int = 1
     folds_per_step: int = 1
+    mac_fraction: float = 1.0  # share of the MACs performed (expected from the densities, or counted on real tensors)
+    mac_cycles: float = 1.0  # unit cycles per performed MAC at the layer's widths (hwsim.precision.cycles_per_mac)
     _trace: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -160,8 +163,23 @@ class CycleReport:
         return self.cycles / self.clock_hz
 
     @property
+    def useful_unit_cycles(self) -> float:
+        """MAC-unit cycles spent on performed MACs (:func:`hwsim.precision.useful_unit_cycles`)."""
+        return useful_unit_cycles(self.macs, self.mac_fraction, self.mac_cycles)
+
+    @property
+    def available_unit_cycles(self) -> float:
+        return self.cycles * self.num_macs
+
+    @property
     def utilization(self) -> float:
-        return self.macs / (self.cycles * self.num_macs) if self.cycles and self.num_macs else 0.0
+        """Useful MAC-unit cycles over available ones (:func:`hwsim.precision.utilization`, as the analytical report)."""
+        return utilization(self.useful_unit_cycles, self.available_unit_cycles)
+
+    @property
+    def mac_speedup(self) -> float:
+        """Dense-equivalent MACs per useful unit cycle (:func:`hwsim.precision.mac_speedup`)."""
+        return mac_speedup(self.macs, self.useful_unit_cycles)
 
     @property
     def bound_by(self) -> str:
@@ -208,6 +226,7 @@ class CycleReport:
             "cycles": self.cycles,
             **self.breakdown(),
             "utilization": self.utilization,
+            "mac_speedup": self.mac_speedup,
             "folds": self.folds,
             "stream_cycles": self.stream_cycles,
             "stationary": self.stationary or "",
@@ -317,7 +336,7 @@ def simulate(
     traffic = _traffic(layer, arch, mapping, nest, starts, temporal, n_step, changed)
 
     # Compute and fill/drain per step.
-    compute = _compute(layer, arch, mapping, nest, temporal, n_fold, steps, per_step, stream, tensors)
+    compute, performed = _compute(layer, arch, mapping, nest, temporal, n_fold, steps, per_step, stream, tensors)
     fill = np.zeros(steps)
     if systolic and arch.axes:
         skew = sum(a.size - 1 for a in arch.axes)
@@ -407,6 +426,8 @@ def simulate(
         epilogue_cycles=float(total - start[-1] - fold_time[-1]),
         steps=steps,
         folds_per_step=per_step,
+        mac_fraction=performed,
+        mac_cycles=cycles_per_mac(layer, arch.mac),
         _trace={
             "start": start, "end": start + fold_time, "fill": fill, "compute": compute,
             "read": xp + xd, "read_end": read_end, "write": y, "write_end": write_end,
@@ -441,12 +462,13 @@ def _prefetch(w: np.ndarray, starts_tile: np.ndarray, avail: np.ndarray) -> np.n
 def _compute(
     layer: Layer, arch: Architecture, mapping: Mapping, nest: list[Loop], temporal: list[Loop], n_fold: int, steps: int,
     per_step: int, stream: int, tensors: dict[str, np.ndarray] | None,
-) -> np.ndarray:  # fmt: skip
+) -> tuple[np.ndarray, float]:  # fmt: skip
     """Compute cycles of each step: the stream's iterations per fold times the cycles one MAC takes at the
     layer's widths, less the MACs skipped on zeros (counted on ``tensors``, or expected from the densities
-    with the busiest unit's share, as in :func:`hwsim.precision.compute_cycles`)."""
-    from hwsim.precision import compute_cycles, cycles_per_mac
-    from hwsim.sparsity import MAX_WALK, live_iterations, skip_dims
+    with the busiest unit's share, as in :func:`hwsim.precision.compute_cycles`); and the share of the
+    layer's MACs performed (counted, or expected: :func:`hwsim.sparsity.skip_fraction`)."""
+    from hwsim.precision import compute_cycles
+    from hwsim.sparsity import MAX_WALK, live_iterations, performed_macs, skip_dims, skip_fraction
 
     cpm = cycles_per_mac(layer, arch.mac)
     bounds = [lp.bound for lp in nest]
@@ -463,11 +485,12 @@ def _compute(
                 per_fold = per_unit.sum(axis=sp) / units if sp else per_unit
             else:
                 per_fold = per_unit.max(axis=sp) if sp else per_unit
-            return np.asarray(per_fold, float).reshape(steps, per_step).sum(axis=1) * cpm
+            performed = performed_macs(layer, arch, mapping, live) / layer.macs if layer.macs else 0.0
+            return np.asarray(per_fold, float).reshape(steps, per_step).sum(axis=1) * cpm, performed
     spread = skip_dims(layer, arch.mac)
     inner = math.prod(lp.bound for lp in temporal[n_fold:] if lp.dim in spread)
     pes = math.prod(lp.bound for lp in nest if lp.spatial and lp.dim in spread)
-    return np.full(steps, per_step * compute_cycles(layer, arch, stream, inner, pes, whole=False))
+    return np.full(steps, per_step * compute_cycles(layer, arch, stream, inner, pes, whole=False)), skip_fraction(layer, arch.mac)
 
 
 def _traffic(

@@ -25,6 +25,7 @@ from hwsim.cycle import CycleOptions, CycleReport
 from hwsim.errors import Problem, SpecError
 from hwsim.mapper import MapperOptions, map_layer
 from hwsim.mapping import Mapping
+from hwsim.precision import mac_speedup, utilization
 from hwsim.workload import Layer, Network, StateOp, TensorOp
 
 __all__ = ["NetworkReport", "cost_tensor_op", "evaluate_network"]
@@ -195,8 +196,25 @@ class NetworkReport:
         return self.energy_pj * self.latency_s
 
     @property
+    def useful_unit_cycles(self) -> float:
+        """MAC-unit cycles spent on performed MACs, summed over the layers (non-MAC ops: none)."""
+        return sum(r.useful_unit_cycles for r in self.reports)
+
+    @property
+    def available_unit_cycles(self) -> float:
+        return sum(r.available_unit_cycles for r in self.reports)
+
+    @property
     def utilization(self) -> float:
-        return self.macs / (self.cycles * self.arch.num_macs) if self.cycles else 0.0
+        """The layers' definition (:func:`hwsim.precision.utilization`) over the whole run: total useful MAC-unit
+        cycles over total available ones, so it lies between the lowest and the highest per-op figure (non-MAC
+        ops count as 0: the MAC units do no MACs meanwhile)."""
+        return utilization(self.useful_unit_cycles, self.available_unit_cycles)
+
+    @property
+    def mac_speedup(self) -> float:
+        """Dense-equivalent MACs per useful MAC-unit cycle over the run (precision and zero-skipping)."""
+        return mac_speedup(self.macs, self.useful_unit_cycles)
 
     def state_bytes(self) -> tuple[float, float]:
         """(all streaming state, the part kept on chip) in bytes, per step."""
@@ -227,6 +245,7 @@ class NetworkReport:
             "latency_s": self.latency_s,
             "edp_pj_s": self.edp_pj_s,
             "utilization": self.utilization,
+            "mac_speedup": self.mac_speedup,
             "pj_per_mac": self.energy_pj / self.macs if self.macs else 0.0,
             "area_mm2": self.arch.area_um2 / 1e6,
         }
@@ -374,7 +393,7 @@ def _cycles_per_step(c: CycleReport, every: int) -> CycleReport:
     if every == 1:
         return c
     f = 1.0 / every
-    return replace(c, cycles=c.cycles * f, compute_cycles=c.compute_cycles * f, fill_drain_cycles=c.fill_drain_cycles * f,
+    return replace(c, macs=c.macs * f, cycles=c.cycles * f, compute_cycles=c.compute_cycles * f, fill_drain_cycles=c.fill_drain_cycles * f,
                    sram_stall_cycles=c.sram_stall_cycles * f, dram_stall_cycles=c.dram_stall_cycles * f,
                    dram_read_bits=c.dram_read_bits * f, dram_write_bits=c.dram_write_bits * f)  # fmt: skip
 
@@ -402,6 +421,7 @@ def _cycle_network(
         leakage = analytical.leakage_energy_pj * scale
         simulated[key] = (replace(analytical, cycles=c.cycles, leakage_energy_pj=leakage,
                                   energy_pj=analytical.energy_pj - analytical.leakage_energy_pj + leakage,
+                                  mac_fraction=c.mac_fraction,  # the MACs performed on real data when the engine counted them
                                   notes=(*analytical.notes, "cycles from the cycle engine")), c)  # fmt: skip
     reports: list[CostReport] = []
     cycles: list[CycleReport | None] = []

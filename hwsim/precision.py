@@ -17,6 +17,13 @@ grows with the product of its operand widths, so the models scale it by that pro
 Floating-point operands (``number="fp"``: fp16, bf16) need ``mac.fp_bits``, a floating-point
 datapath of that width costing ``mac.fp_energy_pj`` per MAC (Horowitz's fp16 multiply and add
 by default), one pass per ``fp_bits`` of each operand.
+
+Utilization is defined here, once, at the datapath's real width (:func:`utilization`): the MAC
+units' useful cycles over their available cycles. A MAC performed costs ``cycles_per_mac`` unit
+cycles (4 BitFusion products at 4 bits fill one unit cycle; an 8-bit MAC on a bit-serial unit
+fills 8); a MAC skipped on a zero costs none and is not useful work of the unit. The speedup
+that precision and sparsity give over one dense MAC per unit cycle is its own figure,
+:func:`mac_speedup`, so that ``macs / (cycles · num_macs) = utilization · mac_speedup``.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from hwsim.arch import Architecture, MacUnit
 from hwsim.errors import Problem, SpecError
 from hwsim.workload import Layer
 
-__all__ = ["MAC_KINDS", "cycles_per_mac", "energy_per_mac_pj"]
+__all__ = ["MAC_KINDS", "cycles_per_mac", "energy_per_mac_pj", "mac_speedup", "useful_unit_cycles", "utilization"]
 
 MAC_KINDS = ("fixed", "bit-serial", "bit-fusion")
 
@@ -64,6 +71,26 @@ def cycles_per_mac(layer: Layer, mac: MacUnit) -> float:
             return 1.0 / ((8 // fa) * (8 // fw))
         return float(math.ceil(fa / 8) * math.ceil(fw / 8))
     return float(math.ceil(w / mac.weight_bits) * math.ceil(a / mac.input_bits))
+
+
+def useful_unit_cycles(macs: float, mac_fraction: float = 1.0, mac_cycles: float = 1.0) -> float:
+    """MAC-unit cycles spent on useful work: the ``macs × mac_fraction`` MACs performed (the rest
+    skipped as zeros cost no unit cycle), each taking ``mac_cycles`` (:func:`cycles_per_mac`)."""
+    return macs * mac_fraction * mac_cycles
+
+
+def utilization(useful: float, available: float) -> float:
+    """The one definition of utilization: useful MAC-unit cycles (:func:`useful_unit_cycles`) over
+    available ones (cycles × MAC units), summed over whatever the figure covers (a layer, a
+    network). Padding, idle units, fill/drain, stalls and load imbalance lower it; it never
+    exceeds 1. 0 when nothing was available."""
+    return useful / available if available > 0 else 0.0
+
+
+def mac_speedup(macs: float, useful: float) -> float:
+    """Dense-equivalent MACs per useful unit cycle: what precision (several products per cycle, or
+    several cycles per product) and zero-skipping make of one unit cycle. 0 without MACs."""
+    return macs / useful if useful > 0 else 0.0
 
 
 def energy_per_mac_pj(layer: Layer, mac: MacUnit) -> float:

@@ -45,7 +45,7 @@ from hwsim.errors import Problem, SpecError
 from hwsim.workload import Layer, Operand
 
 if TYPE_CHECKING:
-    from hwsim.mapping import Mapping
+    from hwsim.mapping import Loop, Mapping
 
 __all__ = [
     "FORMATS",
@@ -59,6 +59,7 @@ __all__ = [
     "gate_fraction",
     "imbalance",
     "live_iterations",
+    "performed_macs",
     "skip_dims",
     "skip_fraction",
     "weights_tensor",
@@ -212,6 +213,25 @@ def weights_tensor(layer: Layer, array: np.ndarray) -> np.ndarray:
     return a.reshape(shape)
 
 
+def _indices(layer: Layer, nest: list[Loop]) -> dict[str, np.ndarray]:
+    """Each dimension's index at every iteration of the nest (arrays broadcastable to its bounds, outer loop first)."""
+    values: dict[str, np.ndarray] = {d: np.zeros([1] * len(nest), np.int64) for d in layer.dims}
+    for k, lp in enumerate(nest):
+        stride = math.prod(x.bound for x in nest[k + 1 :] if x.dim == lp.dim)
+        shape = [1] * len(nest)
+        shape[k] = lp.bound
+        values[lp.dim] = values[lp.dim] + (np.arange(lp.bound, dtype=np.int64) * stride).reshape(shape)
+    return values
+
+
+def performed_macs(layer: Layer, arch: Architecture, mapping: Mapping, live: np.ndarray) -> int:
+    """The layer's MACs among ``live`` iterations (:func:`live_iterations`): those inside its bounds, not padding."""
+    inside = np.ones([1] * live.ndim, bool)
+    for d, v in _indices(layer, mapping.nest(arch)).items():
+        inside = inside & (v < layer.dims[d])
+    return int(np.count_nonzero(live & inside))
+
+
 def live_iterations(layer: Layer, arch: Architecture, mapping: Mapping, tensors: dict[str, np.ndarray]) -> tuple[np.ndarray, bool, bool]:
     """Which iterations of the mapping's loop nest the MAC unit performs on real data.
 
@@ -223,12 +243,7 @@ def live_iterations(layer: Layer, arch: Architecture, mapping: Mapping, tensors:
     bounds = [lp.bound for lp in nest]
     if math.prod(bounds) > MAX_WALK:
         raise ValueError(f"counting real data walks every iteration: {math.prod(bounds):,} is more than {MAX_WALK:,}")
-    values: dict[str, np.ndarray] = {d: np.zeros([1] * len(nest), np.int64) for d in layer.dims}
-    for k, lp in enumerate(nest):
-        stride = math.prod(x.bound for x in nest[k + 1 :] if x.dim == lp.dim)
-        shape = [1] * len(nest)
-        shape[k] = lp.bound
-        values[lp.dim] = values[lp.dim] + (np.arange(lp.bound, dtype=np.int64) * stride).reshape(shape)
+    values = _indices(layer, nest)
     live = np.ones(bounds, bool)
     skipped = False
     nm = arch.mac.skip_structure == "n:m"
