@@ -331,6 +331,7 @@ def evaluate_network_cached(arch: Any, network: Network, options: MapperOptions,
         mapped_on = reserve_states(arch, network, placed)
         reports = []
         for op in network.ops():
+            _interrupted_here()  # Ctrl-C stops a search between two layers
             every = network.every_steps(op.name)
             if isinstance(op, TensorOp):
                 reports.append(cost_tensor_op(op, arch, placed.get(op.name, False)).per_step(every))
@@ -472,6 +473,7 @@ def _objective(trial: Any) -> tuple[float, ...] | float:
     assert ctx is not None
     encoded = _Encoded(trial) if _SAMPLER == "cmaes" else None
     params = _suggest(encoded or trial, ctx)
+    _interrupted_here()
     row = evaluate_design(ctx, params)
     for k, v in row.items():
         trial.set_user_attr(k, v.item() if hasattr(v, "item") else v)
@@ -596,16 +598,41 @@ def _worker(url: str, name: str, budget: int, seed: int, population: int, callba
     study = optuna.load_study(study_name=name, storage=storage(url), sampler=_sampler(seed, population))
     left = budget - _complete(study)
     if left > 0:
-        study.optimize(_objective, n_trials=left, callbacks=[MaxTrialsCallback(budget, states=(TrialState.COMPLETE,)), *callbacks],
-                       gc_after_trial=False)  # fmt: skip
+        study.optimize(_objective, n_trials=left, gc_after_trial=False,
+                       callbacks=[MaxTrialsCallback(budget, states=(TrialState.COMPLETE,)), _stop_if_interrupted, *callbacks])  # fmt: skip
+    _interrupted_here()
 
 
-def _stop_once(signum: int, frame: Any) -> None:
-    """A worker's SIGINT: stop at once (Optuna fails the running trial, so it is retried), ignoring a second one."""
+# Ctrl-C (SIGINT) during a search only sets _STOP; the search stops at the next safe point: before a trial is costed or
+# between two layers of its costing (Optuna then fails that trial; it is not counted), or once a trial's storage writes
+# are done. A KeyboardInterrupt raised by the handler itself could land inside Optuna's or SQLAlchemy's storage code
+# (breaking Optuna's bookkeeping: a traceback) or in a finalizer that swallows it (the search would run on).
+_STOP = False
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    """SIGINT during a search: note it, ignore further ones (a second Ctrl-C must not break the stop), silence Optuna's
+    warning for the trial this fails (it prints the KeyboardInterrupt's traceback)."""
     import signal
 
+    import optuna
+
+    global _STOP
+    _STOP = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise KeyboardInterrupt
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def _interrupted_here() -> None:
+    """A safe point: raise KeyboardInterrupt if Ctrl-C came."""
+    if _STOP:
+        raise KeyboardInterrupt
+
+
+def _stop_if_interrupted(study: Any, trial: Any) -> None:
+    """An Optuna callback: after a trial is stored, stop the optimization if Ctrl-C came."""
+    if _STOP:
+        study.stop()
 
 
 INTERRUPTED = 130  # a worker's exit status after SIGINT (as a shell's)
@@ -616,7 +643,7 @@ def _child(url: str, name: str, budget: int, seed: int, population: int) -> None
     status ``INTERRUPTED``; every trial it finished is already committed to the study."""
     import signal
 
-    signal.signal(signal.SIGINT, _stop_once)
+    signal.signal(signal.SIGINT, _on_sigint)
     try:
         _worker(url, name, budget, seed, population)
     except KeyboardInterrupt:
@@ -798,6 +825,29 @@ def run_search(
         raise SpecError("--sampler", [Problem("sampler", sampler, f"expected one of {', '.join(SAMPLERS)}")])
     settings = settings if settings is not None else study_settings(ctx, seed, sampler, population)
     _CTX, _SAMPLER = ctx, sampler
+    import signal
+    import threading
+
+    # Ctrl-C in this process: the same quiet stop as in a worker (where Python's own handler is in place to be replaced)
+    own = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    global _STOP
+    _STOP = False
+    if own:
+        signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        return _run(ctx, url, budget, study_name, workers, seed, population, sampler, settings, progress)
+    finally:
+        if own:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _run(
+    ctx: Context, url: str, budget: int, study_name: str, workers: int | None, seed: int, population: int, sampler: str,
+    settings: dict[str, Any], progress: Progress | None,
+) -> Any:  # fmt: skip
+    import optuna
+
     st = storage(url)
     _check_stored_settings(st, url, study_name, settings)
     directions: list[Any] = ["minimize"] * (1 if sampler == "cmaes" else len(ctx.objectives))
@@ -832,11 +882,13 @@ def run_search(
     waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
     if waiting:  # enqueued trials run here, in one process: two workers could both claim one from SQLite
         study.optimize(_objective, n_trials=min(waiting, max(0, budget - _complete(study))) or 1, gc_after_trial=False,
-                       callbacks=[tick])  # fmt: skip
+                       callbacks=[tick, _stop_if_interrupted])  # fmt: skip
+        _interrupted_here()
     if _complete(study) < budget:
         if n == 1 or not sys.platform.startswith("linux"):
             _worker(url, study_name, budget, seed, population, (tick,))
         else:
+            _interrupted_here()
             mp = multiprocessing.get_context("fork")
             procs = [mp.Process(target=_child, args=(url, study_name, budget, seed + 1000 * i, population)) for i in range(n)]
             try:
@@ -845,6 +897,7 @@ def run_search(
                 alive = procs
                 while alive:  # the workers write their trials to the study; this process reports progress from it
                     alive[0].join(1.0)
+                    _interrupted_here()
                     tick()
                     alive = [p for p in procs if p.is_alive()]
             except KeyboardInterrupt:
