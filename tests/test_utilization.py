@@ -175,6 +175,8 @@ def _cases(draw: st.DrawFn) -> tuple[Layer, Architecture]:
         mac = replace(arch.mac, skip=draw(st.sampled_from([("weights",), ("inputs",), ("weights", "inputs")])),
                       skip_structure=draw(st.sampled_from(["any", "n:m"])))  # fmt: skip
         arch = replace(arch, mac=mac)
+    if draw(st.booleans()):  # a Stripes-like bit-serial unit in the preset's place
+        arch = replace(arch, mac=replace(arch.mac, kind="bit-serial", input_bits=draw(st.sampled_from([1, 2, 4]))))
     if draw(st.booleans()) and layer.operand("weights").bits == layer.operand("inputs").bits == 16 and arch.mac.fp_bits:
         layer = layer.with_number("fp")
     return layer, arch
