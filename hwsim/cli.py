@@ -442,7 +442,10 @@ def _table(report, show_mappings: bool, mapping_note: str = "") -> str:  # type:
 
     t = table(f"{report.network.name} on {report.arch.name} ({report.arch.num_macs} MACs @ {report.arch.clock_hz / 1e6:g} MHz)"
               + (f"\nmapping: {mapping_note}" if mapping_note else ""))  # fmt: skip
-    for name in ("layer", "kind", "MACs", "cycles", "energy µJ", "pJ/MAC", "util.", "bound by"):
+    # what precision and zero-skipping make of a MAC unit's cycle (hwsim.precision.mac_speedup): a column when it is
+    # not 1 and there is room, the total on the summary line
+    speedup = not narrow and any(r.macs and abs(r.mac_speedup - 1) > 1e-9 for r in report.reports)
+    for name in ("layer", "kind", "MACs", "cycles", "energy µJ", "pJ/MAC", "util.", *(("speedup",) if speedup else ()), "bound by"):
         column(t, name, name not in ("layer", "kind", "bound by"))
     # the cycle engine's breakdown: more columns, in the same table when there is room, else in a second one
     side = table(f"{report.network.name}: cycles by cause (cycle engine)") if cycle and width < 200 else t if cycle else None
@@ -456,7 +459,7 @@ def _table(report, show_mappings: bool, mapping_note: str = "") -> str:  # type:
         extra = [f"{row[k]:,.0f}" for k in stalls] if cycle else []
         main_row = [r.layer, r.kind, f"{r.macs:,}", f"{r.cycles:,.0f}", f"{r.energy_pj / 1e6:.3f}",
                     f"{r.energy_pj / r.macs:.2f}" if r.macs else "-", f"{r.utilization:.0%}" if r.macs else "-",
-                    row.get("bound_by", r.bound_by)]  # fmt: skip
+                    *((f"{r.mac_speedup:.3g}×" if r.macs else "-",) if speedup else ()), row.get("bound_by", r.bound_by)]  # fmt: skip
         if side is t:
             t.add_row(*main_row, *extra)
         else:
@@ -466,7 +469,7 @@ def _table(report, show_mappings: bool, mapping_note: str = "") -> str:  # type:
     tot = report.totals()
     extra = [f"{sum(rw[k] for rw in rows):,.0f}" for k in stalls] if cycle else []
     total_row = ["TOTAL", "", f"{tot['macs']:,}", f"{tot['cycles']:,.0f}", f"{tot['energy_pj'] / 1e6:.3f}", f"{tot['pj_per_mac']:.2f}",
-                 f"{tot['utilization']:.0%}", ""]  # fmt: skip
+                 f"{tot['utilization']:.0%}", *((f"{tot['mac_speedup']:.3g}×",) if speedup else ()), ""]  # fmt: skip
     t.add_section()
     if side is t:
         t.add_row(*total_row, *extra)
@@ -483,6 +486,7 @@ def _table(report, show_mappings: bool, mapping_note: str = "") -> str:  # type:
     console.print(
         f"latency {tot['latency_s'] * 1e3:.3f} ms · energy {tot['energy_pj'] / 1e9:.4f} mJ · "
         f"EDP {tot['edp_pj_s']:.4g} pJ·s · area {tot['area_mm2']:.2f} mm²"
+        + (f" · {tot['mac_speedup']:.3g}× MACs per unit cycle" if tot["mac_speedup"] and abs(tot["mac_speedup"] - 1) > 1e-9 else "")
     )
     if tot.get("state_bytes"):
         console.print(
@@ -575,7 +579,8 @@ def _map(args: argparse.Namespace) -> str:
         return json.dumps(d, indent=1) + "\n"
     lines = [format_nest(layer, arch, r.mapping), ""]
     lines.append(f"{layer!r} on {arch.name}: {'exhaustive' if args.exhaustive else 'heuristic'} search in {seconds:.2f} s")
-    lines.append(f"cycles {r.cycles:,.0f} (compute {r.compute_cycles:,.0f}) · utilization {r.utilization:.1%} · "
+    speedup = f" ({r.mac_speedup:.3g}× MACs per unit cycle)" if abs(r.mac_speedup - 1) > 1e-9 else ""
+    lines.append(f"cycles {r.cycles:,.0f} (compute {r.compute_cycles:,.0f}) · utilization {r.utilization:.1%}{speedup} · "
                  f"energy {r.energy_pj / 1e6:.3f} µJ = {r.energy_pj / layer.macs:.3f} pJ/MAC · EDP {r.edp_pj_s:.4g} pJ·s")  # fmt: skip
     parts = " · ".join(f"{lv} {e / layer.macs:.3f}" for lv, e in r.level_energy_pj.items())
     lines.append(f"pJ/MAC by level: {parts} · MAC {r.mac_energy_pj / layer.macs:.3f}")
