@@ -67,7 +67,7 @@ def main() -> None:
     z = zoo()
     print(f"zoo ({z['networks']} networks with published counts): MACs within {z['worst_macs_deviation']:.1%} "
           f"({z['worst_macs_network']}), parameters within {z['worst_params_deviation']:.1%} ({z['worst_params_network']})")  # fmt: skip
-    cases = test_bruteforce.test_analytical_equals_brute_force._hypothesis_internal_use_settings.max_examples
+    cases = test_bruteforce.test_analytical_equals_brute_force._hypothesis_internal_use_settings.max_examples  # type: ignore[attr-defined]
     print(f"brute-force check: {cases} random cases (tests/test_bruteforce.py)")
     write_results("validation", {"eyeriss_reference": eye, "zoo": z, "bruteforce_cases": cases},
                   measures="The Eyeriss-like reference layer under Timeloop's mapping: hwsim pJ/MAC vs the published "
