@@ -335,7 +335,7 @@ def _synthesize(cfg: RtlConfig, target: str, tmp: Path, kept: str | None, yosys:
     over = [f"{n} {kind} of {cap[kind]}" for kind, n in (("luts", luts), ("ffs", ffs), ("dsps", dsps), ("brams", brams)) if n > cap[kind]]
     res.fits = not over
     if not nextpnr:
-        res.pnr = "not run (synthesis only)" if target != "xilinx" else "not run (xilinx: synthesis only)"
+        res.pnr = "not run (--no-pnr)" if target != "xilinx" else "not run (xilinx: synthesis only)"
         return res
     if over:
         res.pnr = f"not run: the synthesized design exceeds the device ({', '.join(over)})"
