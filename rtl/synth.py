@@ -212,8 +212,12 @@ def _run(cmd: list[str], cwd: Path, log_path: Path, tool: str, deadline: float |
          progress: Callable[[str], None] | None = None) -> tuple[int, str]:  # fmt: skip
     """Run ``cmd`` with its output in ``log_path``; at ``deadline`` (time.monotonic) stop it and raise :class:`SynthError`.
     Reports the stages its log reaches to ``progress``. Returns the exit status and the log."""
+    # The YoWASP runtime makes a temporary folder of its own, left behind when the tool is killed: put it in ``cwd``.
+    scratch = cwd / "tmp"
+    scratch.mkdir(exist_ok=True)
     with open(log_path, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env={**os.environ, "TMPDIR": str(scratch.resolve())})  # fmt: skip
     try:
         with open(log_path, errors="replace") as f:
             carry, next_stage = "", 0

