@@ -148,3 +148,21 @@ def test_the_streaming_figures_are_the_presets_own() -> None:
         f"to the layer shapes, names and {load_workload('resnet18').macs:,} MACs",
     ]
     assert [q for q in quoted if q not in text] == []
+
+
+def test_the_synthesis_figures_are_the_committed_benchmark_output() -> None:
+    """README's FPGA figures are read from benchmarks/rtl_synthesis.md, which `python benchmarks/rtl_synthesis.py` writes
+    (the 102.6 MHz it quoted was a cached result of an older core): the ECP5 row, the largest iCE40 array, and the resource
+    model's worst held-out errors."""
+    md = (ROOT / "benchmarks" / "rtl_synthesis.md").read_text(encoding="utf-8")
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    ecp5 = re.search(r"\| LUTs \| FFs \| MULT18X18D \| DP16KD \| Fmax \(MHz\) .*?\n\|[-|]+\|\n\| (\d+) \| (\d+) \| (\d+) \| (\d+) \| ([\d.]+) \|", md)
+    assert ecp5 is not None
+    luts, ffs, mults, brams, fmax = ecp5.groups()
+    assert f"uses {int(luts):,} LUT4s, {int(ffs):,} FFs, {mults} MULT18X18D and {brams} DP16KD and runs at {float(fmax):.1f} MHz" in text
+    ice = re.search(r"Largest array that places: \*\*(\S+) at ([\d.]+) MHz\*\*", md)
+    assert ice is not None and f"is the 8-DSP one, {ice.group(1)}, at {float(ice.group(2)):.1f} MHz" in text
+    held = [row.split("|") for row in md.splitlines() if "| held out |" in row]
+    lut_err = max(abs(float(r[6].strip().rstrip("%"))) for r in held)
+    ff_err = max(abs(float(r[9].strip().rstrip("%"))) for r in held)
+    assert f"predicts {len(held)} held-out ones within {lut_err:.1f}% in LUTs and {ff_err:.1f}% in" in text

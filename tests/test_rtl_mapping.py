@@ -105,7 +105,8 @@ def test_what_the_core_cannot_run_is_named() -> None:
 
 
 def test_the_fitted_resource_model_against_the_synthesized_table() -> None:
-    """FIT (rtl/resources.py) against every synthesized ECP5 point recorded in benchmarks/rtl_synthesis.md."""
+    """The committed table's model columns are what FIT (rtl/resources.py) predicts today (its accuracy on held-out points is
+    tests/test_rtl_resources_heldout.py's: checking it on its own training points would prove nothing)."""
     from hwsim.rtl.resources import estimate
 
     md = (Path(__file__).resolve().parents[1] / "benchmarks" / "rtl_synthesis.md").read_text()
@@ -117,6 +118,5 @@ def test_the_fitted_resource_model_against_the_synthesized_table() -> None:
         cfg = rtl_config(systolic_arch(r, c, "ws", input_bits=a, weight_bits=a, accumulator_bits=acc, input_kib=1, weight_kib=0.25,
                                        output_kib=1))  # fmt: skip
         e = estimate(cfg, "ecp5")
-        luts, ffs = int(cells[3]), int(cells[6])
-        assert abs(e.luts - luts) / luts < 0.25 and abs(e.ffs - ffs) / ffs < 0.15, cells
+        assert (round(e.luts), round(e.ffs)) == (int(cells[4]), int(cells[7])), cells
         assert e.dsps == r * c

