@@ -30,7 +30,7 @@ import pandas as pd
 
 from hwsim.arch import Architecture
 from hwsim.mapping import Loop, Mapping, level_starts, tile_extents, validate_mapping
-from hwsim.precision import check_numbers, compute_cycles, cycles_per_mac, energy_per_mac_pj, mac_speedup, useful_unit_cycles, utilization
+from hwsim.precision import UnitCycles, check_numbers, compute_cycles, cycles_per_mac, energy_per_mac_pj
 from hwsim.sparsity import check_sparsity, element_bits, gate_fraction, skip_dims, skip_fraction
 from hwsim.workload import Layer, Operand
 
@@ -132,7 +132,7 @@ def _first_touches(nest: list[Loop], strides: list[int], start_p: int, op: Opera
 
 
 @dataclass(frozen=True)
-class CostReport:
+class CostReport(UnitCycles):
     """Cost of one layer (or non-MAC op) on one architecture under one mapping.
 
     ``cycles`` = max(compute + the refill time of levels without double buffering
@@ -173,26 +173,6 @@ class CostReport:
     @property
     def edp_pj_s(self) -> float:
         return self.energy_pj * self.latency_s
-
-    @property
-    def useful_unit_cycles(self) -> float:
-        """MAC-unit cycles spent on performed MACs (:func:`hwsim.precision.useful_unit_cycles`)."""
-        return useful_unit_cycles(self.macs, self.mac_fraction, self.mac_cycles)
-
-    @property
-    def available_unit_cycles(self) -> float:
-        return self.cycles * self.num_macs
-
-    @property
-    def utilization(self) -> float:
-        """Useful MAC-unit cycles over available ones, at the datapath's real width (:func:`hwsim.precision.utilization`):
-        padding, idle PEs, stalls and load imbalance lower it; never above 1."""
-        return utilization(self.useful_unit_cycles, self.available_unit_cycles)
-
-    @property
-    def mac_speedup(self) -> float:
-        """Dense-equivalent MACs per useful unit cycle (precision and zero-skipping; :func:`hwsim.precision.mac_speedup`)."""
-        return mac_speedup(self.macs, self.useful_unit_cycles)
 
     @property
     def bound_by(self) -> str:

@@ -48,7 +48,7 @@ import pandas as pd
 from hwsim.analytical import _digit_strides, _first_touches
 from hwsim.arch import Architecture, Level
 from hwsim.mapping import Loop, Mapping, level_starts, tile_extents, validate_mapping
-from hwsim.precision import cycles_per_mac, mac_speedup, useful_unit_cycles, utilization
+from hwsim.precision import UnitCycles, cycles_per_mac
 from hwsim.workload import Layer
 
 __all__ = ["CycleOptions", "CycleReport", "DramTiming", "simulate"]
@@ -119,7 +119,7 @@ class CycleOptions:
 
 
 @dataclass(frozen=True)
-class CycleReport:
+class CycleReport(UnitCycles):
     """Cycles of one layer under one mapping, by cause, and the per-fold timeline.
 
     ``cycles = compute_cycles + fill_drain_cycles + sram_stall_cycles + dram_stall_cycles``.
@@ -161,25 +161,6 @@ class CycleReport:
     @property
     def latency_s(self) -> float:
         return self.cycles / self.clock_hz
-
-    @property
-    def useful_unit_cycles(self) -> float:
-        """MAC-unit cycles spent on performed MACs (:func:`hwsim.precision.useful_unit_cycles`)."""
-        return useful_unit_cycles(self.macs, self.mac_fraction, self.mac_cycles)
-
-    @property
-    def available_unit_cycles(self) -> float:
-        return self.cycles * self.num_macs
-
-    @property
-    def utilization(self) -> float:
-        """Useful MAC-unit cycles over available ones (:func:`hwsim.precision.utilization`, as the analytical report)."""
-        return utilization(self.useful_unit_cycles, self.available_unit_cycles)
-
-    @property
-    def mac_speedup(self) -> float:
-        """Dense-equivalent MACs per useful unit cycle (:func:`hwsim.precision.mac_speedup`)."""
-        return mac_speedup(self.macs, self.useful_unit_cycles)
 
     @property
     def bound_by(self) -> str:

@@ -34,7 +34,7 @@ from hwsim.arch import Architecture, MacUnit
 from hwsim.errors import Problem, SpecError
 from hwsim.workload import Layer
 
-__all__ = ["MAC_KINDS", "cycles_per_mac", "energy_per_mac_pj", "mac_speedup", "useful_unit_cycles", "utilization"]
+__all__ = ["MAC_KINDS", "UnitCycles", "cycles_per_mac", "energy_per_mac_pj", "mac_speedup", "useful_unit_cycles", "utilization"]
 
 MAC_KINDS = ("fixed", "bit-serial", "bit-fusion")
 
@@ -91,6 +91,37 @@ def mac_speedup(macs: float, useful: float) -> float:
     """Dense-equivalent MACs per useful unit cycle: what precision (several products per cycle, or
     several cycles per product) and zero-skipping make of one unit cycle. 0 without MACs."""
     return macs / useful if useful > 0 else 0.0
+
+
+class UnitCycles:
+    """Utilization and speedup of one op's report, from its ``macs``, ``mac_fraction`` (performed share), ``mac_cycles``
+    (:func:`cycles_per_mac`), ``cycles`` and ``num_macs`` (the analytical and the cycle engine's reports both)."""
+
+    macs: float
+    mac_fraction: float
+    mac_cycles: float
+    cycles: float
+    num_macs: int
+
+    @property
+    def useful_unit_cycles(self) -> float:
+        """MAC-unit cycles spent on performed MACs (:func:`useful_unit_cycles`)."""
+        return useful_unit_cycles(self.macs, self.mac_fraction, self.mac_cycles)
+
+    @property
+    def available_unit_cycles(self) -> float:
+        return self.cycles * self.num_macs
+
+    @property
+    def utilization(self) -> float:
+        """Useful MAC-unit cycles over available ones, at the datapath's real width (:func:`utilization`): padding, idle
+        PEs, stalls and load imbalance lower it; never above 1."""
+        return utilization(self.useful_unit_cycles, self.available_unit_cycles)
+
+    @property
+    def mac_speedup(self) -> float:
+        """Dense-equivalent MACs per useful unit cycle (precision and zero-skipping; :func:`mac_speedup`)."""
+        return mac_speedup(self.macs, self.useful_unit_cycles)
 
 
 def energy_per_mac_pj(layer: Layer, mac: MacUnit) -> float:
