@@ -1,0 +1,244 @@
+"""README.md's measured figures are read from the committed benchmark results, never typed by hand.
+
+Every script in ``benchmarks/`` writes what it prints to ``benchmarks/results/NAME.json`` (``benchmarks/results_io.py``).
+FIGURES below lists each figure the README's "Validation" and "Performance" sections quote as (section, results
+file, template): the template's fields are key paths into the file's figures (``archs[fpga-small][worst]``) with a
+format (Python's, plus ``sigN``: N significant digits, and ``…/1e6``: divided first). Each template, filled from the
+file, must appear in the section word for word (line breaks count as spaces). A rerun of a script that changes a
+figure therefore fails here until the README is updated from the file; a figure typed into the README without a
+file behind it fails the no-stray-number tests.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+import string
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.results_io import RESULTS, read_results
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+VALIDATION = "## Validation"
+PERFORMANCE = "## Performance (2-core machine; rerun the scripts to reproduce)"
+
+# (README section, results file, template)
+FIGURES: list[tuple[str, str, str]] = [
+    # Validation
+    (VALIDATION, "validation", "brute-force walk of every loop iteration on {bruteforce_cases} randomized layers"),
+    (VALIDATION, "validation", "On the {eyeriss_reference[macs]:.1f/1e6}M-MAC reference layer"),
+    (VALIDATION, "validation", "lands at {eyeriss_reference[pj_per_mac]:.2f} pJ/MAC against {eyeriss_reference[published_pj_per_mac]:.2f}"),
+    (VALIDATION, "validation", "Network MAC counts match published figures within {zoo[worst_macs_deviation]:.1%} and parameter counts "
+                               "within {zoo[worst_params_deviation]:.1%}, {zoo[worst_params_network]} the farthest"),
+    # Performance
+    (PERFORMANCE, "mapper_throughput", "≈ {compiled_mappings_per_s:.2f/1e6} M mappings/s (ResNet-50 3×3 conv, Eyeriss-like)"),
+    (PERFORMANCE, "network_mapping", "{hwsim_s[eyeriss/resnet18]:.2f} s / {hwsim_s[eyeriss/resnet50]:.2f} s (Eyeriss-like), "
+                                     "{hwsim_s[tpu-v1/resnet18]:.2f} s / {hwsim_s[tpu-v1/resnet50]:.2f} s (TPU-like)"),
+    (PERFORMANCE, "exhaustive_vs_default", "{archs[eyeriss][layers]} small layers × {overall[archs]} presets"),
+    (PERFORMANCE, "exhaustive_vs_default", "default / optimum EDP, worst layer per preset: fpga-small {archs[fpga-small][worst]:.4f}× "
+                                           "(mean {archs[fpga-small][mean]:.4f}×; {archs[fpga-small][within_2_percent]} of "
+                                           "{archs[fpga-small][layers]} layers within 2%), eyeriss {archs[eyeriss][worst]:.4f}×, "
+                                           "nvdla-small {archs[nvdla-small][worst]:.4f}×"),
+    (PERFORMANCE, "default_vs_textbook", "at least as good on {default_at_least_as_good}/{distinct_layers} distinct layers, "
+                                         "{summed_edp_textbook_over_default:.1f}× lower summed EDP"),
+    (PERFORMANCE, "sweep_scale", "sweep of {in_process[points]} ResNet-18 design points"),
+    (PERFORMANCE, "sweep_scale", "{in_process[seconds]:.1f} s in-process, {dask_local[seconds]:.1f} s on a Dask LocalCluster (2 workers); "
+                                 "{in_process[pareto]} on the Pareto front"),
+    (PERFORMANCE, "continual_energy", "X3D-S → CoX3D-S {pairs[eyeriss][x3d-s][clip_mj]:sig3} → {pairs[eyeriss][x3d-s][step_mj]:sig3} mJ "
+                                      "(state {pairs[eyeriss][x3d-s][state_energy_share]:.0%} of it; "
+                                      "{pairs[eyeriss][x3d-s][state_onchip_kib]:,.0f} of {pairs[eyeriss][x3d-s][state_kib]:,.0f} KiB on chip) / "
+                                      "{pairs[tpu-v1][x3d-s][clip_mj]:sig3} → {pairs[tpu-v1][x3d-s][step_mj]:sig3} mJ "
+                                      "({pairs[tpu-v1][x3d-s][state_onchip_kib]:,.0f} of {pairs[tpu-v1][x3d-s][state_kib]:,.0f} KiB on chip)"),
+    (PERFORMANCE, "continual_energy", "Slow-8×8 → CoSlow {pairs[eyeriss][slow-8x8][clip_mj]:sig3} → {pairs[eyeriss][slow-8x8][step_mj]:sig3} / "
+                                      "{pairs[tpu-v1][slow-8x8][clip_mj]:sig3} → {pairs[tpu-v1][slow-8x8][step_mj]:sig3}"),
+    (PERFORMANCE, "continual_energy", "ST-GCN → CoST-GCN {pairs[eyeriss][st-gcn][clip_mj]:sig3} → {pairs[eyeriss][st-gcn][step_mj]:sig3} / "
+                                      "{pairs[tpu-v1][st-gcn][clip_mj]:sig3} → {pairs[tpu-v1][st-gcn][step_mj]:sig3}"),
+    (PERFORMANCE, "continual_energy", "OadTR-b1 → CoOadTR-b1 {pairs[eyeriss][oadtr-b1][clip_mj]:sig3} → {pairs[eyeriss][oadtr-b1][step_mj]:sig3} / "
+                                      "{pairs[tpu-v1][oadtr-b1][clip_mj]:sig3} → {pairs[tpu-v1][oadtr-b1][step_mj]:sig3}"),
+    (PERFORMANCE, "continual_energy", "{seconds:.0f} s for all six pairs and the buffer sweep"),
+    (PERFORMANCE, "network_mapping", "{hwsim_cycle_s[tpu-v1/resnet50]:.1f} s whole `hwsim run --engine cycle`"),
+    (PERFORMANCE, "network_mapping", "compiles the numba kernels once ({cold_cache_run_s:.0f} s for a whole `hwsim run` with an empty "
+                                     "numba cache, measured by `benchmarks/network_mapping.py`)"),
+    (PERFORMANCE, "cycle_vs_scalesim_8x8_is", "at 8×8 in is (committed SCALE-Sim records): {runs[0][exact]} of {runs[0][layers]} ResNet-18 "
+                                              "layers and {runs[1][exact]} of {runs[1][layers]} GEMMs exact, "
+                                              "{runs[0][speedup]:,.0f}× faster on ResNet-18"),
+    (PERFORMANCE, "engines_agreement", "layers the analytical model calls compute-bound within {overall[worst_compute_bound_deviation]:.1%} "
+                                       "once fill/drain is set aside, but {overall[known_gaps]} open gaps (up to {overall[known_gap_max]:.0%}, "
+                                       "listed in `tests/test_cycle_zoo.py`); cycle/analytical "
+                                       "{overall[cycle_over_analytical_min]:.3f}–{overall[cycle_over_analytical_max]:.2f} "
+                                       "(the excess is fill/drain and DRAM stalls; residual ≤ {overall[residual_max]:.2f})"),
+    (PERFORMANCE, "bitfusion_precision", "{resnet18[W8A8][latency_ms]:.2f} / {resnet18[W4A4][latency_ms]:.2f} / "
+                                         "{resnet18[W2A2][latency_ms]:.2f} / {resnet18[mixed][latency_ms]:.2f} ms; one compute-bound schedule "
+                                         "{one_schedule[policies][W8A8][speedup]:.0f}× / {one_schedule[policies][W4A4][speedup]:.0f}× / "
+                                         "{one_schedule[policies][W2A2][speedup]:.0f}×"),
+]
+# the ZigZag row quotes its figures when the file says ZigZag ran, else why it did not
+ZIGZAG_RAN = ("{zigzag_s[eyeriss_like]:.1f} s (eyeriss_like), {zigzag_s[tpu_like]:.1f} s (tpu_like): hwsim "
+              "{speedup_zigzag_over_hwsim[eyeriss vs eyeriss_like]:.0f}× and {speedup_zigzag_over_hwsim[tpu-v1 vs tpu_like]:.0f}× faster")  # fmt: skip
+ZIGZAG_NOT_RUN = "not measured in the committed run: {zigzag_not_run_because}"
+# words with digits in the Performance table's figure column that name things rather than measure them
+NAMES = ("ResNet-50", "ResNet-18", "3×3", "W8A8", "W4A4", "W2A2", "CoX3D-S", "X3D-S", "Slow-8×8", "CoST-GCN", "ST-GCN", "CoOadTR-b1",
+         "OadTR-b1", "SCALE-Sim 3.0.0", "32×32", "128×128", "8×8", "2 workers", "within 2%")  # fmt: skip
+
+
+class FigureFormatter(string.Formatter):
+    """Python's format specs, plus ``sigN`` (N significant digits, trailing zeros kept) and a ``/D`` suffix (divide by D first)."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "/" in format_spec:
+            format_spec, divisor = format_spec.rsplit("/", 1)
+            value = value / float(divisor)
+        if format_spec.startswith("sig"):
+            digits = int(format_spec[3:])
+            if value == 0:
+                return "0"
+            decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+            return f"{value:,.{decimals}f}"
+        return super().format_field(value, format_spec)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def section(title: str) -> str:
+    """The README's section under heading ``title``, up to the next ``## `` heading, whitespace collapsed."""
+    text = README.read_text(encoding="utf-8")
+    assert f"\n{title}\n" in text, f"README.md has no section {title!r}"
+    body = text.split(f"\n{title}\n", 1)[1]
+    return flat(body.split("\n## ", 1)[0])
+
+
+def load(name: str) -> dict[str, Any]:
+    """The record of benchmarks/results/NAME.json; a missing file fails with the way to write it."""
+    if not (RESULTS / f"{name}.json").exists():
+        pytest.fail(f"benchmarks/results/{name}.json is missing: run the benchmark script that writes it (see README's Performance table)")
+    return read_results(name)
+
+
+def render(name: str, template: str) -> str:
+    return flat(FigureFormatter().format(template, **load(name)["figures"]))
+
+
+def performance_rows() -> list[tuple[str, str, str]]:
+    """(what, figure, command) of each row of the Performance table."""
+    rows = []
+    text = README.read_text(encoding="utf-8").split(f"\n{PERFORMANCE}\n", 1)[1].split("\n## ", 1)[0]
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if line.startswith("|") and len(cells) == 3 and cells[0] != "what":
+            rows.append((cells[0], cells[1], cells[2]))
+    return rows
+
+
+def commands(cell: str) -> list[list[str]]:
+    """The ``python benchmarks/NAME.py ARGS`` commands quoted in a command cell (``same script``: none)."""
+    return [shlex.split(c) for c in re.findall(r"`(python benchmarks/[^`]+)`", cell)]
+
+
+def results_name(words: list[str]) -> str:
+    """The results file a script writes: ``--results NAME`` if given, else the script's name."""
+    if "--results" in words:
+        return words[words.index("--results") + 1]
+    return Path(words[1]).stem
+
+
+def rendered_figures(title: str) -> list[str]:
+    out = []
+    for where, name, template in FIGURES:
+        if where == title:
+            out.append(render(name, template))
+    if title == PERFORMANCE:
+        ran = load("network_mapping")["figures"]["zigzag_run"]
+        out.append(render("network_mapping", ZIGZAG_RAN if ran else ZIGZAG_NOT_RUN))
+    return out
+
+
+@pytest.mark.parametrize(("where", "name", "template"), FIGURES, ids=[f"{n}:{t[:40]}" for _, n, t in FIGURES])
+def test_readme_quotes_the_results_file(where: str, name: str, template: str) -> None:
+    """The README section contains this template filled from benchmarks/results/NAME.json, word for word."""
+    want = render(name, template)
+    assert want in section(where), f"README.md's {where!r} should say, from benchmarks/results/{name}.json:\n  {want}"
+
+
+def test_zigzag_row_quotes_the_run_or_says_it_was_not_run() -> None:
+    """The ZigZag row quotes ZigZag's times and speed-ups from network_mapping.json, or the reason the file gives for not running it."""
+    figures = load("network_mapping")["figures"]
+    want = render("network_mapping", ZIGZAG_RAN if figures["zigzag_run"] else ZIGZAG_NOT_RUN)
+    assert want in section(PERFORMANCE), f"README.md's Performance table should say, from network_mapping.json:\n  {want}"
+
+
+def test_every_performance_row_names_a_command_with_a_results_file() -> None:
+    """Each Performance row names at least one `python benchmarks/…` command (or is `same script` as the row above), and
+    each such command has its results file, written by exactly that command line."""
+    rows = performance_rows()
+    assert len(rows) >= 10
+    for what, _, cell in rows:
+        found = commands(cell)
+        assert found or cell == "same script", f"Performance row {what!r} names no `python benchmarks/…` command: {cell!r}"
+        for words in found:
+            path = RESULTS / f"{results_name(words)}.json"
+            assert path.exists(), f"Performance row {what!r}: {shlex.join(words)} has no results file {path.relative_to(ROOT)}"
+            recorded = read_results(results_name(words))["command"]
+            assert shlex.split(recorded) == words, f"{path.name} was written by {recorded!r}, the README says {shlex.join(words)!r}"
+
+
+def test_performance_figures_hold_no_number_without_a_results_file() -> None:
+    """Once the quoted figures (FIGURES) and names (NAMES) are taken out, no digit is left in the Performance table's figure
+    column nor in the section's prose (the what and command columns describe the setup and are not checked)."""
+    quoted = sorted(rendered_figures(PERFORMANCE), key=len, reverse=True)
+    text = README.read_text(encoding="utf-8").split(f"\n{PERFORMANCE}\n", 1)[1].split("\n## ", 1)[0]
+    rows = {figure: what for what, figure, _ in performance_rows()}
+    prose = [line for line in text.split("\n\n") if not line.lstrip().startswith("|")]
+    for where, rest in [(f"row {what!r}", figure) for figure, what in rows.items()] + [("prose", p) for p in prose]:
+        rest = flat(rest)
+        for part in quoted + list(NAMES):
+            rest = rest.replace(part, " ")
+        assert not re.search(r"\d", rest), f"Performance {where} quotes a number no results file holds: {rest!r}"
+
+
+def test_validation_holds_no_number_without_a_results_file() -> None:
+    """Once the quoted figures are taken out, no digit is left in the Validation section."""
+    rest = section(VALIDATION)
+    for text in sorted(rendered_figures(VALIDATION), key=len, reverse=True):
+        rest = rest.replace(text, " ")
+    assert not re.search(r"\d", rest), f"README.md's Validation section quotes a number no results file holds: {rest!r}"
+
+
+def test_eyeriss_reference_access_counts_are_exact() -> None:
+    """The Validation section says hwsim reproduces the published access counts exactly: validation.json must say all of them match."""
+    eye = load("validation")["figures"]["eyeriss_reference"]
+    assert "reproduces the published DRAM, scratchpad and MAC access counts exactly" in section(VALIDATION)
+    assert eye["access_counts_exact"] == eye["access_counts_published"]
+
+
+def test_results_files_say_what_they_measure_and_how_to_rerun() -> None:
+    """Every results file names what it measures, the command that wrote it (a script in benchmarks/), its date and commit."""
+    files = sorted(RESULTS.glob("*.json"))
+    assert files
+    for path in files:
+        record = read_results(path.stem)
+        assert record["name"] == path.stem
+        assert len(record["measures"]) > 40, path.name
+        words = shlex.split(record["command"])
+        assert words[0] == "python" and (ROOT / words[1]).is_file() and words[1].startswith("benchmarks/"), record["command"]
+        assert record["date"] and record["git_commit"] and isinstance(record["figures"], dict), path.name
+
+
+def test_formatter() -> None:
+    """sigN keeps N significant digits with trailing zeros; /D divides first."""
+    f = FigureFormatter()
+    assert [f.format("{x:sig3}", x=x) for x in (12.016, 2.1179, 194.06, 0.904, 0.72)] == ["12.0", "2.12", "194", "0.904", "0.720"]
+    assert f.format("{x:.2f/1e6}", x=1_019_000) == "1.02"
+
+
+def test_architecture_doc_quotes_the_brute_force_case_count() -> None:
+    """docs/architecture.md's one measured count (the brute-force check's random cases) is validation.json's."""
+    doc = flat((ROOT / "docs" / "architecture.md").read_text(encoding="utf-8"))
+    want = render("validation", "walks every iteration of {bruteforce_cases} random small cases")
+    assert want in doc, f"docs/architecture.md should say, from benchmarks/results/validation.json:\n  {want}"
