@@ -64,6 +64,8 @@ FIGURES: list[tuple[str, str, str]] = [
     (PERFORMANCE, "network_mapping", "{hwsim_cycle_s[tpu-v1/resnet50]:.1f} s whole `hwsim run --engine cycle`"),
     (PERFORMANCE, "network_mapping", "compiles the numba kernels once ({cold_cache_run_s:.0f} s for a whole `hwsim run` with an empty "
                                      "numba cache, measured by `benchmarks/network_mapping.py`)"),
+    (PERFORMANCE, "cycle_vs_scalesim_32_128", "{total[exact]} of {total[layer_runs]} layer runs exact at 32×32 and 128×128 "
+                                              "(ResNet-18 and GEMMs, os/ws/is), {total[speedup]:,.0f}× faster"),
     (PERFORMANCE, "cycle_vs_scalesim_8x8_is", "at 8×8 in is (committed SCALE-Sim records): {runs[0][exact]} of {runs[0][layers]} ResNet-18 "
                                               "layers and {runs[1][exact]} of {runs[1][layers]} GEMMs exact, "
                                               "{runs[0][speedup]:,.0f}× faster on ResNet-18"),
