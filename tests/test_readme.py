@@ -187,3 +187,37 @@ def test_the_cycle_engine_section_quotes_its_results_files() -> None:
         f"but {agree['known_gaps']} layers differ by up to {agree['known_gap_max']:.0%}",
     ]
     assert [q for q in quoted if q not in text] == []
+
+
+def _md_rows(name: str, first_cell: str) -> list[list[str]]:
+    md = (ROOT / "benchmarks" / name).read_text(encoding="utf-8")
+    return [[c.strip() for c in line.split("|")[1:-1]] for line in md.splitlines() if line.startswith(f"| {first_cell}")]
+
+
+def test_the_rtl_agreement_figures_are_the_committed_table() -> None:
+    """README's RTL-vs-model figures are benchmarks/rtl_agreement.md's summary line (`python benchmarks/rtl_agreement.py`)."""
+    md = (ROOT / "benchmarks" / "rtl_agreement.md").read_text(encoding="utf-8")
+    m = re.search(r"(\d+) configurations, (\d+) bit-exact; \|RTL − model\| / model: mean ([\d.]+)%, worst [\d.]+%; within 5%: (\d+); "
+                  r"within 1%: (\d+)", md)  # fmt: skip
+    assert m is not None
+    n, exact, mean, five, one = m.groups()
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert f"{exact} of {n} configurations bit-exact" in text
+    assert f"RTL vs model mean {float(mean):.1f}%, {five} within 5% and {one} within 1%" in text
+
+
+def test_the_search_baseline_figures_are_the_committed_table() -> None:
+    """README's co-search comparison is benchmarks/search_baselines.md (`python benchmarks/search_baselines.py --budget 300`)."""
+    rows = {r[0]: r for r in _md_rows("search_baselines.md", "") if len(r) == 7 and r[1].isdigit()}
+    naas = {r[0]: r for r in _md_rows("search_baselines.md", "") if len(r) == 6 and r[1].isdigit()}
+    co, rnd, hw = rows["co-search (NSGA-II)"], rows["random search"], rows["hardware only (NSGA-II)"]
+    cma, prune = rows["co-search (CMA-ES, NAAS encoding, EDP + penalty)"], rows["co-search + pruning and sparsity support (NSGA-II)"]
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    quoted = [
+        f"co-search (NSGA-II) {co[2]} feasible trials, best EDP {co[4]} below the base, normalized hypervolume {float(co[5]):.3f}",
+        f"random search {rnd[2]} feasible, {rnd[4]}, {float(rnd[5]):.3f}; hardware-only {hw[4]}, {float(hw[5]):.3f}",
+        f"CMA-ES on the NAAS encoding {cma[2]} feasible, {cma[4]}, {float(cma[5]):.3f}",
+        f"co-search with pruning and sparsity support {prune[2]} feasible, {prune[4]}, {float(prune[5]):.3f}",
+        f"finds {naas['resnet50'][4]} (ResNet-50) and {naas['mobilenetv2'][4]} (MobileNetV2) lower EDP",
+    ]
+    assert [q for q in quoted if q not in text] == []
