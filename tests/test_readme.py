@@ -221,3 +221,13 @@ def test_the_search_baseline_figures_are_the_committed_table() -> None:
         f"finds {naas['resnet50'][4]} (ResNet-50) and {naas['mobilenetv2'][4]} (MobileNetV2) lower EDP",
     ]
     assert [q for q in quoted if q not in text] == []
+
+
+def test_the_robustness_figure_is_the_committed_fuzz_run() -> None:
+    """README's fuzzing figure is benchmarks/results/fuzz_loaders.json, written by the command the README names."""
+    import json
+
+    record = json.loads((ROOT / "benchmarks" / "results" / "fuzz_loaders.json").read_text(encoding="utf-8"))
+    f = record["figures"]
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert f"`{record['command']}`: {f['crashes']} crashes on {f['min_inputs_per_entry_point']:,} inputs per importer entry point" in text
