@@ -43,6 +43,12 @@ def help_examples() -> list[str]:
 COMMANDS = readme_commands()
 
 
+def unquoted(quoted: list[str]) -> list[str]:
+    """The quotes that README.md (white space folded) does not contain."""
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    return [q for q in quoted if q not in text]
+
+
 def test_the_readme_shows_commands() -> None:
     """The extraction finds the README's own first command and the sections' examples (so the tests below test something)."""
     assert "hwsim run --plot resnet18.png" in COMMANDS
@@ -139,7 +145,6 @@ def test_the_streaming_figures_are_the_presets_own() -> None:
     def ratio(clip: str, step: str) -> float:
         return load_workload(clip).macs / load_workload(step).macs
 
-    text = " ".join(README.read_text(encoding="utf-8").split())
     quoted = [
         f"({ratio('x3d-s', 'cox3d-s'):.1f}× and {ratio('x3d-m', 'cox3d-m'):.1f}× fewer MACs per prediction",
         f"({load_workload('slow-8x8').macs / 1e9:.2f} GMACs per clip; {ratio('slow-8x8', 'coslow-8x8'):.1f}× vs the paper's 7.95×)",
@@ -147,7 +152,7 @@ def test_the_streaming_figures_are_the_presets_own() -> None:
         f"({ratio('oadtr-b1', 'cooadtr-b1'):.1f}× and {ratio('oadtr-b2', 'cooadtr-b2'):.2f}× vs 63.5× and 2.61×)",
         f"to the layer shapes, names and {load_workload('resnet18').macs:,} MACs",
     ]
-    assert [q for q in quoted if q not in text] == []
+    assert unquoted(quoted) == []
 
 
 def test_the_synthesis_figures_are_the_committed_benchmark_output() -> None:
@@ -212,7 +217,6 @@ def test_the_search_baseline_figures_are_the_committed_table() -> None:
     naas = {r[0]: r for r in _md_rows("search_baselines.md", "") if len(r) == 6 and r[1].isdigit()}
     co, rnd, hw = rows["co-search (NSGA-II)"], rows["random search"], rows["hardware only (NSGA-II)"]
     cma, prune = rows["co-search (CMA-ES, NAAS encoding, EDP + penalty)"], rows["co-search + pruning and sparsity support (NSGA-II)"]
-    text = " ".join(README.read_text(encoding="utf-8").split())
     quoted = [
         f"co-search (NSGA-II) {co[2]} feasible trials, best EDP {co[4]} below the base, normalized hypervolume {float(co[5]):.3f}",
         f"random search {rnd[2]} feasible, {rnd[4]}, {float(rnd[5]):.3f}; hardware-only {hw[4]}, {float(hw[5]):.3f}",
@@ -220,7 +224,7 @@ def test_the_search_baseline_figures_are_the_committed_table() -> None:
         f"co-search with pruning and sparsity support {prune[2]} feasible, {prune[4]}, {float(prune[5]):.3f}",
         f"finds {naas['resnet50'][4]} (ResNet-50) and {naas['mobilenetv2'][4]} (MobileNetV2) lower EDP",
     ]
-    assert [q for q in quoted if q not in text] == []
+    assert unquoted(quoted) == []
 
 
 def test_the_robustness_figure_is_the_committed_fuzz_run() -> None:
