@@ -26,7 +26,7 @@ def _layer_dict(layer: Layer) -> dict[str, Any]:
     if layer.kind in ("conv2d", "depthwise"):
         (sh, sw), (ph, pw), (dh, dw) = layer.stride, layer.padding, layer.dilation
         # the smallest input giving the layer's output size (the loader recomputes P, Q exactly as before)
-        in_hw = [(b["P"] - 1) * sh + dh * (b["R"] - 1) + 1 - 2 * ph, (b["Q"] - 1) * sw + dw * (b["S"] - 1) + 1 - 2 * pw]
+        in_hw = [layer.input_extents(0).start, layer.input_extents(1).start]
         common = {"in_hw": in_hw, "kernel": [b["R"], b["S"]], "stride": [sh, sw], "padding": [ph, pw], "dilation": [dh, dw], "batch": b["N"]}
         if layer.kind == "depthwise":
             d.update(type="depthwise", channels=b["G"], **common)

@@ -153,14 +153,6 @@ def network_from_dict(data: Any, source: str = "<dict>") -> Network:
     return net
 
 
-def _window_range(layer: Layer, axis: int) -> range:
-    """The input extents along ``axis`` (0: H, 1: W) that give ``layer`` its output size (PyTorch's floor)."""
-    d = layer.dims
-    out, k = (d["P"], d["R"]) if axis == 0 else (d["Q"], d["S"])
-    smallest = (out - 1) * layer.stride[axis] + layer.dilation[axis] * (k - 1) + 1 - 2 * layer.padding[axis]
-    return range(max(smallest, 1), smallest + layer.stride[axis])
-
-
 def _produced(op: Layer | TensorOp) -> tuple[int, tuple[int, int] | None] | None:
     """What an op hands on per batch: (channels, (h, w)) of a convolution, (features, None) of an fc,
     (elements, None) of a tensor op; None when this check does not follow it (gemm, matmul, state)."""
@@ -206,7 +198,7 @@ def chaining_problems(net: Network) -> list[tuple[str, str, Any, str]]:
                 out.append((op.name, "in_features", d["C"], f"expected {flat}: {what} produces {shape}"))
             continue
         cin = d["C"] * d["G"]
-        hs, ws = _window_range(op, 0), _window_range(op, 1)
+        hs, ws = op.input_extents(0), op.input_extents(1)
         if isinstance(src, TensorOp):
             fits = [(h, w) for h in hs for w in ws if channels in (cin * h * w, n * cin * h * w)]
             if not fits:

@@ -242,6 +242,14 @@ class Layer:
         ops = tuple(replace(o, bits=bits.get(o.name, o.bits)) for o in self.operands)
         return Layer(self.name, self.kind, self.bounds, ops, self.padding, self.stride, self.dilation)
 
+    def input_extents(self, axis: int) -> range:
+        """The input sizes along ``axis`` (0: H, 1: W) that give this convolution its output size, PyTorch's floor:
+        from the smallest to ``stride - 1`` more."""
+        d = self.dims
+        out, k = (d["P"], d["R"]) if axis == 0 else (d["Q"], d["S"])
+        smallest = (out - 1) * self.stride[axis] + self.dilation[axis] * (k - 1) + 1 - 2 * self.padding[axis]
+        return range(max(smallest, 1), smallest + self.stride[axis])
+
     def __repr__(self) -> str:
         shape = " ".join(f"{d}={n}" for d, n in self.bounds if n != 1)
         return f"Layer({self.name!r}, {self.kind}, {shape}, macs={self.macs})"
