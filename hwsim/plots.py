@@ -54,17 +54,14 @@ def _figure(ax: Axes | None, figsize: tuple[float, float], rows: int = 1) -> tup
 
 
 def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> None:
-    """Write ``fig`` to ``path`` (.png, .svg or .pdf) atomically: readers see the old file or the whole new one."""
-    import io
-
-    from hwsim.io import write_bytes_atomic
+    """Write ``fig`` to ``path`` (.png, .svg or .pdf) atomically, nothing clipped (:func:`hwsim.pareto.save_figure`), after
+    checking the format."""
+    from hwsim import pareto
 
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"figure path must end in {', '.join(FORMATS)}, not {str(path)!r}")
-    buf = io.BytesIO()
-    fig.savefig(buf, format=suffix[1:], dpi=dpi, bbox_inches="tight", pad_inches=0.1)  # nothing clipped: long layer names, outside legends
-    write_bytes_atomic(path, buf.getvalue())
+    pareto.save_figure(fig, path, dpi)
 
 
 def _tick_labels(ax: Axes, names: Sequence[str], max_labels: int = 60) -> None:
