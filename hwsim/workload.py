@@ -176,6 +176,14 @@ class Layer:
         return self.dims[dim]
 
     @property
+    def is_depthwise(self) -> bool:
+        """Whether each of several groups convolves one channel (the one definition of "depthwise"): a
+        convolution with G > 1 and one input channel per group (K outputs per channel: a channel multiplier),
+        or one its builder called depthwise (a temporal depthwise conv runs its taps on C). Not a batched matmul."""
+        d = self.dims
+        return self.kind != "matmul" and d["G"] > 1 and (d["C"] == 1 or self.kind == "depthwise")
+
+    @property
     def macs(self) -> int:
         return math.prod(n for _, n in self.bounds)
 
@@ -551,14 +559,44 @@ class Network:
                     data["op"] = data["op"].with_sparsity(weights=structure if ":" in structure else density)
         return Network(self.name, g, self._last)
 
-    def with_bits(self, weights: int | None = None, inputs: int | None = None, per_layer: Mapping[str, tuple[int, int]] | None = None) -> Network:
-        """A copy with every MAC layer's weight/input precision set (``per_layer``: name → (w, a) wins)."""
+    def with_bits(
+        self, weights: int | None = None, inputs: int | None = None, per_layer: Mapping[str, tuple[int, int]] | None = None
+    ) -> Network:
+        """A copy with every MAC layer's weight/input precision set (``per_layer``: name → (w, a) wins).
+
+        Non-MAC ops (pooling, adds, norms, activation state) move the activations their producers
+        write, so they follow them: an op whose width is that of the activations it reads takes its
+        producers' new output width (the widest, when they differ); an op with no producer takes
+        ``inputs`` when given. An op wider than the activations it reads (the partial-sum ring
+        buffer of a continual conv, at the accumulator width) keeps its width, as the layers keep
+        their partial-sum precision. Edge sizes follow the new widths.
+        """
         g = self.graph.copy()
-        for name, data in g.nodes(data=True):
+        order = {n: i for i, n in enumerate(g.nodes)}
+        old_out: dict[str, int] = {}  # node → width of the activations it writes, before and after
+        new_out: dict[str, int] = {}
+        for name in nx.lexicographical_topological_sort(g, key=order.__getitem__):
+            data = g.nodes[name]
             op = data["op"]
+            preds = list(g.predecessors(name))
             if isinstance(op, Layer):
+                old_out[name] = op.operand("outputs").bits
                 wb, ab = (per_layer or {}).get(name, (weights or op.operand("weights").bits, inputs or op.operand("inputs").bits))
-                data["op"] = op.with_bits(weights=wb, inputs=ab)
+                data["op"] = op = op.with_bits(weights=wb, inputs=ab)
+                new_out[name] = op.operand("outputs").bits
+                continue
+            old_out[name] = op.bits
+            if preds and op.bits in {old_out[p] for p in preds}:
+                bits = max(new_out[p] for p in preds if old_out[p] == op.bits)
+            elif not preds and inputs is not None:
+                bits = inputs
+            else:
+                bits = op.bits  # wider than its producers' activations: partial sums, kept
+            if bits != op.bits:
+                data["op"] = op = replace(op, bits=bits)
+            new_out[name] = op.bits
+        for u, v in g.edges:
+            g.edges[u, v]["size_bytes"] = _output_bytes(g.nodes[u]["op"])
         return Network(self.name, g, self._last)
 
 

@@ -94,3 +94,48 @@ def test_fp_operands_need_a_floating_point_datapath():
     layer = _layer(16, 16).with_number("fp")
     with pytest.raises(SpecError, match=r"mac.fp_bits: expected a floating-point datapath for layer 'c''s fp operands, not 0"):
         map_layer(layer, load_arch("eyeriss"))
+
+
+def test_precision_reaches_pools_adds_and_norms():
+    """--precision W2A2 (Network.with_bits) gives the non-MAC ops the activation width their producers write:
+    ResNet-18's maxpool moves 2-bit activations through DRAM, not 8-bit ones (it cost 2.9× conv1 on BitFusion)."""
+    from hwsim.evaluate import cost_tensor_op
+    from hwsim.presets import load_workload
+    from hwsim.workload import TensorOp
+
+    net = load_workload("resnet18").with_bits(weights=2, inputs=2)
+    ops = {op.name: op for op in net.ops()}
+    assert {op.bits for op in ops.values() if isinstance(op, TensorOp)} == {2}
+    pool = ops["maxpool"]
+    # conv1 writes 64 × 112 × 112 activations; a 3×3/2 pool (padding 1) makes 64 × 56 × 56 of them, 8 compares each
+    assert (pool.input_elements, pool.output_elements, pool.ops) == (64 * 112 * 112, 64 * 56 * 56, 64 * 56 * 56 * 8)
+    assert net.graph.edges["conv1", "maxpool"]["size_bytes"] == 64 * 112 * 112 * 2 / 8  # the edge follows the width
+    arch = load_arch("bitfusion")
+    dram = arch.levels[0]
+    assert (dram.ports, dram.read_bandwidth_bits_per_cycle, dram.word_bits) == (1, 409.6, 64)
+    assert (dram.read_energy_pj, dram.write_energy_pj) == (4480, 4480)
+    r = cost_tensor_op(pool, arch)
+    # bits through DRAM: 802,816 × 2 read + 200,704 × 2 written = 1,605,632 + 401,408 = 2,007,040
+    # one port at 409.6 bits/cycle: 2,007,040 / 409.6 = 4,900 cycles (at 8 bits: 8,028,160 bits, 19,600 cycles)
+    assert r.transfer_cycles["DRAM"] == pytest.approx(4900)
+    assert r.cycles == pytest.approx(4900)  # above the 1,605,632 / 512 = 3,136 compare cycles
+    # DRAM energy: 2,007,040 bits / 64 bits per word × 4,480 pJ = 140,492,800 pJ (at 8 bits: 561,971,200 pJ)
+    assert r.level_energy_pj["DRAM"] == pytest.approx(140_492_800)
+
+
+def test_precision_keeps_partial_sum_state_and_follows_each_layers_width():
+    """An op wider than the activations it reads (a continual conv's partial-sum ring buffer, 24 bits) keeps its width;
+    with per-layer widths each op takes its producer's; an op without a producer takes the activation width."""
+    from hwsim.workload import Network, StateOp, TensorOp
+
+    net = Network("n")
+    net.add(TensorOp("embed", "elementwise", 100, 100, 100))
+    net.add(conv2d("a", in_channels=4, out_channels=4, in_hw=8, kernel=3))
+    net.add(StateOp("a.ring", "state", 144, 144, 144, 24, state_elements=288))
+    net.add(TensorOp("pool", "pool", 144, 36, 144), after="a")
+    net.add(conv2d("b", in_channels=4, out_channels=4, in_hw=3, kernel=1), after="pool")
+    net.add(TensorOp("add", "add", 72, 36, 36), after=["pool", "b"])
+    bits = {op.name: op.bits for op in net.with_bits(weights=4, inputs=4).ops() if isinstance(op, TensorOp)}
+    assert bits == {"embed": 4, "a.ring": 24, "pool": 4, "add": 4}
+    bits = {op.name: op.bits for op in net.with_bits(per_layer={"a": (4, 4), "b": (8, 16)}).ops() if isinstance(op, TensorOp)}
+    assert bits == {"embed": 8, "a.ring": 24, "pool": 4, "add": 16}  # add: the wider of pool (4) and b (16)
