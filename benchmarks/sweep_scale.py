@@ -1,12 +1,13 @@
 """A sweep of 540 design points over ResNet-18, in-process and through a Dask LocalCluster (issue: ≥ 500 points < 5 min).
 
-    python benchmarks/sweep_scale.py [--samples 5000]
+    python benchmarks/sweep_scale.py [--samples N]   # default: hwsim sweep's, hwsim.mapper.DEFAULT_SAMPLES (20,000)
 
 Runs ``hwsim sweep`` as a user would (a fresh process each, the whole-process time measured) over the Eyeriss-like
 preset: PE rows × cols × global-buffer size × DRAM bandwidth × dataflow = 6 × 5 × 3 × 2 × 3 = 540 points, each a whole
-ResNet-18 mapped and costed; once with the default in-process workers and once with ``--scheduler local:2``. Prints
-points, seconds, points per second and the Pareto-front size of each run, and writes them to
-benchmarks/results/sweep_scale.json (wall-clock times: run it on a quiet machine).
+ResNet-18 mapped and costed at ``hwsim sweep``'s default mapper budget unless ``--samples`` says otherwise; once
+with the default in-process workers and once with ``--scheduler local:2``. Prints points, seconds, points per second
+and the Pareto-front size of each run, and writes them with the budget to benchmarks/results/sweep_scale.json
+(wall-clock times: run it on a quiet machine).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import time
 from pathlib import Path
 
 from results_io import write_results
+
+from hwsim.mapper import DEFAULT_SAMPLES
 
 GRID = ["array.rows=4,8,12,14,16,24", "array.cols=4,8,12,14,16", "levels.glb.size_kib=64,108,256",
         "levels.dram.bandwidth_bytes_per_s=6.4e9,12.8e9", "dataflow=ws,os,rs"]  # fmt: skip
@@ -39,7 +42,7 @@ def run(extra: list[str], samples: int) -> tuple[dict, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--samples", type=int, default=5000, help="mapper samples per layer (5000: the budget the README's figures were measured at; hwsim sweep's default is 20000)")
+    ap.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help="mapper samples per layer (default: hwsim sweep's)")
     args = ap.parse_args()
     print(f"{'run':<28} {'points':>7} {'seconds':>8} {'points/s':>9} {'pareto':>7}")
     runs = {}
@@ -51,8 +54,8 @@ def main() -> None:
         runs[key] = {"label": label, "points": points, "seconds": seconds, "points_per_s": points / seconds, "pareto": summary.get("pareto")}  # fmt: skip
     write_results("sweep_scale", {"grid": GRID, "samples": args.samples, **runs},
                   measures="Whole-process wall time of `hwsim sweep` over 540 Eyeriss-like design points on ResNet-18 "
-                  "(rows × cols × GLB × DRAM bandwidth × dataflow), in-process and on a Dask LocalCluster with 2 workers, "
-                  "and the Pareto-front size (load-sensitive).")  # fmt: skip
+                  "(rows × cols × GLB × DRAM bandwidth × dataflow) at `samples` mapper samples per layer, in-process and on a "
+                  "Dask LocalCluster with 2 workers, and the Pareto-front size (load-sensitive).")  # fmt: skip
 
 
 if __name__ == "__main__":
