@@ -30,10 +30,6 @@ def stages(network: Network) -> list[str]:
     return sorted(seen, key=lambda s: -int(s.split("x")[0]) * int(s.split("x")[1]))
 
 
-def _depthwise(layer: Layer) -> bool:
-    return layer.bound("G") > 1 and layer.bound("K") == 1 and layer.bound("C") == 1
-
-
 def _make_divisible(c: float, old: int) -> int:
     if old < 8:
         return old
@@ -56,7 +52,7 @@ def scale_widths(network: Network, multipliers: dict[str, float]) -> Network:
     for n in order:
         op = g.nodes[n]["op"]
         parent[n] = n
-        if (isinstance(op, Layer) and _depthwise(op)) or isinstance(op, TensorOp):
+        if (isinstance(op, Layer) and op.is_depthwise) or isinstance(op, TensorOp):
             for p in preds[n]:  # same channels in and out: one group
                 parent[find(p)] = find(n)
     members: dict[str, list[str]] = {}
@@ -66,7 +62,7 @@ def scale_widths(network: Network, multipliers: dict[str, float]) -> Network:
     group_mult: dict[str, float] = {}
     for root, ns in members.items():
         layers = [g.nodes[n]["op"] for n in ns if isinstance(g.nodes[n]["op"], Layer)]
-        if any(n in sinks and isinstance(g.nodes[n]["op"], Layer) for n in ns) or any(_stage(x) is None for x in layers if not _depthwise(x)):
+        if any(n in sinks and isinstance(g.nodes[n]["op"], Layer) for n in ns) or any(_stage(x) is None for x in layers if not x.is_depthwise):
             group_mult[root] = 1.0
             continue
         votes = Counter(s for x in layers if (s := _stage(x)) is not None)
@@ -81,10 +77,10 @@ def scale_widths(network: Network, multipliers: dict[str, float]) -> Network:
         in_new = new_c.get(src, 0) if src else 0
         if isinstance(op, Layer):
             d = op.dims
-            if _depthwise(op):
-                old_c[n] = d["G"]
-                new_c[n] = in_new if src and in_old == d["G"] else d["G"]
-                dims = {**d, "G": new_c[n]}
+            if op.is_depthwise:  # its groups follow its input's channels; K (a channel multiplier) and C stay
+                g_new = in_new if src and in_old == d["G"] else d["G"]
+                old_c[n], new_c[n] = d["K"] * d["G"], d["K"] * g_new
+                dims = {**d, "G": g_new}
             else:
                 old_c[n] = d["K"] * d["G"]
                 k = _make_divisible(d["K"] * group_mult[find(n)], d["K"]) if group_mult[find(n)] != 1.0 else d["K"]

@@ -299,7 +299,7 @@ def _network_variant(ctx: Context, params: dict[str, Any]) -> Network:
     for layer in net.layers():
         choice = params.get(f"wsparsity.{_layer_stage(layer)}")
         value = _sparsity_value(choice) if choice is not None else None
-        if value is not None and value != 1.0 and layer.kind != "matmul" and not _is_depthwise(layer):
+        if value is not None and value != 1.0 and layer.kind != "matmul" and not layer.is_depthwise:
             prune[layer.name] = value
     if prune:
         g = net.graph.copy()
@@ -307,10 +307,6 @@ def _network_variant(ctx: Context, params: dict[str, Any]) -> Network:
             g.nodes[name]["op"] = g.nodes[name]["op"].with_sparsity(weights=value)
         net = Network(net.name, g, net.last)
     return net
-
-
-def _is_depthwise(layer: Layer) -> bool:
-    return layer.bound("G") > 1 and layer.bound("C") == 1
 
 
 def _layer_stage(layer: Layer) -> str:
