@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 OPERAND_COLORS = {"weights": "tab:blue", "inputs": "tab:orange", "outputs": "tab:green", "non-MAC ops": "tab:gray"}
-FORMATS = (".png", ".svg", ".pdf")
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")  # the file types save_figure writes
 
 
 def _figure(ax: Axes | None, figsize: tuple[float, float], rows: int = 1) -> tuple[Figure, list[Axes]]:
@@ -59,8 +59,8 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> None:
     from hwsim import pareto
 
     suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise ValueError(f"figure path must end in {', '.join(FORMATS)}, not {str(path)!r}")
+    if suffix not in FIGURE_SUFFIXES:
+        raise ValueError(f"figure path must end in {', '.join(FIGURE_SUFFIXES)}, not {str(path)!r}")
     pareto.save_figure(fig, path, dpi)
 
 
