@@ -4,6 +4,18 @@ It walks every iteration of the loops above each child level, builds the actual 
 tensor elements each instance's tile holds, takes unions across multicast instances with
 Python sets, and remembers which partial sums exist. The analytical model
 (:func:`hwsim.analytical.access_counts`) must give exactly the same numbers.
+
+Zero-skipping (``mac_fraction`` below 1: the share of MACs the unit performs) is an expectation,
+each MAC performed with that probability independently of the others (exact for uniform zeros
+when the MACs accumulating into one output use distinct skipped elements, as a convolution's do):
+
+* the MACs' accesses to the level they read from scale by it (a skipped MAC reads nothing;
+  a multicast read is charged as the documented model does, the union times the fraction), and
+  their partial-sum updates too;
+* an output element updated ``u`` times in its parent's life is read back for every performed
+  update but its first performed one: ``E = s·u − P(at least one performed) = s·u − 1 + (1 − s)^u``,
+  counted element by element;
+* transfers between storage levels are not affected (a tile moves whether or not its MACs run).
 """
 
 from __future__ import annotations
@@ -33,7 +45,10 @@ def _element(op: Operand, dims: dict[str, int]) -> tuple[int, ...]:
     return tuple(sum(c * dims.get(d, 0) for d, c in axis) for axis in op.axes)
 
 
-def brute_force_counts(layer: Layer, arch: Architecture, mapping: Mapping) -> dict[tuple[str, str], Accesses]:
+def brute_force_counts(layer: Layer, arch: Architecture, mapping: Mapping, mac_fraction: float = 1.0) -> dict[tuple[str, str], Accesses]:
+    """Every (level name, operand name) pair's reads, fills and updates, walked iteration by iteration
+    (expected values when the MAC unit performs only ``mac_fraction`` of the MACs, see the module docstring)."""
+    s = mac_fraction
     nest = mapping.nest(arch)
     if math.prod(lp.bound for lp in nest) > MAX_ITERATIONS:
         raise ValueError("brute_force_counts is for small layers only")
@@ -72,6 +87,7 @@ def brute_force_counts(layer: Layer, arch: Architecture, mapping: Mapping) -> di
             inside = range(starts[c], len(nest))
             relevant = [k for k in temporal if nest[k].dim in op.relevant_dims]
             seen: dict[tuple[int, ...], set[tuple[int, ...]]] = {}
+            updates_of: dict[tuple[int, ...], dict[tuple[int, ...], int]] = {}  # parent instance → output element → MAC updates
             previous: tuple[int, ...] | None = None
             for t_idx in itertools.product(*(range(nest[k].bound) for k in temporal)):
                 at = dict(zip(temporal, t_idx, strict=True))
@@ -91,7 +107,11 @@ def brute_force_counts(layer: Layer, arch: Architecture, mapping: Mapping) -> di
                             union |= elems
                             if child is not None and not op.is_output:
                                 child.fills += len(elems)
-                        if op.is_output:
+                        if op.is_output and child is None:  # the MACs update their partial sums
+                            per_element = updates_of.setdefault(p_idx, {})
+                            for e in union:
+                                per_element[e] = per_element.get(e, 0) + 1
+                        elif op.is_output:
                             old = len(union & known)
                             parent.updates += len(union)
                             parent.reads += old
@@ -99,5 +119,9 @@ def brute_force_counts(layer: Layer, arch: Architecture, mapping: Mapping) -> di
                                 child.fills += old
                             known |= union
                         else:
-                            parent.reads += len(union)
+                            parent.reads += len(union) * (s if child is None else 1)
+            for per_element in updates_of.values():
+                for u in per_element.values():
+                    parent.updates += s * u
+                    parent.reads += s * u - 1 + (1 - s) ** u  # every performed update but the first reads
     return counts

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from hypothesis import strategies as st
 
 from hwsim.arch import Architecture, Level, MacUnit, SpatialAxis
 from hwsim.mapping import Mapping, check_mapping
+from hwsim.precision import MAC_KINDS
+from hwsim.sparsity import FORMATS
 from hwsim.workload import DIMS, OPERANDS, Layer, batched_matmul, conv2d, gemm
 
 
@@ -78,10 +81,54 @@ def cases(draw: st.DrawFn) -> tuple[Layer, Architecture, Mapping]:
     temporal = [draw(st.permutations(t)) for t in temporal]
     bypass = [(lv.name, o) for lv in levels[1:] for o in lv.keeps if draw(st.integers(0, 3)) == 0]
     mapping = Mapping.build(temporal, spatial, bypass)
-    axes = tuple(
-        SpatialAxis(name, max(1, mapping.spatial_factor(j)), lv, DIMS, mc, red)
-        for j, (name, lv, mc, red) in enumerate(axes_spec)
-    )
+    axes = tuple(SpatialAxis(name, max(1, mapping.spatial_factor(j)), lv, DIMS, mc, red) for j, (name, lv, mc, red) in enumerate(axes_spec))
     arch = Architecture("random", tuple(levels), axes, MacUnit(energy_pj=0.2), 1e9, 45)
+    assert not check_mapping(layer, arch, mapping), check_mapping(layer, arch, mapping)
+    return layer, arch, mapping
+
+
+NM_PATTERNS = ("1:2", "1:4", "2:4", "3:4", "2:8")
+
+
+@st.composite
+def wide_cases(draw: st.DrawFn) -> tuple[Layer, Architecture, Mapping]:
+    """A :func:`cases` case widened with what drift hides behind: operand widths 2–16 bits (each its own) and a
+    partial-sum width, uniform or N:M sparsity, every level's compressed format per operand, word widths and
+    per-word energies, and a fixed, bit-serial or bit-fusion MAC unit that may skip or gate zeros
+    (unstructured, or N:M only). The loop nest, bypasses and multicast/reduction axes are :func:`cases`'."""
+    layer, arch, mapping = draw(cases())
+    w_bits, a_bits = draw(st.integers(2, 16)), draw(st.integers(2, 16))
+    layer = layer.with_bits(weights=w_bits, inputs=a_bits)
+    psum = draw(st.integers(max(8, a_bits), 32))
+    layer = replace(layer, operands=tuple(replace(o, psum_bits=psum) if o.is_output else o for o in layer.operands))
+    patterns: dict[str, float | str] = {}
+    for name in ("weights", "inputs", "outputs"):
+        kind = draw(st.sampled_from(["dense", "dense", "uniform", "nm"] if name != "outputs" else ["dense", "dense", "uniform"]))
+        if kind == "uniform":
+            patterns[name] = draw(st.sampled_from([0.1, 0.25, 0.5, 0.7, 0.9]))
+        elif kind == "nm":
+            patterns[name] = draw(st.sampled_from(NM_PATTERNS))
+    if patterns:
+        layer = layer.with_sparsity(**patterns)
+    levels = []
+    for lv in arch.levels:
+        formats = []
+        for name in lv.keeps:
+            op = layer.operand(name)
+            allowed = [f for f in FORMATS if f != "nm" or ":" in op.structure or op.density >= 1.0]
+            fmt = draw(st.sampled_from([None, *allowed]))
+            if fmt is not None:
+                formats.append((name, fmt))
+        levels.append(replace(
+            lv, formats=tuple(formats), word_bits=draw(st.sampled_from([8, 16, 32, 64])),
+            read_energy_pj=draw(st.sampled_from([0.5, 1.0, 3.0, 12.5, 200.0])), write_energy_pj=draw(st.sampled_from([0.75, 2.0, 15.0, 240.0])),
+        ))  # fmt: skip
+    kind = draw(st.sampled_from(MAC_KINDS))
+    native = (draw(st.sampled_from([4, 8, 16])), draw(st.sampled_from([1, 2, 8]) if kind == "bit-serial" else st.sampled_from([4, 8, 16])))
+    skip = tuple(o for o in ("weights", "inputs") if draw(st.integers(0, 2)) == 0)
+    gate = tuple(o for o in ("weights", "inputs") if o not in skip and draw(st.booleans()))
+    mac = MacUnit(weight_bits=native[0], input_bits=native[1], energy_pj=draw(st.sampled_from([0.1, 0.2, 1.0])), kind=kind, skip=skip,
+                  gate=gate, skip_structure=draw(st.sampled_from(["any", "n:m"])))  # fmt: skip
+    arch = replace(arch, levels=tuple(levels), mac=mac)
     assert not check_mapping(layer, arch, mapping), check_mapping(layer, arch, mapping)
     return layer, arch, mapping
