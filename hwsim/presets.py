@@ -16,10 +16,11 @@ from hwsim.network_spec import network_from_dict
 from hwsim.spec import parse_yaml
 from hwsim.workload import Network
 
-__all__ = ["arch_names", "load_arch", "load_workload", "workload_names"]
+__all__ = ["arch_names", "load_arch", "load_workload", "looks_like_path", "preset_name", "workload_names"]
 
 
-def _norm(name: str) -> str:
+def preset_name(name: str) -> str:
+    """A preset name as the presets spell it: lower case, hyphens (``ResNet_50`` → ``resnet-50``)."""
     return name.strip().lower().replace("_", "-")
 
 
@@ -33,13 +34,14 @@ def workload_names() -> list[str]:
     return sorted(mod.PRESETS)
 
 
-def _looks_like_path(s: str) -> bool:
+def looks_like_path(s: str) -> bool:
+    """Whether ``--arch``/``--workload`` ``s`` names a file (a slash, a spec file's suffix, or an existing path) rather than a preset."""
     return "/" in s or s.endswith((".yaml", ".yml", ".csv", ".cfg", ".onnx")) or Path(s).exists()
 
 
 def load_arch(spec: str, option: str = "--arch") -> Architecture:
     """An architecture from a preset name (``eyeriss``), an hwsim or Timeloop YAML file, or a SCALE-Sim .cfg."""
-    if _looks_like_path(spec):
+    if looks_like_path(spec):
         if spec.endswith(".cfg"):
             from hwsim.importers.scalesim import load_scalesim_config
 
@@ -52,7 +54,7 @@ def load_arch(spec: str, option: str = "--arch") -> Architecture:
 
             return timeloop_architecture(data, source=spec)
         return architecture_from_dict(data, source=spec)
-    name = _norm(spec)
+    name = preset_name(spec)
     names = arch_names()
     if name not in names:
         raise SpecError(option, [Problem(option, spec, f"expected a file path or a preset: {', '.join(names)}")])
@@ -63,7 +65,7 @@ def load_arch(spec: str, option: str = "--arch") -> Architecture:
 
 def load_workload(spec: str, option: str = "--workload") -> Network:
     """A network from a preset name (``resnet50``), an hwsim or Timeloop YAML file, a SCALE-Sim topology .csv or an ONNX file."""
-    if _looks_like_path(spec):
+    if looks_like_path(spec):
         if spec.endswith(".csv"):
             from hwsim.importers.scalesim import load_scalesim_topology
 
@@ -81,7 +83,7 @@ def load_workload(spec: str, option: str = "--workload") -> Network:
             return timeloop_problem(data, source=spec)
         return network_from_dict(data, source=spec)
     mod = importlib.import_module("hwsim.workloads")
-    name = _norm(spec)
+    name = preset_name(spec)
     names = sorted(mod.PRESETS)
     if name not in mod.PRESETS:
         raise SpecError(option, [Problem(option, spec, f"expected a file path or a preset: {', '.join(names)}")])

@@ -44,9 +44,10 @@ from hwsim.errors import Problem, SpecError
 from hwsim.evaluate import NetworkReport, best_allocation, cost_tensor_op, reserve_states
 from hwsim.mapper import MapperOptions, map_layer
 from hwsim.netvariants import scale_widths, stages
+from hwsim.presets import preset_name
 from hwsim.proxy import AccuracyProxy
 from hwsim.sweep import summarize
-from hwsim.variants import build_point, check_paths
+from hwsim.variants import build_point, check_paths, stated_value
 from hwsim.workload import Layer, Network, TensorOp
 
 __all__ = ["OBJECTIVE_COLUMNS", "SearchSpace", "base_area_mm2", "default_space", "evaluate_design", "load_space", "onchip_kib", "positive_limit",
@@ -271,7 +272,7 @@ def streams_for(workload: str, network: Network) -> dict[str, Network]:
     from hwsim.streaming import CLIP_OF
     from hwsim.workloads import load_preset
 
-    key = workload.strip().lower().replace("_", "-")
+    key = preset_name(workload)
     if key in CLIP_OF:
         return {"clip": load_preset(CLIP_OF[key]), "continual": network}
     inverse: dict[str, str] = {}
@@ -427,18 +428,11 @@ def _suggest(trial: Any, ctx: Context) -> dict[str, Any]:
 
 def base_params(ctx: Context) -> dict[str, Any]:
     """The base architecture's own values (where the space offers them), full width, the widest bits."""
-    from hwsim.variants import _find, _normalize
-
     out: dict[str, Any] = {}
     for path, choices in ctx.space.hardware.items():
-        norm = _normalize(path, ctx.base)
-        value: Any = None
-        if norm is not None and norm[0] == "level":
-            value = (_find(ctx.base["levels"], norm[1]) or {}).get(norm[2])
-        elif norm is not None and norm[0] == "axis":
-            value = (_find(ctx.base["pe_array"]["axes"], norm[1]) or {}).get(norm[2])
-        elif norm is not None and norm[0] == "mac":
-            value = (ctx.base.get("mac") or {}).get(norm[1], "fixed" if norm[1] == "kind" else None)
+        value = stated_value(ctx.base, path)
+        if value is None and path.strip().lower() == "mac.kind":
+            value = "fixed"  # the loader's default
         elif path == "dataflow":
             value = "any"
         if isinstance(value, str):  # YAML numbers written as '800e6'

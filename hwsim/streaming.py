@@ -16,6 +16,7 @@ import pandas as pd
 
 from hwsim.errors import Problem, SpecError
 from hwsim.evaluate import NetworkReport
+from hwsim.presets import preset_name
 
 __all__ = ["CLIP_OF", "clip_of", "clip_vs_continual"]
 
@@ -33,7 +34,7 @@ CLIP_OF: dict[str, str] = {
 
 def clip_of(name: str, what: str = "--workload") -> str:
     """The clip preset a continual preset streams; a :class:`SpecError` naming the known pairs otherwise."""
-    key = name.strip().lower().replace("_", "-")
+    key = preset_name(name)
     if key not in CLIP_OF:
         pairs = ", ".join(f"{k} (clip {v})" for k, v in CLIP_OF.items())
         raise SpecError("command line", [Problem(what, name, f"expected a continual preset with a clip form: {pairs}")])

@@ -31,7 +31,7 @@ from typing import Any
 from hwsim.arch import Architecture, architecture_from_dict
 from hwsim.errors import Problem, SpecError
 
-__all__ = ["MAPPER_KEYS", "Point", "arch_spec", "build_point", "check_values", "parse_settings", "point_key", "valid_paths"]
+__all__ = ["MAPPER_KEYS", "Point", "arch_spec", "build_point", "check_values", "parse_settings", "point_key", "stated_value", "valid_paths"]
 
 LEVEL_FIELDS = (
     "kind", "keeps", "size_bytes", "size_kib", "size_mib", "word_bits", "banks", "ports", "double_buffered", "dram_type",
@@ -54,17 +54,17 @@ def arch_spec(spec: str, option: str = "--arch") -> dict[str, Any]:
     """The spec dict of an hwsim architecture: a preset name or an hwsim YAML file."""
     import importlib.resources
 
-    from hwsim.presets import _looks_like_path, _norm, arch_names
+    from hwsim.presets import arch_names, looks_like_path, preset_name
     from hwsim.spec import parse_yaml, read_yaml
 
-    if _looks_like_path(spec):
+    if looks_like_path(spec):
         if spec.endswith(".cfg"):
             raise SpecError(option, [Problem(option, spec, "expected an hwsim architecture YAML (convert SCALE-Sim configs first)")])
         data = read_yaml(spec)
         if isinstance(data, dict) and "architecture" in data:
             raise SpecError(option, [Problem(option, spec, "expected an hwsim architecture YAML, not a Timeloop one")])
     else:
-        name = _norm(spec)
+        name = preset_name(spec)
         if name not in arch_names():
             raise SpecError(option, [Problem(option, spec, f"expected a file path or a preset: {', '.join(arch_names())}")])
         text = importlib.resources.files("hwsim.accelerators").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
@@ -118,6 +118,24 @@ def _normalize(path: str, spec: dict[str, Any]) -> tuple[str, ...] | None:
         ax = _find(axes, parts[2])
         return ("axis", ax["name"], low[3]) if ax is not None else None
     return None
+
+
+def stated_value(spec: dict[str, Any], path: str) -> Any:
+    """The value ``path`` has in ``spec`` as the spec states it: ``None`` where it states none (the loader's default
+    applies), and for the mapper's keys, which are options rather than spec fields."""
+    norm = _normalize(path, spec)
+    if norm is None or norm[0] == "mapper":
+        return None
+    if norm[0] == "level":
+        return (_find(spec.get("levels") or [], norm[1]) or {}).get(norm[2])
+    if norm[0] == "axis":
+        return (_find((spec.get("pe_array") or {}).get("axes") or [], norm[1]) or {}).get(norm[2])
+    if norm[0] == "mac":
+        return (spec.get("mac") or {}).get(norm[1])
+    node: Any = spec
+    for key in norm[1:]:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
 
 
 def check_paths(paths: list[str], spec: dict[str, Any], source: str = "--set") -> None:

@@ -59,13 +59,13 @@ def test_the_readme_shows_commands() -> None:
 @pytest.mark.parametrize("command", COMMANDS + help_examples())
 def test_readme_command_parses_and_its_inputs_are_shipped(command: str) -> None:
     from hwsim.cli import _parser
-    from hwsim.presets import _looks_like_path
+    from hwsim.presets import looks_like_path
 
     argv = shlex.split(command)[1:]
     _parser().parse_args(argv)  # argparse exits (SystemExit) on an unknown option or a bad choice
     for i, word in enumerate(argv[:-1]):
         value = argv[i + 1]
-        if word in INPUT_OPTIONS and _looks_like_path(value) and value != "scalesim":
+        if word in INPUT_OPTIONS and looks_like_path(value) and value != "scalesim":
             assert (ROOT / value).is_file(), f"{command}: {word} {value} is not a file of the repository"
 
 
