@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hwsim.analytical import evaluate_mapping
-from tests.strategies import cases
+from hwsim.cycle import CycleOptions, DramTiming, simulate
+from tests.strategies import cases, wide_cases
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
@@ -53,3 +54,16 @@ def test_access_counts_cover_compulsory_traffic(case):
     compulsory_pj = sum(layer.operand(o).size(dims) * layer.operand(o).bits for o in ("weights", "inputs")) * 100.0 / 64
     compulsory_pj += layer.operand("outputs").size(dims) * layer.operand("outputs").bits * 120.0 / 64
     assert r.energy_pj >= r.mac_energy_pj + compulsory_pj - 1e-6
+
+
+@SETTINGS
+@given(wide_cases())
+def test_utilization_within_bounds_over_widths_sparsity_and_units(case):
+    """Bit-serial, bit-fusion and fixed units at 2–16-bit operands, skipping or gating zeros: both engines' utilization
+    (useful MAC-unit cycles over available ones) stays in (0, 1], and no latency is shorter than its compute."""
+    layer, arch, mapping = case
+    r = evaluate_mapping(layer, arch, mapping)
+    c = simulate(layer, arch, mapping, CycleOptions(dram=DramTiming(), systolic=False))
+    for report in (r, c):
+        assert 0 < report.utilization <= 1 + 1e-12
+        assert report.cycles >= report.compute_cycles - 1e-9
