@@ -132,3 +132,17 @@ def wide_cases(draw: st.DrawFn) -> tuple[Layer, Architecture, Mapping]:
     arch = replace(arch, levels=tuple(levels), mac=mac)
     assert not check_mapping(layer, arch, mapping), check_mapping(layer, arch, mapping)
     return layer, arch, mapping
+
+
+@st.composite
+def one_pass_cases(draw: st.DrawFn) -> tuple[Layer, Architecture, Mapping]:
+    """A :func:`cases` case behind a global buffer that keeps every operand and runs the loops DRAM ran: the whole
+    layer is loaded once, so DRAM moves each tensor exactly once (its compulsory traffic)."""
+    layer, arch, mapping = draw(cases())
+    glb = Level("GLB", "sram", OPERANDS, 1e12, 64)
+    levels = (arch.levels[0], glb, *arch.levels[1:])
+    axes = tuple(replace(a, below="GLB") if a.below == arch.levels[0].name else a for a in arch.axes)
+    moved = Mapping(((), *mapping.temporal), mapping.spatial, mapping.bypass)
+    arch = replace(arch, levels=levels, axes=axes)
+    assert not check_mapping(layer, arch, moved), check_mapping(layer, arch, moved)
+    return layer, arch, moved

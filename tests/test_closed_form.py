@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from hwsim.analytical import evaluate_mapping
@@ -19,7 +19,7 @@ from hwsim.arch import Architecture, Level, MacUnit, SpatialAxis
 from hwsim.cycle import CycleOptions, DramTiming, simulate
 from hwsim.mapping import Mapping
 from hwsim.workload import OPERANDS, fully_connected, gemm
-from tests.strategies import cases
+from tests.strategies import cases, one_pass_cases
 
 # An ideal DRAM (no latency, no row misses) and no systolic fill/drain: only bandwidth and the schedule count.
 IDEAL = CycleOptions(dram=DramTiming(), systolic=False)
@@ -199,3 +199,36 @@ def test_padding_cycle_engine_moves_only_real_data():
     layer, arch, mapping = _padded_gemm()
     c = simulate(layer, arch, mapping, IDEAL)
     assert (c.dram_read_bits, c.dram_write_bits) == ((35 + 50) * 8, 70 * 8)
+
+
+def _dram_moves(layer, arch, mapping) -> dict[str, float]:
+    a = evaluate_mapping(layer, arch, mapping).accesses
+    return {"weights": a[("DRAM", "weights")].reads, "inputs": a[("DRAM", "inputs")].reads,
+            "outputs": a[("DRAM", "outputs")].updates, "outputs read back": a[("DRAM", "outputs")].reads}  # fmt: skip
+
+
+def _compulsory(layer) -> dict[str, float]:
+    return {**{o: layer.operand(o).size(layer.dims) for o in OPERANDS}, "outputs read back": 0}
+
+
+def _padded(layer, mapping) -> bool:
+    return any(n > layer.dims[d] for d, n in mapping.padded_bounds().items())
+
+
+@settings(max_examples=150, **PORTS)
+@given(one_pass_cases())
+def test_property_one_pass_moves_compulsory_traffic(case):
+    """Everything loaded once into a global buffer (random inner levels, axes, bypasses and loop orders below it):
+    DRAM moves each tensor once, the real sizes."""
+    layer, arch, mapping = case
+    assume(not _padded(layer, mapping))
+    assert _dram_moves(layer, arch, mapping) == _compulsory(layer)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16: padding moves elements that do not exist through DRAM")
+@settings(max_examples=100, **PORTS)
+@given(one_pass_cases())
+def test_property_one_pass_moves_compulsory_traffic_when_padded(case):
+    layer, arch, mapping = case
+    assume(_padded(layer, mapping))
+    assert _dram_moves(layer, arch, mapping) == _compulsory(layer)
