@@ -35,7 +35,12 @@ def state_level(arch: Architecture) -> int | None:
     """The on-chip level that holds streaming state: the largest single-instance on-chip level."""
     best = None
     for i, lv in enumerate(arch.levels):
-        if i > 0 and lv.size_bytes is not None and arch.instances(i) == 1 and (best is None or lv.size_bytes > (arch.levels[best].size_bytes or 0)):
+        if (
+            i > 0
+            and lv.size_bytes is not None
+            and arch.instances(i) == 1
+            and (best is None or lv.size_bytes > (arch.levels[best].size_bytes or 0))
+        ):
             best = i
     return best
 
@@ -57,7 +62,9 @@ def place_states(arch: Architecture, network: Network, share: float = STATE_SHAR
     level = state_level(arch)
     budget = (arch.levels[level].size_bytes or 0) * share if level is not None else 0.0
     states = [op for op in network.ops() if isinstance(op, StateOp)]
-    order = sorted(range(len(states)), key=lambda i: -(states[i].input_elements + states[i].output_elements) / max(states[i].state_elements, 1))
+    order = sorted(
+        range(len(states)), key=lambda i: -(states[i].input_elements + states[i].output_elements) / max(states[i].state_elements, 1)
+    )
     placed = {op.name: False for op in states}
     for i in order:
         size = _state_size(states[i])
@@ -375,7 +382,11 @@ def _evaluate_placed(
                 progress(k, len(keys), job[0].name)
             cache[key] = _map_key(job)
     reports: list[CostReport] = []
-    own = {op.name: evaluate_mapping(op, arch, fixed[op.name], check=check_mappings) for op in ops if isinstance(op, Layer) and op.name in fixed}
+    own = {
+        op.name: evaluate_mapping(op, arch, fixed[op.name], check=check_mappings)
+        for op in ops
+        if isinstance(op, Layer) and op.name in fixed
+    }
     placement = tuple(placed.items())
     if engine == "cycle":
         return replace(_cycle_network(arch, network, ops, cache, cycle_options, placed, own, tensors), arch=full, placement=placement)
@@ -399,8 +410,14 @@ def _cycles_per_step(c: CycleReport, every: int) -> CycleReport:
 
 
 def _cycle_network(
-    arch: Architecture, network: Network, ops: list[Layer | TensorOp], cache: dict[Layer, CostReport], options: CycleOptions | None,
-    placed: dict[str, bool], own: dict[str, CostReport] | None = None, tensors: dict[str, dict[str, Any]] | None = None,
+    arch: Architecture,
+    network: Network,
+    ops: list[Layer | TensorOp],
+    cache: dict[Layer, CostReport],
+    options: CycleOptions | None,
+    placed: dict[str, bool],
+    own: dict[str, CostReport] | None = None,
+    tensors: dict[str, dict[str, Any]] | None = None,
 ) -> NetworkReport:
     from hwsim.cycle import simulate
 
