@@ -315,11 +315,14 @@ def _layer_stage(layer: Layer) -> str:
     return f"{p}x{q}" if p * q > 1 and layer.kind != "fc" else "head"
 
 
-def evaluate_network_cached(arch: Any, network: Network, options: MapperOptions, cache: dict[Any, Any]) -> NetworkReport:
+def evaluate_network_cached(
+    arch: Any, network: Network, options: MapperOptions, cache: dict[Any, Any], checkpoint: Callable[[], None] | None = None
+) -> NetworkReport:
     """:func:`hwsim.evaluate.evaluate_network` (analytical) with mappings cached by (arch, layer shape).
 
     Streaming state is allocated as there: each distinct placement is tried, the layers mapped on
     the state level less the resident state, and the placement with the lowest EDP kept.
+    ``checkpoint`` is called before each layer (a search's Ctrl-C raises there).
     """
     if len(cache) > 50_000:
         cache.clear()
@@ -328,7 +331,8 @@ def evaluate_network_cached(arch: Any, network: Network, options: MapperOptions,
         mapped_on = reserve_states(arch, network, placed)
         reports = []
         for op in network.ops():
-            _interrupted_here()  # Ctrl-C stops a search between two layers
+            if checkpoint is not None:
+                checkpoint()  # Ctrl-C stops a search between two layers
             every = network.every_steps(op.name)
             if isinstance(op, TensorOp):
                 reports.append(cost_tensor_op(op, arch, placed.get(op.name, False)).per_step(every))
@@ -342,8 +346,9 @@ def evaluate_network_cached(arch: Any, network: Network, options: MapperOptions,
     return best_allocation(arch, network, placed_on, MapperOptions(objective="edp"))  # the search compares placements by EDP
 
 
-def evaluate_design(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    """Cost one trial's choices: figures (``summarize``), the proxy's, and ``feasible``/``error``."""
+def evaluate_design(ctx: Context, params: dict[str, Any], checkpoint: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Cost one trial's choices: figures (``summarize``), the proxy's, and ``feasible``/``error``. ``checkpoint`` is
+    called between layers (:func:`evaluate_network_cached`)."""
     hw = {k: (None if k == "dataflow" and v == "any" else v) for k, v in params.items() if k in ctx.space.hardware}
     hw = {k: v for k, v in hw.items() if v is not None}
     row: dict[str, Any] = {"error": ""}
@@ -362,7 +367,7 @@ def evaluate_design(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             row.update(error="violates " + ",".join(early + (["buildable"] if unbuildable else [])) + "".join(f"; {u}" for u in unbuildable[:3]))
         else:
             options = dataclasses.replace(ctx.options, **point.mapper)
-            report = evaluate_network_cached(arch, network, options, ctx.cache)
+            report = evaluate_network_cached(arch, network, options, ctx.cache, checkpoint)
             row.update(summarize(report))
             row["onchip_kib"] = row.pop("onchip_bytes") / 1024
     except SpecError as e:
@@ -383,9 +388,6 @@ def _violation(ctx: Context, row: dict[str, Any]) -> float:
     if row.get("mapped", False):
         return excess
     return excess if excess > 0 and str(row.get("error", "")).startswith("violates") else _BAD
-
-
-_CTX: Context | None = None
 
 
 def _stage_keys(ctx: Context) -> list[str]:
@@ -458,13 +460,55 @@ def base_params(ctx: Context) -> dict[str, Any]:
     return out
 
 
-def _objective(trial: Any) -> tuple[float, ...] | float:
-    ctx = _CTX
-    assert ctx is not None
-    encoded = _Encoded(trial) if _SAMPLER == "cmaes" else None
+class _Stop:
+    """Ctrl-C (SIGINT) during one search only sets ``requested``; the search stops at the next safe point: before a
+    trial is costed or between two layers of its costing (Optuna then fails that trial; it is not counted), or once a
+    trial's storage writes are done. A KeyboardInterrupt raised by the handler itself could land inside Optuna's or
+    SQLAlchemy's storage code (breaking Optuna's bookkeeping: a traceback) or in a finalizer that swallows it (the
+    search would run on). Each search (and each of its worker processes) has its own."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def on_sigint(self, signum: int, frame: Any) -> None:
+        """SIGINT during a search: note it, ignore further ones (a second Ctrl-C must not break the stop), silence
+        Optuna's warning for the trial this fails (it prints the KeyboardInterrupt's traceback)."""
+        import signal
+
+        import optuna
+
+        self.requested = True
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+    def here(self) -> None:
+        """A safe point: raise KeyboardInterrupt if Ctrl-C came."""
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def after_trial(self, study: Any, trial: Any) -> None:
+        """An Optuna callback: after a trial is stored, stop the optimization if Ctrl-C came."""
+        if self.requested:
+            study.stop()
+
+
+@dataclass(frozen=True)
+class _Objective:
+    """Optuna's objective function for one search: the trial's design costed in ``ctx``, through ``sampler``'s encoding."""
+
+    ctx: Context
+    sampler: str
+    stop: _Stop
+
+    def __call__(self, trial: Any) -> tuple[float, ...] | float:
+        return _objective(self.ctx, trial, self.sampler, self.stop)
+
+
+def _objective(ctx: Context, trial: Any, sampler: str, stop: _Stop) -> tuple[float, ...] | float:
+    encoded = _Encoded(trial) if sampler == "cmaes" else None
     params = _suggest(encoded or trial, ctx)
-    _interrupted_here()
-    row = evaluate_design(ctx, params)
+    stop.here()
+    row = evaluate_design(ctx, params, stop.here)
     for k, v in row.items():
         trial.set_user_attr(k, v.item() if hasattr(v, "item") else v)
     if encoded is not None:  # the decoded choices, as the other samplers' parameters are stored
@@ -552,10 +596,9 @@ def storage(url: str) -> Any:
 
 
 SAMPLERS = ("nsga2", "random", "cmaes")
-_SAMPLER = "nsga2"
 
 
-def _sampler(seed: int, population: int) -> Any:
+def _sampler(ctx: Context, sampler: str, seed: int, population: int) -> Any:
     import inspect
     import warnings
 
@@ -563,10 +606,10 @@ def _sampler(seed: int, population: int) -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if _SAMPLER == "random":  # the baseline: uniform choices, no evolution
+        if sampler == "random":  # the baseline: uniform choices, no evolution
             return optuna.samplers.RandomSampler(seed=seed)
-        if _SAMPLER == "cmaes":  # single-objective CMA-ES over the real-valued encoding (_Encoded), centred on the base design
-            x0 = encode_params(_CTX, base_params(_CTX)) if _CTX is not None else None
+        if sampler == "cmaes":  # single-objective CMA-ES over the real-valued encoding (_Encoded), centred on the base design
+            x0 = encode_params(ctx, base_params(ctx))
             return optuna.samplers.CmaEsSampler(x0=x0, sigma0=CMAES_SIGMA0, seed=seed, n_startup_trials=1, warn_independent_sampling=False)
         if hasattr(optuna.trial.Trial, "set_constraint"):
             return optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
@@ -580,62 +623,34 @@ def _complete(study: Any) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
-def _worker(url: str, name: str, budget: int, seed: int, population: int, callbacks: tuple[Any, ...] = ()) -> None:
+def _worker(
+    objective: _Objective, url: str, name: str, budget: int, seed: int, population: int, callbacks: tuple[Any, ...] = ()
+) -> None:
     import optuna
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
 
-    study = optuna.load_study(study_name=name, storage=storage(url), sampler=_sampler(seed, population))
+    sampler = _sampler(objective.ctx, objective.sampler, seed, population)
+    study = optuna.load_study(study_name=name, storage=storage(url), sampler=sampler)
     left = budget - _complete(study)
     if left > 0:
-        study.optimize(_objective, n_trials=left, gc_after_trial=False,
-                       callbacks=[MaxTrialsCallback(budget, states=(TrialState.COMPLETE,)), _stop_if_interrupted, *callbacks])  # fmt: skip
-    _interrupted_here()
-
-
-# Ctrl-C (SIGINT) during a search only sets _STOP; the search stops at the next safe point: before a trial is costed or
-# between two layers of its costing (Optuna then fails that trial; it is not counted), or once a trial's storage writes
-# are done. A KeyboardInterrupt raised by the handler itself could land inside Optuna's or SQLAlchemy's storage code
-# (breaking Optuna's bookkeeping: a traceback) or in a finalizer that swallows it (the search would run on).
-_STOP = False
-
-
-def _on_sigint(signum: int, frame: Any) -> None:
-    """SIGINT during a search: note it, ignore further ones (a second Ctrl-C must not break the stop), silence Optuna's
-    warning for the trial this fails (it prints the KeyboardInterrupt's traceback)."""
-    import signal
-
-    import optuna
-
-    global _STOP
-    _STOP = True
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-
-
-def _interrupted_here() -> None:
-    """A safe point: raise KeyboardInterrupt if Ctrl-C came."""
-    if _STOP:
-        raise KeyboardInterrupt
-
-
-def _stop_if_interrupted(study: Any, trial: Any) -> None:
-    """An Optuna callback: after a trial is stored, stop the optimization if Ctrl-C came."""
-    if _STOP:
-        study.stop()
+        study.optimize(objective, n_trials=left, gc_after_trial=False,
+                       callbacks=[MaxTrialsCallback(budget, states=(TrialState.COMPLETE,)), objective.stop.after_trial, *callbacks])  # fmt: skip
+    objective.stop.here()
 
 
 INTERRUPTED = 130  # a worker's exit status after SIGINT (as a shell's)
 
 
-def _child(url: str, name: str, budget: int, seed: int, population: int) -> None:
+def _child(objective: _Objective, url: str, name: str, budget: int, seed: int, population: int) -> None:
     """A forked worker: Ctrl-C (SIGINT to the terminal's process group, or forwarded by the parent) ends it quietly with
     status ``INTERRUPTED``; every trial it finished is already committed to the study."""
     import signal
 
-    signal.signal(signal.SIGINT, _on_sigint)
+    objective = dataclasses.replace(objective, stop=_Stop())  # this process's own
+    signal.signal(signal.SIGINT, objective.stop.on_sigint)
     try:
-        _worker(url, name, budget, seed, population)
+        _worker(objective, url, name, budget, seed, population)
     except KeyboardInterrupt:
         sys.exit(INTERRUPTED)
 
@@ -810,22 +825,19 @@ def run_search(
     """
     import optuna
 
-    global _CTX, _SAMPLER
     if sampler not in SAMPLERS:
         raise SpecError("--sampler", [Problem("sampler", sampler, f"expected one of {', '.join(SAMPLERS)}")])
     settings = settings if settings is not None else study_settings(ctx, seed, sampler, population)
-    _CTX, _SAMPLER = ctx, sampler
     import signal
     import threading
 
+    objective = _Objective(ctx, sampler, _Stop())
     # Ctrl-C in this process: the same quiet stop as in a worker (where Python's own handler is in place to be replaced)
     own = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    global _STOP
-    _STOP = False
     if own:
-        signal.signal(signal.SIGINT, _on_sigint)
+        signal.signal(signal.SIGINT, objective.stop.on_sigint)
     try:
-        return _run(ctx, url, budget, study_name, workers, seed, population, sampler, settings, progress)
+        return _run(objective, url, budget, study_name, workers, seed, population, settings, progress)
     finally:
         if own:
             signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -833,16 +845,17 @@ def run_search(
 
 
 def _run(
-    ctx: Context, url: str, budget: int, study_name: str, workers: int | None, seed: int, population: int, sampler: str,
+    objective: _Objective, url: str, budget: int, study_name: str, workers: int | None, seed: int, population: int,
     settings: dict[str, Any], progress: Progress | None,
 ) -> Any:  # fmt: skip
     import optuna
 
+    ctx, sampler, stop = objective.ctx, objective.sampler, objective.stop
     st = storage(url)
     _check_stored_settings(st, url, study_name, settings)
     directions: list[Any] = ["minimize"] * (1 if sampler == "cmaes" else len(ctx.objectives))
     study = optuna.create_study(study_name=study_name, storage=st, directions=directions, load_if_exists=True,
-                                sampler=_sampler(seed, population))  # fmt: skip
+                                sampler=_sampler(ctx, sampler, seed, population))  # fmt: skip
     stored = study.user_attrs.get("objectives")
     if stored is not None and list(stored) != list(ctx.objectives):
         raise SpecError("--storage", [Problem("objectives", list(ctx.objectives), f"expected the stored study's objectives {stored}")])
@@ -871,23 +884,23 @@ def _run(
 
     waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
     if waiting:  # enqueued trials run here, in one process: two workers could both claim one from SQLite
-        study.optimize(_objective, n_trials=min(waiting, max(0, budget - _complete(study))) or 1, gc_after_trial=False,
-                       callbacks=[tick, _stop_if_interrupted])  # fmt: skip
-        _interrupted_here()
+        study.optimize(objective, n_trials=min(waiting, max(0, budget - _complete(study))) or 1, gc_after_trial=False,
+                       callbacks=[tick, stop.after_trial])  # fmt: skip
+        stop.here()
     if _complete(study) < budget:
         if n == 1 or not sys.platform.startswith("linux"):
-            _worker(url, study_name, budget, seed, population, (tick,))
+            _worker(objective, url, study_name, budget, seed, population, (tick,))
         else:
-            _interrupted_here()
+            stop.here()
             mp = multiprocessing.get_context("fork")
-            procs = [mp.Process(target=_child, args=(url, study_name, budget, seed + 1000 * i, population)) for i in range(n)]
+            procs = [mp.Process(target=_child, args=(objective, url, study_name, budget, seed + 1000 * i, population)) for i in range(n)]
             try:
                 for p in procs:
                     p.start()
                 alive = procs
                 while alive:  # the workers write their trials to the study; this process reports progress from it
                     alive[0].join(1.0)
-                    _interrupted_here()
+                    stop.here()
                     tick()
                     alive = [p for p in procs if p.is_alive()]
             except KeyboardInterrupt:
