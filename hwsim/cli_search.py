@@ -169,11 +169,11 @@ def run_search_command(args: argparse.Namespace) -> str:
     best = winner(frame, objectives)
     files: dict[str, str] = {}
     if len(front):
-        from hwsim.pareto import plot_pareto
+        from hwsim.plots import plot_pareto
 
         x, y = OBJECTIVE_COLUMNS[objectives[0]], OBJECTIVE_COLUMNS[objectives[1] if len(objectives) > 1 else "area"]
         feasible = frame[frame["feasible"].astype(bool)]
-        plot_pareto(feasible, out / "pareto.png", x=x, y=y, color="area_mm2",
+        plot_pareto(feasible, out / "pareto.png", x=x, y=y, color="area_mm2", front="pareto", objectives=[OBJECTIVE_COLUMNS[o] for o in objectives],
                     title=f"{network.name}: {len(feasible)} feasible of {len(frame)} trials")  # fmt: skip
         files["plot"] = str(out / "pareto.png")
     if best is not None:

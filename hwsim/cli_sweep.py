@@ -134,8 +134,8 @@ def write_plots(frame: Any, directory: str | Path, stem: str, settings: list[str
     latency/energy/area Pareto front ringed and named by its settings (``STEM.pareto.png``); the energy of each front
     point by storage level, MACs and leakage, lowest EDP first (``STEM.energy.png``); and the roofline of the best-EDP
     design's layers (``STEM.roofline.png``, from its :class:`~hwsim.evaluate.NetworkReport` ``best``)."""
-    from hwsim.pareto import plot_energy_breakdown, plot_pareto, save_figure, setting_text
-    from hwsim.plots import plot_roofline
+    from hwsim.pareto import setting_text
+    from hwsim.plots import plot_energy_breakdown, plot_pareto, plot_roofline, save_figure
     from hwsim.sweep import OBJECTIVES
 
     d = Path(directory)
@@ -147,7 +147,7 @@ def write_plots(frame: Any, directory: str | Path, stem: str, settings: list[str
         ok["rank"] = ""
         ok.loc[front.index, "rank"] = [str(i + 1) for i in range(len(front))]  # the front's numbers in both figures
         p = d / f"{stem}.pareto.png"
-        plot_pareto(ok, p, objectives=OBJECTIVES, label="rank",
+        plot_pareto(ok, p, objectives=OBJECTIVES, front="pareto", color="area_mm2", label="rank",
                     title=f"{stem}: {len(ok)} feasible design points" + (f" of {len(frame)}" if len(frame) > len(ok) else "")
                           + f"; front numbered by energy-delay product, as in {stem}.energy.png")  # fmt: skip
         out.append(p)

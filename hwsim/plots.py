@@ -12,15 +12,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from hwsim.analytical import CostReport
 from hwsim.evaluate import NetworkReport
+from hwsim.io import write_bytes_atomic
+from hwsim.pareto import ENERGY_UNITS, axis_label, energy_parts, pareto_mask, point_labels
+from hwsim.sweep import dram_bytes
 
 if TYPE_CHECKING:
-    import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -54,14 +57,33 @@ def _figure(ax: Axes | None, figsize: tuple[float, float], rows: int = 1) -> tup
 
 
 def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> None:
-    """Write ``fig`` to ``path`` (.png, .svg or .pdf) atomically, nothing clipped (:func:`hwsim.pareto.save_figure`), after
-    checking the format."""
-    from hwsim import pareto
+    """Write ``fig`` to ``path`` (.png, .svg or .pdf, from the suffix) atomically, keeping everything drawn (long labels,
+    outside legends); a :class:`ValueError` for another suffix."""
+    import io
 
     suffix = Path(path).suffix.lower()
     if suffix not in FIGURE_SUFFIXES:
         raise ValueError(f"figure path must end in {', '.join(FIGURE_SUFFIXES)}, not {str(path)!r}")
-    pareto.save_figure(fig, path, dpi)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=suffix[1:], dpi=dpi, bbox_inches="tight", pad_inches=0.1)
+    write_bytes_atomic(path, buf.getvalue())
+
+
+def _saved(fig: Figure, path: str | Path | None) -> Figure:
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _stacked_bars(axis: Axes, stacks: dict[str, np.ndarray], colors: dict[str, Any], scale: float = 1.0) -> np.ndarray:
+    """One stacked bar per position: ``stacks`` maps a part's legend label to its value at every position (bottom part
+    first). Returns the bars' heights."""
+    bottom = np.zeros(len(next(iter(stacks.values()))) if stacks else 0)
+    for part, vals in stacks.items():
+        if vals.any():
+            axis.bar(np.arange(len(vals)), vals * scale, bottom=bottom, width=0.7, label=part, color=colors[part])
+            bottom = bottom + vals * scale
+    return bottom
 
 
 def _tick_labels(ax: Axes, names: Sequence[str], max_labels: int = 60) -> None:
@@ -137,29 +159,67 @@ def energy_by_level_and_operand(report: NetworkReport | CostReport | Sequence[Co
     return out
 
 
-def plot_energy_breakdown(report: NetworkReport | CostReport | Sequence[CostReport], *, ax: Axes | None = None) -> Figure:
-    """Energy by storage level (bars, outermost first) split by operand (stacks), then MACs and leakage."""
+def plot_energy_breakdown(data: NetworkReport | CostReport | Sequence[CostReport] | pd.DataFrame, path: str | Path | None = None, *,
+                          ax: Axes | None = None, settings: Sequence[str] = (), limit: int = 20, title: str = "",
+                          numbered: bool = False) -> Figure:  # fmt: skip
+    """Stacked energy bars, of a report or of a sweep or search table; written to ``path`` when given.
+
+    A report (a network's, a layer's, or several layers'): one bar per storage level (outermost first) split by operand,
+    then MACs and leakage (µJ). A table: one bar per row (the first ``limit``), its energy split into the parts
+    :func:`hwsim.pareto.energy_parts` names, labelled by the ``settings`` that vary (``numbered``: ``1: rows=8, GLB 64
+    KiB``...). Each bar's height is its row's ``energy_pj``: a table whose parts do not add up to it is refused
+    (ValueError), never drawn.
+    """
+    if isinstance(data, pd.DataFrame):
+        return _saved(_energy_of_points(data, ax, settings, limit, title, numbered), path)
     fig, (axis,) = _figure(ax, (6.4, 4.2))
-    table = energy_by_level_and_operand(report)
-    levels = list(_reports(report)[0].level_energy_pj) if _reports(report) else []  # outermost first
+    table = energy_by_level_and_operand(data)
+    reps = _reports(data)
+    levels = list(reps[0].level_energy_pj) if reps else []  # outermost first
     bars = [b for b in levels if b in table] + [b for b in table if b not in levels and b not in ("MAC", "leakage")] + ["MAC", "leakage"]
-    bottom = np.zeros(len(bars))
-    for op, color in OPERAND_COLORS.items():
-        vals = np.array([table.get(b, {}).get(op, 0.0) for b in bars]) / 1e6
-        if vals.any():
-            axis.bar(range(len(bars)), vals, bottom=bottom, color=color, label=op)
-            bottom += vals
-    axis.bar([len(bars) - 2], [table["MAC"]["compute"] / 1e6], color="tab:purple", label="MAC")
-    axis.bar([len(bars) - 1], [table["leakage"]["static"] / 1e6], color="tab:brown", label="leakage")
+    stacks = {op: np.array([table.get(b, {}).get(op, 0.0) for b in bars]) / 1e6 for op in OPERAND_COLORS}
+    stacks["MAC"] = np.array([table["MAC"]["compute"] / 1e6 if b == "MAC" else 0.0 for b in bars])
+    stacks["leakage"] = np.array([table["leakage"]["static"] / 1e6 if b == "leakage" else 0.0 for b in bars])
+    heights = _stacked_bars(axis, stacks, {**OPERAND_COLORS, "MAC": "tab:purple", "leakage": "tab:brown"})
     axis.set_xticks(range(len(bars)), bars, rotation=30, ha="right")
     axis.set_ylabel("energy (µJ)")
-    heights = [*bottom, table["MAC"]["compute"] / 1e6, table["leakage"]["static"] / 1e6]
-    axis.set_ylim(0, max(heights) * 1.08 or 1.0)
+    axis.set_ylim(0, max(heights, default=0.0) * 1.08 or 1.0)
     total = sum(sum(v.values()) for v in table.values())
-    reps = _reports(report)
-    what = report.network.name if isinstance(report, NetworkReport) else reps[0].layer if len(reps) == 1 else f"{len(reps)} layers"
-    axis.set_title(f"{what} on {reps[0].arch}: {total / 1e6:,.1f} µJ by level and operand", fontsize=10)
+    what = data.network.name if isinstance(data, NetworkReport) else reps[0].layer if len(reps) == 1 else f"{len(reps)} layers"
+    axis.set_title(title or f"{what} on {reps[0].arch}: {total / 1e6:,.1f} µJ by level and operand", fontsize=10)
     axis.legend(fontsize=8)
+    return _saved(fig, path)
+
+
+def _energy_of_points(frame: pd.DataFrame, ax: Axes | None, settings: Sequence[str], limit: int, title: str, numbered: bool) -> Figure:
+    parts = energy_parts(frame)
+    rows = frame.head(limit)
+    stack = rows[parts].to_numpy(dtype=float) if parts else np.zeros((len(rows), 0))
+    if "energy_pj" in rows and len(rows):
+        total = rows["energy_pj"].to_numpy(dtype=float)
+        if not np.allclose(stack.sum(axis=1), total, rtol=1e-9, atol=0.0):
+            raise ValueError(f"energy parts {parts} do not add up to energy_pj: {stack.sum(axis=1)} vs {total}")
+    top = float(stack.sum(axis=1).max()) if len(rows) else 0.0
+    unit, scale = next(((u, f) for u, f in ENERGY_UNITS if top * f >= 1), ENERGY_UNITS[-1])
+    labels, common = point_labels(rows, settings) if settings else ([""] * len(rows), "")
+    if numbered or not settings:
+        labels = [f"{i + 1}: {t}" if t else str(i + 1) for i, t in enumerate(labels)]
+    widest = max((len(t) for t in labels), default=1)
+    fig, (axis,) = _figure(ax, (max(6.4, 0.5 * len(rows) + 3.5), 4.8 + 0.04 * widest))
+    import matplotlib
+
+    palette = matplotlib.colormaps["tab20"].colors  # type: ignore[attr-defined]
+    names = [{"mac": "MACs"}.get(c[len("energy_") : -len("_pj")], c[len("energy_") : -len("_pj")]) for c in parts]
+    stacks = {n: stack[:, i] for i, n in enumerate(names)}
+    _stacked_bars(axis, stacks, {n: palette[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20] for i, n in enumerate(names)}, scale)
+    xs = np.arange(len(rows))
+    axis.set_xticks(xs, labels, rotation=35, ha="right", rotation_mode="anchor", fontsize=8)
+    axis.set_xlim(-0.6, len(rows) - 0.4)
+    axis.set_ylabel(f"energy of one inference ({unit})")
+    shown = f"first {len(rows)} of {len(frame)}" if len(frame) > len(rows) else f"{len(rows)}"
+    axis.set_xlabel(f"design point ({shown})" + (f"; all with {common}" if common else ""))
+    axis.set_title(title or "energy by storage level, MACs and leakage", fontsize=10)
+    axis.legend(title="energy part", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
@@ -167,8 +227,6 @@ def plot_roofline(report: NetworkReport, *, ax: Axes | None = None, label_top: i
     """Each MAC layer placed by its arithmetic intensity (MACs per DRAM byte moved) against its
     achieved MACs per cycle, under the roofs of the PE array (MACs per cycle) and of DRAM bandwidth.
     The ``label_top`` slowest layers are named."""
-    from hwsim.sweep import dram_bytes
-
     fig, (axis,) = _figure(ax, (6.4, 4.6))
     moved = dram_bytes(report)
     rows = [(r.layer, r.kind, r.macs / max(b, 1e-9), r.macs / r.cycles, r.cycles) for r, b in zip(report.reports, moved, strict=True)
@@ -293,8 +351,6 @@ def plot_pe_utilization(report: NetworkReport | CostReport, layer: str | Layer, 
 
 
 def _frame(points: pd.DataFrame | Sequence[NetworkReport]) -> pd.DataFrame:
-    import pandas as pd
-
     if isinstance(points, pd.DataFrame):
         return points
     rows = []
@@ -303,36 +359,71 @@ def _frame(points: pd.DataFrame | Sequence[NetworkReport]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot_pareto(points: pd.DataFrame | Sequence[NetworkReport], *, x: str = "latency_s", y: str = "energy_pj",
-                label: str | None = None, ax: Axes | None = None) -> Figure:  # fmt: skip
-    """Design points (a sweep or search table, or a list of reports) with their Pareto front in ``x``
-    and ``y`` (both minimized) drawn as a staircase; ``label`` names a column to annotate front points with."""
-    from hwsim.pareto import axis_label, pareto_mask
+def plot_pareto(points: pd.DataFrame | Sequence[NetworkReport], path: str | Path | None = None, *, x: str = "latency_s",
+                y: str = "energy_pj", label: str | None = None, ax: Axes | None = None, color: str | None = None,
+                front: str | None = None, objectives: Sequence[str] | None = None, title: str = "",
+                annotate: int = 40) -> Figure:  # fmt: skip
+    """Design points (a sweep or search table, or a list of reports) with their Pareto front, ``x`` against ``y`` in
+    words and units (:func:`hwsim.pareto.axis_label`); written to ``path`` when given.
 
+    The front is the boolean column ``front`` when given, else the rows :func:`hwsim.pareto.pareto_mask` keeps in
+    ``objectives`` (default: ``x`` and ``y``; both minimized); its points are ringed, and joined as a staircase when
+    the front is in the two axes alone. The title names the front's objectives: a front in more objectives than the
+    two axes has points that look dominated here (they win in another). ``color`` (a column) colours the points, with
+    a colour bar; ``label`` (a column) names the front points when there are at most ``annotate`` of them.
+    """
     frame = _frame(points)
     if "status" in frame:
         frame = frame[frame["status"] == "ok"]
-    fig, (axis,) = _figure(ax, (6.4, 4.6))
+    objectives = tuple(objectives or (x, y))
+    if front is not None and front in frame:
+        on = frame[front].astype(bool).to_numpy()
+    else:
+        on = pareto_mask(frame[list(objectives)].to_numpy(dtype=float)) if len(frame) else np.zeros(0, bool)
     (x_label, x_scale), (y_label, y_scale) = axis_label(x), axis_label(y)
-    vals = frame[[x, y]].to_numpy(dtype=float) * np.array([x_scale, y_scale])
-    mask = pareto_mask(vals) if len(vals) else np.zeros(0, bool)
-    axis.scatter(vals[~mask, 0], vals[~mask, 1], s=14, color="tab:gray", alpha=0.6, label="design points")
-    front = vals[mask]
-    order = np.argsort(front[:, 0])
-    axis.step(front[order, 0], front[order, 1], where="post", color="tab:red", lw=1)
-    axis.scatter(front[:, 0], front[:, 1], s=30, color="tab:red", zorder=3, label=f"Pareto front ({int(mask.sum())})")
-    if label is not None and label in frame:
-        for (px, py), text in zip(front, frame[label].to_numpy()[mask], strict=True):
-            axis.annotate(str(text), (px, py), fontsize=7, xytext=(4, 4), textcoords="offset points")
-    if len(vals) and (vals > 0).all():
-        axis.set_xscale("log")
-        axis.set_yscale("log")
+    fig, (axis,) = _figure(ax, (7.2, 5.0))
+    xv, yv = frame[x].to_numpy(dtype=float) * x_scale, frame[y].to_numpy(dtype=float) * y_scale
+    if color is not None and color in frame and len(frame):
+        c_label, c_scale = axis_label(color)
+        sc = axis.scatter(xv, yv, c=frame[color].to_numpy(dtype=float) * c_scale, s=16, alpha=0.8, cmap="viridis",
+                          label="design points", zorder=2)  # fmt: skip
+        fig.colorbar(sc, ax=axis, label=c_label)
+    else:
+        axis.scatter(xv, yv, s=16, color="tab:gray", alpha=0.8, label="design points", zorder=2)
+    words = [axis_label(o)[0].split(" (")[0] for o in objectives]
+    in_axes = set(objectives) <= {x, y}
+    if in_axes and on.any():
+        order = np.argsort(xv[on])
+        axis.step(xv[on][order], yv[on][order], where="post", color="tab:red", lw=1, zorder=2)
+    axis.scatter(xv[on], yv[on], s=70, facecolors="none", edgecolors="red", linewidths=1.4, zorder=3,
+                 label=f"Pareto front ({int(on.sum())})" if in_axes
+                 else f"Pareto front: lowest {', '.join(words[:-1])} and {words[-1]} ({int(on.sum())})")  # fmt: skip
+    if label is not None and label in frame and 0 < on.sum() <= annotate:
+        for px, py, text in zip(xv[on], yv[on], frame[label].to_numpy()[on], strict=True):
+            axis.annotate(str(text), (px, py), fontsize=7, xytext=(5, 4), textcoords="offset points", zorder=4)
+    _scale_axis(axis, "x", xv)
+    _scale_axis(axis, "y", yv)
     axis.set_xlabel(x_label)
     axis.set_ylabel(y_label)
-    axis.set_title(f"{len(frame)} design points; Pareto front: lowest {x_label.split(' (')[0]} and {y_label.split(' (')[0]}", fontsize=10)
-    axis.legend(fontsize=8, loc="best")
-    return fig
+    caption = f"Pareto front: lowest {', '.join(words[:-1])} and {words[-1]}" if len(words) > 1 else f"lowest {words[0]}"
+    extra = [w for w, o in zip(words, objectives, strict=True) if o not in (x, y)]
+    if extra:
+        caption += f" (ringed): ringed points that look dominated here have a lower {' or '.join(extra)}"
+    axis.set_title(f"{title or f'{len(frame)} design points'}\n{caption}", fontsize=9)
+    if ax is None:  # beside a figure of its own: below the axes, clear of the points
+        axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.13), ncol=2, frameon=False)
+    else:
+        axis.legend(fontsize=8, loc="best")
+    return _saved(fig, path)
 
+
+def _scale_axis(axis: Axes, which: str, values: np.ndarray) -> None:
+    """Log scale when the values span more than a decade and a half, else linear with plain numbers (no 1.04×10⁷ ticks)."""
+    v = values[np.isfinite(values) & (values > 0)]
+    if len(v) and v.max() / v.min() > 30:
+        getattr(axis, f"set_{which}scale")("log")
+    else:
+        getattr(axis, f"get_{which}axis")().get_major_formatter().set_useOffset(False)
 
 
 def plot_clip_vs_continual(frame: pd.DataFrame, *, title: str = "") -> Figure:

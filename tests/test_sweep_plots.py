@@ -14,7 +14,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from hwsim.cli import main
 from hwsim.mapper import MapperOptions
 from hwsim.network_spec import network_from_dict
-from hwsim.pareto import energy_parts, plot_energy_breakdown, plot_pareto
+from hwsim.pareto import energy_parts
+from hwsim.plots import plot_energy_breakdown, plot_pareto
 from hwsim.sweep import OBJECTIVES, grid_points, run_sweep
 from hwsim.variants import arch_spec
 from tests.nets import TINY
@@ -66,10 +67,10 @@ def test_pareto_plot_names_its_objectives_and_units(sweep: pd.DataFrame) -> None
     """Independent truth: the sweep's pareto column is the front in latency, energy and area (OBJECTIVES); the plot
     says so, its axes are words with units, and the points drawn are the table's values converted to those units."""
     ok = sweep[sweep["status"] == "ok"]
-    fig = plot_pareto(ok, objectives=OBJECTIVES)
+    fig = plot_pareto(ok, objectives=OBJECTIVES, front="pareto", color="area_mm2")
     ax = fig.axes[0]
     assert ax.get_xlabel() == "latency (ms)" and ax.get_ylabel() == "energy (mJ)"
-    assert "Pareto front in latency, energy, area" in ax.get_title()
+    assert "Pareto front: lowest latency, energy and area" in ax.get_title()
     assert fig.axes[1].get_ylabel() == "area (mm²)"  # the colour bar
     drawn = ax.collections[0].get_offsets()
     assert drawn[:, 0].tolist() == pytest.approx((ok["latency_s"] * 1e3).to_list())
