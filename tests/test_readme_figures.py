@@ -46,7 +46,8 @@ FIGURES: list[tuple[str, str, str]] = [
                                            "nvdla-small {archs[nvdla-small][worst]:.4f}×"),
     (PERFORMANCE, "default_vs_textbook", "at least as good on {default_at_least_as_good}/{distinct_layers} distinct layers, "
                                          "{summed_edp_textbook_over_default:.1f}× lower summed EDP"),
-    (PERFORMANCE, "sweep_scale", "sweep of {in_process[points]} ResNet-18 design points"),
+    (PERFORMANCE, "sweep_scale", "sweep of {in_process[points]} ResNet-18 design points (rows × cols × GLB × DRAM bandwidth × dataflow) "
+                                 "at `hwsim sweep`'s default {samples:,} mapper samples per layer"),
     (PERFORMANCE, "sweep_scale", "{in_process[seconds]:.1f} s in-process, {dask_local[seconds]:.1f} s on a Dask LocalCluster (2 workers); "
                                  "{in_process[pareto]} on the Pareto front"),
     (PERFORMANCE, "continual_energy", "X3D-S → CoX3D-S {pairs[eyeriss][x3d-s][clip_mj]:sig3} → {pairs[eyeriss][x3d-s][step_mj]:sig3} mJ "
@@ -244,3 +245,10 @@ def test_architecture_doc_quotes_the_brute_force_case_count() -> None:
     doc = flat((ROOT / "docs" / "architecture.md").read_text(encoding="utf-8"))
     want = render("validation", "walks every iteration of {bruteforce_cases} random small cases")
     assert want in doc, f"docs/architecture.md should say, from benchmarks/results/validation.json:\n  {want}"
+
+
+def test_sweep_row_is_measured_at_the_sweeps_default_budget() -> None:
+    """The sweep row says it ran at `hwsim sweep`'s default mapper budget: sweep_scale.json must hold that budget."""
+    from hwsim.mapper import DEFAULT_SAMPLES
+
+    assert load("sweep_scale")["figures"]["samples"] == DEFAULT_SAMPLES
