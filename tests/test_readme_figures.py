@@ -1,7 +1,8 @@
 """README.md's measured figures are read from the committed benchmark results, never typed by hand.
 
 Every script in ``benchmarks/`` writes what it prints to ``benchmarks/results/NAME.json`` (``benchmarks/results_io.py``).
-FIGURES below lists each figure the README's "Validation" and "Performance" sections quote as (section, results
+FIGURES below lists each figure the README's sections quote ("A first example", "Sweeps and co-search", "Validation",
+"Performance", "RTL") as (section, results
 file, template): the template's fields are key paths into the file's figures (``archs[fpga-small][worst]``) with a
 format (Python's, plus ``sigN``: N significant digits, and ``…/1e6``: divided first). Each template, filled from the
 file, must appear in the section word for word (line breaks count as spaces). A rerun of a script that changes a
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 VALIDATION = "## Validation"
 PERFORMANCE = "## Performance (2-core machine; rerun the scripts to reproduce)"
+FIRST_EXAMPLE = "## A first example"
 
 # (README section, results file, template)
 FIGURES: list[tuple[str, str, str]] = [
@@ -79,7 +81,10 @@ FIGURES: list[tuple[str, str, str]] = [
                                          "{resnet18[W2A2][latency_ms]:.2f} / {resnet18[mixed][latency_ms]:.2f} ms; one compute-bound schedule "
                                          "{one_schedule[policies][W8A8][speedup]:.0f}× / {one_schedule[policies][W4A4][speedup]:.0f}× / "
                                          "{one_schedule[policies][W2A2][speedup]:.0f}×"),
-]
+    # A first example: `hwsim run`'s own time
+    (FIRST_EXAMPLE, "network_mapping", "({hwsim_s[eyeriss/resnet18]:.2f} s here once the compiled kernels are cached, measured by "
+                                       "`benchmarks/network_mapping.py`)"),
+]  # fmt: skip
 # the ZigZag row quotes its figures when the file says ZigZag ran, else why it did not
 ZIGZAG_RAN = ("{zigzag_s[eyeriss_like]:.1f} s (eyeriss_like), {zigzag_s[tpu_like]:.1f} s (tpu_like): hwsim "
               "{speedup_zigzag_over_hwsim[eyeriss vs eyeriss_like]:.0f}× and {speedup_zigzag_over_hwsim[tpu-v1 vs tpu_like]:.0f}× faster")  # fmt: skip
@@ -252,3 +257,9 @@ def test_sweep_row_is_measured_at_the_sweeps_default_budget() -> None:
     from hwsim.mapper import DEFAULT_SAMPLES
 
     assert load("sweep_scale")["figures"]["samples"] == DEFAULT_SAMPLES
+
+
+def test_intro_quotes_the_mapper_throughput() -> None:
+    """The feature list's mapper rate is mapper_throughput.json's, as in the Performance table."""
+    want = render("mapper_throughput", "(≈ {compiled_mappings_per_s:.2f/1e6} M mappings/s on one core, see Performance)")
+    assert want in flat(README.read_text(encoding="utf-8")), f"README.md's feature list should say, from mapper_throughput.json:\n  {want}"
