@@ -18,21 +18,28 @@ same rules iteration by iteration, and the two must agree exactly):
 
 Counts are elements, summed over all instances; energy converts them to words of each
 level (``bits / word_bits`` words per element, as Timeloop charges a block's scalars).
+
+Every rule is written once, in the compiled kernel :func:`hwsim.kernel.cost`; the functions here
+validate a mapping, cost its loop nest (any nest: several loops over one dim at a level, bypass)
+through the kernel and report its figures. ``import hwsim`` stays numba-free: the kernel is
+imported on the first call (numba then loads it from its on-disk cache, or compiles it once).
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from hwsim.arch import Architecture
-from hwsim.mapping import Loop, Mapping, level_starts, tile_extents, validate_mapping
-from hwsim.precision import UnitCycles, check_numbers, compute_cycles, cycles_per_mac, energy_per_mac_pj
-from hwsim.sparsity import check_sparsity, element_bits, gate_fraction, skip_dims, skip_fraction
-from hwsim.workload import Layer, Operand
+from hwsim.mapping import Mapping, validate_mapping
+from hwsim.precision import UnitCycles
+from hwsim.workload import Layer
+
+if TYPE_CHECKING:
+    from hwsim.kernel import Costs
 
 __all__ = ["Accesses", "CostReport", "access_counts", "evaluate_mapping"]
 
@@ -48,87 +55,6 @@ class Accesses:
     @property
     def writes(self) -> float:
         return self.fills + self.updates
-
-
-def _digit_strides(nest: list[Loop]) -> list[int]:
-    """Index stride of each loop: product of the bounds of the loops inside it on the same dim."""
-    strides = [1] * len(nest)
-    running: dict[str, int] = {}
-    for k in range(len(nest) - 1, -1, -1):
-        lp = nest[k]
-        strides[k] = running.get(lp.dim, 1)
-        running[lp.dim] = strides[k] * lp.bound
-    return strides
-
-
-def _events(loops: list[Loop], op: Operand, every: bool) -> int:
-    """How many times a child tile is (re)loaded: loops up to the innermost relevant one."""
-    temporal = [lp for lp in loops if not lp.spatial]
-    if every:
-        return math.prod(lp.bound for lp in temporal)
-    rel = op.relevant_dims
-    last = max((k for k, lp in enumerate(temporal) if lp.dim in rel), default=-1)
-    return math.prod(lp.bound for lp in temporal[: last + 1])
-
-
-def access_counts(layer: Layer, arch: Architecture, mapping: Mapping, mac_fraction: float = 1.0) -> dict[tuple[str, str], Accesses]:
-    """Reads, fills and updates of every (level name, operand name) pair that keeps data.
-
-    ``mac_fraction`` is the share of MACs actually performed (zero-skipping): a skipped MAC
-    reads no operand and updates no partial sum.
-    """
-    nest = mapping.nest(arch)
-    n = len(arch.levels)
-    starts = level_starts(nest, n)
-    strides = _digit_strides(nest)
-    axes = {a.name: a for a in arch.axes}
-    counts: dict[tuple[str, str], Accesses] = {}
-    for op in layer.operands:
-        chain = mapping.chain(arch, op.name)
-        for i in chain[:-1]:
-            counts[(arch.levels[i].name, op.name)] = Accesses()
-        for p, c in itertools.pairwise(chain):
-            parent = counts[(arch.levels[p].name, op.name)]
-            child = counts.get((arch.levels[c].name, op.name)) if c < n else None
-            events = _events(nest[: starts[c]], op, every=(c == n))
-            inst_p = math.prod(lp.bound for lp in nest[: starts[p]] if lp.spatial)
-            between = [k for k in range(starts[p], starts[c]) if nest[k].spatial]
-            inst_c = inst_p * math.prod(nest[k].bound for k in between)
-            child_tile = tile_extents(nest, starts[c])
-            digits: dict[str, list[tuple[int, int]]] = {d: [(1, t)] for d, t in child_tile.items()}
-            duplicated = 1
-            for k in between:
-                axis = axes[nest[k].axis or ""]
-                shares = axis.reduction if op.is_output else axis.multicast
-                if shares:
-                    digits.setdefault(nest[k].dim, []).append((strides[k], nest[k].bound))
-                else:
-                    duplicated *= nest[k].bound
-            union = op.footprint_digits({d: tuple(v) for d, v in digits.items()}) * duplicated
-            moved: float = events * union * inst_p
-            if c == n and mac_fraction < 1.0:
-                moved *= mac_fraction
-            if not op.is_output:
-                parent.reads += moved
-                if child is not None:
-                    child.fills += events * op.footprint(child_tile) * inst_c
-            else:
-                first = _first_touches(nest, strides, starts[p], op) * inst_p
-                parent.updates += moved
-                parent.reads += max(moved - first, 0)
-                if child is not None:
-                    child.fills += max(moved - first, 0)
-    return counts
-
-
-def _first_touches(nest: list[Loop], strides: list[int], start_p: int, op: Operand) -> int:
-    """Distinct elements one parent instance ever holds: all loops but the spatial ones above it."""
-    digits: dict[str, list[tuple[int, int]]] = {}
-    for k, lp in enumerate(nest):
-        if lp.spatial and k < start_p:
-            continue
-        digits.setdefault(lp.dim, []).append((strides[k], lp.bound))
-    return op.footprint_digits({d: tuple(v) for d, v in digits.items()})
 
 
 @dataclass(frozen=True)
@@ -232,109 +158,67 @@ class CostReport(UnitCycles):
         return pd.DataFrame(rows, columns=["level", "operand", "reads", "fills", "updates", "energy_pj"])
 
 
-def _bits_moved(op: Operand, a: Accesses, top: bool, final_writes: int, b: float) -> tuple[float, float]:
-    """(read bits, write bits) of an operand at a level storing ``b`` bits per element; at the
-    top, finished outputs leave at ``bits``."""
-    if op.is_output and top:
-        return a.reads * b, final_writes * op.bits + (a.updates - final_writes) * b + a.fills * b
-    return a.reads * b, a.writes * b
+def _count(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else float(x)
+
+
+def _accesses(layer: Layer, arch: Architecture, keep: np.ndarray, out: Costs) -> dict[tuple[str, str], Accesses]:
+    """The kernel's per (level, operand) counts of every pair the mapping keeps, operand by operand, outermost level first."""
+    from hwsim.kernel import OPERANDS
+
+    counts: dict[tuple[str, str], Accesses] = {}
+    for op in layer.operands:
+        o = OPERANDS.index(op.name)
+        for i, lv in enumerate(arch.levels):
+            if keep[i, o]:
+                counts[(lv.name, op.name)] = Accesses(_count(out.reads[i, o]), _count(out.fills[i, o]), _count(out.updates[i, o]))
+    return counts
+
+
+def access_counts(layer: Layer, arch: Architecture, mapping: Mapping, mac_fraction: float = 1.0) -> dict[tuple[str, str], Accesses]:
+    """Reads, fills and updates of every (level name, operand name) pair that keeps data.
+
+    ``mac_fraction`` is the share of MACs actually performed (zero-skipping): a skipped MAC
+    reads no operand and updates no partial sum.
+    """
+    from hwsim import kernel  # lazily (see the module docstring)
+
+    _, nest, out = kernel.run(layer, arch, mapping, mac_fraction)
+    return _accesses(layer, arch, nest.keep, out)
 
 
 def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, check: bool = True) -> CostReport:
-    """Cost one layer under one mapping (validated first unless ``check=False``)."""
+    """Cost one layer under one mapping (validated first unless ``check=False``): the kernel's figures as a report."""
     if check:
         validate_mapping(layer, arch, mapping)
-    check_sparsity(layer, arch.levels, f"layer {layer.name!r} on {arch.name!r}")
-    check_numbers(layer, arch.mac, f"layer {layer.name!r} on {arch.name!r}")
-    skipped = skip_fraction(layer, arch.mac)
-    counts = access_counts(layer, arch, mapping, skipped)
-    nest = mapping.nest(arch)
-    starts = level_starts(nest, len(arch.levels))
-    padded = mapping.padded_bounds()
-    out_elems = layer.operand("outputs").footprint(padded)
+    from hwsim import kernel  # lazily (see the module docstring)
 
-    level_energy: dict[str, float] = {lv.name: 0.0 for lv in arch.levels}
-    access_energy: dict[tuple[str, str], float] = {}
-    read_bits = {lv.name: 0.0 for lv in arch.levels}
-    write_bits = {lv.name: 0.0 for lv in arch.levels}
-    for (lv_name, op_name), a in counts.items():
-        i = arch.level_index(lv_name)
-        lv = arch.levels[i]
-        op = layer.operand(op_name)
-        rb, wb = _bits_moved(op, a, i == 0, out_elems, element_bits(op, lv))
-        e = (rb * lv.read_energy_pj + wb * lv.write_energy_pj) / lv.word_bits
-        access_energy[(lv_name, op_name)] = e
-        level_energy[lv_name] += e
-        read_bits[lv_name] += rb
-        write_bits[lv_name] += wb
-
-    spread = skip_dims(layer, arch.mac)
-    inner = math.prod(lp.bound for lp in nest[starts[len(arch.levels) - 1] :] if not lp.spatial and lp.dim in spread)
-    distinct_units = math.prod(lp.bound for lp in nest if lp.spatial and lp.dim in spread)
-    compute = compute_cycles(layer, arch, mapping.temporal_iterations, inner, distinct_units)
-    transfer: dict[str, float] = {}
-    overlapped = [compute]
-    exposed = startup = 0.0
-    refill_level, longest = "", 0.0
-    for i, lv in enumerate(arch.levels):
-        used = math.prod(lp.bound for lp in nest[: starts[i]] if lp.spatial)
-        rbw, wbw = lv.read_bandwidth_bits_per_cycle or math.inf, lv.write_bandwidth_bits_per_cycle or math.inf
-        r, w = read_bits[lv.name] / used, write_bits[lv.name] / used
-        read_t, write_t = (r + w) / rbw if lv.ports == 1 else r / rbw, 0.0 if lv.ports == 1 else w / wbw
-        transfer[lv.name] = max(read_t, write_t)
-        if i == 0 or lv.double_buffered:
-            overlapped.append(transfer[lv.name])  # refills hide behind compute
-        else:
-            overlapped.append(read_t)
-            exposed += write_t  # without a second buffer, compute waits while a tile is refilled
-            if write_t > longest:
-                refill_level, longest = lv.name, write_t
-        if i > 0 and math.isfinite(wbw):
-            tile = tile_extents(nest, starts[i])
-            first_bits = sum(layer.operand(o).footprint(tile) * element_bits(layer.operand(o), lv) for o in mapping.kept(arch, i)
-                             if not layer.operand(o).is_output)  # fmt: skip
-            startup += first_bits / wbw
-    # The first tiles come from DRAM: one event's fill of each operand's outermost on-chip keeper
-    # (a union over the instances that multicast, a copy for each that does not) crosses its read channel.
-    dram_rbw = arch.levels[0].read_bandwidth_bits_per_cycle or math.inf
-    first_dram = 0.0
-    for op in layer.operands:
-        chain = mapping.chain(arch, op.name)
-        if op.is_output or chain[0] != 0 or chain[1] == len(arch.levels):
-            continue
-        keeper = chain[1]
-        events = _events(nest[: starts[keeper]], op, every=False)
-        first_dram += counts[(arch.levels[0].name, op.name)].reads / events * element_bits(op, arch.levels[0])
-    startup = max(startup, first_dram / dram_rbw)
-    # A refill without a second buffer stalls the PEs, not the levels that double-buffer: their
-    # transfers (DRAM's prefetch among them) go on meanwhile, so the stall adds to compute only.
-    cycles = max(*overlapped, compute + exposed) + startup
-    latency_s = cycles / arch.clock_hz
-    mac_energy = layer.macs * energy_per_mac_pj(layer, arch.mac) * gate_fraction(layer, arch.mac)
-    leakage = arch.leakage_mw * 1e-3 * latency_s * 1e12
-    energy = sum(level_energy.values()) + mac_energy + leakage
+    pk, nest, out = kernel.run(layer, arch, mapping)
+    counts = _accesses(layer, arch, nest.keep, out)
+    names = [lv.name for lv in arch.levels]
+    refill = int(out.refill_level[0])
     return CostReport(
         layer=layer.name,
         arch=arch.name,
         macs=layer.macs,
         macs_executed=mapping.temporal_iterations * mapping.active_macs,
-        cycles=cycles,
-        compute_cycles=compute,
-        startup_cycles=startup,
-        exposed_cycles=exposed,
-        transfer_cycles=transfer,
-        energy_pj=energy,
-        mac_energy_pj=mac_energy,
-        leakage_energy_pj=leakage,
-        level_energy_pj=level_energy,
+        cycles=float(out.cycles[0]),
+        compute_cycles=float(out.compute[0]),
+        startup_cycles=float(out.startup[0]),
+        exposed_cycles=float(out.exposed[0]),
+        transfer_cycles={lv: float(out.transfer[i]) for i, lv in enumerate(names)},
+        energy_pj=float(out.energy[0]),
+        mac_energy_pj=float(out.mac_energy[0]),
+        leakage_energy_pj=float(out.leakage[0]),
+        level_energy_pj={lv: float(out.level_energy[i]) for i, lv in enumerate(names)},
         accesses=counts,
-        access_energy_pj=access_energy,
+        access_energy_pj={(lv, op): float(out.access_energy[names.index(lv), kernel.OPERANDS.index(op)]) for lv, op in counts},
         num_macs=arch.num_macs,
         clock_hz=arch.clock_hz,
         area_um2=arch.area_um2,
         mapping=mapping,
         kind=layer.kind,
-        mac_fraction=skipped,
-        refill_level=refill_level,
-        mac_cycles=cycles_per_mac(layer, arch.mac),
+        mac_fraction=pk.mac_fraction,
+        refill_level=names[refill] if refill >= 0 else "",
+        mac_cycles=pk.cycles_per_mac,
     )

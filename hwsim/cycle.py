@@ -12,9 +12,10 @@ this engine walks the schedule in *folds* and says where the time goes:
   stationary operand down the first axis (``rows`` cycles) when it is an input operand. This
   is SCALE-Sim's accounting (per fold OS ``T + R + C − 2``, WS/IS ``2R + C + T − 2``). When
   that level is double-buffered (TPU-style), folds overlap and the fill is paid once.
-* **Traffic per fold.** Every tile replacement of the analytical model (the same chains,
-  events, multicast unions and partial sums) is placed on the fold where it happens, as
-  numpy arrays over folds; the totals equal :func:`hwsim.analytical.access_counts`.
+* **Traffic per fold.** Every transfer edge of the closed-form kernel (:func:`hwsim.kernel.cost`:
+  its events and the bits each moves, compressed formats and skipped MACs included) is placed
+  on the fold where it happens, as numpy arrays over folds; every level's read and write bits
+  total the kernel's (``tests/test_engine_traffic.py``).
 * **SRAM.** A fold lasts at least its busiest on-chip level's traffic over its bandwidth
   (``SRAM-bound`` stall); a level without double buffering also waits for its refills. A
   double-buffered level fills one half while the PEs use the other: the writes of each of its
@@ -38,16 +39,14 @@ real tensors (``simulate(..., tensors=...)``), fold by fold.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from hwsim.analytical import _digit_strides, _first_touches
 from hwsim.arch import Architecture, Level
-from hwsim.mapping import Loop, Mapping, level_starts, tile_extents, validate_mapping
+from hwsim.mapping import Loop, Mapping, level_starts, validate_mapping
 from hwsim.precision import UnitCycles, cycles_per_mac
 from hwsim.workload import Layer
 
@@ -152,6 +151,8 @@ class CycleReport(UnitCycles):
     folds_per_step: int = 1
     mac_fraction: float = 1.0  # share of the MACs performed (expected from the densities, or counted on real tensors)
     mac_cycles: float = 1.0  # unit cycles per performed MAC at the layer's widths (hwsim.precision.cycles_per_mac)
+    level_read_bits: dict[str, float] = field(default_factory=dict)  # bits read from each level over the layer (all instances)
+    level_write_bits: dict[str, float] = field(default_factory=dict)  # bits written into each level
     _trace: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -314,7 +315,7 @@ def simulate(
     per_step = folds // steps
     changed = _changed([lp.bound for lp in temporal[:n_step]])
 
-    traffic = _traffic(layer, arch, mapping, nest, starts, temporal, n_step, changed)
+    traffic = _traffic(layer, arch, mapping, nest, temporal, n_step, changed)
 
     # Compute and fill/drain per step.
     compute, performed = _compute(layer, arch, mapping, nest, temporal, n_fold, steps, per_step, stream, tensors)
@@ -409,6 +410,8 @@ def simulate(
         folds_per_step=per_step,
         mac_fraction=performed,
         mac_cycles=cycles_per_mac(layer, arch.mac),
+        level_read_bits={lv.name: float(traffic.read_bits[i].sum()) for i, lv in enumerate(arch.levels)},
+        level_write_bits={lv.name: float(traffic.write_bits[i].sum()) for i, lv in enumerate(arch.levels)},
         _trace={
             "start": start, "end": start + fold_time, "fill": fill, "compute": compute,
             "read": xp + xd, "read_end": read_end, "write": y, "write_end": write_end,
@@ -474,28 +477,27 @@ def _compute(
     return np.full(steps, per_step * compute_cycles(layer, arch, stream, inner, pes, whole=False)), skip_fraction(layer, arch.mac)
 
 
-def _traffic(
-    layer: Layer, arch: Architecture, mapping: Mapping, nest: list[Loop], starts: list[int], temporal: list[Loop], n_step: int, changed: np.ndarray
-) -> _Traffic:
-    """Bits moved per level per step: the analytical model's events, placed on their folds."""
+def _traffic(layer: Layer, arch: Architecture, mapping: Mapping, nest: list[Loop], temporal: list[Loop], n_step: int, changed: np.ndarray) -> _Traffic:
+    """Bits moved per level per step: the kernel's transfer edges (their events, the bits each event reads from the
+    parent, writes into the child and, for outputs, writes back to the parent), placed on their folds."""
+    from hwsim import kernel  # lazily: ``import hwsim`` stays numba-free
+
+    _, _, out = kernel.run(layer, arch, mapping)
     n = len(arch.levels)
     steps = len(changed)
-    strides = _digit_strides(nest)
-    axes = {a.name: a for a in arch.axes}
+    t_index = np.cumsum([not lp.spatial for lp in nest]) - 1  # nest position → index among the temporal loops
     read = np.zeros((n, steps))
     write = np.zeros((n, steps))
     late = np.zeros(steps)
     demand = np.zeros(steps)
     new_output = np.ones(steps, dtype=bool)
-    padded = mapping.padded_bounds()
     for op in layer.operands:
-        chain = mapping.chain(arch, op.name)
-        for p, c in itertools.pairwise(chain):
-            above = [lp for lp in nest[: starts[c]] if not lp.spatial]
-            if c == n:
-                last = len(above) - 1
-            else:
-                last = max((k for k, lp in enumerate(above) if lp.dim in op.relevant_dims), default=-1)
+        o = kernel.OPERANDS.index(op.name)
+        for c in range(n + 1):
+            p = int(out.parent[c, o])
+            if p < 0:
+                continue
+            last = int(t_index[out.last[c, o]]) if out.last[c, o] >= 0 else -1
             # Events per step: at fold boundaries when the last relevant loop is a fold loop,
             # else a fixed number inside every step.
             if last < n_step:
@@ -503,58 +505,35 @@ def _traffic(
             else:
                 inner = math.prod(lp.bound for lp in temporal[n_step : last + 1])
                 ev = np.full(steps, float(inner))
-            events = float(ev.sum())
             # A double-buffered child loads its next tile while the current one is in use.
             buffered = c < n and arch.levels[c].double_buffered
             move = _spread(ev) if last < n_step and buffered else ev
-            inst_p = math.prod(lp.bound for lp in nest[: starts[p]] if lp.spatial)
-            between = [k for k in range(starts[p], starts[c]) if nest[k].spatial]
-            inst_c = inst_p * math.prod(nest[k].bound for k in between)
-            child_tile = tile_extents(nest, starts[c])
-            digits: dict[str, list[tuple[int, int]]] = {d: [(1, t)] for d, t in child_tile.items()}
-            duplicated = 1
-            for k in between:
-                axis = axes[nest[k].axis or ""]
-                if axis.reduction if op.is_output else axis.multicast:
-                    digits.setdefault(nest[k].dim, []).append((strides[k], nest[k].bound))
-                else:
-                    duplicated *= nest[k].bound
-            moved = op.footprint_digits({d: tuple(v) for d, v in digits.items()}) * duplicated * inst_p
-            b = op.onchip_bits
-            if not op.is_output:
-                read[p] += move * moved * b
-                if p == 0 and not buffered:
-                    demand += move * moved * b
-                if c < n:
-                    write[c] += move * op.footprint(child_tile) * inst_c * b
-                continue
-            first = _first_touches(nest, strides, starts[p], op) * inst_p
-            back = (moved * events - first) / events if events else 0.0  # partial sums read back, per event
-            read[p] += move * back * b
+            read[p] += move * out.parent_read_bits[c, o]
             if p == 0 and not buffered:
-                demand += move * back * b
+                demand += move * out.parent_read_bits[c, o]
             if c < n:
-                write[c] += move * back * b
-            if p == 0:
-                final = op.footprint(padded)
-                upd_bits = (final * op.bits + (moved * events - final) * b) / events if events else 0.0
-                write[0] += ev * upd_bits
-                if last < n_step:
-                    idx = np.flatnonzero(ev)
-                    if buffered and len(idx) > 1:
-                        # The child drains one tile to DRAM while the next accumulates in its other
-                        # half: each tile's write-back spreads over the next tile's steps (a step's
-                        # share leaves after it: from the tile's own last step on).
-                        sizes = np.diff(np.append(idx, steps))
-                        late[idx[1] - 1 : steps - 1] += np.repeat(upd_bits / sizes[1:], sizes[1:])
-                    else:  # an update leaves when its tile is evicted: at the next event
-                        late[idx[1:] - 1] += upd_bits
-                    late[-1] += upd_bits  # the last tile after the final step
-                    new_output &= ev > 0  # steps that accumulate into the previous step's tile need no new buffer
-                else:
-                    late += ev * upd_bits
+                write[c] += move * out.child_write_bits[c, o]
+            if not op.is_output:
+                continue
+            upd_bits = float(out.parent_write_bits[c, o])
+            if p > 0:
+                write[p] += move * upd_bits  # a double buffer drains the old tile while the new one fills
+                continue
+            write[0] += ev * upd_bits
+            if last < n_step:
+                idx = np.flatnonzero(ev)
+                if buffered and len(idx) > 1:
+                    # The child drains one tile to DRAM while the next accumulates in its other
+                    # half: each tile's write-back spreads over the next tile's steps (a step's
+                    # share leaves after it: from the tile's own last step on).
+                    sizes = np.diff(np.append(idx, steps))
+                    late[idx[1] - 1 : steps - 1] += np.repeat(upd_bits / sizes[1:], sizes[1:])
+                else:  # an update leaves when its tile is evicted: at the next event
+                    late[idx[1:] - 1] += upd_bits
+                late[-1] += upd_bits  # the last tile after the final step
+                new_output &= ev > 0  # steps that accumulate into the previous step's tile need no new buffer
             else:
-                write[p] += move * moved * b  # a double buffer drains the old tile while the new one fills
+                late += ev * upd_bits
     return _Traffic(read, write, late, demand, new_output)
 
 

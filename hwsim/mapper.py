@@ -339,9 +339,9 @@ def map_layer(layer: Layer, arch: Architecture, options: MapperOptions | None = 
     bad = options.problems()
     if bad:
         raise SpecError("mapper options", bad)
-    problem = fastmodel.Problem.build(layer, arch)
+    packed = fastmodel.Packed.build(layer, arch)
     if options.exhaustive:
-        best = _exhaustive(layer, arch, options, problem)
+        best = _exhaustive(layer, arch, options, packed)
         if best is None:
             raise _no_mapping(layer, arch, options)
         mapping = fastmodel.decode(*best, arch)
@@ -350,7 +350,7 @@ def map_layer(layer: Layer, arch: Architecture, options: MapperOptions | None = 
         if not cands:
             raise _no_mapping(layer, arch, options)
         f, o, out, _ = fastmodel.search(
-            problem, _spatial_array(cands), options.objectives, max_samples=options.samples, victory=options.victory,
+            packed, _spatial_array(cands), options.objectives, max_samples=options.samples, victory=options.victory,
             refine=options.refine, seed=options.seed, stationary=_STATIONARY.get(options.dataflow or "", -1),
             fixed=constraint_array(arch, options),
         )  # fmt: skip
@@ -399,10 +399,10 @@ def mapspace_size(layer: Layer, arch: Architecture, options: MapperOptions | Non
     return sum(len(f) for f, _ in enumerate_mapspace(layer, arch, options))
 
 
-def _exhaustive(layer: Layer, arch: Architecture, options: MapperOptions, problem: object) -> tuple[np.ndarray, np.ndarray] | None:
+def _exhaustive(layer: Layer, arch: Architecture, options: MapperOptions, packed: object) -> tuple[np.ndarray, np.ndarray] | None:
     from hwsim import fastmodel
 
-    assert isinstance(problem, fastmodel.Problem)
+    assert isinstance(packed, fastmodel.Packed)
     best: tuple[np.ndarray, np.ndarray] | None = None
     best_score: np.ndarray | None = None
     seen = 0
@@ -413,8 +413,8 @@ def _exhaustive(layer: Layer, arch: Architecture, options: MapperOptions, proble
                 f"exhaustive mapping of layer {layer.name!r}",
                 [Problem("mapspace", f"more than {options.exhaustive_limit} mappings", "expected a small layer for --exhaustive")],
             )
-        out = fastmodel.evaluate_batch(problem, factors, orders)
-        ok = (out[:, 2] == 1.0) & fastmodel.padding_ok(factors, problem.bounds)
+        out = fastmodel.evaluate_batch(packed, factors, orders)
+        ok = (out[:, 2] == 1.0) & fastmodel.padding_ok(factors, packed.bounds)
         if not ok.any():
             continue
         scores = _scores(out[ok], options.objectives, arch.clock_hz)
