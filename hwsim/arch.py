@@ -17,11 +17,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hwsim import technology as tech
 from hwsim.errors import Problems
+from hwsim.formats import FORMATS, bits_per_element
 from hwsim.spec import Fields, read_yaml
-from hwsim.workload import DIMS, OPERANDS
+from hwsim.workload import DIMS, OPERANDS, Operand
 
-__all__ = ["Architecture", "Level", "MacUnit", "SpatialAxis", "architecture_from_dict", "load_architecture"]
+__all__ = ["Architecture", "Level", "MacUnit", "SpatialAxis", "architecture_from_dict", "element_bits", "load_architecture"]
 
 LEVEL_KINDS = ("dram", "sram", "regfile")
 
@@ -64,6 +66,11 @@ class Level:
 
     def keeps_operand(self, name: str) -> bool:
         return name in self.keeps
+
+
+def element_bits(op: Operand, level: Level) -> float:
+    """Bits per element of ``op`` at ``level`` (its format's data and metadata; :func:`hwsim.formats.bits_per_element`)."""
+    return bits_per_element(op, level.format_of(op.name), op.onchip_bits)
 
 
 @dataclass(frozen=True)
@@ -166,8 +173,6 @@ _SIZE_KEYS = {"size_bytes": 1, "size_kib": 1024, "size_mib": 1024 * 1024}
 
 
 def architecture_from_dict(data: Any, source: str = "<dict>") -> Architecture:
-    from hwsim import technology as tech
-
     problems = Problems(source)
     top = Fields(data, "", problems)
     name = top.text("name", Path(source).stem if source.endswith((".yaml", ".yml")) else "unnamed")
@@ -223,8 +228,6 @@ def architecture_from_dict(data: Any, source: str = "<dict>") -> Architecture:
 
 
 def _mac(f: Fields, node_nm: float) -> MacUnit:
-    from hwsim import technology as tech
-
     kind = f.text("kind", "fixed", choices=("fixed", "bit-serial", "bit-fusion"))
     w = f.integer("weight_bits", 8)
     i = f.integer("input_bits", 1 if kind == "bit-serial" else 8)
@@ -261,8 +264,6 @@ def _mac(f: Fields, node_nm: float) -> MacUnit:
 
 
 def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
-    from hwsim import technology as tech
-
     name = f.text("name")
     kind = f.text("kind", "sram", choices=LEVEL_KINDS)
     keeps = f.str_list("keeps", OPERANDS, choices=OPERANDS)
@@ -310,8 +311,6 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
     order = f.str_list("order", (), choices=DIMS) if f.has("order") else None
     f.seen.update({"temporal_dims", "order"})
     fmt = f.sub("formats")
-    from hwsim.sparsity import FORMATS
-
     formats = tuple((o, fmt.text(o, "uncompressed", choices=FORMATS)) for o in list(fmt.data) if o in OPERANDS)
     fmt.done()
     r_e = f.number("read_energy_pj", None, minimum=0, exclusive=False, unit="pJ per word")

@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from hwsim.cli_explore import load_npz
 from hwsim.errors import Problem, SpecError
 
 # Optional packages, by the top-level module a command imports, and the extra that installs them.
@@ -35,16 +36,6 @@ def _precision(text: str | None) -> tuple[int, int] | None:
     if m.group(3):
         return int(m.group(3)), int(m.group(3))
     return int(m.group(1)), int(m.group(2))
-
-
-def load_npz(path: str) -> dict[str, object]:
-    import numpy as np
-
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except (OSError, ValueError) as e:
-        raise SpecError(path, [Problem("", path, f"expected an .npz of arrays by layer name ({e})")]) from None
 
 
 def weight_tensors(workload, arrays: dict[str, object], path: str) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]

@@ -1,4 +1,5 @@
-"""What the ``hwsim sweep`` and ``hwsim search`` subcommands (:mod:`hwsim.cli_sweep`, :mod:`hwsim.cli_search`) share.
+"""What the command line's modules share (:mod:`hwsim.cli`, and the ``hwsim sweep`` and ``hwsim search`` subcommands'
+:mod:`hwsim.cli_sweep` and :mod:`hwsim.cli_search`).
 
 Heavy modules (pandas, Dask, Optuna, matplotlib) are imported only when a command runs.
 """
@@ -9,7 +10,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["plain", "progress_bar"]
+from hwsim.errors import Problem, SpecError
+
+__all__ = ["load_npz", "plain", "progress_bar"]
+
 
 def progress_bar(label: str) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
     """A rich progress bar on a terminal's standard error (nothing otherwise) and its closer."""
@@ -31,3 +35,14 @@ def progress_bar(label: str) -> tuple[Callable[[int, int], None] | None, Callabl
 
 def plain(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
+
+
+def load_npz(path: str) -> dict[str, object]:
+    """Arrays by name from an ``.npz`` file (``--weights``); a :class:`SpecError` naming the file otherwise."""
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError) as e:
+        raise SpecError(path, [Problem("", path, f"expected an .npz of arrays by layer name ({e})")]) from None

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hwsim.cli_explore import load_npz
 from hwsim.errors import Problem, SpecError
 
 __all__ = ["add_parser", "run_search_command"]
@@ -100,8 +101,6 @@ def run_search_command(args: argparse.Namespace) -> str:
     sensitivity: dict[str, float] = {}
     try:
         if args.weights:
-            from hwsim.cli import load_npz
-
             weights = load_npz(args.weights)
         if args.sensitivity:
             sensitivity = load_sensitivity(args.sensitivity)

@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 
-from hwsim.arch import Architecture
+from hwsim.arch import Architecture, element_bits
 from hwsim.errors import Problem, SpecError
 from hwsim.workload import DIMS, Layer
 
@@ -175,8 +175,6 @@ def check_mapping(layer: Layer, arch: Architecture, mapping: Mapping) -> list[Pr
 
 def tile_bytes(layer: Layer, arch: Architecture, mapping: Mapping, level: int) -> float:
     """Bytes one instance of ``level`` needs for its tiles (twice that if double-buffered)."""
-    from hwsim.sparsity import element_bits
-
     nest = mapping.nest(arch)
     t = tile_extents(nest, level_starts(nest, len(arch.levels))[level])
     lv = arch.levels[level]

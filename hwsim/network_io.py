@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from hwsim.errors import Problem, SpecError
+from hwsim.network_spec import chaining_problems, network_from_dict
 from hwsim.workload import Layer, Network, StateOp, TensorOp
 
 __all__ = ["network_to_dict"]
@@ -50,8 +51,6 @@ def _layer_dict(layer: Layer) -> dict[str, Any]:
 
 def network_to_dict(net: Network, source: str = "network") -> dict[str, Any]:
     """``net`` as a workload-file dict; :class:`SpecError` lists every op the format cannot express exactly."""
-    from hwsim.network_spec import network_from_dict
-
     layers: list[dict[str, Any]] = []
     problems: list[Problem] = []
     for op in net.ops():
@@ -77,8 +76,6 @@ def network_to_dict(net: Network, source: str = "network") -> dict[str, Any]:
             d["every_steps"] = net.every_steps(op.name)
         layers.append(d)
     doc: dict[str, Any] = {"name": net.name, "layers": layers}
-    from hwsim.network_spec import chaining_problems
-
     if chaining_problems(net):  # a graph built in code whose edges order the ops rather than pass tensors (squeeze-excitation)
         doc["check_chaining"] = False
     if not problems:

@@ -18,18 +18,17 @@ import numpy as np
 import pandas as pd
 
 from hwsim.analytical import CostReport
+from hwsim.arch import Architecture
 from hwsim.evaluate import NetworkReport
 from hwsim.io import write_bytes_atomic
+from hwsim.mapping import Mapping
 from hwsim.pareto import ENERGY_UNITS, axis_label, energy_parts, pareto_mask, point_labels
 from hwsim.sweep import dram_bytes
+from hwsim.workload import Layer
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-
-    from hwsim.arch import Architecture
-    from hwsim.mapping import Mapping
-    from hwsim.workload import Layer
 
 __all__ = [
     "pe_utilization",
@@ -321,8 +320,6 @@ def plot_pe_utilization(report: NetworkReport | CostReport, layer: str | Layer, 
     :class:`NetworkReport` and a layer name, or a layer's :class:`CostReport`, its :class:`Layer`
     and the architecture.
     """
-    from hwsim.workload import Layer as LayerType
-
     if isinstance(report, NetworkReport):
         name = layer if isinstance(layer, str) else layer.name
         found = next((r for r in report.reports if r.layer == name and r.mapping is not None), None)
@@ -330,7 +327,7 @@ def plot_pe_utilization(report: NetworkReport | CostReport, layer: str | Layer, 
             raise KeyError(f"{name!r} is not a MAC layer of {report.network.name}")
         cost, arch, the_layer = found, report.arch, report.network.graph.nodes[name]["op"]
     else:
-        if arch is None or not isinstance(layer, LayerType):
+        if arch is None or not isinstance(layer, Layer):
             raise TypeError("with a CostReport, pass the Layer and the Architecture too")
         cost, the_layer = report, layer
     if cost.mapping is None:

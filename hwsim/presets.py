@@ -13,7 +13,7 @@ from pathlib import Path
 from hwsim.arch import Architecture, architecture_from_dict
 from hwsim.errors import Problem, SpecError
 from hwsim.network_spec import network_from_dict
-from hwsim.spec import parse_yaml
+from hwsim.spec import parse_yaml, read_yaml
 from hwsim.workload import Network
 
 __all__ = ["arch_names", "load_arch", "load_workload", "looks_like_path", "preset_name", "workload_names"]
@@ -46,8 +46,6 @@ def load_arch(spec: str, option: str = "--arch") -> Architecture:
             from hwsim.importers.scalesim import load_scalesim_config
 
             return load_scalesim_config(spec)
-        from hwsim.spec import read_yaml
-
         data = read_yaml(spec)
         if isinstance(data, dict) and "architecture" in data:
             from hwsim.importers.timeloop import timeloop_architecture
@@ -74,8 +72,6 @@ def load_workload(spec: str, option: str = "--workload") -> Network:
             from hwsim.importers.onnx import load_onnx
 
             return load_onnx(spec)
-        from hwsim.spec import read_yaml
-
         data = read_yaml(spec)
         if isinstance(data, dict) and "problem" in data:
             from hwsim.importers.timeloop import timeloop_problem

@@ -31,6 +31,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from hwsim.errors import Problem, SpecError
+from hwsim.spec import read_yaml
 from hwsim.workload import Layer, Network
 
 __all__ = ["AccuracyProxy", "QuantPruneProxy", "gaussian_magnitude_share", "gaussian_nm_share", "load_sensitivity"]
@@ -170,8 +172,6 @@ def _nm(structure: str) -> tuple[int, int] | None:
 
 def load_sensitivity(path: str) -> dict[str, float]:
     """A sensitivity table: YAML ``{layer: weight}`` or CSV with columns ``layer,sensitivity``."""
-    from hwsim.errors import Problem, SpecError
-
     if path.lower().endswith(".csv"):
         import pandas as pd
 
@@ -179,8 +179,6 @@ def load_sensitivity(path: str) -> dict[str, float]:
         if not {"layer", "sensitivity"} <= set(frame.columns):
             raise SpecError(path, [Problem("columns", list(frame.columns), "expected columns layer,sensitivity")])
         return {str(r["layer"]): float(r["sensitivity"]) for _, r in frame.iterrows()}
-    from hwsim.spec import read_yaml
-
     data: Any = read_yaml(path)
     if not isinstance(data, dict) or not all(isinstance(v, (int, float)) and v >= 0 for v in data.values()):
         raise SpecError(path, [Problem("", data, "expected a mapping of layer name to a non-negative sensitivity")])

@@ -42,13 +42,20 @@ import pandas as pd
 
 from hwsim.errors import Problem, SpecError
 from hwsim.evaluate import NetworkReport, best_allocation, cost_tensor_op, reserve_states
+from hwsim.io import write_text_atomic
 from hwsim.mapper import MapperOptions, map_layer
+from hwsim.mapping_io import mappings_to_dict
 from hwsim.netvariants import scale_widths, stages
+from hwsim.network_io import network_to_dict
+from hwsim.pareto import pareto_mask
 from hwsim.presets import preset_name
 from hwsim.proxy import AccuracyProxy
-from hwsim.sweep import summarize
-from hwsim.variants import build_point, check_paths, stated_value
+from hwsim.spec import read_yaml
+from hwsim.streaming import CLIP_OF
+from hwsim.sweep import network_fingerprint, summarize
+from hwsim.variants import build_point, check_paths, point_key, stated_value
 from hwsim.workload import Layer, Network, TensorOp
+from hwsim.workloads import load_preset
 
 __all__ = ["OBJECTIVE_COLUMNS", "SearchSpace", "base_area_mm2", "default_space", "evaluate_design", "load_space", "onchip_kib", "positive_limit",
            "resource_limits", "run_search", "settings_problems", "study_settings", "trials_frame"]  # fmt: skip
@@ -220,8 +227,6 @@ def _nice(v: float) -> float | int:
 def load_space(path: str, base: dict[str, Any]) -> SearchSpace:
     """A space YAML: ``hardware: {path: [choices]}``, ``hardware_sparsity: [none, skip, ...]``,
     ``network: {widths, bits, bits_per, sparsity, execution}``, ``constraints: {...}``."""
-    from hwsim.spec import read_yaml
-
     data = read_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("hardware", {}), dict):
         raise SpecError(path, [Problem("", data, "expected a mapping with hardware, network and constraints")])
@@ -269,9 +274,6 @@ class Context:
 
 def streams_for(workload: str, network: Network) -> dict[str, Network]:
     """Clip and continual forms of a preset that has both (``x3d-s`` ↔ ``cox3d-s``, ...); empty otherwise."""
-    from hwsim.streaming import CLIP_OF
-    from hwsim.workloads import load_preset
-
     key = preset_name(workload)
     if key in CLIP_OF:
         return {"clip": load_preset(CLIP_OF[key]), "continual": network}
@@ -623,9 +625,7 @@ def _complete(study: Any) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
-def _worker(
-    objective: _Objective, url: str, name: str, budget: int, seed: int, population: int, callbacks: tuple[Any, ...] = ()
-) -> None:
+def _worker(objective: _Objective, url: str, name: str, budget: int, seed: int, population: int, callbacks: tuple[Any, ...] = ()) -> None:
     import optuna
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
@@ -707,9 +707,6 @@ def study_settings(
     :func:`run_search`, which refuses to resume a study with other settings (:func:`settings_problems`).
     """
     import json
-
-    from hwsim.sweep import network_fingerprint
-    from hwsim.variants import point_key
 
     names = names or {}
     space, options = ctx.space, ctx.options
@@ -923,8 +920,6 @@ def trials_frame(study: Any, objectives: tuple[str, ...]) -> pd.DataFrame:
     """Complete trials: number, parameters, figures, ``feasible`` and ``pareto`` (over feasible trials)."""
     from optuna.trial import TrialState
 
-    from hwsim.pareto import pareto_mask
-
     rows = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         attrs = {k: v for k, v in t.user_attrs.items() if k != "constraint"}
@@ -963,8 +958,6 @@ def export_winner(ctx: Context, params: dict[str, Any], directory: str) -> dict[
 
     import yaml
 
-    from hwsim.io import write_text_atomic
-
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     hw = {k: v for k, v in params.items() if k in ctx.space.hardware and not (k == "dataflow" and v == "any")}
@@ -979,15 +972,10 @@ def export_winner(ctx: Context, params: dict[str, Any], directory: str) -> dict[
     options = dataclasses.replace(ctx.options, **point.mapper)
     report = evaluate_network_cached(point.arch, network, options, ctx.cache)
     arch = point.arch
-    from hwsim.mapping_io import mappings_to_dict
-
     mappings = mappings_to_dict(arch, {r.layer: r.mapping for r in report.reports if r.mapping is not None})
     write_text_atomic(d / "mappings.yaml", "# Per layer: temporal loops (outer→inner) by level, spatial unrolling by axis.\n"
                       + yaml.safe_dump({"arch": spec["name"], "dataflow": point.mapper.get("dataflow", "any"), "layers": mappings},
                                        sort_keys=False))  # fmt: skip
-    from hwsim.errors import SpecError as _SpecError
-    from hwsim.network_io import network_to_dict
-
     widths = {k[len("width."):]: v for k, v in params.items() if k.startswith("width.")}
     try:  # a workload file `hwsim run --workload network.yaml` reads
         doc = network_to_dict(network, source="network.yaml")
@@ -996,7 +984,7 @@ def export_winner(ctx: Context, params: dict[str, Any], directory: str) -> dict[
                 "# an hwsim workload file: hwsim run --arch arch.yaml --workload network.yaml --mappings mappings.yaml\n")  # fmt: skip
         write_text_atomic(d / "network.yaml", head + yaml.safe_dump(doc, sort_keys=False))
         runnable = True
-    except _SpecError:  # e.g. a streaming network's state operands: a summary instead
+    except SpecError:  # e.g. a streaming network's state operands: a summary instead
         layers = {layer.name: {"weight_bits": layer.operand("weights").bits, "input_bits": layer.operand("inputs").bits,
                                "dims": dict(layer.bounds)} for layer in network.layers()}  # fmt: skip
         write_text_atomic(d / "network.yaml", yaml.safe_dump({"base": ctx.base_network(params).name, "execution": params.get("execution", ""),

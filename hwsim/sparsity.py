@@ -1,24 +1,10 @@
-"""Sparsity: operand density and structure, compressed formats per level, skipping and gating.
+"""Sparsity: skipping and gating zeros, and the formats each level stores operands in.
 
-What an operand says: ``density`` (expected fraction of non-zeros) and ``structure``:
-``dense``, ``uniform`` (unstructured, zeros independent and uniform) or ``N:M`` (at most N
-non-zeros in every M consecutive elements; density N/M exactly). Channel pruning is not a
-sparsity pattern here: it shrinks the layer (fewer channels).
+What an operand says (``density`` and ``structure``) and the bits per element of each compressed format are
+:mod:`hwsim.formats`'s (re-exported here). Channel pruning is not a sparsity pattern here: it shrinks the layer
+(fewer channels).
 
-What a level does with it (``formats`` in the architecture spec, per operand):
-
-=============  ====================================================================
-format         bits per element (b = data bits, d = density)
-=============  ====================================================================
-uncompressed   b (zeros stored)
-bitmask        d·b + 1 (one presence bit per element)
-rle            d·(b + r), r = ``run_bits`` (4)
-coo            d·(b + i), i = ``index_bits`` (16): a coordinate per non-zero
-csr            d·(b + i) + i / ``row_elements`` (one pointer per row of 64 elements)
-nm             d·b + d·⌈log2 M⌉ (the index of each kept value; N:M operands only)
-=============  ====================================================================
-
-Storage capacity, traffic and access energy use these bits (metadata included). What the
+Storage capacity, traffic and access energy use those bits (metadata included). What the
 MAC unit does (``mac.skip``: operands whose zeros it skips, saving cycles and energy;
 ``mac.gate``: operands whose zeros it gates, saving energy only; ``mac.skip_structure``:
 ``n:m`` when skipping works only on N:M-structured operands, as in a sparse tensor core,
@@ -40,8 +26,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hwsim.arch import Architecture, Level, MacUnit
+# FORMATS, bits_per_element, density_of (hwsim.formats) and element_bits (hwsim.arch) are named here too, for the cost engines
+from hwsim.arch import Architecture, Level, MacUnit, element_bits
 from hwsim.errors import Problem, SpecError
+from hwsim.formats import FORMATS, bits_per_element, density_of, nm_of
 from hwsim.workload import Layer, Operand
 
 if TYPE_CHECKING:
@@ -50,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMATS",
     "MAX_WALK",
-    "actual_compute_cycles",
     "bits_per_element",
     "check_sparsity",
     "density_of",
@@ -64,41 +51,6 @@ __all__ = [
     "skip_fraction",
     "weights_tensor",
 ]  # fmt: skip
-
-FORMATS = ("uncompressed", "bitmask", "rle", "coo", "csr", "nm")
-RUN_BITS = 4
-INDEX_BITS = 16
-ROW_ELEMENTS = 64
-
-
-def nm_of(op: Operand) -> tuple[int, int] | None:
-    if ":" in op.structure:
-        n, m = op.structure.split(":")
-        return int(n), int(m)
-    return None
-
-
-def bits_per_element(op: Operand, fmt: str | None, bits: int) -> float:
-    """Average bits one (dense-equivalent) element occupies in a level using ``fmt``."""
-    d = op.density
-    if fmt is None or fmt == "uncompressed" or d >= 1.0:
-        return float(bits)  # a dense operand is stored dense whatever the format
-    if fmt == "bitmask":
-        return d * bits + 1
-    if fmt == "rle":
-        return d * (bits + RUN_BITS)
-    if fmt == "coo":
-        return d * (bits + INDEX_BITS)
-    if fmt == "csr":
-        return d * (bits + INDEX_BITS) + INDEX_BITS / ROW_ELEMENTS
-    nm = nm_of(op)
-    assert nm is not None, "checked by check_sparsity"
-    return d * bits + d * math.ceil(math.log2(nm[1]))
-
-
-def element_bits(op: Operand, level: Level) -> float:
-    """Bits per element of ``op`` at ``level`` (its format's data and metadata)."""
-    return bits_per_element(op, level.format_of(op.name), op.onchip_bits)
 
 
 def check_sparsity(layer: Layer, levels: tuple[Level, ...], source: str) -> None:
@@ -182,23 +134,6 @@ def imbalance(n: int, s: float, pes: int, structured: bool) -> float:
     return expected_max_binomial(n, s, pes) / mean if mean > 0 else 1.0
 
 
-def density_of(tensor: np.ndarray) -> tuple[float, str]:
-    """(density, structure) measured from a real tensor: ``N:M`` when every group of M along the
-    last axis holds at most N non-zeros for a common small M (2:4, 1:4, 4:8...), else ``uniform``."""
-    nz = tensor != 0
-    density = float(nz.mean()) if nz.size else 1.0
-    if density >= 1.0:
-        return 1.0, "dense"
-    flat = nz.reshape(-1)
-    for m in (4, 8, 16):
-        if flat.size % m == 0:
-            per_group = flat.reshape(-1, m).sum(axis=1)
-            n = int(per_group.max())
-            if n < m and np.all(per_group == n):
-                return n / m, f"{n}:{m}"
-    return density, "uniform"
-
-
 MAX_WALK = 8_000_000  # iterations a real-data count walks (layers beyond this use the statistical model)
 
 
@@ -263,34 +198,3 @@ def live_iterations(layer: Layer, arch: Architecture, mapping: Mapping, tensors:
         nz[inside] = t[tuple(i[inside] for i in idx)] != 0
         live &= nz
     return live, skipped, skipped and nm
-
-
-def actual_compute_cycles(layer: Layer, arch: Architecture, mapping: Mapping, tensors: dict[str, np.ndarray]) -> float:
-    """Compute cycles counted on real tensors (the zeros the MAC unit skips are not done).
-
-    Walks every iteration of the mapping: between two synchronizations (an iteration of the
-    loops above the innermost level) every active MAC unit does the non-skipped MACs of its
-    inner loops, and the step takes as long as the busiest unit (N:M hardware instead compacts
-    every group to its kept values, so only the total counts). ``tensors`` maps operand
-    names to arrays shaped like the operand's tensor axes (weights G·K·C·R·S, inputs N·G·C·H·W
-    with the padding halo included); operands not given count as dense. For small layers.
-    """
-    from hwsim.mapping import level_starts
-    from hwsim.precision import cycles_per_mac
-
-    nest = mapping.nest(arch)
-    bounds = [lp.bound for lp in nest]
-    live, _, structured = live_iterations(layer, arch, mapping, tensors)
-    if structured:
-        # N:M hardware compacts each group of M to its N kept values: perfectly balanced work
-        return float(math.ceil(mapping.temporal_iterations * float(live.mean()) * cycles_per_mac(layer, arch.mac) - 1e-9))
-    inner_start = level_starts(nest, len(arch.levels))[len(arch.levels) - 1]
-    spatial = [k for k in range(len(bounds)) if nest[k].spatial]
-    work = live
-    # sum the inner temporal loops, take the max over the spatial ones, sum the outer temporal ones
-    inner_t = tuple(k for k in range(inner_start, len(nest)) if not nest[k].spatial)
-    per_unit = work.sum(axis=inner_t) if inner_t else work
-    kept = [k for k in range(len(nest)) if k not in inner_t]
-    sp_axes = tuple(kept.index(k) for k in spatial)
-    per_step = per_unit.max(axis=sp_axes) if sp_axes else per_unit
-    return float(math.ceil(float(np.sum(per_step)) * cycles_per_mac(layer, arch.mac) - 1e-9))

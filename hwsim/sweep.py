@@ -32,7 +32,9 @@ import pandas as pd
 
 from hwsim.errors import Problem, SpecError
 from hwsim.evaluate import NetworkReport, evaluate_network
+from hwsim.io import write_bytes_atomic, write_text_atomic
 from hwsim.mapper import DEFAULT_SAMPLES, MapperOptions
+from hwsim.pareto import pareto_mask
 from hwsim.variants import MAPPER_KEYS, build_point, check_values, point_key
 from hwsim.workload import Network
 
@@ -291,8 +293,6 @@ def run_sweep(
 
 def add_pareto(frame: pd.DataFrame, objectives: Iterable[str] = OBJECTIVES) -> pd.DataFrame:
     """A ``pareto`` column: feasible rows no other feasible row dominates in ``objectives``."""
-    from hwsim.pareto import pareto_mask
-
     cols = list(objectives)
     frame = frame.copy()
     frame["pareto"] = False
@@ -304,8 +304,6 @@ def add_pareto(frame: pd.DataFrame, objectives: Iterable[str] = OBJECTIVES) -> p
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     """Write ``frame`` atomically as Parquet (``.parquet``), CSV (``.csv``) or JSON lines (``.jsonl``)."""
-    from hwsim.io import write_bytes_atomic, write_text_atomic
-
     p = str(path).lower()
     if p.endswith(".parquet"):
         buf = io.BytesIO()

@@ -30,6 +30,8 @@ from typing import Any
 
 from hwsim.arch import Architecture, architecture_from_dict
 from hwsim.errors import Problem, SpecError
+from hwsim.presets import arch_names, looks_like_path, preset_name
+from hwsim.spec import parse_yaml, read_yaml
 
 __all__ = ["MAPPER_KEYS", "Point", "arch_spec", "build_point", "check_values", "parse_settings", "point_key", "stated_value", "valid_paths"]
 
@@ -54,8 +56,6 @@ def arch_spec(spec: str, option: str = "--arch") -> dict[str, Any]:
     """The spec dict of an hwsim architecture: a preset name or an hwsim YAML file."""
     import importlib.resources
 
-    from hwsim.presets import arch_names, looks_like_path, preset_name
-    from hwsim.spec import parse_yaml, read_yaml
 
     if looks_like_path(spec):
         if spec.endswith(".cfg"):

@@ -31,6 +31,7 @@ from functools import lru_cache
 import networkx as nx
 
 from hwsim.errors import Problem, Problems, SpecError
+from hwsim.formats import density_of
 
 __all__ = [
     "DIMS",
@@ -548,8 +549,6 @@ class Network:
         from the data; layers without an entry stay as they are.
         """
         import numpy as np
-
-        from hwsim.sparsity import density_of
 
         g = self.graph.copy()
         for name, data in g.nodes(data=True):

@@ -13,8 +13,9 @@ from hwsim import fastmodel
 from hwsim.analytical import evaluate_mapping
 from hwsim.errors import SpecError
 from hwsim.mapper import _spatial_array, map_layer, spatial_candidates
+from hwsim.precision import actual_compute_cycles
 from hwsim.presets import load_arch
-from hwsim.sparsity import actual_compute_cycles, bits_per_element, density_of, expected_max_binomial
+from hwsim.sparsity import bits_per_element, density_of, expected_max_binomial
 from hwsim.workload import conv2d, gemm
 
 
