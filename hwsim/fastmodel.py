@@ -96,15 +96,14 @@ class Scratch(NamedTuple):
     rows: np.ndarray  # (1, 3) its (energy_pj, cycles, fits)
 
 
-def _scratch(pk: Packed) -> Scratch:
+def _scratch(pk: Packed, padded: np.ndarray) -> Scratch:
+    """Scratch for encoded mappings whose loops over each dim d multiply to at most ``padded[d]``."""
     nl, na = pk.keeps.shape[0], pk.axis_level.shape[0]
     m = ND * (nl + na)
     nest = Nest(dim=np.empty(m, np.int64), bound=np.empty(m, np.int64), level=np.empty(m, np.int64), axis=np.empty(m, np.int64),
                 starts=np.empty(nl + 1, np.int64), keep=pk.keeps)  # fmt: skip
-    # every dim's loops multiply to less than twice its bound when no factor is larger than needed; enumerated
-    # candidates (filtered by padding_ok after costing) stay within four times
     return Scratch(
-        nest=nest, costs=new_costs(nl), work=workspace(pk, m, 4 * pk.bounds), tile=np.ones((1, ND), np.int64), held=np.zeros((nl, 3)),
+        nest=nest, costs=new_costs(nl), work=workspace(pk, m, padded), tile=np.ones((1, ND), np.int64), held=np.zeros((nl, 3)),
         allowed=np.empty(nl, np.int64), order=np.empty(ND, np.int64), factors=np.ones((1, nl + na, ND), np.int64),
         orders=np.zeros((1, nl, ND), np.int64), rows=np.zeros((1, 3)),
     )  # fmt: skip
@@ -163,8 +162,17 @@ def _evaluate_batch(pk, factors, orders, rows, sc):
 def evaluate_batch(packed: Packed, factors: np.ndarray, orders: np.ndarray) -> np.ndarray:
     """Rows of (energy_pj, cycles, fits) for a batch: factors (B, L+A, 8), orders (B, L, 8)."""
     rows = np.empty((factors.shape[0], 3), np.float64)
-    _evaluate_batch(packed, np.ascontiguousarray(factors, np.int64), np.ascontiguousarray(orders, np.int64), rows, _scratch(packed))
+    padded = factors.prod(axis=1).max(axis=0) if len(factors) else packed.bounds
+    _evaluate_batch(packed, np.ascontiguousarray(factors, np.int64), np.ascontiguousarray(orders, np.int64), rows, _scratch(packed, padded))
     return rows
+
+
+def _sampled_padding(packed: Packed, spatial: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """The largest product of a dim's loops the sampler makes: it covers the bound b of a dim unrolled (and pinned) s
+    times with ⌈b / s⌉ more, s·⌈b / s⌉ < b + s ≤ 2·max(b, s); its moves and repairs keep that product."""
+    pinned = np.where(fixed[:, :ND] > 0, fixed[:, :ND], 1).prod(axis=0)
+    unrolled = spatial.prod(axis=1).max(axis=0) if spatial.size else np.ones(ND, np.int64)
+    return 2 * np.maximum(packed.bounds, unrolled * pinned)
 
 
 def padding_ok(factors: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -467,8 +475,9 @@ def search(
     best_out = np.zeros(3)
     codes = np.array([OBJECTIVE_CODES[o] for o in objective], np.int64)
     fixed = no_constraints(nl) if fixed is None else np.ascontiguousarray(fixed, np.int64)
-    n = _search(packed, np.ascontiguousarray(spatial, np.int64), stationary, fixed, codes, max_samples, victory, refine,
-                seed, best_f, best_o, best_out, _scratch(packed))  # fmt: skip
+    spatial = np.ascontiguousarray(spatial, np.int64)
+    n = _search(packed, spatial, stationary, fixed, codes, max_samples, victory, refine, seed, best_f, best_o, best_out,
+                _scratch(packed, _sampled_padding(packed, spatial, fixed)))  # fmt: skip
     return best_f, best_o, best_out, int(n)
 
 
@@ -487,5 +496,6 @@ def random_mappings(packed: Packed, spatial: np.ndarray, n: int, seed: int = 0) 
     nl, na = packed.keeps.shape[0], packed.axis_level.shape[0]
     factors = np.ones((n, nl + na, ND), np.int64)
     orders = np.zeros((n, nl, ND), np.int64)
-    _random_batch(packed, np.ascontiguousarray(spatial, np.int64), seed, factors, orders, no_constraints(nl), _scratch(packed))
+    spatial, fixed = np.ascontiguousarray(spatial, np.int64), no_constraints(nl)
+    _random_batch(packed, spatial, seed, factors, orders, fixed, _scratch(packed, _sampled_padding(packed, spatial, fixed)))
     return factors, orders
