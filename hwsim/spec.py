@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -76,24 +77,26 @@ def _count_nodes(node: yaml.Node, limit: int = _MAX_YAML_NODES + 1) -> int:
     return count
 
 
-_RECORDER: list[dict[str, Any]] | None = None
+# the list recording() fills, per thread and asyncio task (a context variable, not shared module state)
+_RECORDER: ContextVar[list[dict[str, Any]] | None] = ContextVar("hwsim.spec.recorder", default=None)
 
 
 @contextmanager
 def recording() -> Iterator[list[dict[str, Any]]]:
     """Record every field the validators read (path, kind, default, choices, bounds, unit) while validating:
     the schema as the validators define it, for the generated spec reference (:mod:`hwsim.docs`)."""
-    global _RECORDER
-    old, _RECORDER = _RECORDER, []
+    fields: list[dict[str, Any]] = []
+    token = _RECORDER.set(fields)
     try:
-        yield _RECORDER
+        yield fields
     finally:
-        _RECORDER = old
+        _RECORDER.reset(token)
 
 
 def _note(f: Fields, key: str, kind: str, **info: Any) -> None:
-    if _RECORDER is not None:
-        _RECORDER.append({"path": re.sub(r"\[\d+\]", "[]", f.at(key)), "kind": kind, **info})
+    fields = _RECORDER.get()
+    if fields is not None:
+        fields.append({"path": re.sub(r"\[\d+\]", "[]", f.at(key)), "kind": kind, **info})
 
 
 class Fields:
