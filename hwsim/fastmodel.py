@@ -147,7 +147,7 @@ def _evaluate_one(pk, factors, orders, b, rows, sc):
     nest = sc.nest
     out = sc.costs
     n = _build_nest(pk, factors, orders, b, nest)
-    cost(pk, n, nest.dim, nest.bound, nest.level, nest.axis, nest.starts, nest.keep, out, sc.work)
+    cost(pk, nest, n, out, sc.work)
     rows[b, 0] = out.energy[0]
     rows[b, 1] = out.cycles[0]
     rows[b, 2] = out.fits[0]
@@ -162,8 +162,11 @@ def _evaluate_batch(pk, factors, orders, rows, sc):
 def evaluate_batch(packed: Packed, factors: np.ndarray, orders: np.ndarray) -> np.ndarray:
     """Rows of (energy_pj, cycles, fits) for a batch: factors (B, L+A, 8), orders (B, L, 8)."""
     rows = np.empty((factors.shape[0], 3), np.float64)
-    padded = factors.prod(axis=1).max(axis=0) if len(factors) else packed.bounds
-    _evaluate_batch(packed, np.ascontiguousarray(factors, np.int64), np.ascontiguousarray(orders, np.int64), rows, _scratch(packed, padded))
+    factors, orders = np.ascontiguousarray(factors, np.int64), np.ascontiguousarray(orders, np.int64)
+    try:  # a dim's loops multiply to less than twice its bound when no factor is larger than needed
+        _evaluate_batch(packed, factors, orders, rows, _scratch(packed, 2 * packed.bounds))
+    except ValueError:  # a nest padded beyond that (the enumeration costs such candidates before padding_ok drops them)
+        _evaluate_batch(packed, factors, orders, rows, _scratch(packed, factors.prod(axis=1).max(axis=0)))
     return rows
 
 

@@ -92,6 +92,17 @@ class Packed(NamedTuple):
         return _pack(layer, arch)
 
 
+class Nest(NamedTuple):
+    """A mapping's loop nest as the kernel's arrays, one entry per loop, outermost first."""
+
+    dim: np.ndarray  # int64: index into DIMS
+    bound: np.ndarray  # int64
+    level: np.ndarray  # int64: the level the loop belongs to (temporal) or fans out below (spatial)
+    axis: np.ndarray  # int64: the spatial axis; -1 for a temporal loop
+    starts: np.ndarray  # (L+1,): position of each level's first loop; starts[L] = the number of loops
+    keep: np.ndarray  # (L, 3) bool: the levels holding each operand (keeps less the mapping's bypass)
+
+
 class Costs(NamedTuple):
     """Every figure of one mapping; L levels, edges indexed by (child c, operand o) with c = L for the MACs."""
 
@@ -423,20 +434,25 @@ def _imbalance(n, s, pes, structured):
 
 
 @compiled
-def cost(pk, n, n_dim, n_bound, n_level, n_axis, starts, keep, out, ws):
-    """Cost one mapping: the nest's first ``n`` loops (dim, bound, level, axis: −1 temporal; outermost first),
-    ``starts[l]`` the position of level l's first loop (``starts[L] = n``), ``keep[l, o]`` the levels that hold
-    each operand under the mapping. Fills ``out`` (a :class:`Costs`) using the scratch ``ws`` (a :class:`Work`)."""
+def cost(pk, nest, n, out, ws):
+    """Cost one mapping of the pair ``pk`` (a :class:`Packed`): the first ``n`` loops of ``nest`` (a :class:`Nest`:
+    any loop nest, several loops over one dim at a level included, and its keep mask: the levels' keeps less the
+    mapping's bypass). Fills ``out`` (a :class:`Costs`) using the scratch ``ws`` (a :class:`Work`)."""
     nl = pk.keeps.shape[0]
     mac_fraction = pk.mac_fraction
+    dim = nest.dim
+    bound = nest.bound
+    axis = nest.axis
+    starts = nest.starts
+    keep = nest.keep
     ws.spre[0] = 1.0
     for k in range(n):
-        ws.spre[k + 1] = ws.spre[k] * (n_bound[k] if n_axis[k] >= 0 else 1)
+        ws.spre[k + 1] = ws.spre[k] * (bound[k] if axis[k] >= 0 else 1)
     for d in range(ND):
         ws.running[d] = 1
     for k in range(n - 1, -1, -1):
-        ws.stride[k] = ws.running[n_dim[k]]
-        ws.running[n_dim[k]] *= n_bound[k]
+        ws.stride[k] = ws.running[dim[k]]
+        ws.running[dim[k]] *= bound[k]
     for l in range(nl + 1):
         for o in range(3):
             if l < nl:
@@ -451,7 +467,7 @@ def cost(pk, n, n_dim, n_bound, n_level, n_axis, starts, keep, out, ws):
         for d in range(ND):
             ws.tiles[l, d] = ws.tiles[l + 1, d]
         for k in range(starts[l], starts[l + 1]):
-            ws.tiles[l, n_dim[k]] *= n_bound[k]
+            ws.tiles[l, dim[k]] *= bound[k]
     # tile footprints where they are used: kept operands below DRAM, DRAM's outputs; a MAC's is 1
     for o in range(3):
         ws.fc[nl, o] = 1.0
@@ -477,18 +493,18 @@ def cost(pk, n, n_dim, n_bound, n_level, n_axis, starts, keep, out, ws):
         relall = 1.0
         last_t = -1
         for k in range(n):
-            rel = pk.relevant[o, n_dim[k]]
-            if n_axis[k] < 0:
-                ws.tpre[k + 1] = ws.tpre[k] * n_bound[k]
+            rel = pk.relevant[o, dim[k]]
+            if axis[k] < 0:
+                ws.tpre[k + 1] = ws.tpre[k] * bound[k]
                 ws.relsp[k + 1] = ws.relsp[k]
                 ws.lastrel[k + 1] = k if rel else ws.lastrel[k]
                 last_t = k
             else:
                 ws.tpre[k + 1] = ws.tpre[k]
-                ws.relsp[k + 1] = ws.relsp[k] * (n_bound[k] if rel else 1)
+                ws.relsp[k + 1] = ws.relsp[k] * (bound[k] if rel else 1)
                 ws.lastrel[k + 1] = ws.lastrel[k]
             if rel:
-                relall *= n_bound[k]
+                relall *= bound[k]
         p = -1
         for c in range(nl + 1):
             if c < nl and not keep[c, o]:
@@ -511,19 +527,19 @@ def cost(pk, n, n_dim, n_bound, n_level, n_axis, starts, keep, out, ws):
             grow = 1.0
             shared = False
             for k in range(starts[p], sc):
-                a = n_axis[k]
+                a = axis[k]
                 if a >= 0:
                     shares = pk.reduction[a] if is_out else pk.multicast[a]
                     if not shares:
-                        dup *= n_bound[k]
+                        dup *= bound[k]
                     elif simple:
-                        if pk.relevant[o, n_dim[k]]:
-                            grow *= n_bound[k]
+                        if pk.relevant[o, dim[k]]:
+                            grow *= bound[k]
                     else:
                         shared = True
-                        d = n_dim[k]
+                        d = dim[k]
                         ws.dig_s[d, ws.n_dig[d]] = ws.stride[k]
-                        ws.dig_n[d, ws.n_dig[d]] = n_bound[k]
+                        ws.dig_n[d, ws.n_dig[d]] = bound[k]
                         ws.n_dig[d] += 1
             inst_c = ws.spre[sc]
             if shared:
@@ -559,11 +575,11 @@ def cost(pk, n, n_dim, n_bound, n_level, n_axis, starts, keep, out, ws):
                     for d in range(ND):
                         ws.n_dig[d] = 0
                     for k in range(n):
-                        if n_axis[k] >= 0 and k < starts[p]:
+                        if axis[k] >= 0 and k < starts[p]:
                             continue
-                        d = n_dim[k]
+                        d = dim[k]
                         ws.dig_s[d, ws.n_dig[d]] = ws.stride[k]
-                        ws.dig_n[d, ws.n_dig[d]] = n_bound[k]
+                        ws.dig_n[d, ws.n_dig[d]] = bound[k]
                         ws.n_dig[d] += 1
                     first = _footprint(pk.proj, pk.n_tensor_axes, o, ws.dig_s, ws.dig_n, ws.n_dig, ws.cs, ws.ns, ws.marks, ws.marks_next) * inst_p
                 back = max(moved - first, 0.0)  # the first touch of every element reads nothing back
@@ -584,18 +600,18 @@ def cost(pk, n, n_dim, n_bound, n_level, n_axis, starts, keep, out, ws):
     # compute: temporal iterations × unit cycles per MAC, less the skipped MACs, lengthened by the load imbalance
     compute = 1.0
     for k in range(n):
-        if n_axis[k] < 0:
-            compute *= n_bound[k]
+        if axis[k] < 0:
+            compute *= bound[k]
     compute *= pk.cycles_per_mac
     if mac_fraction < 1.0:
         inner = 1.0
         units = 1.0
         for k in range(n):
-            if pk.skip_dims[n_dim[k]]:
-                if n_axis[k] >= 0:
-                    units *= n_bound[k]
+            if pk.skip_dims[dim[k]]:
+                if axis[k] >= 0:
+                    units *= bound[k]
                 elif k >= starts[nl - 1]:
-                    inner *= n_bound[k]
+                    inner *= bound[k]
         compute *= mac_fraction * _imbalance(int(inner), mac_fraction, int(units), pk.structured_skip)
     compute = np.ceil(compute - 1e-9)
     # bits and energy per level; at DRAM, finished outputs are written at their final precision
@@ -655,7 +671,7 @@ def cost(pk, n, n_dim, n_bound, n_level, n_axis, starts, keep, out, ws):
         if l > 0 and wbw < _INF:  # the first tile of every on-chip level is loaded before compute starts
             startup += held_bits(keep, pk.is_output, pk.elem_bits, l, ws.fc, True) / wbw
     # The first tiles come from DRAM: one event's fill of each operand's outermost on-chip keeper
-    # (a union over the instances that pk.multicast, a copy for each that does not) crosses its read channel.
+    # (a union over the instances that multicast, a copy for each that does not) crosses its read channel.
     if pk.read_bw[0] < _INF:
         startup = max(startup, first_dram / pk.read_bw[0])
     # A refill without a second buffer stalls the PEs, not the levels that double-buffer: their
@@ -675,17 +691,6 @@ def cost(pk, n, n_dim, n_bound, n_level, n_axis, starts, keep, out, ws):
 
 # ---------------------------------------------------------------------------------------------
 # One mapping
-
-
-class Nest(NamedTuple):
-    """A mapping's loop nest as the kernel's arrays (outermost loop first)."""
-
-    dim: np.ndarray
-    bound: np.ndarray
-    level: np.ndarray
-    axis: np.ndarray
-    starts: np.ndarray  # (L+1,): position of each level's first loop; starts[L] = len(dim)
-    keep: np.ndarray  # (L, 3): the levels holding each operand (keeps less the mapping's bypass)
 
 
 def nest_arrays(arch: Architecture, mapping: Mapping, keeps: np.ndarray) -> Nest:
@@ -720,5 +725,5 @@ def run(layer: Layer, arch: Architecture, mapping: Mapping, mac_fraction: float 
     n = len(nest.dim)
     padded = np.ones(ND, np.int64)
     np.multiply.at(padded, nest.dim, nest.bound)
-    cost(pk, n, nest.dim, nest.bound, nest.level, nest.axis, nest.starts, nest.keep, out, workspace(pk, n, padded))
+    cost(pk, nest, n, out, workspace(pk, n, padded))
     return pk, nest, out

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hwsim import fastmodel
 from hwsim.analytical import evaluate_mapping
 from hwsim.bruteforce import brute_force_counts
 from hwsim.fastmodel import Packed, decode, encode, evaluate_batch, padding_ok
@@ -115,3 +116,24 @@ def test_capacity_flag_matches_check_mapping():
     f, o = encode(good, arch)
     out = evaluate_batch(packed, np.repeat(f[None], 5, 0), np.repeat(o[None], 5, 0))
     assert np.all(out == out[0])
+
+
+def test_batch_padded_beyond_need_equals_single_mapping():
+    """Candidates padded far beyond their bounds (the exhaustive enumeration costs some before padding_ok drops
+    them) reach index spans the usual footprint scratch cannot hold: the batch sizes it for them and still equals
+    the single-mapping API."""
+    from hwsim.mapper import _spatial_array, spatial_candidates
+    from hwsim.presets import load_arch
+    from hwsim.workload import conv2d
+
+    arch = load_arch("eyeriss")
+    layer = conv2d("c", in_channels=8, out_channels=8, in_hw=15, kernel=3, stride=2)
+    packed = Packed.build(layer, arch)
+    factors, orders = fastmodel.random_mappings(packed, _spatial_array(spatial_candidates(layer, arch, 8)), 20, seed=3)
+    rng = np.random.default_rng(0)
+    windows = [DIMS.index(d) for d in "PQRS"]
+    factors[:, :, windows] *= rng.integers(1, 6, size=(len(factors), factors.shape[1], len(windows)))
+    rows = evaluate_batch(packed, factors, orders)
+    for f, o, row in zip(factors, orders, rows, strict=True):
+        ref = evaluate_mapping(layer, arch, decode(f, o, arch), check=False)
+        assert (row[0], row[1]) == (ref.energy_pj, ref.cycles)
