@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -48,7 +49,10 @@ import pandas as pd
 from hwsim.arch import Architecture, Level
 from hwsim.mapping import Loop, Mapping, level_starts, validate_mapping
 from hwsim.precision import UnitCycles, cycles_per_mac
-from hwsim.workload import Layer
+from hwsim.workload import DIMS, Layer
+
+if TYPE_CHECKING:
+    from hwsim.kernel import Costs, Packed
 
 __all__ = ["CycleOptions", "CycleReport", "DramTiming", "simulate"]
 
@@ -315,10 +319,13 @@ def simulate(
     per_step = folds // steps
     changed = _changed([lp.bound for lp in temporal[:n_step]])
 
-    traffic = _traffic(layer, arch, mapping, nest, temporal, n_step, changed)
+    from hwsim import kernel  # lazily: ``import hwsim`` stays numba-free
+
+    packed, _, costs = kernel.run(layer, arch, mapping)
+    traffic = _traffic(layer, arch, costs, nest, temporal, n_step, changed)
 
     # Compute and fill/drain per step.
-    compute, performed = _compute(layer, arch, mapping, nest, temporal, n_fold, steps, per_step, stream, tensors)
+    compute, performed = _compute(layer, arch, mapping, packed, nest, temporal, n_fold, steps, per_step, stream, tensors)
     fill = np.zeros(steps)
     if systolic and arch.axes:
         skew = sum(a.size - 1 for a in arch.axes)
@@ -444,17 +451,17 @@ def _prefetch(w: np.ndarray, starts_tile: np.ndarray, avail: np.ndarray) -> np.n
 
 
 def _compute(
-    layer: Layer, arch: Architecture, mapping: Mapping, nest: list[Loop], temporal: list[Loop], n_fold: int, steps: int,
-    per_step: int, stream: int, tensors: dict[str, np.ndarray] | None,
+    layer: Layer, arch: Architecture, mapping: Mapping, packed: Packed, nest: list[Loop], temporal: list[Loop], n_fold: int,
+    steps: int, per_step: int, stream: int, tensors: dict[str, np.ndarray] | None,
 ) -> tuple[np.ndarray, float]:  # fmt: skip
     """Compute cycles of each step: the stream's iterations per fold times the cycles one MAC takes at the
     layer's widths, less the MACs skipped on zeros (counted on ``tensors``, or expected from the densities
-    with the busiest unit's share, as in :func:`hwsim.precision.compute_cycles`); and the share of the
-    layer's MACs performed (counted, or expected: :func:`hwsim.sparsity.skip_fraction`)."""
-    from hwsim.precision import compute_cycles
-    from hwsim.sparsity import MAX_WALK, live_iterations, performed_macs, skip_dims, skip_fraction
+    with the busiest unit's share: the kernel's :func:`hwsim.kernel.compute_cycles` over one fold); and the
+    share of the layer's MACs performed (counted, or expected: the kernel's ``mac_fraction``)."""
+    from hwsim.kernel import compute_cycles
+    from hwsim.sparsity import MAX_WALK, live_iterations, performed_macs
 
-    cpm = cycles_per_mac(layer, arch.mac)
+    cpm = packed.cycles_per_mac
     bounds = [lp.bound for lp in nest]
     if tensors and any(name in arch.mac.skip for name in tensors) and math.prod(bounds) <= MAX_WALK:
         live, skipped, structured = live_iterations(layer, arch, mapping, tensors)
@@ -471,18 +478,18 @@ def _compute(
                 per_fold = per_unit.max(axis=sp) if sp else per_unit
             performed = performed_macs(layer, arch, mapping, live) / layer.macs if layer.macs else 0.0
             return np.asarray(per_fold, float).reshape(steps, per_step).sum(axis=1) * cpm, performed
-    spread = skip_dims(layer, arch.mac)
+    spread = {d for d, skip in zip(DIMS, packed.skip_dims, strict=True) if skip}
     inner = math.prod(lp.bound for lp in temporal[n_fold:] if lp.dim in spread)
     pes = math.prod(lp.bound for lp in nest if lp.spatial and lp.dim in spread)
-    return np.full(steps, per_step * compute_cycles(layer, arch, stream, inner, pes, whole=False)), skip_fraction(layer, arch.mac)
+    fold = compute_cycles(float(stream), cpm, packed.mac_fraction, inner, pes, packed.structured_skip)
+    return np.full(steps, per_step * fold), packed.mac_fraction
 
 
-def _traffic(layer: Layer, arch: Architecture, mapping: Mapping, nest: list[Loop], temporal: list[Loop], n_step: int, changed: np.ndarray) -> _Traffic:
+def _traffic(layer: Layer, arch: Architecture, out: Costs, nest: list[Loop], temporal: list[Loop], n_step: int, changed: np.ndarray) -> _Traffic:
     """Bits moved per level per step: the kernel's transfer edges (their events, the bits each event reads from the
     parent, writes into the child and, for outputs, writes back to the parent), placed on their folds."""
-    from hwsim import kernel  # lazily: ``import hwsim`` stays numba-free
+    from hwsim.kernel import OPERANDS
 
-    _, _, out = kernel.run(layer, arch, mapping)
     n = len(arch.levels)
     steps = len(changed)
     t_index = np.cumsum([not lp.spatial for lp in nest]) - 1  # nest position → index among the temporal loops
@@ -492,7 +499,7 @@ def _traffic(layer: Layer, arch: Architecture, mapping: Mapping, nest: list[Loop
     demand = np.zeros(steps)
     new_output = np.ones(steps, dtype=bool)
     for op in layer.operands:
-        o = kernel.OPERANDS.index(op.name)
+        o = OPERANDS.index(op.name)
         for c in range(n + 1):
             p = int(out.parent[c, o])
             if p < 0:

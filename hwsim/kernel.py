@@ -31,7 +31,7 @@ from hwsim.precision import check_numbers, cycles_per_mac, energy_per_mac_pj
 from hwsim.sparsity import check_sparsity, element_bits, gate_fraction, skip_dims, skip_fraction, unstructured_skip
 from hwsim.workload import DIMS, Layer
 
-__all__ = ["OPERANDS", "Costs", "Nest", "Packed", "Work", "buffered_bits", "compiled", "compiled_inline", "contiguous", "cost", "held_bits", "nest_arrays", "new_costs", "run", "workspace"]
+__all__ = ["OPERANDS", "Costs", "Nest", "Packed", "Work", "buffered_bits", "compiled", "compiled_inline", "compute_cycles", "contiguous", "cost", "held_bits", "nest_arrays", "new_costs", "run", "workspace"]
 
 # Every compiled function of the model and of the mapper's search runs without numba's reference counting (its
 # atomic counts on the arrays of the named tuples cost more than the model itself) and so allocates nothing: the
@@ -412,6 +412,18 @@ def top_output_write_bits(final, updates, fills, final_bits, b):
 
 
 @compiled
+def compute_cycles(iterations, cycles_per_mac, mac_fraction, inner, units, structured):
+    """Unit cycles of ``iterations`` iterations of every MAC unit at ``cycles_per_mac`` each, less the MACs skipped on
+    zeros (``mac_fraction`` performed), lengthened by the load imbalance across ``units`` units that see different
+    data, each doing ``inner`` independent iterations between synchronizations (even for N:M: ``structured``).
+    Not rounded: the closed form rounds the layer's, the cycle engine sums its folds'."""
+    work = iterations * cycles_per_mac
+    if mac_fraction < 1.0:
+        work *= mac_fraction * _imbalance(int(inner), mac_fraction, int(units), structured)
+    return work
+
+
+@compiled
 def _imbalance(n, s, pes, structured):
     """Same as hwsim.sparsity.imbalance: E[max of pes Binomial(n, s)] / (n·s)."""
     if structured or s >= 1.0 or n <= 0 or pes <= 1:
@@ -598,22 +610,20 @@ def cost(pk, nest, n, out, ws):
                     out.fills[c, o] += back
             p = c
     # compute: temporal iterations × unit cycles per MAC, less the skipped MACs, lengthened by the load imbalance
-    compute = 1.0
+    iterations = 1.0
     for k in range(n):
         if axis[k] < 0:
-            compute *= bound[k]
-    compute *= pk.cycles_per_mac
+            iterations *= bound[k]
+    inner = 1.0  # the innermost level's temporal loops and the spatial loops over dims a skipped operand depends on
+    units = 1.0
     if mac_fraction < 1.0:
-        inner = 1.0
-        units = 1.0
         for k in range(n):
             if pk.skip_dims[dim[k]]:
                 if axis[k] >= 0:
                     units *= bound[k]
                 elif k >= starts[nl - 1]:
                     inner *= bound[k]
-        compute *= mac_fraction * _imbalance(int(inner), mac_fraction, int(units), pk.structured_skip)
-    compute = np.ceil(compute - 1e-9)
+    compute = np.ceil(compute_cycles(iterations, pk.cycles_per_mac, mac_fraction, inner, units, pk.structured_skip) - 1e-9)
     # bits and energy per level; at DRAM, finished outputs are written at their final precision
     out_elems = ws.fc[0, 2]
     level_total = 0.0
