@@ -148,9 +148,24 @@ def test_the_streaming_figures_are_the_presets_own() -> None:
     quoted = [
         f"({ratio('x3d-s', 'cox3d-s'):.1f}× and {ratio('x3d-m', 'cox3d-m'):.1f}× fewer MACs per prediction",
         f"({load_workload('slow-8x8').macs / 1e9:.2f} GMACs per clip; {ratio('slow-8x8', 'coslow-8x8'):.1f}× vs the paper's 7.95×)",
-        f"({ratio('st-gcn', 'cost-gcn'):.0f}× vs \"up to 109×\")",
+        f'({ratio("st-gcn", "cost-gcn"):.0f}× vs "up to 109×")',
         f"({ratio('oadtr-b1', 'cooadtr-b1'):.1f}× and {ratio('oadtr-b2', 'cooadtr-b2'):.2f}× vs 63.5× and 2.61×)",
         f"to the layer shapes, names and {load_workload('resnet18').macs:,} MACs",
+    ]
+    assert unquoted(quoted) == []
+
+
+def test_the_proxy_figures_are_the_proxys_own() -> None:
+    """README's accuracy-proxy examples are computed by hwsim.proxy, not typed: uniform bits on ResNet-18, and the share of a
+    Gaussian layer's squared norm that 2:4 and half-density magnitude pruning remove."""
+    from hwsim.presets import load_workload
+    from hwsim.proxy import QuantPruneProxy, gaussian_magnitude_share, gaussian_nm_share
+
+    net = load_workload("resnet18")
+    proxy = {b: QuantPruneProxy({}, {}).estimate(net, net.with_bits(b, b))["proxy"] for b in (8, 6, 4)}
+    quoted = [
+        f"ResNet-18 at int8 everywhere ≈ {proxy[8]:.3f}, int6 ≈ {proxy[6]:.3f}, int4 ≈ {proxy[4]:.1f})",
+        f"(2:4 on Gaussian weights ≈ {gaussian_nm_share(2, 4):.2f}, half the weights ≈ {gaussian_magnitude_share(0.5):.2f} per layer)",
     ]
     assert unquoted(quoted) == []
 
@@ -161,7 +176,9 @@ def test_the_synthesis_figures_are_the_committed_benchmark_output() -> None:
     model's worst held-out errors."""
     md = (ROOT / "benchmarks" / "rtl_synthesis.md").read_text(encoding="utf-8")
     text = " ".join(README.read_text(encoding="utf-8").split())
-    ecp5 = re.search(r"\| LUTs \| FFs \| MULT18X18D \| DP16KD \| Fmax \(MHz\) .*?\n\|[-|]+\|\n\| (\d+) \| (\d+) \| (\d+) \| (\d+) \| ([\d.]+) \|", md)
+    ecp5 = re.search(
+        r"\| LUTs \| FFs \| MULT18X18D \| DP16KD \| Fmax \(MHz\) .*?\n\|[-|]+\|\n\| (\d+) \| (\d+) \| (\d+) \| (\d+) \| ([\d.]+) \|", md
+    )
     assert ecp5 is not None
     luts, ffs, mults, brams, fmax = ecp5.groups()
     assert f"uses {int(luts):,} LUT4s, {int(ffs):,} FFs, {mults} MULT18X18D and {brams} DP16KD and runs at {float(fmax):.1f} MHz" in text
@@ -181,7 +198,9 @@ def test_the_cycle_engine_section_quotes_its_results_files() -> None:
         return json.loads((ROOT / "benchmarks" / "results" / f"{name}.json").read_text(encoding="utf-8"))["figures"]  # type: ignore[no-any-return]
 
     text = " ".join(README.read_text(encoding="utf-8").split())
-    big, is8, ws8 = (figures(n)["total"] for n in ("cycle_vs_scalesim_32_128", "cycle_vs_scalesim_8x8_is", "cycle_vs_scalesim_8x8_ws_gemms"))
+    big, is8, ws8 = (
+        figures(n)["total"] for n in ("cycle_vs_scalesim_32_128", "cycle_vs_scalesim_8x8_is", "cycle_vs_scalesim_8x8_ws_gemms")
+    )
     agree = figures("engines_agreement")["overall"]
     quoted = [
         f"{big['exact']} of {big['layer_runs']} layer runs exact at 32×32 and 128×128 in os, ws and is (SCALE-Sim {big['scalesim_s']:,.0f} s, "
@@ -209,22 +228,6 @@ def test_the_rtl_agreement_figures_are_the_committed_table() -> None:
     text = " ".join(README.read_text(encoding="utf-8").split())
     assert f"{exact} of {n} configurations bit-exact" in text
     assert f"RTL vs model mean {float(mean):.1f}%, {five} within 5% and {one} within 1%" in text
-
-
-def test_the_search_baseline_figures_are_the_committed_table() -> None:
-    """README's co-search comparison is benchmarks/search_baselines.md (`python benchmarks/search_baselines.py --budget 300`)."""
-    rows = {r[0]: r for r in _md_rows("search_baselines.md", "") if len(r) == 7 and r[1].isdigit()}
-    naas = {r[0]: r for r in _md_rows("search_baselines.md", "") if len(r) == 6 and r[1].isdigit()}
-    co, rnd, hw = rows["co-search (NSGA-II)"], rows["random search"], rows["hardware only (NSGA-II)"]
-    cma, prune = rows["co-search (CMA-ES, NAAS encoding, EDP + penalty)"], rows["co-search + pruning and sparsity support (NSGA-II)"]
-    quoted = [
-        f"co-search (NSGA-II) {co[2]} feasible trials, best EDP {co[4]} below the base, normalized hypervolume {float(co[5]):.3f}",
-        f"random search {rnd[2]} feasible, {rnd[4]}, {float(rnd[5]):.3f}; hardware-only {hw[4]}, {float(hw[5]):.3f}",
-        f"CMA-ES on the NAAS encoding {cma[2]} feasible, {cma[4]}, {float(cma[5]):.3f}",
-        f"co-search with pruning and sparsity support {prune[2]} feasible, {prune[4]}, {float(prune[5]):.3f}",
-        f"finds {naas['resnet50'][4]} (ResNet-50) and {naas['mobilenetv2'][4]} (MobileNetV2) lower EDP",
-    ]
-    assert unquoted(quoted) == []
 
 
 def test_the_robustness_figure_is_the_committed_fuzz_run() -> None:

@@ -28,6 +28,7 @@ README = ROOT / "README.md"
 VALIDATION = "## Validation"
 PERFORMANCE = "## Performance (2-core machine; rerun the scripts to reproduce)"
 FIRST_EXAMPLE = "## A first example"
+SEARCH = "## Sweeps and co-search"
 
 # (README section, results file, template)
 FIGURES: list[tuple[str, str, str]] = [
@@ -84,11 +85,32 @@ FIGURES: list[tuple[str, str, str]] = [
     # A first example: `hwsim run`'s own time
     (FIRST_EXAMPLE, "network_mapping", "({hwsim_s[eyeriss/resnet18]:.2f} s here once the compiled kernels are cached, measured by "
                                        "`benchmarks/network_mapping.py`)"),
+    # Sweeps and co-search: one search at the defaults, and the baselines
+    (SEARCH, "search_scale", "`hwsim search --workload {workload} --budget {budget}` at its defaults (Eyeriss-like base; "
+                             "the base design's area, {base_area_mm2:.2f} mm², held): {trials:,} trials in {seconds:.0f} s on 2 cores, "
+                             "{feasible:,} feasible, {pareto} on the Pareto front, winner EDP {winner_edp_vs_base:.2f}× below the base "
+                             "design's at proxy {winner[proxy]:.3f}, on {winner_area_vs_base:.0%} of its area"),
+    (SEARCH, "search_baselines", "`python benchmarks/search_baselines.py --budget {budget}` (ResNet-18, same budget each, "
+                                 "`hwsim search`'s default limits: the base design's area and proxy ≤ {limits[max_proxy]:g}"),
+    (SEARCH, "search_baselines", "co-search (NSGA-II) {searches[co-search][feasible]} feasible trials, best EDP "
+                                 "{searches[co-search][vs_base]:.2f}× below the base, normalized hypervolume {searches[co-search][hypervolume]:.3f}; "
+                                 "random search {searches[random][feasible]} feasible, {searches[random][vs_base]:.2f}×, "
+                                 "{searches[random][hypervolume]:.3f}; hardware-only {searches[hardware-only][vs_base]:.2f}×, "
+                                 "{searches[hardware-only][hypervolume]:.3f}; CMA-ES on the NAAS encoding {searches[cmaes][feasible]} feasible, "
+                                 "{searches[cmaes][vs_base]:.2f}×, {searches[cmaes][hypervolume]:.3f}; co-search with pruning and sparsity "
+                                 "support {searches[pruning][feasible]} feasible, {searches[pruning][vs_base]:.2f}×, "
+                                 "{searches[pruning][hypervolume]:.3f}"),
+    (SEARCH, "search_baselines", "finds {same_resources[resnet50][ratio]:.2f}× (ResNet-50) and {same_resources[mobilenetv2][ratio]:.2f}× "
+                                 "(MobileNetV2) lower EDP than the preset"),
 ]  # fmt: skip
 # the ZigZag row quotes its figures when the file says ZigZag ran, else why it did not
 ZIGZAG_RAN = ("{zigzag_s[eyeriss_like]:.1f} s (eyeriss_like), {zigzag_s[tpu_like]:.1f} s (tpu_like): hwsim "
               "{speedup_zigzag_over_hwsim[eyeriss vs eyeriss_like]:.0f}× and {speedup_zigzag_over_hwsim[tpu-v1 vs tpu_like]:.0f}× faster")  # fmt: skip
 ZIGZAG_NOT_RUN = "not measured in the committed run: {zigzag_not_run_because}"
+# the README names these scripts' committed command lines, so the figures it quotes are what that command measures
+QUOTED_COMMANDS = (("search_scale", SEARCH), ("search_baselines", SEARCH))
+# words with digits in the co-search measurement paragraph that name things rather than measure them
+SEARCH_NAMES = ("ResNet-18", "ResNet-50", "MobileNetV2", "NSGA-II", "CMA-ES", "2 cores", "NAAS's 4.4–4.9×")
 # words with digits in the Performance table's figure column that name things rather than measure them
 NAMES = ("ResNet-50", "ResNet-18", "3×3", "W8A8", "W4A4", "W2A2", "CoX3D-S", "X3D-S", "Slow-8×8", "CoST-GCN", "ST-GCN", "CoOadTR-b1",
          "OadTR-b1", "SCALE-Sim 3.0.0", "32×32", "128×128", "8×8", "2 workers", "within 2%")  # fmt: skip
@@ -257,6 +279,25 @@ def test_sweep_row_is_measured_at_the_sweeps_default_budget() -> None:
     from hwsim.mapper import DEFAULT_SAMPLES
 
     assert load("sweep_scale")["figures"]["samples"] == DEFAULT_SAMPLES
+
+
+def test_quoted_commands_are_the_ones_that_wrote_the_files() -> None:
+    """Where the README quotes a script's figures outside the Performance table, it names the command line that wrote them."""
+    for name, where in QUOTED_COMMANDS:
+        command = load(name)["command"]
+        assert f"`{command}`" in section(where), f"README.md's {where!r} should name `{command}` (benchmarks/results/{name}.json)"
+
+
+def test_co_search_measurements_hold_no_number_without_a_results_file() -> None:
+    """The co-search measurement paragraph (the one naming benchmarks/search_scale.py) quotes no number but from its files."""
+    text = README.read_text(encoding="utf-8").split(f"\n{SEARCH}\n", 1)[1].split("\n## ", 1)[0]
+    paragraphs = [flat(p) for p in text.split("\n\n") if "benchmarks/search_scale.py" in p]
+    assert len(paragraphs) == 1
+    rest = paragraphs[0]
+    quoted = [render(n, t) for w, n, t in FIGURES if w == SEARCH] + [f"`{load(n)['command']}`" for n, w in QUOTED_COMMANDS if w == SEARCH]
+    for part in sorted(quoted, key=len, reverse=True) + list(SEARCH_NAMES):
+        rest = rest.replace(part, " ")
+    assert not re.search(r"\d", rest), f"README.md's co-search measurements quote a number no results file holds: {rest!r}"
 
 
 def test_intro_quotes_the_mapper_throughput() -> None:
