@@ -52,7 +52,7 @@ from hwsim.precision import UnitCycles, cycles_per_mac
 from hwsim.workload import DIMS, Layer
 
 if TYPE_CHECKING:
-    from hwsim.kernel import Costs, Packed
+    from hwsim.kernel import Packed
 
 __all__ = ["CycleOptions", "CycleReport", "DramTiming", "simulate"]
 
@@ -277,6 +277,7 @@ class _Traffic:
     dram_write_late: np.ndarray  # DRAM write bits per step, placed on the fold that evicts them
     dram_demand: np.ndarray  # DRAM read bits per step that cannot be prefetched (child not double-buffered)
     new_output: np.ndarray  # per step: it starts a new DRAM output tile (needs a free output buffer)
+    packed: Packed  # the (layer, architecture) pair the kernel costed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,10 +320,8 @@ def simulate(
     per_step = folds // steps
     changed = _changed([lp.bound for lp in temporal[:n_step]])
 
-    from hwsim import kernel  # lazily: ``import hwsim`` stays numba-free
-
-    packed, _, costs = kernel.run(layer, arch, mapping)
-    traffic = _traffic(layer, arch, costs, nest, temporal, n_step, changed)
+    traffic = _traffic(layer, arch, mapping, nest, starts, temporal, n_step, changed)
+    packed = traffic.packed
 
     # Compute and fill/drain per step.
     compute, performed = _compute(layer, arch, mapping, packed, nest, temporal, n_fold, steps, per_step, stream, tensors)
@@ -485,11 +484,16 @@ def _compute(
     return np.full(steps, per_step * fold), packed.mac_fraction
 
 
-def _traffic(layer: Layer, arch: Architecture, out: Costs, nest: list[Loop], temporal: list[Loop], n_step: int, changed: np.ndarray) -> _Traffic:
+def _traffic(
+    layer: Layer, arch: Architecture, mapping: Mapping, nest: list[Loop], starts: list[int], temporal: list[Loop], n_step: int,
+    changed: np.ndarray,
+) -> _Traffic:  # fmt: skip
     """Bits moved per level per step: the kernel's transfer edges (their events, the bits each event reads from the
-    parent, writes into the child and, for outputs, writes back to the parent), placed on their folds."""
-    from hwsim.kernel import OPERANDS
+    parent, writes into the child and, for outputs, writes back to the parent), placed on their folds. (``starts`` is
+    not needed, the edges carry their nest positions; tests/test_overlap.py calls this with it.)"""
+    from hwsim import kernel  # lazily: ``import hwsim`` stays numba-free
 
+    packed, _, out = kernel.run(layer, arch, mapping)
     n = len(arch.levels)
     steps = len(changed)
     t_index = np.cumsum([not lp.spatial for lp in nest]) - 1  # nest position → index among the temporal loops
@@ -499,7 +503,7 @@ def _traffic(layer: Layer, arch: Architecture, out: Costs, nest: list[Loop], tem
     demand = np.zeros(steps)
     new_output = np.ones(steps, dtype=bool)
     for op in layer.operands:
-        o = OPERANDS.index(op.name)
+        o = kernel.OPERANDS.index(op.name)
         for c in range(n + 1):
             p = int(out.parent[c, o])
             if p < 0:
@@ -541,7 +545,7 @@ def _traffic(layer: Layer, arch: Architecture, out: Costs, nest: list[Loop], tem
                 new_output &= ev > 0  # steps that accumulate into the previous step's tile need no new buffer
             else:
                 late += ev * upd_bits
-    return _Traffic(read, write, late, demand, new_output)
+    return _Traffic(read, write, late, demand, new_output, packed)
 
 
 def _spread(ev: np.ndarray) -> np.ndarray:
