@@ -375,12 +375,12 @@ def kernels_cached() -> bool:
     from importlib.util import find_spec
     from pathlib import Path
 
-    spec = find_spec("hwsim.fastmodel")
+    spec = find_spec("hwsim.kernel")
     if spec is None or spec.origin is None:  # pragma: no cover
         return False
     here = Path(spec.origin).parent / "__pycache__"
     places = [here] + ([Path(os.environ["NUMBA_CACHE_DIR"])] if os.environ.get("NUMBA_CACHE_DIR") else [])
-    return any(any(p.rglob("fastmodel.*.nbi")) for p in places if p.is_dir())
+    return any(any(p.rglob("kernel.*.nbi")) for p in places if p.is_dir())
 
 
 def _progress():  # pragma: no cover - cosmetic

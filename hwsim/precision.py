@@ -35,10 +35,10 @@ import numpy as np
 from hwsim.arch import Architecture, MacUnit
 from hwsim.errors import Problem, SpecError
 from hwsim.mapping import Mapping, level_starts
-from hwsim.sparsity import imbalance, live_iterations, skip_fraction, unstructured_skip
+from hwsim.sparsity import live_iterations
 from hwsim.workload import Layer
 
-__all__ = ["MAC_KINDS", "UnitCycles", "actual_compute_cycles", "compute_cycles", "cycles_per_mac", "energy_per_mac_pj", "mac_speedup",
+__all__ = ["MAC_KINDS", "UnitCycles", "actual_compute_cycles", "cycles_per_mac", "energy_per_mac_pj", "mac_speedup",
            "useful_unit_cycles", "utilization"]  # fmt: skip
 
 MAC_KINDS = ("fixed", "bit-serial", "bit-fusion")
@@ -142,26 +142,9 @@ def energy_per_mac_pj(layer: Layer, mac: MacUnit) -> float:
     return mac.energy_pj * cycles_per_mac(layer, mac)  # padded operands cost the full unit
 
 
-def compute_cycles(
-    layer: Layer, arch: Architecture, temporal_iterations: int, inner_iterations: int = 1, pes: int = 1, *, whole: bool = True
-) -> float:
-    """Cycles of compute for a mapping with this many temporal iterations per MAC unit.
-
-    Zero-skipping shortens them by the skipped fraction, lengthened again by the load
-    imbalance across the ``pes`` distinct units, each doing ``inner_iterations`` independent
-    iterations between synchronizations (see :mod:`hwsim.sparsity`). ``whole=False`` keeps the
-    fraction (the cycle engine sums it over folds).
-    """
-    s = skip_fraction(layer, arch.mac)
-    work = temporal_iterations * cycles_per_mac(layer, arch.mac)
-    if s < 1.0:
-        work *= s * imbalance(inner_iterations, s, pes, not unstructured_skip(layer, arch.mac))
-    return float(math.ceil(work - 1e-9)) if whole else float(work)
-
-
 def actual_compute_cycles(layer: Layer, arch: Architecture, mapping: Mapping, tensors: dict[str, np.ndarray]) -> float:
-    """Compute cycles counted on real tensors (the zeros the MAC unit skips are not done): :func:`compute_cycles`'s
-    figure without its statistics.
+    """Compute cycles counted on real tensors (the zeros the MAC unit skips are not done): the cost model's
+    figure (:func:`hwsim.kernel.compute_cycles`) without its statistics.
 
     Walks every iteration of the mapping: between two synchronizations (an iteration of the
     loops above the innermost level) every active MAC unit does the non-skipped MACs of its

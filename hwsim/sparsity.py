@@ -13,7 +13,8 @@ MAC unit does (``mac.skip``: operands whose zeros it skips, saving cycles and en
 * compute cycles scale by the product ``s`` of the skipped operands' densities, times a load
   imbalance factor: each of ``P`` active PEs does the non-zero part of ``n`` iterations between
   synchronizations, and the step takes as long as the busiest PE. For uniform zeros its work is
-  Binomial(n, s) and the expected maximum of ``P`` of them is computed exactly; N:M is exact.
+  Binomial(n, s) and the expected maximum of ``P`` of them is computed exactly; N:M is exact
+  (the rule is the cost model's, :func:`hwsim.kernel.compute_cycles`).
 * MAC energy scales by the densities of skipped and gated operands, and the MACs' accesses to
   their innermost levels by the skipped densities (a skipped MAC reads nothing).
 """
@@ -21,7 +22,6 @@ MAC unit does (``mac.skip``: operands whose zeros it skips, saving cycles and en
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,9 +42,7 @@ __all__ = [
     "check_sparsity",
     "density_of",
     "element_bits",
-    "expected_max_binomial",
     "gate_fraction",
-    "imbalance",
     "live_iterations",
     "performed_macs",
     "skip_dims",
@@ -97,41 +95,6 @@ def unstructured_skip(layer: Layer, mac: MacUnit) -> bool:
 def skip_dims(layer: Layer, mac: MacUnit) -> frozenset[str]:
     """Dimensions some skipped operand depends on: only they make one unit's work differ from another's."""
     return frozenset(d for op in layer.operands if _skippable(op, mac) for d in op.relevant_dims)
-
-
-@lru_cache(maxsize=4096)
-def expected_max_binomial(n: int, p: float, count: int) -> float:
-    """E[max of ``count`` independent Binomial(n, p)], exactly (Σ_k P(max ≥ k))."""
-    if n <= 0 or p <= 0.0:
-        return 0.0
-    if p >= 1.0 or count <= 1:
-        return n * min(p, 1.0)
-    # the same sum as the compiled copy in hwsim.fastmodel._imbalance
-    q = 1.0 - p
-    # pmf by recursion in log space for stability
-    log_pmf = n * math.log(q)
-    cdf = 0.0
-    total = 0.0
-    for k in range(n):
-        cdf += math.exp(log_pmf)
-        total += 1.0 - min(cdf, 1.0) ** count
-        if cdf >= 1.0 - 1e-15:
-            break
-        log_pmf += math.log((n - k) / (k + 1)) + math.log(p / q)
-    return total
-
-
-def imbalance(n: int, s: float, pes: int, structured: bool) -> float:
-    """Slowest PE's work over the mean, for ``n`` independent iterations per PE at density ``s``.
-
-    Callers pass only the iterations and units that see different data: inner loops over
-    dimensions no skipped operand depends on repeat the same zeros (they scale the work, not
-    its spread), and units that differ only in such dimensions do identical work.
-    """
-    if structured or s >= 1.0 or n <= 0 or pes <= 1:
-        return 1.0
-    mean = n * s
-    return expected_max_binomial(n, s, pes) / mean if mean > 0 else 1.0
 
 
 MAX_WALK = 8_000_000  # iterations a real-data count walks (layers beyond this use the statistical model)

@@ -12,10 +12,11 @@ import pytest
 from hwsim import fastmodel
 from hwsim.analytical import evaluate_mapping
 from hwsim.errors import SpecError
+from hwsim.kernel import Packed, compute_cycles
 from hwsim.mapper import _spatial_array, map_layer, spatial_candidates
 from hwsim.precision import actual_compute_cycles
 from hwsim.presets import load_arch
-from hwsim.sparsity import bits_per_element, density_of, expected_max_binomial
+from hwsim.sparsity import bits_per_element, density_of
 from hwsim.workload import conv2d, gemm
 
 
@@ -49,14 +50,15 @@ def test_formats_bits_per_element():
     assert bits_per_element(nm, "nm", 8) == 0.25 * 8 + 0.25 * 2
 
 
-def test_expected_max_binomial_is_exact():
+def test_load_imbalance_is_the_exact_expected_max_binomial():
+    # n iterations per unit at density p over `count` units, one cycle per MAC: the busiest unit's expected work
     for n, p, count in [(3, 0.3, 2), (4, 0.5, 3), (5, 0.2, 4)]:
         exact = 0.0
         outcomes = list(itertools.product(range(2), repeat=n))
         probs = [p ** sum(o) * (1 - p) ** (n - sum(o)) for o in outcomes]
         for pick in itertools.product(range(len(outcomes)), repeat=count):
             exact += math.prod(probs[i] for i in pick) * max(sum(outcomes[i]) for i in pick)
-        assert expected_max_binomial(n, p, count) == pytest.approx(exact, rel=1e-9)
+        assert compute_cycles(n, 1.0, p, n, count, False) == pytest.approx(exact, rel=1e-9)
 
 
 @pytest.mark.parametrize("in_channels, kernel", [(16, 3), (32, 1), (8, 3)])
@@ -94,7 +96,7 @@ def test_compiled_model_equals_reference_with_sparsity():
     for name, layer in [("scnn", conv2d("c", in_channels=16, out_channels=32, in_hw=12, kernel=3, padding=1).with_sparsity(weights=0.4, inputs=0.6)),
                         ("sparse-tensor-core", gemm("g", M=64, N=64, K=64).with_sparsity(weights="2:4"))]:  # fmt: skip
         arch = load_arch(name)
-        problem = fastmodel.Problem.build(layer, arch)
+        problem = Packed.build(layer, arch)
         factors, orders = fastmodel.random_mappings(problem, _spatial_array(spatial_candidates(layer, arch, 8)), 30, seed=2)
         out = fastmodel.evaluate_batch(problem, factors, orders)
         for f, o, row in zip(factors, orders, out, strict=True):
