@@ -35,6 +35,7 @@ from hwsim.rtl.resources import estimate, fit
 from hwsim.rtl.synth import SynthError, SynthTop, synthesize
 
 CACHE = Path(__file__).with_name(".cache") / "rtl_synth.json"
+MEASURED: list[str] = []  # the cache keys synthesized by this run (the rest were read from CACHE)
 ICE40 = [(2, 2), (2, 4), (4, 2), (3, 3), (4, 4)]
 TRAIN = [(2, 2, 8, 32), (4, 4, 8, 32), (4, 8, 8, 32), (8, 8, 8, 32), (4, 4, 4, 16), (8, 4, 4, 16), (8, 8, 16, 40)]
 HELD_OUT = [(6, 6, 8, 32), (4, 6, 4, 16), (8, 8, 4, 20)]
@@ -78,7 +79,6 @@ NOTES = [
     "  router1 (nextpnr-ecp5's default) reached 9–20% higher Fmax than router2 where it converged, but on the current core with seed 1",
     "  it did not; `hwsim rtl synth` uses router2 on ECP5 (`--router router1`, `--seed` to try others). The placement",
     "  estimate is not an Fmax (it was reported as one before: 63.56 MHz from the unfinished seed-1 router1 run).",
-    "- This file: `nice -n 10 python benchmarks/rtl_synthesis.py --fresh`, 10 min 9 s wall (271 s CPU) with other jobs running.",
 ]
 
 
@@ -95,6 +95,7 @@ def run(cache: dict, key: str, fn, cfg=None):  # type: ignore[no-untyped-def]
         key = f"{key} {design_key(cfg)}"
     if key not in cache:
         print("running", key, flush=True)
+        MEASURED.append(key)
         cache[key] = fn()
         CACHE.parent.mkdir(exist_ok=True)
         CACHE.write_text(json.dumps(cache, indent=1))
@@ -178,10 +179,12 @@ def main() -> None:
     held = [pt for pt in figures["resource_model"]["points"] if pt["set"] == "held out"]
     figures["resource_model"]["held_out_worst_lut_error"] = max(abs(pt["luts_model"] - pt["luts"]) / pt["luts"] for pt in held)
     figures["resource_model"]["held_out_worst_ff_error"] = max(abs(pt["ffs_model"] - pt["ffs"]) / pt["ffs"] for pt in held)
+    figures["synthesized_this_run"] = MEASURED  # empty: every figure was read from the cache (same design hash and tools)
     write_results("rtl_synthesis", figures,
                   measures="Yosys and nextpnr (YoWASP) on the generated core: fpga-small (8×8 int8 WS) on an ECP5-85F (LUT4s, FFs, "
                   "DSPs, BRAMs, routed Fmax, seconds), WS arrays on an iCE40 UP5K (placed or not, Fmax, the largest that places), "
-                  "and the ECP5 resource model fitted on the training points with its error on the held-out ones.")  # fmt: skip
+                  "and the ECP5 resource model fitted on the training points with its error on the held-out ones; synthesized_this_run "
+                  "lists the designs not read from benchmarks/.cache/rtl_synth.json (keyed by Verilog hash and tool versions).")  # fmt: skip
     print("\n".join(lines))
 
 

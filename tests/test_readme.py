@@ -183,7 +183,9 @@ def test_the_synthesis_figures_are_the_committed_benchmark_output() -> None:
     luts, ffs, mults, brams, fmax = ecp5.groups()
     assert f"uses {int(luts):,} LUT4s, {int(ffs):,} FFs, {mults} MULT18X18D and {brams} DP16KD and runs at {float(fmax):.1f} MHz" in text
     ice = re.search(r"Largest array that places: \*\*(\S+) at ([\d.]+) MHz\*\*", md)
-    assert ice is not None and f"is the 8-DSP one, {ice.group(1)}, at {float(ice.group(2)):.1f} MHz" in text
+    ice40 = {r[0]: r for r in _md_rows("rtl_synthesis.md", "") if len(r) == 7 and r[5] in ("yes", "no")}
+    assert ice is not None and f"is the {ice40[ice.group(1)][3]}-DSP one, {ice.group(1)}, at {float(ice.group(2)):.1f} MHz" in text
+    assert f"(3×3 needs {ice40['3×3'][3]} of its 8 DSPs)" in text and ice40["3×3"][5] == "no"
     held = [row.split("|") for row in md.splitlines() if "| held out |" in row]
     lut_err = max(abs(float(r[6].strip().rstrip("%"))) for r in held)
     ff_err = max(abs(float(r[9].strip().rstrip("%"))) for r in held)
