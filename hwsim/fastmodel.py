@@ -43,8 +43,8 @@ __all__ = ["OBJECTIVE_CODES", "Packed", "Problem", "decode", "encode", "evaluate
 ND = len(DIMS)
 OBJECTIVE_CODES = {"energy": 0, "delay": 1, "edp": 2}
 
-# The former name of Packed, kept for tests/test_mapper.py and tests/test_sparsity.py until they say Packed
-# (hwsim.errors.Problem is the project's Problem: a reported spec problem).
+# The former name of Packed (hwsim.errors.Problem is the project's Problem: a reported spec problem); the tests say
+# Packed now, the alias is left for its removal.
 Problem = Packed
 
 
@@ -401,7 +401,43 @@ def _keep(factors, orders, row, from_factors, from_orders, from_row):
 
 
 @compiled
-def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, refine, seed, best_f, best_o, best_out, sc):
+def _rank(rank, n, cand_out, objective, clock):
+    """Sort the first n candidate indices of rank by their best figures, best first (stable insertion sort)."""
+    for i in range(1, n):
+        k = rank[i]
+        j = i - 1
+        while j >= 0 and _better(cand_out[k], cand_out[rank[j]], objective, clock):
+            rank[j + 1] = rank[j]
+            j -= 1
+        rank[j + 1] = k
+
+
+@compiled
+def _refine(pk, k, steps, stationary, fixed, objective, cand_f, cand_o, cand_out, sc):
+    """``steps`` local moves from candidate k's best, keeping a move that is no worse (equal costs too, so the walk
+    crosses plateaus instead of stopping at their edge). Returns the mappings evaluated."""
+    f1 = sc.factors
+    o1 = sc.orders
+    out1 = sc.rows
+    f = f1[0]
+    o = o1[0]
+    out = out1[0]
+    evaluated = 0
+    for _ in range(steps):
+        _keep(f, o, out, cand_f[k], cand_o[k], cand_out[k])
+        _mutate(pk, f, o, stationary, fixed, sc)
+        if not _repair(pk, f, fixed, sc):
+            continue
+        _evaluate_one(pk, f1, o1, 0, out1, sc)
+        evaluated += 1
+        if out[2] == 1.0 and not _better(cand_out[k], out, objective, pk.clock_hz):
+            _keep(cand_f[k], cand_o[k], cand_out[k], f, o, out)
+    return evaluated
+
+
+@compiled
+def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, refine, seed, best_f, best_o, best_out,
+            cand_f, cand_o, cand_out, rank, sc):  # fmt: skip
     np.random.seed(seed)
     f1 = sc.factors  # a batch of one: f, o and out are its rows
     o1 = sc.orders
@@ -416,8 +452,11 @@ def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, ref
     evaluated = 0
     n_cands = spatial.shape[0]
     per_cand = max(1, max_samples // n_cands)
+    # Sampling: each spatial candidate gets its share of samples, cut short after `victory` valid samples in a row
+    # that do not beat the best of all candidates so far; each candidate keeps its own best.
+    live = 0
     for k in range(n_cands):
-        # each spatial candidate gets its share of samples and its own victory condition
+        cand_out[k, 2] = 0.0
         since = 0
         for _ in range(per_cand):
             if not _sample(pk, spatial, k, stationary, fixed, f, o, sc):
@@ -426,6 +465,8 @@ def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, ref
             evaluated += 1
             if out[2] == 0.0:
                 continue
+            if cand_out[k, 2] == 0.0 or _better(out, cand_out[k], objective, pk.clock_hz):
+                _keep(cand_f[k], cand_o[k], cand_out[k], f, o, out)
             if not found or _better(out, best_out, objective, pk.clock_hz):
                 found = True
                 _keep(best_f, best_o, best_out, f, o, out)
@@ -434,17 +475,31 @@ def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, ref
                 since += 1
                 if since >= victory:
                     break
+        if cand_out[k, 2] == 1.0:
+            rank[live] = k
+            live += 1
     if not found:
         return evaluated
-    for _ in range(refine):
-        _keep(f, o, out, best_f, best_o, best_out)
-        _mutate(pk, f, o, stationary, fixed, sc)
-        if not _repair(pk, f, fixed, sc):
-            continue
-        _evaluate_one(pk, f1, o1, 0, out1, sc)
-        evaluated += 1
-        if out[2] == 1.0 and _better(out, best_out, objective, pk.clock_hz):
-            _keep(best_f, best_o, best_out, f, o, out)
+    # Refinement, successive halving over the spatial candidates: a sampled best says little about where local moves
+    # take a candidate, so every candidate with a valid mapping is refined from its own best. The `refine` moves go in
+    # rounds of equal budget, split evenly over the candidates still in; after each round the better half stays,
+    # and the last round refines the one left.
+    _rank(rank, live, cand_out, objective, pk.clock_hz)
+    rounds = 1
+    n = live
+    while n > 1:
+        n = (n + 1) // 2
+        rounds += 1
+    per_round = refine // rounds
+    n = live
+    for r in range(rounds):
+        budget = per_round if r < rounds - 1 else refine - per_round * (rounds - 1)
+        for i in range(n):
+            evaluated += _refine(pk, rank[i], budget // n, stationary, fixed, objective, cand_f, cand_o, cand_out, sc)
+        _rank(rank, n, cand_out, objective, pk.clock_hz)
+        n = (n + 1) // 2
+    k = rank[0]
+    _keep(best_f, best_o, best_out, cand_f[k], cand_o[k], cand_out[k])
     return evaluated
 
 
@@ -467,7 +522,8 @@ def search(
     stationary: int = -1,
     fixed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Random-pruned sampling with a victory condition, then local refinement.
+    """Random-pruned sampling of each spatial candidate with a victory condition, then local refinement of the
+    candidates' bests by successive halving (``refine`` moves in all).
 
     Returns (factors, orders, (energy_pj, cycles, fits), mappings evaluated); fits is 0 when
     no valid mapping was found.
@@ -476,11 +532,13 @@ def search(
     best_f = np.ones((nl + na, ND), np.int64)
     best_o = np.tile(np.arange(ND, dtype=np.int64), (nl, 1))
     best_out = np.zeros(3)
+    k = spatial.shape[0]  # each candidate's best (factors, orders, figures) and their ranking
+    cand_f, cand_o, cand_out, rank = np.ones((k, nl + na, ND), np.int64), np.zeros((k, nl, ND), np.int64), np.zeros((k, 3)), np.zeros(k, np.int64)  # fmt: skip
     codes = np.array([OBJECTIVE_CODES[o] for o in objective], np.int64)
     fixed = no_constraints(nl) if fixed is None else np.ascontiguousarray(fixed, np.int64)
     spatial = np.ascontiguousarray(spatial, np.int64)
     n = _search(packed, spatial, stationary, fixed, codes, max_samples, victory, refine, seed, best_f, best_o, best_out,
-                _scratch(packed, _sampled_padding(packed, spatial, fixed)))  # fmt: skip
+                cand_f, cand_o, cand_out, rank, _scratch(packed, _sampled_padding(packed, spatial, fixed)))  # fmt: skip
     return best_f, best_o, best_out, int(n)
 
 

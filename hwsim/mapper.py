@@ -11,10 +11,13 @@ The mapspace (LOMA/CoSA style):
   the cost model sees nothing else of an order (this subsumes orders differing only in
   bound-1 loops or in loops irrelevant to every operand kept there).
 
-Search: :func:`map_layer` samples that space at random (seeded), keeps the best under the
-objective, stops after a run of samples without improvement (the victory condition) and then
-refines the best by local moves, all compiled (:mod:`hwsim.fastmodel`). ``exhaustive=True``
-enumerates the pruned space instead: the ground truth on small layers.
+Search: :func:`map_layer` samples that space at random (seeded), each spatial candidate in
+turn with its share of ``samples``, moving on after a run of samples without improvement (the
+victory condition); then it refines the candidates' bests by local moves, by successive halving:
+``refine`` moves in rounds of equal budget over the candidates still in, the better half staying
+after each round, so the best unrolling need not be the best sampled one. All compiled
+(:mod:`hwsim.fastmodel`). ``exhaustive=True`` enumerates the pruned space instead: the ground
+truth on small layers.
 
 Constraints: a dataflow (``ws``, ``os``, ``is``: the stationary operand's irrelevant loops
 innermost at every level and only dims it depends on unrolled; ``rs``: Eyeriss row

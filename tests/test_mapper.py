@@ -38,27 +38,39 @@ def _small_layers(n: int, seed: int = 7):
 SMALL = _small_layers(30)
 
 
-_FPGA_SMALL_MISS = (
-    "regressed at d5baabb (refill stalls add to compute): on fpga-small the default search misses the "
-    "rows=(R3,S2) x cols=K6 unrolling of c4 and c15 (EDP 7.3% and 6.9% above exhaustive). That candidate is "
-    "kept (4th of 24) but gets only victory=300 samples, counted against the best of the earlier candidates, "
-    "and refinement never changes the unrolling; victory=1000 or seeds 1-2 find it. "
-    "To be fixed in 'One cost model, written once'."
-)
+# A representative few of SMALL for the fast set: the two layers the search once missed on fpga-small by 7% (c4 and
+# its stride-2 twin c15: the best unrolling was not the best sampled one), a smaller conv, a stride-2 conv, a 1x1 and
+# a 3x3 conv, a depthwise conv and two GEMMs. About 15 s with the three presets' exhaustive enumerations.
+FAST = [layer for layer in SMALL if layer.name in {"c1", "c3", "c4", "c11", "c13", "c15", "c23", "d12", "g0", "g21"}]
+PRESETS = ["eyeriss", "fpga-small", "nvdla-small"]
 
 
-@pytest.mark.parametrize("arch_name", ["eyeriss", pytest.param("fpga-small", marks=[pytest.mark.slow, pytest.mark.xfail(strict=True, reason=_FPGA_SMALL_MISS)])])
-def test_default_search_within_2_percent_of_exhaustive(arch_name):
-    """Exhaustive enumeration of the pruned mapspace is the ground truth: the default sampled search's EDP
-    is within 2% of it on 30 small random layers, and never below it."""
+def _ratios(arch_name, layers):
     arch = load_arch(arch_name)
-    ratios = []
-    for layer in SMALL:
+    ratios = {}
+    for layer in layers:
         best = map_layer(layer, arch, MapperOptions(exhaustive=True))
         found = map_layer(layer, arch)
-        ratios.append((found.energy_pj * found.cycles) / (best.energy_pj * best.cycles))
-    assert min(ratios) >= 1 - 1e-9  # exhaustive really is the optimum of the space
-    assert max(ratios) <= 1.02, sorted(ratios)[-3:]
+        ratios[layer.name] = (found.energy_pj * found.cycles) / (best.energy_pj * best.cycles)
+    return ratios
+
+
+@pytest.mark.parametrize("arch_name", PRESETS)
+def test_default_search_within_2_percent_of_exhaustive(arch_name):
+    """Exhaustive enumeration of the pruned mapspace is the ground truth: the default sampled search's EDP
+    is within 2% of it on a representative subset of the small random layers, and never below it."""
+    ratios = _ratios(arch_name, FAST)
+    assert min(ratios.values()) >= 1 - 1e-9  # exhaustive really is the optimum of the space
+    assert max(ratios.values()) <= 1.02, ratios
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch_name", PRESETS)
+def test_default_search_within_2_percent_of_exhaustive_on_all_small_layers(arch_name):
+    """As above on all 30 small layers (benchmarks/exhaustive_vs_default.py reports the same ratios)."""
+    ratios = _ratios(arch_name, SMALL)
+    assert min(ratios.values()) >= 1 - 1e-9
+    assert max(ratios.values()) <= 1.02, sorted(ratios.items(), key=lambda x: x[1])[-3:]
 
 
 def test_order_classes_are_true_equivalences():
@@ -75,7 +87,7 @@ def test_order_classes_are_true_equivalences():
     factors[1, DIMS.index("Q")] = 6
     factors[1, DIMS.index("R")] = 3
     factors[len(arch.levels) + 1, DIMS.index("S")] = 3
-    problem = fastmodel.Problem.build(layer, arch)
+    problem = fastmodel.Packed.build(layer, arch)
     present = tuple(d for d in range(len(DIMS)) if factors[1, d] > 1)
     reps = _order_classes(layer, present)
     costs_by_rep = {}
@@ -113,7 +125,7 @@ def test_mapper_result_is_valid_and_deterministic(layer):
     assert a.mapping == b.mapping and a.energy_pj == b.energy_pj
     assert check_mapping(layer, arch, a.mapping) == []
     f, o = fastmodel.encode(a.mapping, arch)
-    energy, cycles, fits = fastmodel.evaluate_batch(fastmodel.Problem.build(layer, arch), f[None], o[None])[0]
+    energy, cycles, fits = fastmodel.evaluate_batch(fastmodel.Packed.build(layer, arch), f[None], o[None])[0]
     assert fits == 1.0
     assert a.energy_pj == pytest.approx(energy, rel=1e-9)
     assert a.cycles == pytest.approx(cycles, rel=1e-9)
