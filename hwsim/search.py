@@ -160,7 +160,6 @@ def onchip_kib(arch: Any) -> float:
     return sum((lv.size_bytes or 0) * arch.instances(i) for i, lv in enumerate(arch.levels) if lv.kind != "dram") / 1024
 
 
-_onchip_kib = onchip_kib  # the old name, still imported by benchmarks/search_baselines.py (to go when it imports onchip_kib)
 
 
 def base_area_mm2(base: dict[str, Any]) -> float:

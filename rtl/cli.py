@@ -77,7 +77,7 @@ def _simulatable(arch: Any, cfg: Any, gemm: tuple[int, int, int], args: argparse
     if predicted > limit:
         raise SpecError("command line", [Problem("--gemm", args.gemm, f"expected a GEMM the {args.backend} simulation finishes: the cycle "
                                                                       f"engine predicts {predicted:,.0f} cycles, above --max-cycles {limit:,} "
-                                                                      "(amaranth.sim runs about 2,700 cycles/s at 8×8; try --backend verilator "
+                                                                      "(amaranth.sim simulates a few thousand cycles a second; try --backend verilator "
                                                                       "or raise --max-cycles)")])  # fmt: skip
 
 
