@@ -61,9 +61,11 @@ class Accesses:
 class CostReport(UnitCycles):
     """Cost of one layer (or non-MAC op) on one architecture under one mapping.
 
-    ``cycles`` = max(compute + the refill time of levels without double buffering
-    (``exposed_cycles``, the PEs wait for it), each level's transfer time) + ``startup_cycles``
-    (loading the first tiles).
+    ``cycles = startup_cycles + max(compute_cycles + fill_drain_cycles + exposed_cycles, the levels'
+    transfer times) + drain_cycles``: the first tiles' DRAM reads before compute starts; then the PEs' busy
+    time (compute, a systolic array's fill and drain per fold, the refills of levels without double
+    buffering, which the PEs wait for) or the transfers that stream meanwhile (DRAM's less the first and
+    last tiles'), whichever is longer; then the last output tile's DRAM write-back.
     ``energy_pj`` = storage accesses + MACs + leakage over ``cycles``.
     """
 
@@ -91,6 +93,10 @@ class CostReport(UnitCycles):
     mac_fraction: float = 1.0  # share of the MACs performed (the rest skipped as zeros)
     refill_level: str = ""  # the level without double buffering whose refills stall the PEs longest
     mac_cycles: float = 1.0  # unit cycles per performed MAC at the layer's widths (hwsim.precision.cycles_per_mac)
+    fill_drain_cycles: float = 0.0  # a systolic array's fill and drain, over all folds (hwsim.kernel: the cycle engine's too)
+    drain_cycles: float = 0.0  # the last output tile's DRAM write-back after compute ends
+    folds: int = 1  # temporal iterations outside the stream: the stationary operand changes at each
+    stationary: str = ""  # the operand the PEs keep in place over the stream
 
     @property
     def latency_s(self) -> float:
@@ -102,13 +108,15 @@ class CostReport(UnitCycles):
 
     @property
     def bound_by(self) -> str:
-        """What sets ``cycles`` (startup aside): the compute with the refills it waits for — named
-        after the refilling level (``"<level> refills"``) when they take at least as long as the
-        compute — or the level whose transfers take longest."""
+        """What sets ``cycles`` (startup and drain aside): the PEs' busy time — named after its largest part:
+        ``"compute"``, ``"fill/drain"`` (a systolic array's), or the refilling level (``"<level> refills"``) —
+        or the level whose transfers take longest."""
         worst = max(self.transfer_cycles.items(), key=lambda kv: kv[1], default=("compute", 0.0))
-        if self.compute_cycles + self.exposed_cycles >= worst[1] - 1e-9 * worst[1]:
-            if self.refill_level and self.exposed_cycles >= self.compute_cycles:
+        if self.compute_cycles + self.fill_drain_cycles + self.exposed_cycles >= worst[1] - 1e-9 * worst[1]:
+            if self.refill_level and self.exposed_cycles >= max(self.compute_cycles, self.fill_drain_cycles):
                 return f"{self.refill_level} refills"
+            if self.fill_drain_cycles > self.compute_cycles:
+                return "fill/drain"
             return "compute"
         return worst[0]
 
@@ -121,6 +129,7 @@ class CostReport(UnitCycles):
         return replace(
             self, macs=self.macs * f, macs_executed=self.macs_executed * f, cycles=self.cycles * f, compute_cycles=self.compute_cycles * f,
             startup_cycles=self.startup_cycles * f, exposed_cycles=self.exposed_cycles * f,
+            fill_drain_cycles=self.fill_drain_cycles * f, drain_cycles=self.drain_cycles * f,
             transfer_cycles={k: v * f for k, v in self.transfer_cycles.items()}, energy_pj=self.energy_pj * f,
             mac_energy_pj=self.mac_energy_pj * f, leakage_energy_pj=self.leakage_energy_pj * f,
             level_energy_pj={k: v * f for k, v in self.level_energy_pj.items()},
@@ -141,6 +150,7 @@ class CostReport(UnitCycles):
             "latency_s": self.latency_s,
             "pj_per_mac": self.energy_pj / self.macs if self.macs else 0.0,
             "bound_by": self.bound_by,
+            "fill_drain_cycles": self.fill_drain_cycles,
             "mac_energy_pj": self.mac_energy_pj,
             "leakage_energy_pj": self.leakage_energy_pj,
         }
@@ -221,4 +231,8 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
         mac_fraction=pk.mac_fraction,
         refill_level=names[refill] if refill >= 0 else "",
         mac_cycles=pk.cycles_per_mac,
+        fill_drain_cycles=float(out.fill_drain[0]),
+        drain_cycles=float(out.drain[0]),
+        folds=int(out.folds[0]),
+        stationary=kernel.OPERANDS[int(out.stationary[0])] if out.stationary[0] >= 0 else "",
     )

@@ -226,37 +226,6 @@ class CycleReport(UnitCycles):
 # Structure of the schedule
 
 
-def _pe_levels(arch: Architecture) -> list[int]:
-    """Levels below every spatial axis (inside the PEs)."""
-    if not arch.axes:
-        return []
-    lowest = max(arch.level_index(a.below) for a in arch.axes)
-    return list(range(lowest + 1, len(arch.levels)))
-
-
-def _stationary(layer: Layer, arch: Architecture, mapping: Mapping, temporal: list[Loop], systolic: bool) -> str | None:
-    pe = _pe_levels(arch)
-    if systolic and pe:
-        kept = mapping.kept(arch, pe[-1])
-        if len(kept) == 1:
-            return kept[0]
-    best, best_t = None, 1
-    for op in layer.operands:
-        t = 1
-        for lp in reversed(temporal):
-            if lp.dim in op.relevant_dims:
-                break
-            t *= lp.bound
-        if t > best_t:
-            best, best_t = op.name, t
-    return best
-
-
-def _is_systolic(arch: Architecture) -> bool:
-    pe = _pe_levels(arch)
-    return bool(pe) and arch.levels[pe[-1]].temporal_dims == ()
-
-
 def _changed(bounds: list[int]) -> np.ndarray:
     """For each step of a mixed-radix counter: the outermost loop whose index changed (−1 at 0)."""
     total = math.prod(bounds)
@@ -278,6 +247,8 @@ class _Traffic:
     dram_demand: np.ndarray  # DRAM read bits per step that cannot be prefetched (child not double-buffered)
     new_output: np.ndarray  # per step: it starts a new DRAM output tile (needs a free output buffer)
     packed: Packed  # the (layer, architecture) pair the kernel costed
+    inner_read: np.ndarray | None = None  # DRAM read bits per step for a double-buffered child's later tiles inside the step
+    inner_write: np.ndarray | None = None  # DRAM write bits per step of its output tiles but the step's last (part of dram_write_late)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,19 +269,20 @@ def simulate(
     options = options or CycleOptions()
     if check:
         validate_mapping(layer, arch, mapping)
+    from hwsim import kernel  # lazily: ``import hwsim`` stays numba-free
+
     n = len(arch.levels)
     nest = mapping.nest(arch)
     starts = level_starts(nest, n)
     temporal = [lp for lp in nest if not lp.spatial]
-    systolic = _is_systolic(arch) if options.systolic is None else options.systolic
-    stationary = _stationary(layer, arch, mapping, temporal, systolic)
+    # The kernel's figures: traffic per edge, and the stationary operand, the folds and their fill/drain (one rule).
+    costs = kernel.run(layer, arch, mapping, systolic=options.systolic, fold_overhead=options.fold_overhead_cycles)
+    packed, _, out = costs
+    systolic = bool(packed.systolic and arch.axes)
+    stationary = kernel.OPERANDS[int(out.stationary[0])] if out.stationary[0] >= 0 else None
 
     # The stream: innermost temporal loops the stationary operand ignores.
-    n_fold = len(temporal)
-    if stationary is not None:
-        rel = layer.operand(stationary).relevant_dims
-        while n_fold > 0 and temporal[n_fold - 1].dim not in rel:
-            n_fold -= 1
+    n_fold = int(out.n_fold[0])
     stream = math.prod(lp.bound for lp in temporal[n_fold:])
     folds = math.prod(lp.bound for lp in temporal[:n_fold])
     n_step = n_fold
@@ -320,21 +292,16 @@ def simulate(
     per_step = folds // steps
     changed = _changed([lp.bound for lp in temporal[:n_step]])
 
-    traffic = _traffic(layer, arch, mapping, nest, starts, temporal, n_step, changed)
-    packed = traffic.packed
+    traffic = _traffic(layer, arch, mapping, nest, starts, temporal, n_step, changed, costs)
 
-    # Compute and fill/drain per step.
+    # Compute per step; the kernel's fill/drain on its folds (once, before the first, when it overlaps the folds).
     compute, performed = _compute(layer, arch, mapping, packed, nest, temporal, n_fold, steps, per_step, stream, tensors)
     fill = np.zeros(steps)
-    if systolic and arch.axes:
-        skew = sum(a.size - 1 for a in arch.axes)
-        preload = (arch.axes[0].size if stationary in ("weights", "inputs") else 0) + options.fold_overhead_cycles
-        pe = _pe_levels(arch)
-        overlapped = bool(pe) and arch.levels[pe[-1]].double_buffered
-        if overlapped:
-            fill[0] = skew + preload
-        else:
-            fill[:] = per_step * (skew + preload)
+    fill_total = float(out.fill_drain[0])
+    if fill_total < float(out.fill_per_fold[0]) * folds:
+        fill[0] = fill_total
+    else:
+        fill[:] = fill_total / steps
 
     # On-chip levels above the array: a fold lasts at least each level's traffic time. Levels
     # without a second buffer first (the PEs wait for their refills), then double-buffered ones,
@@ -344,7 +311,7 @@ def simulate(
     exposed = np.zeros(steps)
     sram_level = None
     worst = 0.0
-    pe_set = set(_pe_levels(arch)) if systolic else set()
+    pe_set = set(range(packed.pe_first, n)) if systolic else set()
     on_chip = sorted((i for i in range(1, n) if i not in pe_set), key=lambda i: arch.levels[i].double_buffered)
     times: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for i in on_chip:  # (systolic forwarding inside the array is covered by fill/drain)
@@ -360,8 +327,8 @@ def simulate(
             else:
                 t = np.maximum(r / rbw, _prefetch(w / wbw, changed < above, busy + exposed))
             e = np.zeros(steps)
-        else:
-            t, e = r / rbw, w / wbw  # without a second buffer, the fold waits for its refills
+        else:  # without a second buffer, the fold waits for its refills (on the one port, or the write port)
+            t, e = r / rbw, w / (rbw if lv.ports == 1 else wbw)
             exposed += e
         times[i] = (t, e)
     for i, (t, e) in times.items():
@@ -376,6 +343,18 @@ def simulate(
     timing = options.dram if options.dram is not None else DramTiming.for_level(dram, arch.clock_hz)
     rbits, wbits, dbits = traffic.read_bits[0], traffic.dram_write_late, traffic.dram_demand
     dram_rbw, dram_wbw = dram.read_bandwidth_bits_per_cycle, dram.write_bandwidth_bits_per_cycle
+    # A double-buffered child loading (draining) several tiles within one step: the tiles after the first (before
+    # the last) stream while the step runs, which lasts at least their channel time.
+    sram_total = float((fold_time - busy).sum())
+    ir, iw = traffic.inner_read, traffic.inner_write
+    if ir is not None and iw is not None and (ir.any() or iw.any()):
+        if dram.ports == 1:
+            inner = timing.cycles(ir + iw, dram_rbw)
+        else:
+            inner = np.maximum(timing.cycles(ir, dram_rbw), timing.cycles(iw, dram_wbw))
+        fold_time = np.maximum(fold_time, inner)
+        rbits, wbits = rbits - ir, wbits - iw
+    read_total, write_total = float(traffic.read_bits[0].sum()), float(traffic.dram_write_late.sum())
     if dram.ports == 1:
         # One channel for both: the write-back of step f − 2 (ready when step f − 1 starts, the
         # output buffer holding two steps) shares the channel with step f's prefetch; the last
@@ -391,7 +370,6 @@ def simulate(
 
     comp_total = float(compute.sum())
     fill_total = float(fill.sum())
-    sram_total = float((fold_time - busy).sum())
     return CycleReport(
         layer=layer.name,
         arch=arch.name,
@@ -407,8 +385,8 @@ def simulate(
         stream_cycles=stream,
         stationary=stationary,
         systolic=systolic,
-        dram_read_bits=float(rbits.sum()),
-        dram_write_bits=float(wbits.sum()),
+        dram_read_bits=read_total,
+        dram_write_bits=write_total,
         sram_bound_level=sram_level,
         prologue_cycles=float(start[0]),
         epilogue_cycles=float(total - start[-1] - fold_time[-1]),
@@ -486,14 +464,14 @@ def _compute(
 
 def _traffic(
     layer: Layer, arch: Architecture, mapping: Mapping, nest: list[Loop], starts: list[int], temporal: list[Loop], n_step: int,
-    changed: np.ndarray,
+    changed: np.ndarray, costs: tuple | None = None,
 ) -> _Traffic:  # fmt: skip
     """Bits moved per level per step: the kernel's transfer edges (their events, the bits each event reads from the
     parent, writes into the child and, for outputs, writes back to the parent), placed on their folds. (``starts`` is
     not needed, the edges carry their nest positions; tests/test_overlap.py calls this with it.)"""
     from hwsim import kernel  # lazily: ``import hwsim`` stays numba-free
 
-    packed, _, out = kernel.run(layer, arch, mapping)
+    packed, _, out = kernel.run(layer, arch, mapping) if costs is None else costs
     n = len(arch.levels)
     steps = len(changed)
     t_index = np.cumsum([not lp.spatial for lp in nest]) - 1  # nest position → index among the temporal loops
@@ -501,6 +479,8 @@ def _traffic(
     write = np.zeros((n, steps))
     late = np.zeros(steps)
     demand = np.zeros(steps)
+    inner_read = np.zeros(steps)
+    inner_write = np.zeros(steps)
     new_output = np.ones(steps, dtype=bool)
     for op in layer.operands:
         o = kernel.OPERANDS.index(op.name)
@@ -522,6 +502,8 @@ def _traffic(
             read[p] += move * out.parent_read_bits[c, o]
             if p == 0 and not buffered:
                 demand += move * out.parent_read_bits[c, o]
+            elif p == 0 and last >= n_step:  # tiles after a step's first stream in while the step runs
+                inner_read += (ev - 1) * out.parent_read_bits[c, o]
             if c < n:
                 write[c] += move * out.child_write_bits[c, o]
             if not op.is_output:
@@ -545,7 +527,9 @@ def _traffic(
                 new_output &= ev > 0  # steps that accumulate into the previous step's tile need no new buffer
             else:
                 late += ev * upd_bits
-    return _Traffic(read, write, late, demand, new_output, packed)
+                if buffered:  # a double buffer drains a step's earlier tiles while the step runs
+                    inner_write += (ev - 1) * upd_bits
+    return _Traffic(read, write, late, demand, new_output, packed, inner_read, inner_write)
 
 
 def _spread(ev: np.ndarray) -> np.ndarray:

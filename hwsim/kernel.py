@@ -85,6 +85,12 @@ class Packed(NamedTuple):
     structured_skip: bool  # the skipped zeros are N:M (the units share every fold's work evenly)
     leakage_mw: float
     clock_hz: float
+    # the PE array's fill and drain (systolic arrays: the innermost level, below every axis, runs no loops of its own)
+    systolic: bool  # pays fill/drain per fold (hwsim.cycle.CycleOptions.systolic may override it)
+    pe_first: int  # the first level below every spatial axis (inside the PEs); L: none
+    skew: float  # Σ (axis size − 1): cycles operands take to cross the array
+    preload: float  # the first axis' size: cycles to load a stationary input operand down the array
+    fold_overhead: float  # cycles every fill/drain adds beyond skew and preload (a generated design's pipeline; default 0)
 
     @staticmethod
     def build(layer: Layer, arch: Architecture) -> Packed:
@@ -133,7 +139,13 @@ class Costs(NamedTuple):
     final_elems: np.ndarray  # elements of the finished output tensor (padded)
     compute: np.ndarray
     exposed: np.ndarray
-    startup: np.ndarray
+    startup: np.ndarray  # the first tiles' DRAM reads, before compute starts
+    drain: np.ndarray  # the last output tile's DRAM write-back, after compute ends
+    fill_drain: np.ndarray  # the systolic array's fill and drain, over all folds
+    fill_per_fold: np.ndarray  # one fill/drain (0: not systolic)
+    folds: np.ndarray  # temporal iterations outside the stream (the stationary operand changes at each)
+    n_fold: np.ndarray  # int64: how many temporal loops (outermost first) count folds; the others are the stream
+    stationary: np.ndarray  # int64: the stationary operand; -1: none
     cycles: np.ndarray
     mac_energy: np.ndarray
     leakage: np.ndarray
@@ -177,6 +189,7 @@ def _pack(layer: Layer, arch: Architecture) -> Packed:
             for t, (dim, coef) in enumerate(tensor_axis):
                 proj[o, x, t] = (DIMS.index(dim), coef)
     spread = skip_dims(layer, arch.mac)
+    pe_first = max((names.index(ax.below) for ax in axes), default=len(levels) - 1) + 1 if axes else len(levels)
     return Packed(
         keeps=np.array([[op.name in lv.keeps for op in ops] for lv in levels], np.bool_).reshape(len(levels), 3),
         double_buffered=np.array([lv.double_buffered for lv in levels], np.bool_),
@@ -209,6 +222,11 @@ def _pack(layer: Layer, arch: Architecture) -> Packed:
         structured_skip=not unstructured_skip(layer, arch.mac),
         leakage_mw=float(arch.leakage_mw),
         clock_hz=float(arch.clock_hz),
+        systolic=pe_first < len(levels) and levels[-1].temporal_dims == (),
+        pe_first=pe_first,
+        skew=float(sum(ax.size - 1 for ax in axes)),
+        preload=float(axes[0].size if axes else 0),
+        fold_overhead=0.0,
     )
 
 
@@ -221,7 +239,8 @@ def new_costs(n_levels: int) -> Costs:
         read_time=np.zeros(n_levels), write_time=np.zeros(n_levels), transfer=np.zeros(n_levels),
         parent=np.full(e, -1, np.int64), events=np.zeros(e), moved=np.zeros(e), fill=np.zeros(e), first=np.zeros(e),
         last=np.full(e, -1, np.int64), parent_read_bits=np.zeros(e), parent_write_bits=np.zeros(e), child_write_bits=np.zeros(e),
-        final_elems=np.zeros(1), compute=np.zeros(1), exposed=np.zeros(1), startup=np.zeros(1), cycles=np.zeros(1),
+        final_elems=np.zeros(1), compute=np.zeros(1), exposed=np.zeros(1), startup=np.zeros(1), drain=np.zeros(1),
+        fill_drain=np.zeros(1), fill_per_fold=np.zeros(1), folds=np.zeros(1), n_fold=np.zeros(1, np.int64), stationary=np.full(1, -1, np.int64), cycles=np.zeros(1),
         mac_energy=np.zeros(1), leakage=np.zeros(1), energy=np.zeros(1), fits=np.zeros(1), refill_level=np.full(1, -1, np.int64),
     )  # fmt: skip
 
@@ -405,10 +424,11 @@ def buffered_bits(double_buffered, l, held):
 
 
 @compiled_inline
-def top_output_write_bits(final, updates, fills, final_bits, b):
-    """Bits written into DRAM for outputs: the finished elements at their final precision, spilled partial sums
-    (and fills) at ``b`` bits per element."""
-    return final * final_bits + (updates - final) * b + fills * b
+def top_output_write_bits(final, spilled, fills, final_bits, b):
+    """Bits written into DRAM for outputs: the ``final`` finished elements at their final precision (every one, a
+    zero no MAC ran for included), the ``spilled`` partial sums (updates but each touched element's last; never
+    negative) and fills at ``b`` bits per element."""
+    return final * final_bits + max(spilled, 0.0) * b + fills * b
 
 
 @compiled
@@ -494,7 +514,11 @@ def cost(pk, nest, n, out, ws):
         if pk.size_bits[l] >= 0 and buffered_bits(pk.double_buffered, l, held_bits(keep, pk.is_output, pk.elem_bits, l, ws.fc, False)) > pk.size_bits[l]:
             fits = 0.0
     out.fits[0] = fits
-    first_dram = 0.0
+    first_dram = 0.0  # bits the first tiles read from DRAM
+    last_dram = 0.0  # bits the last output tile writes back to DRAM
+    touched_dram = 0.0  # output elements DRAM receives at least one update for (expected, under skipping)
+    demand_read = 0.0  # DRAM bits read for children without a second buffer after the first tiles: the PEs wait
+    write_backs = 0.0  # output tiles such a child writes back to DRAM before the last (last_dram bits each)
     for o in range(3):
         is_out = pk.is_output[o]
         simple = pk.simple[o]
@@ -560,8 +584,13 @@ def cost(pk, nest, n, out, ws):
                 union = f_child * grow
             per_event = union * dup * inst_p
             moved = events * union * dup * inst_p
+            single = c == nl or not pk.double_buffered[c]  # the child cannot take its next tile while using this one
             if p == 0 and c < nl and not is_out:
                 first_dram += union * dup * pk.elem_bits[0, o]  # one event's fill of the outermost keeper
+                if single:
+                    demand_read += (events - 1) * union * dup * pk.elem_bits[0, o]
+            elif p == 0 and single and not is_out:
+                demand_read += events * union * dup * pk.elem_bits[0, o] * mac_fraction
             if c == nl:
                 moved *= mac_fraction  # a skipped MAC reads no operand and updates no partial sum
                 per_event *= mac_fraction
@@ -594,14 +623,23 @@ def cost(pk, nest, n, out, ws):
                         ws.dig_n[d, ws.n_dig[d]] = bound[k]
                         ws.n_dig[d] += 1
                     first = _footprint(pk.proj, pk.n_tensor_axes, o, ws.dig_s, ws.dig_n, ws.n_dig, ws.cs, ws.ns, ws.marks, ws.marks_next) * inst_p
-                back = max(moved - first, 0.0)  # the first touch of every element reads nothing back
+                touched = first
+                if c == nl and mac_fraction < 1.0 and first > 0:
+                    # each element gets u = dense updates / elements updates, each performed with probability s; all but
+                    # the first performed one read back: Σ_e (s·u − 1 + (1 − s)^u) (an element no MAC runs for is never touched)
+                    touched = first * (1.0 - (1.0 - mac_fraction) ** (moved / mac_fraction / first))
+                back = max(moved - touched, 0.0)  # the first touch of every element reads nothing back
                 out.first[c, o] = first
                 out.fill[c, o] = back / events if events > 0 else 0.0
                 out.parent_read_bits[c, o] = out.fill[c, o] * pk.elem_bits[p, o]
                 out.child_write_bits[c, o] = out.fill[c, o] * child_bits
                 if p == 0:
-                    final = ws.fc[0, 2]
-                    out.parent_write_bits[c, o] = top_output_write_bits(final, moved, 0.0, pk.final_bits[o], pk.elem_bits[p, o]) / events
+                    touched_dram = touched
+                    out.parent_write_bits[c, o] = top_output_write_bits(ws.fc[0, 2], moved - touched, 0.0, pk.final_bits[o], pk.elem_bits[p, o]) / events
+                    last_dram = out.parent_write_bits[c, o]
+                    if single:
+                        demand_read += back * pk.elem_bits[0, o]
+                        write_backs = events - 1
                 else:
                     out.parent_write_bits[c, o] = per_event * pk.elem_bits[p, o]
                 out.updates[p, o] += moved
@@ -624,12 +662,66 @@ def cost(pk, nest, n, out, ws):
                 elif k >= starts[nl - 1]:
                     inner *= bound[k]
     compute = np.ceil(compute_cycles(iterations, pk.cycles_per_mac, mac_fraction, inner, units, pk.structured_skip) - 1e-9)
+    # The stationary operand and the folds: the PEs of a systolic array hold the one operand their level keeps, else
+    # the operand left in place by the longest run of innermost temporal loops; those loops (the ones it ignores) are
+    # the stream, every temporal loop outside it counts folds. A systolic array pays fill and drain per fold: operands
+    # cross the array (skew: Σ (axis size − 1)) and a stationary input operand is first loaded down the first axis;
+    # once when its level is double-buffered (the next fold's operand loads while this one runs).
+    systolic = pk.systolic and pk.axis_size.shape[0] > 0
+    stat = -1
+    if systolic and pk.pe_first < nl:
+        count = 0
+        for o in range(3):
+            if keep[nl - 1, o]:
+                count += 1
+                stat = o
+        if count != 1:
+            stat = -1
+    if stat < 0:
+        best_t = 1.0
+        for o in range(3):
+            t = 1.0
+            for k in range(n - 1, -1, -1):
+                if axis[k] >= 0:
+                    continue
+                if pk.relevant[o, dim[k]]:
+                    break
+                t *= bound[k]
+            if t > best_t:
+                stat = o
+                best_t = t
+    n_fold = 0
+    for k in range(n):
+        if axis[k] < 0:
+            n_fold += 1
+    if stat >= 0:
+        for k in range(n - 1, -1, -1):
+            if axis[k] >= 0:
+                continue
+            if pk.relevant[stat, dim[k]]:
+                break
+            n_fold -= 1
+    folds = 1.0
+    j = 0
+    for k in range(n):
+        if axis[k] < 0:
+            if j < n_fold:
+                folds *= bound[k]
+            j += 1
+    per_fold = 0.0
+    fill_drain = 0.0
+    if systolic:
+        per_fold = pk.skew + (pk.preload if stat == 0 or stat == 1 else 0.0) + pk.fold_overhead
+        fill_drain = per_fold if pk.pe_first < nl and pk.double_buffered[nl - 1] else per_fold * folds
     # bits and energy per level; at DRAM, finished outputs are written at their final precision
     out_elems = ws.fc[0, 2]
     level_total = 0.0
-    overlapped = compute
+    busy = compute + fill_drain
+    overlapped = busy
     exposed = 0.0
     startup = 0.0
+    drain = 0.0
+    wbw0 = _INF
     refill = -1
     longest = 0.0
     for l in range(nl):
@@ -643,7 +735,7 @@ def cost(pk, nest, n, out, ws):
             b = pk.elem_bits[l, o]
             orb = out.reads[l, o] * b
             if pk.is_output[o] and l == 0:
-                owb = top_output_write_bits(out_elems, out.updates[l, o], out.fills[l, o], pk.final_bits[o], b)
+                owb = top_output_write_bits(out_elems, out.updates[l, o] - touched_dram, out.fills[l, o], pk.final_bits[o], b)
             else:
                 owb = (out.fills[l, o] + out.updates[l, o]) * b
             e = (orb * pk.read_pj[l] + owb * pk.write_pj[l]) / pk.word_bits[l]
@@ -661,7 +753,8 @@ def cost(pk, nest, n, out, ws):
         w = wb / used
         rbw = pk.read_bw[l]
         wbw = pk.write_bw[l]
-        if pk.ports[l] == 1:
+        one_port = pk.ports[l] == 1
+        if one_port:
             read_t = (r + w) / rbw
             write_t = 0.0
         else:
@@ -670,28 +763,59 @@ def cost(pk, nest, n, out, ws):
         out.read_time[l] = read_t
         out.write_time[l] = write_t
         out.transfer[l] = max(read_t, write_t)
-        if l == 0 or pk.double_buffered[l]:
+        if systolic and l >= pk.pe_first:
+            continue  # inside a systolic array: operands forwarded PE to PE, their time is the fill/drain's
+        if l == 0:
+            # DRAM: the first tiles are read before compute starts, the last output tile written back after it ends;
+            # everything else streams while the PEs compute (prefetched, written behind)
+            # (a child without a second buffer waits for its later tiles' reads, after the fold that used the
+            # previous one: exposed; its write-backs below, once the other levels' exposure is known)
+            startup = first_dram / rbw
+            wbw0 = rbw if one_port else wbw
+            drain = last_dram / wbw0
+            exposed += demand_read / rbw
+            if demand_read / rbw > longest:
+                refill = l
+                longest = demand_read / rbw
+            stream_w = w - last_dram  # (the write-backs' waits stall the PEs, not this stream)
+            if one_port:  # (the waited-for reads and write-backs cross the channel too)
+                overlapped = max(overlapped, (r - first_dram + stream_w) / rbw)
+            else:
+                overlapped = max(overlapped, (r - first_dram) / rbw, stream_w / wbw)
+        elif pk.double_buffered[l]:
             overlapped = max(overlapped, out.transfer[l])  # refills hide behind compute
         else:
-            overlapped = max(overlapped, read_t)
-            exposed += write_t  # without a second buffer, compute waits while a tile is refilled
-            if write_t > longest:
+            # without a second buffer the PEs wait while a tile is refilled (the first one too: it is loaded after
+            # the DRAM start-up); one port carries the refill and the reads in turn, two carry them side by side
+            refill_t = w / rbw if one_port else w / wbw
+            overlapped = max(overlapped, r / rbw)
+            exposed += refill_t
+            if refill_t > longest:
                 refill = l
-                longest = write_t
-        if l > 0 and wbw < _INF:  # the first tile of every on-chip level is loaded before compute starts
-            startup += held_bits(keep, pk.is_output, pk.elem_bits, l, ws.fc, True) / wbw
-    # The first tiles come from DRAM: one event's fill of each operand's outermost on-chip keeper
-    # (a union over the instances that multicast, a copy for each that does not) crosses its read channel.
-    if pk.read_bw[0] < _INF:
-        startup = max(startup, first_dram / pk.read_bw[0])
+                longest = refill_t
+    # A child without a second buffer writes each output tile back while the next fold runs (the output side holds
+    # one fold's results besides the one in use): the PEs wait for what a write-back takes beyond that fold.
+    if write_backs > 0:
+        fold_t = (busy + exposed) / folds
+        waits = write_backs * max(last_dram / wbw0 - fold_t, 0.0)
+        exposed += waits
+        if waits > longest:
+            refill = 0
+            longest = waits
     # A refill without a second buffer stalls the PEs, not the levels that double-buffer: their
     # transfers (DRAM's prefetch among them) go on meanwhile, so the stall adds to compute only.
-    cycles = max(overlapped, compute + exposed) + startup
+    cycles = startup + max(overlapped, busy + exposed) + drain
     mac_energy = pk.macs * pk.mac_pj * pk.gate_fraction
     leakage = pk.leakage_mw * 1e-3 * (cycles / pk.clock_hz) * 1e12
     out.compute[0] = compute
     out.exposed[0] = exposed
     out.startup[0] = startup
+    out.drain[0] = drain
+    out.fill_drain[0] = fill_drain
+    out.fill_per_fold[0] = per_fold
+    out.folds[0] = folds
+    out.n_fold[0] = n_fold
+    out.stationary[0] = stat
     out.cycles[0] = cycles
     out.mac_energy[0] = mac_energy
     out.leakage[0] = leakage
@@ -724,12 +848,21 @@ def nest_arrays(arch: Architecture, mapping: Mapping, keeps: np.ndarray) -> Nest
     )
 
 
-def run(layer: Layer, arch: Architecture, mapping: Mapping, mac_fraction: float | None = None) -> tuple[Packed, Nest, Costs]:
+def run(
+    layer: Layer, arch: Architecture, mapping: Mapping, mac_fraction: float | None = None, *, systolic: bool | None = None,
+    fold_overhead: float = 0.0,
+) -> tuple[Packed, Nest, Costs]:  # fmt: skip
     """Pack, build the nest of ``mapping`` and cost it (no validation of the mapping: the callers do it);
-    ``mac_fraction`` overrides the share of MACs performed (default: the layer's expected one on ``arch``)."""
+    ``mac_fraction`` overrides the share of MACs performed (default: the layer's expected one on ``arch``),
+    ``systolic`` whether the PE array pays fill/drain per fold (default: inferred), ``fold_overhead`` the cycles
+    every fill/drain adds (see :class:`hwsim.cycle.CycleOptions`)."""
     pk = Packed.build(layer, arch)
     if mac_fraction is not None:
         pk = pk._replace(mac_fraction=float(mac_fraction))
+    if systolic is not None:
+        pk = pk._replace(systolic=bool(systolic))
+    if fold_overhead:
+        pk = pk._replace(fold_overhead=float(fold_overhead))
     nest = nest_arrays(arch, mapping, pk.keeps)
     out = new_costs(len(arch.levels))
     n = len(nest.dim)

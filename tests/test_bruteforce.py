@@ -180,11 +180,6 @@ def test_wide_counts_energy_and_transfers_many(case, ports):
     _check_transfers(case, ports, 16.0, 64.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analytical.evaluate_mapping: when the MACs update DRAM directly under zero-skipping, the outputs' DRAM write "
-    "bits are final·bits + (s·updates − final)·psum_bits, negative when s·updates < final",
-)
 @FAST
 @given(wide_cases())
 def test_access_energy_never_negative(case):
@@ -203,7 +198,7 @@ def _skipping_at_dram():
 
 
 # 16 outputs, one MAC each (u = 1): no partial sum is ever spilled or read back; each output leaves once at 8 bits:
-# 16 × 8 = 128 bits / 64 × 100 pJ = 200 pJ. The model: 16 × 8 + (0.1 × 16 − 16) × 24 = −217.6 bits: −340 pJ.
+# 16 × 8 = 128 bits / 64 × 100 pJ = 200 pJ. The model before issue 16: 16 × 8 + (0.1 × 16 − 16) × 24 = −217.6 bits: −340 pJ.
 
 
 def test_skipping_at_dram_by_hand():
@@ -212,9 +207,6 @@ def test_skipping_at_dram_by_hand():
     assert (bf.updates, bf.reads) == (pytest.approx(1.6), pytest.approx(0.0))  # s·u per output; nothing read back
 
 
-@pytest.mark.xfail(
-    strict=True, reason="analytical.evaluate_mapping: negative DRAM output write energy under zero-skipping (−340 pJ for 200)"
-)
 def test_skipping_at_dram_model():
     layer, arch, m = _skipping_at_dram()
     assert evaluate_mapping(layer, arch, m).access_energy_pj[("DRAM", "outputs")] == pytest.approx(200.0)
@@ -229,11 +221,6 @@ def _skipping(case):
     return layer, replace(arch, levels=levels, mac=mac), mapping
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analytical.access_counts under zero-skipping reads back max(s·updates − elements, 0) partial sums at the MACs' "
-    "level: an element none of whose MACs run is never touched, so the first-touch credit is s·u − 1 + (1 − s)^u per element",
-)
 @settings(max_examples=100, **SETTINGS)  # type: ignore[arg-type]
 @given(wide_cases())
 def test_partial_sum_reads_under_skipping(case):
@@ -254,7 +241,7 @@ def _two_macs_one_output():
 
 # Both MACs run with probability ¼ (one read-back of the first one's sum), one with probability ½ (no read-back: it is
 # the first touch), none with ¼: E[reads] = ¼ = s·u − 1 + (1 − s)^u = ½·2 − 1 + ¼; updates ½·2 = 1.
-# The model today: max(s·u − 1, 0) = max(½·2 − 1, 0) = 0.
+# The model before issue 16: max(s·u − 1, 0) = max(½·2 − 1, 0) = 0.
 
 
 def test_partial_sum_reads_under_skipping_by_hand():
@@ -265,10 +252,9 @@ def test_partial_sum_reads_under_skipping_by_hand():
     assert access_counts(layer, arch, m, 0.5)[("RF", "outputs")].updates == pytest.approx(1.0)
 
 
-@pytest.mark.xfail(strict=True, reason="analytical.access_counts under zero-skipping credits a first touch to elements no MAC touches")
 def test_partial_sum_reads_under_skipping_by_hand_model():
     layer, arch, m = _two_macs_one_output()
-    assert access_counts(layer, arch, m, 0.5)[("RF", "outputs")].reads == pytest.approx(0.25)  # 0 today
+    assert access_counts(layer, arch, m, 0.5)[("RF", "outputs")].reads == pytest.approx(0.25)  # 0 before issue 16
 
 
 def test_halo_union_is_counted_once_under_multicast():

@@ -42,7 +42,8 @@ def _fc_one_tile() -> tuple:
 # weights 16 × 64 = 1,024 × 8 bits = 8,192 bits; inputs 64 × 8 bits = 512 bits: 8,704 bits / 8 = 1,088 read cycles
 # compute: 1,024 MACs on 4 MACs = 256 cycles; write-back: 16 outputs × 8 bits = 128 bits / 8 = 16 cycles
 # one tile: nothing to overlap, read → compute → write back: 1,088 + 256 + 16 = 1,360 cycles
-# (the model today: max(256 compute, 1,088 DRAM transfer) + 1,088 startup for the same bytes = 2,176)
+# (the model before issue 16: max(256 compute, 1,088 DRAM transfer) + 1,088 startup for the same bytes = 2,176; now:
+#  startup 1,088 (the first tiles' reads) + max(256 compute, 0 DRAM left to stream) + 16 drain (the last write-back))
 FC_READ, FC_COMPUTE, FC_WRITE = 1088, 256, 16
 FC_CYCLES = FC_READ + FC_COMPUTE + FC_WRITE
 
@@ -62,7 +63,6 @@ def test_first_tile_cycle_engine_reads_once():
     assert c.compute_cycles == FC_COMPUTE
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: first tiles' DRAM reads counted twice (cycles = max(transfers) + startup)")
 def test_first_tile_model_reads_once():
     layer, arch, mapping = _fc_one_tile()
     assert evaluate_mapping(layer, arch, mapping).cycles == FC_CYCLES  # 2,176 today
@@ -86,8 +86,9 @@ def _refilled_weights(ports: int) -> tuple:
 # per tile (64 of them): refill 64 weights × 8 bits = 512 bits / 16 = 32 cycles, the MAC waiting (no second buffer);
 # then 64 MACs = 64 cycles, reading 512 bits / 16 = 32 cycles of the port meanwhile (fits, on one port or two)
 # so 64 × (32 + 64) = 6,144 cycles, ports 1 or 2 alike (one port carries writes and reads in turn, never both).
-# the model today: ports 2: max(4,096 + 2,048 exposed, 2,048) + 32 startup = 6,176 (the first refill twice);
+# the model before issue 16: ports 2: max(4,096 + 2,048 exposed, 2,048) + 32 startup = 6,176 (the first refill twice);
 #                  ports 1: max(4,096, (32,768 + 32,768) / 16) + 32 = 4,128 (refills never stall)
+# now: every refill (the first included) is exposed, on the shared port too: 4,096 + 2,048; no separate start-up
 REFILL_CYCLES = 64 * (32 + 64)
 
 
@@ -107,14 +108,12 @@ def test_refills_traffic_by_hand():
     assert r.exposed_cycles == 64 * 32  # ports 2: the refills, right
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: ports 1 single-buffered refills never stall (4,128 vs 6,176 cycles)")
 def test_single_port_never_faster_than_two():
     one = evaluate_mapping(*_refilled_weights(1)).cycles
     two = evaluate_mapping(*_refilled_weights(2)).cycles
     assert one >= two
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: ports 1 refills never stall, and the first refill counted twice (startup)")
 def test_refills_model_by_hand():
     assert [evaluate_mapping(*_refilled_weights(p)).cycles for p in (1, 2)] == [REFILL_CYCLES, REFILL_CYCLES]
 
@@ -132,7 +131,6 @@ PORTS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derand
 BANDWIDTH = st.sampled_from([4.0, 16.0, 64.0])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: ports 1 single-buffered refills never stall, write bandwidth ignored")
 @settings(max_examples=100, **PORTS)
 @given(cases(), BANDWIDTH, BANDWIDTH, st.booleans())
 def test_property_single_port_never_faster_model(case, dram_bw, sram_bw, double):
