@@ -16,8 +16,27 @@ same rules iteration by iteration, and the two must agree exactly):
   child) only for elements that already hold a partial sum, so the first touch of each
   element reads nothing.
 
+* Padding (a loop bound rounded up): the padded iterations run on idle PEs (they cost compute cycles and
+  utilization, no MAC energy); below DRAM the padded tiles are held and moved as they are (a buffer is laid out
+  for the full tile); DRAM holds the real tensors only, so across the edge between DRAM and its child (DRAM's
+  reads, updates and read-backs, the child's fills, DRAM's finished outputs) only real elements move. Along a
+  tensor axis with one looping term that is exact (its share ``bound / padded extent``); a sliding window (an
+  input axis with two looping terms, P+R or Q+S) keeps the padded iterations' halo (a documented limitation).
+* Zero-skipping: a skipped MAC reads nothing and updates nothing; an output element updated ``u`` times
+  (each performed with probability ``s``) is read back ``s·u − 1 + (1 − s)^u`` times; DRAM receives every
+  finished element once (zeros no MAC ran for included) and the spilled partial sums.
+
 Counts are elements, summed over all instances; energy converts them to words of each
 level (``bits / word_bits`` words per element, as Timeloop charges a block's scalars).
+
+Latency (:class:`CostReport`): ``startup + max(busy + exposed, streams) + drain``. ``startup``: the first tiles'
+DRAM reads; ``drain``: the last output tile's DRAM write-back; ``busy``: compute plus a systolic array's fill and
+drain (the stationary operand, folds and fill/drain per fold are the kernel's, and the cycle engine's: one rule);
+``exposed``: the refills of single-buffered levels (the first included; on the one port of a single-ported level),
+DRAM reads of a single-buffered child after its first tile, and what each earlier output write-back of a
+single-buffered child takes beyond one fold; ``streams``: the transfers that overlap the PEs' work (DRAM's less
+the first and last tiles, reads and writes sharing one port; double-buffered levels'), overlapping a once-paid
+fill/drain by one fold's traffic only. A systolic array's own levels are covered by its fill/drain.
 
 Every rule is written once, in the compiled kernel :func:`hwsim.kernel.cost`; the functions here
 validate a mapping, cost its loop nest (any nest: several loops over one dim at a level, bypass)

@@ -16,6 +16,11 @@ when the MACs accumulating into one output use distinct skipped elements, as a c
   update but its first performed one: ``E = s·u − P(at least one performed) = s·u − 1 + (1 − s)^u``,
   counted element by element;
 * transfers between storage levels are not affected (a tile moves whether or not its MACs run).
+
+Padding (loops over-covering a bound): DRAM holds the real tensors only. Every access across the edge between DRAM
+and its child (DRAM's reads, updates and read-backs, the child's fills) skips an element whose coordinate on a
+tensor axis with one term that loops (``c·x``, c > 0, the other terms' dims without loops) lies beyond the real tensor
+(``x`` at or past the dim's bound); a sliding window (two terms that loop) keeps the padded iterations' halo. Below DRAM the padded tiles move as they are.
 """
 
 from __future__ import annotations
@@ -43,6 +48,23 @@ def _strides(nest: list[Loop]) -> list[int]:
 
 def _element(op: Operand, dims: dict[str, int]) -> tuple[int, ...]:
     return tuple(sum(c * dims.get(d, 0) for d, c in axis) for axis in op.axes)
+
+
+def _real(layer: Layer, mapping: Mapping, op: Operand):
+    """Whether an element of ``op`` lies inside the real tensor along its axes with one term that loops (padding's
+    elements do not); a sliding window (two terms that loop) keeps its halo."""
+    extents = mapping.padded_bounds()
+    limits = []
+    for x, axis in enumerate(op.axes):
+        looping = [(d, c) for d, c in axis if c != 0 and extents.get(d, 1) > 1]
+        if len(looping) == 1 and looping[0][1] > 0:
+            d, c = looping[0]
+            limits.append((x, c * layer.dims.get(d, 1)))
+
+    def real(e: tuple[int, ...]) -> bool:
+        return all(e[x] < limit for x, limit in limits)
+
+    return real
 
 
 def brute_force_counts(layer: Layer, arch: Architecture, mapping: Mapping, mac_fraction: float = 1.0) -> dict[tuple[str, str], Accesses]:
@@ -86,6 +108,7 @@ def brute_force_counts(layer: Layer, arch: Architecture, mapping: Mapping, mac_f
             separate = [k for k in between if not shares[k]]
             inside = range(starts[c], len(nest))
             relevant = [k for k in temporal if nest[k].dim in op.relevant_dims]
+            real = _real(layer, mapping, op) if p == 0 else (lambda e: True)
             seen: dict[tuple[int, ...], set[tuple[int, ...]]] = {}
             updates_of: dict[tuple[int, ...], dict[tuple[int, ...], int]] = {}  # parent instance → output element → MAC updates
             previous: tuple[int, ...] | None = None
@@ -103,7 +126,7 @@ def brute_force_counts(layer: Layer, arch: Architecture, mapping: Mapping, mac_f
                         for m_idx in itertools.product(*(range(nest[k].bound) for k in sharing)):
                             fixed = {**at, **dict(zip(above_p, p_idx, strict=True)),
                                      **dict(zip(separate, s_idx, strict=True)), **dict(zip(sharing, m_idx, strict=True))}  # fmt: skip
-                            elems = tile(op, fixed, inside)
+                            elems = {e for e in tile(op, fixed, inside) if real(e)}
                             union |= elems
                             if child is not None and not op.is_output:
                                 child.fills += len(elems)

@@ -11,7 +11,10 @@ this engine walks the schedule in *folds* and says where the time goes:
   edges and advance one PE per cycle, ``Σ(axis size − 1)`` cycles of skew, plus loading the
   stationary operand down the first axis (``rows`` cycles) when it is an input operand. This
   is SCALE-Sim's accounting (per fold OS ``T + R + C − 2``, WS/IS ``2R + C + T − 2``). When
-  that level is double-buffered (TPU-style), folds overlap and the fill is paid once.
+  that level is double-buffered (TPU-style), folds overlap and the fill is paid once. The rule
+  (stationary operand, folds, fill/drain per fold) is the kernel's (:func:`hwsim.kernel.cost`,
+  ``Costs.stationary``, ``n_fold``, ``fill_drain``), which the closed-form latency pays too; this
+  engine places it on the folds.
 * **Traffic per fold.** Every transfer edge of the closed-form kernel (:func:`hwsim.kernel.cost`:
   its events and the bits each moves, compressed formats and skipped MACs included) is placed
   on the fold where it happens, as numpy arrays over folds; every level's read and write bits
@@ -27,6 +30,8 @@ this engine walks the schedule in *folds* and says where the time goes:
   the levels below DRAM are double-buffered; outputs are written back after their fold and
   the output buffer holds two folds (a double-buffered level that holds an output tile over
   many folds drains it to DRAM while the next one accumulates: over the next tile's folds).
+  A double-buffered child loading (or draining) several tiles within one simulated step streams
+  the ones after the first (before the last) while the step runs.
   The resulting max-plus recurrence is solved for all folds at once with a parallel prefix
   scan (no Python loop over folds or cycles).
 
@@ -344,27 +349,33 @@ def simulate(
     rbits, wbits, dbits = traffic.read_bits[0], traffic.dram_write_late, traffic.dram_demand
     dram_rbw, dram_wbw = dram.read_bandwidth_bits_per_cycle, dram.write_bandwidth_bits_per_cycle
     # A double-buffered child loading (draining) several tiles within one step: the tiles after the first (before
-    # the last) stream while the step runs, which lasts at least their channel time.
+    # the last) stream while the step runs, which lasts at least their channel time; the channel carries them during
+    # the step, beside the next step's prefetch (and the previous step's write-back).
     sram_total = float((fold_time - busy).sum())
-    ir, iw = traffic.inner_read, traffic.inner_write
-    if ir is not None and iw is not None and (ir.any() or iw.any()):
+    ir = traffic.inner_read if traffic.inner_read is not None else np.zeros(steps)
+    iw = traffic.inner_write if traffic.inner_write is not None else np.zeros(steps)
+    if ir.any() or iw.any():
         if dram.ports == 1:
             inner = timing.cycles(ir + iw, dram_rbw)
         else:
             inner = np.maximum(timing.cycles(ir, dram_rbw), timing.cycles(iw, dram_wbw))
         fold_time = np.maximum(fold_time, inner)
         rbits, wbits = rbits - ir, wbits - iw
+    ir_prev = np.concatenate(([0.0], ir[:-1]))  # step f's in-step reads share the channel with step f + 1's prefetch
     read_total, write_total = float(traffic.read_bits[0].sum()), float(traffic.dram_write_late.sum())
     if dram.ports == 1:
         # One channel for both: the write-back of step f − 2 (ready when step f − 1 starts, the
         # output buffer holding two steps) shares the channel with step f's prefetch; the last
         # two steps' write-backs follow the final step.
         shifted = np.concatenate(([0.0, 0.0], wbits[:-2]))[:steps]
-        xp, xd = timing.cycles(rbits - dbits + shifted, dram_rbw), timing.cycles(dbits, dram_rbw)
+        iw_prev = np.concatenate(([0.0], iw[:-1]))
+        xp, xd = timing.cycles(rbits - dbits + shifted + ir_prev + iw_prev, dram_rbw), timing.cycles(dbits, dram_rbw)
         y = np.zeros(steps)
         y[-2:] = timing.cycles(wbits[-2:], dram_wbw)
     else:
-        xp, xd, y = timing.cycles(rbits - dbits, dram_rbw), timing.cycles(dbits, dram_rbw), timing.cycles(wbits, dram_wbw)
+        iw_next = np.concatenate((iw[1:], [0.0]))  # step f + 1's in-step writes share the channel with f's write-back
+        xp, xd = timing.cycles(rbits - dbits + ir_prev, dram_rbw), timing.cycles(dbits, dram_rbw)
+        y = timing.cycles(wbits + iw_next, dram_wbw)
     start, read_end, write_end = _schedule(xp, xd, y, fold_time, timing.latency_cycles, traffic.new_output)
     total = float(write_end[-1])
 

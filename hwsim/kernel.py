@@ -136,7 +136,7 @@ class Costs(NamedTuple):
     parent_write_bits: np.ndarray  # (L+1, 3): outputs: bits written back to the parent per event (finished ones at DRAM at their final bits)
     child_write_bits: np.ndarray  # (L+1, 3): bits written into the child per event (the child's element bits; 0 for the MACs)
     # scalars, shape (1,)
-    final_elems: np.ndarray  # elements of the finished output tensor (padded)
+    final_elems: np.ndarray  # elements of the finished output tensor (the real ones: padding's do not reach DRAM)
     compute: np.ndarray
     exposed: np.ndarray
     startup: np.ndarray  # the first tiles' DRAM reads, before compute starts
@@ -504,7 +504,7 @@ def cost(pk, nest, n, out, ws):
     for o in range(3):
         ws.fc[nl, o] = 1.0
     ws.fc[0, 2] = contiguous(pk.proj, pk.n_tensor_axes, 2, ws.tiles, 0, ws.cs, ws.ns, ws.marks, ws.marks_next)
-    out.final_elems[0] = ws.fc[0, 2]
+    final_real = ws.fc[0, 2]
     for l in range(1, nl):
         for o in range(3):
             if keep[l, o]:
@@ -541,6 +541,23 @@ def cost(pk, nest, n, out, ws):
                 ws.lastrel[k + 1] = ws.lastrel[k]
             if rel:
                 relall *= bound[k]
+        # padding: DRAM moves only the real tensor's elements. Over the DRAM edge every loop on a dim is counted (its
+        # events, unions and copies enumerate the dim's padded extent once), so along a tensor axis with one term
+        # that loops (a dim looped over, positive coefficient) the real share is bound / padded extent; a sliding
+        # window (two terms that loop) keeps its padded halo
+        real = 1.0
+        for x in range(pk.n_tensor_axes[o]):
+            looping = 0
+            d1 = -1
+            for t in range(MAX_TERMS):
+                d = pk.proj[o, x, t, 0]
+                if d >= 0 and pk.proj[o, x, t, 1] != 0 and ws.running[d] > 1:
+                    looping += 1
+                    d1 = d if pk.proj[o, x, t, 1] > 0 else -1
+            if looping == 1 and d1 >= 0 and ws.running[d1] > pk.bounds[d1]:
+                real *= pk.bounds[d1] / ws.running[d1]
+        if is_out:
+            final_real = ws.fc[0, 2] * real
         p = -1
         for c in range(nl + 1):
             if c < nl and not keep[c, o]:
@@ -582,15 +599,16 @@ def cost(pk, nest, n, out, ws):
                 union = _footprint(pk.proj, pk.n_tensor_axes, o, ws.dig_s, ws.dig_n, ws.n_dig, ws.cs, ws.ns, ws.marks, ws.marks_next)
             else:
                 union = f_child * grow
-            per_event = union * dup * inst_p
-            moved = events * union * dup * inst_p
+            share = real if p == 0 else 1.0  # the real elements' share of what crosses the edge
+            per_event = union * dup * inst_p * share
+            moved = events * per_event
             single = c == nl or not pk.double_buffered[c]  # the child cannot take its next tile while using this one
             if p == 0 and c < nl and not is_out:
-                first_dram += union * dup * pk.elem_bits[0, o]  # one event's fill of the outermost keeper
+                first_dram += per_event * pk.elem_bits[0, o]  # one event's fill of the outermost keeper
                 if single:
-                    demand_read += (events - 1) * union * dup * pk.elem_bits[0, o]
+                    demand_read += (events - 1) * per_event * pk.elem_bits[0, o]
             elif p == 0 and single and not is_out:
-                demand_read += events * union * dup * pk.elem_bits[0, o] * mac_fraction
+                demand_read += moved * pk.elem_bits[0, o] * mac_fraction
             if c == nl:
                 moved *= mac_fraction  # a skipped MAC reads no operand and updates no partial sum
                 per_event *= mac_fraction
@@ -601,13 +619,13 @@ def cost(pk, nest, n, out, ws):
             child_bits = pk.elem_bits[c, o] if c < nl else 0.0
             if not is_out:
                 out.first[c, o] = 0.0
-                out.fill[c, o] = f_child * inst_c
+                out.fill[c, o] = f_child * inst_c * share
                 out.parent_read_bits[c, o] = per_event * pk.elem_bits[p, o]
                 out.parent_write_bits[c, o] = 0.0
-                out.child_write_bits[c, o] = f_child * inst_c * child_bits
+                out.child_write_bits[c, o] = out.fill[c, o] * child_bits
                 out.reads[p, o] += moved
                 if c < nl:
-                    out.fills[c, o] += events * f_child * inst_c
+                    out.fills[c, o] += events * out.fill[c, o]
             else:
                 # distinct elements the parent instances ever hold: every loop but the spatial ones above the parent
                 if simple:
@@ -623,6 +641,7 @@ def cost(pk, nest, n, out, ws):
                         ws.dig_n[d, ws.n_dig[d]] = bound[k]
                         ws.n_dig[d] += 1
                     first = _footprint(pk.proj, pk.n_tensor_axes, o, ws.dig_s, ws.dig_n, ws.n_dig, ws.cs, ws.ns, ws.marks, ws.marks_next) * inst_p
+                first *= share
                 touched = first
                 if c == nl and mac_fraction < 1.0 and first > 0:
                     # each element gets u = dense updates / elements updates, each performed with probability s; all but
@@ -635,7 +654,7 @@ def cost(pk, nest, n, out, ws):
                 out.child_write_bits[c, o] = out.fill[c, o] * child_bits
                 if p == 0:
                     touched_dram = touched
-                    out.parent_write_bits[c, o] = top_output_write_bits(ws.fc[0, 2], moved - touched, 0.0, pk.final_bits[o], pk.elem_bits[p, o]) / events
+                    out.parent_write_bits[c, o] = top_output_write_bits(final_real, moved - touched, 0.0, pk.final_bits[o], pk.elem_bits[p, o]) / events
                     last_dram = out.parent_write_bits[c, o]
                     if single:
                         demand_read += back * pk.elem_bits[0, o]
@@ -714,10 +733,10 @@ def cost(pk, nest, n, out, ws):
         per_fold = pk.skew + (pk.preload if stat == 0 or stat == 1 else 0.0) + pk.fold_overhead
         fill_drain = per_fold if pk.pe_first < nl and pk.double_buffered[nl - 1] else per_fold * folds
     # bits and energy per level; at DRAM, finished outputs are written at their final precision
-    out_elems = ws.fc[0, 2]
+    out_elems = final_real
     level_total = 0.0
     busy = compute + fill_drain
-    overlapped = busy
+    overlapped = 0.0  # the transfers that stream while the PEs work
     exposed = 0.0
     startup = 0.0
     drain = 0.0
@@ -802,11 +821,16 @@ def cost(pk, nest, n, out, ws):
         if waits > longest:
             refill = 0
             longest = waits
+    # A fill/drain paid once (a double-buffered PE level) happens before the folds run: double buffers hold one fold's
+    # tiles ahead, so the streams overlap it by one fold's traffic only.
+    if fill_drain > 0.0 and fill_drain < per_fold * folds and overlapped > 0.0:
+        overlapped += fill_drain - min(fill_drain, overlapped / folds)
     # A refill without a second buffer stalls the PEs, not the levels that double-buffer: their
     # transfers (DRAM's prefetch among them) go on meanwhile, so the stall adds to compute only.
     cycles = startup + max(overlapped, busy + exposed) + drain
     mac_energy = pk.macs * pk.mac_pj * pk.gate_fraction
     leakage = pk.leakage_mw * 1e-3 * (cycles / pk.clock_hz) * 1e12
+    out.final_elems[0] = final_real
     out.compute[0] = compute
     out.exposed[0] = exposed
     out.startup[0] = startup

@@ -63,11 +63,13 @@ def _bits(op, level) -> float:
 
 
 def _output_elements(layer, mapping) -> int:
-    """Distinct output elements the padded loop bounds write (each leaves DRAM once at the final width)."""
+    """Distinct output elements DRAM holds (each leaves once at the final width): the real ones, padding's never
+    reach DRAM (a dim looped over past its bound counts up to its bound)."""
     extents = {d: 1 for d in layer.dims}  # each dim's loop factors multiplied: its bound, or more when padded
     for loops in (*mapping.temporal, *mapping.spatial):
         for d, f in loops:
             extents[d] *= f
+    extents = {d: min(e, layer.dims[d]) for d, e in extents.items()}
     size = 1
     for axis in layer.operand("outputs").axes:
         size *= len(

@@ -180,7 +180,6 @@ def test_padding_is_idle_compute():
     assert simulate(layer, arch, mapping, IDEAL).compute_cycles == 30
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: padding moves elements that do not exist through DRAM (40/60/96 for 35/50/70)")
 def test_padding_moves_only_real_data_through_dram():
     layer, arch, mapping = _padded_gemm()
     r = evaluate_mapping(layer, arch, mapping)
@@ -190,9 +189,6 @@ def test_padding_moves_only_real_data_through_dram():
     assert r.level_energy_pj["DRAM"] == pytest.approx(2112.5)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 16: padding moves elements that do not exist through DRAM (the cycle engine takes the model's traffic)"
-)
 def test_padding_cycle_engine_moves_only_real_data():
     layer, arch, mapping = _padded_gemm()
     c = simulate(layer, arch, mapping, IDEAL)
@@ -223,10 +219,30 @@ def test_property_one_pass_moves_compulsory_traffic(case):
     assert _dram_moves(layer, arch, mapping) == _compulsory(layer)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: padding moves elements that do not exist through DRAM")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 16: a sliding window's padded iterations still move their halo through DRAM (the padding rule covers "
+    "tensor axes with one looping term: weights, outputs, GEMM inputs; see hwsim.analytical)",
+)
 @settings(max_examples=100, **PORTS)
 @given(one_pass_cases())
 def test_property_one_pass_moves_compulsory_traffic_when_padded(case):
     layer, arch, mapping = case
     assume(_padded(layer, mapping))
+    assert _dram_moves(layer, arch, mapping) == _compulsory(layer)
+
+
+def _window_padded(layer, mapping) -> bool:
+    """A dim of a sliding window (an input axis with two terms) is looped over past its bound."""
+    padded = mapping.padded_bounds()
+    looping = [[d for d, c in axis if c and padded[d] > 1] for axis in layer.operand("inputs").axes]
+    return any(padded[d] > layer.dims[d] for dims in looping if len(dims) > 1 for d in dims)
+
+
+@settings(max_examples=100, **{**PORTS, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much]})
+@given(one_pass_cases())
+def test_property_one_pass_moves_compulsory_traffic_when_padded_outside_windows(case):
+    """Padding of every dim but a sliding window's: DRAM moves the real tensors only."""
+    layer, arch, mapping = case
+    assume(_padded(layer, mapping) and not _window_padded(layer, mapping))
     assert _dram_moves(layer, arch, mapping) == _compulsory(layer)
