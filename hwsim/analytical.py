@@ -29,14 +29,18 @@ same rules iteration by iteration, and the two must agree exactly):
 Counts are elements, summed over all instances; energy converts them to words of each
 level (``bits / word_bits`` words per element, as Timeloop charges a block's scalars).
 
-Latency (:class:`CostReport`): ``startup + max(busy + exposed, streams) + drain``. ``startup``: the first tiles'
+Latency (:class:`CostReport`): ``startup + span + drain``, ``span`` the folds' pipeline of the PEs' work
+(``busy + exposed``) against the ``streams``. ``startup``: the first tiles'
 DRAM reads; ``drain``: the last output tile's DRAM write-back; ``busy``: compute plus a systolic array's fill and
 drain (the stationary operand, folds and fill/drain per fold are the kernel's, and the cycle engine's: one rule);
 ``exposed``: the refills of single-buffered levels (the first included; on the one port of a single-ported level),
 DRAM reads of a single-buffered child after its first tile, and what each earlier output write-back of a
 single-buffered child takes beyond one fold; ``streams``: the transfers that overlap the PEs' work (DRAM's less
-the first and last tiles, reads and writes sharing one port; double-buffered levels'), overlapping a once-paid
-fill/drain by one fold's traffic only. A systolic array's own levels are covered by its fill/drain.
+the first and last tiles, reads and writes sharing one port; double-buffered levels'). Double buffers hold one
+fold ahead, so with ``F`` folds of work ``b`` each (the first also paying a once-paid fill/drain ``f``) and stream
+``s = streams / (F − 1)`` per fold, ``span = max(b + f, s) + (F − 2)·max(b, s) + b`` (one fold:
+``max(busy + exposed, streams)``); when the streams keep up it is ``busy + exposed``. A systolic array's own
+levels are covered by its fill/drain.
 
 Every rule is written once, in the compiled kernel :func:`hwsim.kernel.cost`; the functions here
 validate a mapping, cost its loop nest (any nest: several loops over one dim at a level, bypass)
@@ -80,11 +84,11 @@ class Accesses:
 class CostReport(UnitCycles):
     """Cost of one layer (or non-MAC op) on one architecture under one mapping.
 
-    ``cycles = startup_cycles + max(compute_cycles + fill_drain_cycles + exposed_cycles, the levels'
-    transfer times) + drain_cycles``: the first tiles' DRAM reads before compute starts; then the PEs' busy
-    time (compute, a systolic array's fill and drain per fold, the refills of levels without double
-    buffering, which the PEs wait for) or the transfers that stream meanwhile (DRAM's less the first and
-    last tiles'), whichever is longer; then the last output tile's DRAM write-back.
+    ``cycles = startup_cycles + span + drain_cycles``: the first tiles' DRAM reads before compute starts;
+    then the PEs' busy time (compute, a systolic array's fill and drain, the refills of levels without double
+    buffering, which the PEs wait for) against the transfers that stream meanwhile (DRAM's less the first
+    and last tiles'), fold by fold with one fold prefetched (see the module docstring); then the last output
+    tile's DRAM write-back.
     ``energy_pj`` = storage accesses + MACs + leakage over ``cycles``.
     """
 

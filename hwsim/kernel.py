@@ -821,13 +821,20 @@ def cost(pk, nest, n, out, ws):
         if waits > longest:
             refill = 0
             longest = waits
-    # A fill/drain paid once (a double-buffered PE level) happens before the folds run: double buffers hold one fold's
-    # tiles ahead, so the streams overlap it by one fold's traffic only.
-    if fill_drain > 0.0 and fill_drain < per_fold * folds and overlapped > 0.0:
-        overlapped += fill_drain - min(fill_drain, overlapped / folds)
-    # A refill without a second buffer stalls the PEs, not the levels that double-buffer: their
-    # transfers (DRAM's prefetch among them) go on meanwhile, so the stall adds to compute only.
-    cycles = startup + max(overlapped, busy + exposed) + drain
+    # The PEs' work and the streams, fold by fold: double buffers hold one fold's tiles ahead, so fold f + 1's
+    # traffic streams while fold f runs (the first fold's came with the start-up) and each fold lasts the longer
+    # of its work and the next fold's traffic; the last fold's work has nothing left to overlap. A fill/drain paid
+    # once (a double-buffered PE level) belongs to the first fold. (A refill without a second buffer stalls the
+    # PEs, not the levels that double-buffer: their transfers, DRAM's prefetch among them, go on meanwhile.)
+    work = busy + exposed
+    if folds >= 2.0 and overlapped > 0.0:
+        once = fill_drain if fill_drain < per_fold * folds else 0.0
+        b = (work - once) / folds
+        s = overlapped / (folds - 1.0)
+        span = max(b + once, s) + (folds - 2.0) * max(b, s) + b
+    else:
+        span = max(work, overlapped)
+    cycles = startup + span + drain
     mac_energy = pk.macs * pk.mac_pj * pk.gate_fraction
     leakage = pk.leakage_mw * 1e-3 * (cycles / pk.clock_hz) * 1e12
     out.final_elems[0] = final_real
