@@ -252,16 +252,17 @@ def _streaming_toy(state_kib: float) -> Network:
 
 def test_layers_are_mapped_within_what_the_state_leaves():
     """With state on chip, every layer's mapping fits the state level less the resident state (and the mapper had to
-    adapt: a mapping found on the whole buffer does not fit what is left)."""
+    adapt: a mapping found on the whole buffer does not fit what is left). An 80 KiB ring in three quarters of the buffer
+    leaves 28 KiB, less than either conv's best tiles on the whole 108 KiB (whichever mapping the search picks there)."""
     arch = load_arch("eyeriss")  # 108 KiB global buffer
-    net = _streaming_toy(48)
+    net = _streaming_toy(80)
     opts = MapperOptions(samples=3000)
-    onchip = evaluate_network(arch, net, opts, state_share=0.5)
+    onchip = evaluate_network(arch, net, opts, state_share=0.75)
     t = onchip.totals()
-    assert t["state_onchip_bytes"] == 48 * 1024
+    assert t["state_onchip_bytes"] == 80 * 1024
     reserved = reserve_states(arch, net, dict(onchip.placement or ()))
     glb = state_level(arch)
-    assert glb is not None and reserved.levels[glb].size_bytes == arch.levels[glb].size_bytes - 48 * 1024
+    assert glb is not None and reserved.levels[glb].size_bytes == arch.levels[glb].size_bytes - 80 * 1024
     layers = {layer.name: layer for layer in net.layers()}
     offchip = evaluate_network(arch, net, opts, state_share=0.0)
     assert offchip.totals()["state_onchip_bytes"] == 0
@@ -284,8 +285,15 @@ def test_the_allocation_kept_is_the_best_share():
     chosen = evaluate_network(arch, net, opts)
     each = [evaluate_network(arch, net, opts, state_share=s) for s in STATE_SHARES]
     assert chosen.edp_pj_s == pytest.approx(min(r.edp_pj_s for r in each))
-    # the ring is read and written whole every step: keeping it in DRAM costs more than the smaller tiles
-    assert chosen.totals()["state_onchip_bytes"] == 48 * 1024
+    # Small layers beside a 48 KiB ring read and written whole every step: the ring's DRAM traffic dominates, so the
+    # share that holds it on chip wins (by 18x in EDP; for the big convs above the two are within the mapper's noise).
+    small = Network("small-layers")
+    small.add(conv2d("conv", in_channels=8, out_channels=8, in_hw=8, kernel=3, padding=1), after=None)
+    small.add(StateOp("conv.ring", "state", 48 * 1024, 48 * 1024, 48 * 1024, 8, state_elements=48 * 1024, delay_steps=1))
+    small.add(conv2d("conv2", in_channels=8, out_channels=8, in_hw=8, kernel=3, padding=1))
+    kept = evaluate_network(arch, small, opts)
+    assert kept.totals()["state_onchip_bytes"] == 48 * 1024
+    assert kept.edp_pj_s < evaluate_network(arch, small, opts, state_share=0.0).edp_pj_s / 10
 
 
 def test_state_placement_prefers_traffic_per_byte():
