@@ -38,14 +38,10 @@ from hwsim.kernel import (
 from hwsim.mapping import Mapping
 from hwsim.workload import DIMS
 
-__all__ = ["OBJECTIVE_CODES", "Packed", "Problem", "decode", "encode", "evaluate_batch"]
+__all__ = ["OBJECTIVE_CODES", "Packed", "decode", "encode", "evaluate_batch"]
 
 ND = len(DIMS)
 OBJECTIVE_CODES = {"energy": 0, "delay": 1, "edp": 2}
-
-# The former name of Packed (hwsim.errors.Problem is the project's Problem: a reported spec problem); the tests say
-# Packed now, the alias is left for its removal.
-Problem = Packed
 
 
 def encode(mapping: Mapping, arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
