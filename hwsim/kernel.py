@@ -545,7 +545,8 @@ def cost(pk, nest, n, out, ws):
         # events, unions and copies enumerate the dim's padded extent once), so along a tensor axis with one term
         # that loops (a dim looped over, positive coefficient) the real share is bound / padded extent; a sliding
         # window (two terms that loop) keeps its padded halo
-        real = 1.0
+        real_num = 1.0  # the real share real_num / real_den, kept as integers so that counts stay exact
+        real_den = 1.0
         for x in range(pk.n_tensor_axes[o]):
             looping = 0
             d1 = -1
@@ -555,9 +556,10 @@ def cost(pk, nest, n, out, ws):
                     looping += 1
                     d1 = d if pk.proj[o, x, t, 1] > 0 else -1
             if looping == 1 and d1 >= 0 and ws.running[d1] > pk.bounds[d1]:
-                real *= pk.bounds[d1] / ws.running[d1]
+                real_num *= pk.bounds[d1]
+                real_den *= ws.running[d1]
         if is_out:
-            final_real = ws.fc[0, 2] * real
+            final_real = ws.fc[0, 2] * real_num / real_den
         p = -1
         for c in range(nl + 1):
             if c < nl and not keep[c, o]:
@@ -599,9 +601,10 @@ def cost(pk, nest, n, out, ws):
                 union = _footprint(pk.proj, pk.n_tensor_axes, o, ws.dig_s, ws.dig_n, ws.n_dig, ws.cs, ws.ns, ws.marks, ws.marks_next)
             else:
                 union = f_child * grow
-            share = real if p == 0 else 1.0  # the real elements' share of what crosses the edge
-            per_event = union * dup * inst_p * share
-            moved = events * per_event
+            num = real_num if p == 0 else 1.0  # the real elements' share of what crosses the edge: num / den
+            den = real_den if p == 0 else 1.0
+            moved = events * union * dup * inst_p * num / den
+            per_event = moved / events if events > 0 else 0.0
             single = c == nl or not pk.double_buffered[c]  # the child cannot take its next tile while using this one
             if p == 0 and c < nl and not is_out:
                 first_dram += per_event * pk.elem_bits[0, o]  # one event's fill of the outermost keeper
@@ -619,13 +622,14 @@ def cost(pk, nest, n, out, ws):
             child_bits = pk.elem_bits[c, o] if c < nl else 0.0
             if not is_out:
                 out.first[c, o] = 0.0
-                out.fill[c, o] = f_child * inst_c * share
+                filled = events * f_child * inst_c * num / den
+                out.fill[c, o] = filled / events if events > 0 else 0.0
                 out.parent_read_bits[c, o] = per_event * pk.elem_bits[p, o]
                 out.parent_write_bits[c, o] = 0.0
                 out.child_write_bits[c, o] = out.fill[c, o] * child_bits
                 out.reads[p, o] += moved
                 if c < nl:
-                    out.fills[c, o] += events * out.fill[c, o]
+                    out.fills[c, o] += filled
             else:
                 # distinct elements the parent instances ever hold: every loop but the spatial ones above the parent
                 if simple:
@@ -641,7 +645,7 @@ def cost(pk, nest, n, out, ws):
                         ws.dig_n[d, ws.n_dig[d]] = bound[k]
                         ws.n_dig[d] += 1
                     first = _footprint(pk.proj, pk.n_tensor_axes, o, ws.dig_s, ws.dig_n, ws.n_dig, ws.cs, ws.ns, ws.marks, ws.marks_next) * inst_p
-                first *= share
+                first = first * num / den
                 touched = first
                 if c == nl and mac_fraction < 1.0 and first > 0:
                     # each element gets u = dense updates / elements updates, each performed with probability s; all but
