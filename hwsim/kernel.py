@@ -745,6 +745,8 @@ def cost(pk, nest, n, out, ws):
     startup = 0.0
     drain = 0.0
     wbw0 = _INF
+    one_port0 = False
+    dram_stream = 0.0
     refill = -1
     longest = 0.0
     for l in range(nl):
@@ -795,16 +797,19 @@ def cost(pk, nest, n, out, ws):
             # previous one: exposed; its write-backs below, once the other levels' exposure is known)
             startup = first_dram / rbw
             wbw0 = rbw if one_port else wbw
+            one_port0 = one_port
             drain = last_dram / wbw0
             exposed += demand_read / rbw
             if demand_read / rbw > longest:
                 refill = l
                 longest = demand_read / rbw
-            stream_w = w - last_dram  # (the write-backs' waits stall the PEs, not this stream)
-            if one_port:  # (the waited-for reads and write-backs cross the channel too)
-                overlapped = max(overlapped, (r - first_dram + stream_w) / rbw)
+            # (a single-buffered child's write-backs are bursts, one per tile: timed fold by fold below)
+            stream_w = w - last_dram * (1.0 + write_backs)
+            if one_port:  # (the waited-for reads cross the channel too)
+                dram_stream = (r - first_dram + stream_w) / rbw
             else:
-                overlapped = max(overlapped, (r - first_dram) / rbw, stream_w / wbw)
+                dram_stream = max((r - first_dram) / rbw, stream_w / wbw)
+            overlapped = max(overlapped, dram_stream)
         elif pk.double_buffered[l]:
             overlapped = max(overlapped, out.transfer[l])  # refills hide behind compute
         else:
@@ -818,9 +823,20 @@ def cost(pk, nest, n, out, ws):
                 longest = refill_t
     # A child without a second buffer writes each output tile back while the next fold runs (the output side holds
     # one fold's results besides the one in use): the PEs wait for what a write-back takes beyond that fold.
+    # Each write-back of a single-buffered child is a burst of W cycles on DRAM's write channel (the shared one:
+    # beside the fold's share s of the streams) in the fold after its tile ends, k tiles per fold when they are
+    # smaller than a fold: that fold lasts max(b, s + k·W) instead of max(b, s) with one port, and the PEs wait
+    # what W takes beyond the fold with two.
     if write_backs > 0:
         fold_t = (busy + exposed) / folds
-        waits = write_backs * max(last_dram / wbw0 - fold_t, 0.0)
+        per = max(1.0, (write_backs + 1.0) / folds)
+        bursts = write_backs / per
+        s_fold = dram_stream / max(folds - 1.0, 1.0)
+        burst = per * last_dram / wbw0
+        if one_port0:
+            waits = bursts * (max(fold_t, s_fold + burst) - max(fold_t, s_fold))
+        else:
+            waits = bursts * max(burst - max(fold_t, s_fold), 0.0)
         exposed += waits
         if waits > longest:
             refill = 0
