@@ -823,24 +823,6 @@ def cost(pk, nest, n, out, ws):
                 longest = refill_t
     # A child without a second buffer writes each output tile back while the next fold runs (the output side holds
     # one fold's results besides the one in use): the PEs wait for what a write-back takes beyond that fold.
-    # Each write-back of a single-buffered child is a burst of W cycles on DRAM's write channel (the shared one:
-    # beside the fold's share s of the streams) in the fold after its tile ends, k tiles per fold when they are
-    # smaller than a fold: that fold lasts max(b, s + k·W) instead of max(b, s) with one port, and the PEs wait
-    # what W takes beyond the fold with two.
-    if write_backs > 0:
-        fold_t = (busy + exposed) / folds
-        per = max(1.0, (write_backs + 1.0) / folds)
-        bursts = write_backs / per
-        s_fold = dram_stream / max(folds - 1.0, 1.0)
-        burst = per * last_dram / wbw0
-        if one_port0:
-            waits = bursts * (max(fold_t, s_fold + burst) - max(fold_t, s_fold))
-        else:
-            waits = bursts * max(burst - max(fold_t, s_fold), 0.0)
-        exposed += waits
-        if waits > longest:
-            refill = 0
-            longest = waits
     # The PEs' work and the streams, fold by fold: double buffers hold one fold's tiles ahead, so fold f + 1's
     # traffic streams while fold f runs (the first fold's came with the start-up) and each fold lasts the longer
     # of its work and the next fold's traffic; the last fold's work has nothing left to overlap. A fill/drain paid
@@ -852,8 +834,28 @@ def cost(pk, nest, n, out, ws):
         b = (work - once) / folds
         s = overlapped / (folds - 1.0)
         span = max(b + once, s) + (folds - 2.0) * max(b, s) + b
+        fold_t = max(b, s)
     else:
         span = max(work, overlapped)
+        fold_t = span / folds
+    # Each write-back of a single-buffered child is a burst of W cycles on DRAM's write channel (the shared one:
+    # beside the fold's share s of DRAM's streams) in the fold after its tile ends, k tiles per fold when they are
+    # smaller than a fold: with one port that fold lasts max(t, s + k·W) instead of t (t: a fold's time above), with
+    # two the PEs wait what k·W takes beyond t.
+    if write_backs > 0:
+        per = max(1.0, (write_backs + 1.0) / folds)
+        bursts = write_backs / per
+        s_fold = dram_stream / max(folds - 1.0, 1.0)
+        burst = per * last_dram / wbw0
+        if one_port0:
+            waits = bursts * (max(fold_t, s_fold + burst) - fold_t)
+        else:
+            waits = bursts * max(burst - fold_t, 0.0)
+        span += waits
+        exposed += waits
+        if waits > longest:
+            refill = 0
+            longest = waits
     cycles = startup + span + drain
     mac_energy = pk.macs * pk.mac_pj * pk.gate_fraction
     leakage = pk.leakage_mw * 1e-3 * (cycles / pk.clock_hz) * 1e12
