@@ -69,8 +69,6 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {
     ("shidiannao", "encoder.0.attn.q"): "cycle engine +13%: DRAM latency (LPDDR4, 90 cycles) paid by each of the 24,576 "
     "folds, whose partial sums the single-buffered NBout reads back on demand; with an ideal DRAM (DramTiming()) the "
     "engines agree exactly (16,581,182.5 cycles). Latency is the cycle engine's to simulate.",
-    ("shidiannao", "encoder.0.mlp.fc2"): "cycle engine +6.7%: the same DRAM latency on each of 49,152 folds' demand "
-    "read-backs into NBout; with an ideal DRAM the engines agree exactly (66,485,826.875 cycles).",
 }
 
 
