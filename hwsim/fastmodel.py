@@ -16,10 +16,14 @@ holds the layer and architecture as the kernel's named arrays.
 
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+import hwsim.kernel as kernel_module
 from hwsim.arch import Architecture
 from hwsim.kernel import (
     Costs,
@@ -556,3 +560,47 @@ def random_mappings(packed: Packed, spatial: np.ndarray, n: int, seed: int = 0) 
     spatial, fixed = np.ascontiguousarray(spatial, np.int64), no_constraints(nl)
     _random_batch(packed, spatial, seed, factors, orders, fixed, _scratch(packed, _sampled_padding(packed, spatial, fixed)))
     return factors, orders
+
+
+# ---------------------------------------------------------------------------------------------
+# numba's on-disk cache and the kernel
+
+
+def drop_stale_cache(cache_dir: Path, kernel_source: Path, prefix: str = "fastmodel") -> bool:
+    """Drop this module's cached compiled functions when they were compiled against another kernel.
+
+    numba invalidates a cached function when its own file changes, never when a function it calls from another file
+    does: this module's compiled sampler, search and batches inline :mod:`hwsim.kernel`'s, so after a changed
+    ``kernel.py`` (a ``git pull`` on an editable install) they would go on ranking mappings by the old model, with no
+    word. The kernel source's hash is kept beside the cached files; when it differs, the files of ``prefix`` go (numba
+    compiles them again, once). Returns whether anything was dropped; a cache folder that cannot be read or written is
+    left alone (numba then compiles in memory)."""
+    digest = hashlib.sha256(kernel_source.read_bytes()).hexdigest()
+    stamp = cache_dir / f"{prefix}.kernel-sha256"
+    try:
+        if stamp.read_text() == digest:
+            return False
+    except OSError:
+        pass
+    dropped = False
+    try:
+        for f in cache_dir.glob(f"{prefix}.*.nb[ic]"):
+            f.unlink(missing_ok=True)
+            dropped = True
+        tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+        tmp.write_text(digest)
+        os.replace(tmp, stamp)
+    except OSError:
+        pass
+    return dropped
+
+
+def _check_cache() -> None:
+    try:
+        where = Path(_search._cache._cache_path)  # numba's cache folder for this module (private, stable since 0.49)
+    except AttributeError:  # pragma: no cover - another numba: nothing cached where we look
+        return
+    drop_stale_cache(where, Path(kernel_module.__file__))
+
+
+_check_cache()

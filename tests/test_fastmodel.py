@@ -5,6 +5,7 @@ at a level, bypass: what the encoding cannot hold) counts what the brute-force w
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,3 +161,32 @@ def test_search_refinement_is_never_worse_than_the_best_sample():
         assert tuple(evaluate_batch(packed, f[None], o[None])[0]) == tuple(out)
         edp[refine] = out[0] * out[1]
     assert edp[3000] <= edp[0]
+
+
+def test_cached_search_is_dropped_when_the_kernel_changes(tmp_path):
+    """numba does not invalidate a cached function when a function it calls from another file changes (the mapper's
+    search inlines the kernel's): its cached files go when kernel.py's hash differs from the one they were built with."""
+    import hashlib
+
+    from hwsim import fastmodel
+
+    source = tmp_path / "kernel.py"
+    source.write_text("v1")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    built = [cache / "fastmodel._search-1.py311.nbi", cache / "fastmodel._search-1.py311.1.nbc"]
+    own = cache / "kernel.cost-2.py311.nbi"  # the kernel's own files: numba invalidates them itself
+    for f in [*built, own]:
+        f.write_text("x")
+    assert fastmodel.drop_stale_cache(cache, source)  # no record of the kernel they were built with: dropped
+    assert not any(f.exists() for f in built) and own.exists()
+    for f in built:
+        f.write_text("x")
+    assert not fastmodel.drop_stale_cache(cache, source)  # same kernel: kept
+    assert all(f.exists() for f in built)
+    source.write_text("v2")
+    assert fastmodel.drop_stale_cache(cache, source)  # the kernel changed: dropped
+    assert not any(f.exists() for f in built)
+    # and the module checked its real cache folder against the kernel it runs with, on import
+    real = Path(fastmodel._search._cache._cache_path) / "fastmodel.kernel-sha256"
+    assert real.read_text() == hashlib.sha256(Path(fastmodel.kernel_module.__file__).read_bytes()).hexdigest()
