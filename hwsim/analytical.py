@@ -30,12 +30,12 @@ Counts are elements, summed over all instances; energy converts them to words of
 level (``bits / word_bits`` words per element, as Timeloop charges a block's scalars).
 
 Latency (:class:`CostReport`): ``startup + span + drain``, ``span`` the folds' pipeline of the PEs' work
-(``busy + exposed``) against the ``streams``. ``startup``: the first tiles'
+(``busy + exposed + dram_wait``) against the ``streams``. ``startup``: the first tiles'
 DRAM reads; ``drain``: the last output tile's DRAM write-back; ``busy``: compute plus a systolic array's fill and
 drain (the stationary operand, folds and fill/drain per fold are the kernel's, and the cycle engine's: one rule);
-``exposed``: the refills of single-buffered levels (the first included; on the one port of a single-ported level),
-DRAM reads of a single-buffered child after its first tile, and what each earlier output write-back of a
-single-buffered child takes beyond one fold; ``streams``: the transfers that overlap the PEs' work (DRAM's less
+``exposed``: the refills of single-buffered levels (the first included; on the one port of a single-ported level);
+``dram_wait`` (``CostReport.dram_wait_cycles``): DRAM reads of a single-buffered child after its first tile,
+and what each earlier output write-back of a single-buffered child adds to its fold; ``streams``: the transfers that overlap the PEs' work (DRAM's less
 the first and last tiles, reads and writes sharing one port; double-buffered levels'). Double buffers hold one
 fold ahead, so with ``F`` folds of work ``b`` each (the first also paying a once-paid fill/drain ``f``) and stream
 ``s = streams / (F − 1)`` per fold, ``span = max(b + f, s) + (F − 2)·max(b, s) + b`` (one fold:
@@ -118,6 +118,7 @@ class CostReport(UnitCycles):
     mac_cycles: float = 1.0  # unit cycles per performed MAC at the layer's widths (hwsim.precision.cycles_per_mac)
     fill_drain_cycles: float = 0.0  # a systolic array's fill and drain, over all folds (hwsim.kernel: the cycle engine's too)
     drain_cycles: float = 0.0  # the last output tile's DRAM write-back after compute ends
+    dram_wait_cycles: float = 0.0  # DRAM reads and write-back bursts of single-buffered levels the PEs wait for
     folds: int = 1  # temporal iterations outside the stream: the stationary operand changes at each
     stationary: str = ""  # the operand the PEs keep in place over the stream
 
@@ -135,6 +136,8 @@ class CostReport(UnitCycles):
         ``"compute"``, ``"fill/drain"`` (a systolic array's), or the refilling level (``"<level> refills"``) —
         or the level whose transfers take longest."""
         worst = max(self.transfer_cycles.items(), key=lambda kv: kv[1], default=("compute", 0.0))
+        if self.dram_wait_cycles > max(self.compute_cycles, self.fill_drain_cycles, self.exposed_cycles):
+            return next(iter(self.transfer_cycles), "DRAM")  # the PEs wait for DRAM most: level 0's name
         if self.compute_cycles + self.fill_drain_cycles + self.exposed_cycles >= worst[1] - 1e-9 * worst[1]:
             if self.refill_level and self.exposed_cycles >= max(self.compute_cycles, self.fill_drain_cycles):
                 return f"{self.refill_level} refills"
@@ -153,6 +156,7 @@ class CostReport(UnitCycles):
             self, macs=self.macs * f, macs_executed=self.macs_executed * f, cycles=self.cycles * f, compute_cycles=self.compute_cycles * f,
             startup_cycles=self.startup_cycles * f, exposed_cycles=self.exposed_cycles * f,
             fill_drain_cycles=self.fill_drain_cycles * f, drain_cycles=self.drain_cycles * f,
+            dram_wait_cycles=self.dram_wait_cycles * f,
             transfer_cycles={k: v * f for k, v in self.transfer_cycles.items()}, energy_pj=self.energy_pj * f,
             mac_energy_pj=self.mac_energy_pj * f, leakage_energy_pj=self.leakage_energy_pj * f,
             level_energy_pj={k: v * f for k, v in self.level_energy_pj.items()},
@@ -256,6 +260,7 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
         mac_cycles=pk.cycles_per_mac,
         fill_drain_cycles=float(out.fill_drain[0]),
         drain_cycles=float(out.drain[0]),
+        dram_wait_cycles=float(out.dram_wait[0]),
         folds=int(out.folds[0]),
         stationary=kernel.OPERANDS[int(out.stationary[0])] if out.stationary[0] >= 0 else "",
     )

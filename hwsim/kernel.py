@@ -138,7 +138,8 @@ class Costs(NamedTuple):
     # scalars, shape (1,)
     final_elems: np.ndarray  # elements of the finished output tensor (the real ones: padding's do not reach DRAM)
     compute: np.ndarray
-    exposed: np.ndarray
+    exposed: np.ndarray  # on-chip refills of single-buffered levels the PEs wait for
+    dram_wait: np.ndarray  # DRAM reads and write-back bursts of single-buffered children the PEs wait for
     startup: np.ndarray  # the first tiles' DRAM reads, before compute starts
     drain: np.ndarray  # the last output tile's DRAM write-back, after compute ends
     fill_drain: np.ndarray  # the systolic array's fill and drain, over all folds
@@ -239,7 +240,7 @@ def new_costs(n_levels: int) -> Costs:
         read_time=np.zeros(n_levels), write_time=np.zeros(n_levels), transfer=np.zeros(n_levels),
         parent=np.full(e, -1, np.int64), events=np.zeros(e), moved=np.zeros(e), fill=np.zeros(e), first=np.zeros(e),
         last=np.full(e, -1, np.int64), parent_read_bits=np.zeros(e), parent_write_bits=np.zeros(e), child_write_bits=np.zeros(e),
-        final_elems=np.zeros(1), compute=np.zeros(1), exposed=np.zeros(1), startup=np.zeros(1), drain=np.zeros(1),
+        final_elems=np.zeros(1), compute=np.zeros(1), exposed=np.zeros(1), dram_wait=np.zeros(1), startup=np.zeros(1), drain=np.zeros(1),
         fill_drain=np.zeros(1), fill_per_fold=np.zeros(1), folds=np.zeros(1), n_fold=np.zeros(1, np.int64), stationary=np.full(1, -1, np.int64), cycles=np.zeros(1),
         mac_energy=np.zeros(1), leakage=np.zeros(1), energy=np.zeros(1), fits=np.zeros(1), refill_level=np.full(1, -1, np.int64),
     )  # fmt: skip
@@ -741,7 +742,8 @@ def cost(pk, nest, n, out, ws):
     level_total = 0.0
     busy = compute + fill_drain
     overlapped = 0.0  # the transfers that stream while the PEs work
-    exposed = 0.0
+    exposed = 0.0  # on-chip refills the PEs wait for
+    dram_wait = 0.0  # DRAM transfers of single-buffered children the PEs wait for (demand reads, write-back bursts)
     startup = 0.0
     drain = 0.0
     wbw0 = _INF
@@ -794,15 +796,12 @@ def cost(pk, nest, n, out, ws):
             # DRAM: the first tiles are read before compute starts, the last output tile written back after it ends;
             # everything else streams while the PEs compute (prefetched, written behind)
             # (a child without a second buffer waits for its later tiles' reads, after the fold that used the
-            # previous one: exposed; its write-backs below, once the other levels' exposure is known)
+            # previous one: the PEs wait, dram_wait; its write-backs below, once the folds' time is known)
             startup = first_dram / rbw
             wbw0 = rbw if one_port else wbw
             one_port0 = one_port
             drain = last_dram / wbw0
-            exposed += demand_read / rbw
-            if demand_read / rbw > longest:
-                refill = l
-                longest = demand_read / rbw
+            dram_wait += demand_read / rbw
             # (a single-buffered child's write-backs are bursts, one per tile: timed fold by fold below)
             stream_w = w - last_dram * (1.0 + write_backs)
             if one_port:  # (the waited-for reads cross the channel too)
@@ -828,7 +827,7 @@ def cost(pk, nest, n, out, ws):
     # of its work and the next fold's traffic; the last fold's work has nothing left to overlap. A fill/drain paid
     # once (a double-buffered PE level) belongs to the first fold. (A refill without a second buffer stalls the
     # PEs, not the levels that double-buffer: their transfers, DRAM's prefetch among them, go on meanwhile.)
-    work = busy + exposed
+    work = busy + exposed + dram_wait
     if folds >= 2.0 and overlapped > 0.0:
         once = fill_drain if fill_drain < per_fold * folds else 0.0
         b = (work - once) / folds
@@ -852,16 +851,14 @@ def cost(pk, nest, n, out, ws):
         else:
             waits = bursts * max(burst - fold_t, 0.0)
         span += waits
-        exposed += waits
-        if waits > longest:
-            refill = 0
-            longest = waits
+        dram_wait += waits
     cycles = startup + span + drain
     mac_energy = pk.macs * pk.mac_pj * pk.gate_fraction
     leakage = pk.leakage_mw * 1e-3 * (cycles / pk.clock_hz) * 1e12
     out.final_elems[0] = final_real
     out.compute[0] = compute
     out.exposed[0] = exposed
+    out.dram_wait[0] = dram_wait
     out.startup[0] = startup
     out.drain[0] = drain
     out.fill_drain[0] = fill_drain
