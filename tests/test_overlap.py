@@ -77,20 +77,20 @@ def test_startup_is_the_first_tiles_through_dram(preset: str, layer) -> None:
     starts = level_starts(nest, len(arch.levels))
     strides = _strides(nest)
     axes = {a.name: a for a in arch.axes}
-    per_level = dram_bits = 0.0
+    dram_bits = 0.0
     for op in layer.operands:
         if op.is_output:
             continue
+        # on-chip levels' own first loads are not start-up: a single-buffered level pays them in its refills, a
+        # double-buffered one overlaps them with the fold before (as the cycle engine does)
         keepers = [j for j in range(1, len(arch.levels)) if op.name in r.mapping.kept(arch, j)]
-        for j in keepers:  # each level's own first tile, per instance, at its write bandwidth
-            per_level += _elements(layer, nest, strides, op, range(starts[j], len(nest))) * op.bits / arch.levels[j].write_bandwidth_bits_per_cycle
         if keepers:  # the outermost keeper's first tiles from DRAM: one copy per instance that cannot multicast
             j = keepers[0]
             spatial = [k for k in range(starts[j]) if nest[k].spatial]
             shared = [k for k in spatial if axes[nest[k].axis].multicast]
             copies = math.prod(nest[k].bound for k in spatial if k not in shared)
             dram_bits += copies * _elements(layer, nest, strides, op, shared + list(range(starts[j], len(nest)))) * op.bits
-    want = max(per_level, dram_bits / arch.levels[0].read_bandwidth_bits_per_cycle)
+    want = dram_bits / arch.levels[0].read_bandwidth_bits_per_cycle
     assert r.startup_cycles == pytest.approx(want, rel=1e-9)
 
 
@@ -139,7 +139,9 @@ def test_exposed_refill_hides_behind_a_slow_dram() -> None:
     slow = dataclasses.replace(arch, levels=tuple(levels))
     r = evaluate_mapping(layer, slow, m)
     assert r.exposed_cycles == base.exposed_cycles > 0
-    assert r.cycles == pytest.approx(r.transfer_cycles["DRAM"] + r.startup_cycles)
+    # DRAM-bound: its transfers (first tiles, streams, last write-back) run back to back, and the PEs' work of the one fold
+    # whose data arrives last follows them; the refills hide in the folds DRAM is streaming behind
+    assert r.cycles == pytest.approx(r.transfer_cycles["DRAM"] + (r.compute_cycles + r.exposed_cycles) / r.folds, rel=1e-12)
     assert math.isclose(r.transfer_cycles["DRAM"], base.transfer_cycles["DRAM"] * arch.levels[0].read_bandwidth_bits_per_cycle / 8.0)
 
 
