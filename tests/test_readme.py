@@ -217,8 +217,10 @@ def test_the_cycle_engine_section_quotes_its_results_files() -> None:
         f"hwsim {big['hwsim_s']:.2f} s)",
         f"at 8×8 in is, {is8['exact']} of {is8['layer_runs']} (ResNet-18 and the GEMMs; SCALE-Sim {is8['scalesim_s']:,.0f} s vs hwsim "
         f"{is8['hwsim_s']:.2f} s), and in ws {ws8['exact']} of {ws8['layer_runs']} GEMMs ({ws8['scalesim_s']:,.0f} s vs {ws8['hwsim_s']:.2f} s)",
-        f"are within {agree['worst_compute_bound_deviation']:.1%} once the systolic fill/drain",
-        f"but {agree['known_gaps']} layers differ by up to {agree['known_gap_max']:.0%}",
+        f"every level's traffic is equal ({agree['traffic_equal_pairs']} of {agree['pairs']} preset × network pairs)",
+        f"the latencies differ by at most {agree['worst_not_dram_bound']:.1%} on layers DRAM does not bound and "
+        f"{agree['worst_dram_bound']:.1%} on those it does",
+        f"{agree['known_gaps']} layer is named apart ({agree['known_gap_max']:.1%},",
     ]
     assert [q for q in quoted if q not in text] == []
 

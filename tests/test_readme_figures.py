@@ -74,11 +74,12 @@ FIGURES: list[tuple[str, str, str]] = [
     (PERFORMANCE, "cycle_vs_scalesim_8x8_is", "at 8×8 in is (committed SCALE-Sim records): {runs[0][exact]} of {runs[0][layers]} ResNet-18 "
                                               "layers and {runs[1][exact]} of {runs[1][layers]} GEMMs exact, "
                                               "{runs[0][speedup]:,.0f}× faster on ResNet-18"),
-    (PERFORMANCE, "engines_agreement", "layers the analytical model calls compute-bound within {overall[worst_compute_bound_deviation]:.1%} "
-                                       "once fill/drain is set aside, but {overall[known_gaps]} open gaps (up to {overall[known_gap_max]:.0%}, "
-                                       "listed in `tests/test_cycle_zoo.py`); cycle/analytical "
-                                       "{overall[cycle_over_analytical_min]:.3f}–{overall[cycle_over_analytical_max]:.2f} "
-                                       "(the excess is fill/drain and DRAM stalls; residual ≤ {overall[residual_max]:.2f})"),
+    (PERFORMANCE, "engines_agreement", "cycle-engine latency within {overall[worst_not_dram_bound]:.1%} of the closed form on the "
+                                       "{overall[not_dram_bound_layers]} layers DRAM does not bound (target 5%) and within "
+                                       "{overall[worst_dram_bound]:.1%} on the {overall[dram_bound_layers]} it bounds (target 15%), "
+                                       "{overall[known_gaps]} named gap apart ({overall[known_gap_max]:.1%}, DRAM latency; "
+                                       "`tests/test_cycle_zoo.py`); per-level traffic equal on {overall[traffic_equal_pairs]} of "
+                                       "{overall[pairs]} preset × network pairs"),
     (PERFORMANCE, "bitfusion_precision", "{resnet18[W8A8][latency_ms]:.2f} / {resnet18[W4A4][latency_ms]:.2f} / "
                                          "{resnet18[W2A2][latency_ms]:.2f} / {resnet18[mixed][latency_ms]:.2f} ms; one compute-bound schedule "
                                          "{one_schedule[policies][W8A8][speedup]:.0f}× / {one_schedule[policies][W4A4][speedup]:.0f}× / "
