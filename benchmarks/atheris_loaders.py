@@ -51,7 +51,7 @@ def seeds(target: str) -> list[bytes]:
 
 def entry(target: str):  # type: ignore[no-untyped-def]
     """The function libFuzzer calls with each input's bytes; only SpecError may escape... and is caught."""
-    from hwsim.errors import SpecError
+    from hwsim.core.errors import SpecError
 
     tmp = Path(tempfile.mkdtemp(prefix="hwsim-atheris-"))
 
@@ -59,26 +59,26 @@ def entry(target: str):  # type: ignore[no-untyped-def]
         return data.decode("utf-8", errors="replace")
 
     if target in ("arch-yaml", "workload-yaml"):
-        from hwsim.arch import architecture_from_dict
-        from hwsim.network_spec import network_from_dict
-        from hwsim.spec import parse_yaml
+        from hwsim.core.arch import architecture_from_dict
+        from hwsim.core.spec import parse_yaml
+        from hwsim.frontend.network_spec import network_from_dict
 
         build = architecture_from_dict if target == "arch-yaml" else network_from_dict
 
         def load(data: bytes) -> None:
             build(parse_yaml(text(data), "fuzz.yaml"), source="fuzz.yaml")
     elif target == "scalesim-cfg":
-        from hwsim.importers.scalesim import scalesim_config_from_text
+        from hwsim.frontend.importers.scalesim import scalesim_config_from_text
 
         def load(data: bytes) -> None:
             scalesim_config_from_text(text(data), "fuzz.cfg")
     elif target == "scalesim-topology":
-        from hwsim.importers.scalesim import scalesim_topology_from_text
+        from hwsim.frontend.importers.scalesim import scalesim_topology_from_text
 
         def load(data: bytes) -> None:
             scalesim_topology_from_text(text(data), "fuzz.csv")
     elif target == "timeloop":
-        from hwsim.importers.timeloop import parse_timeloop_yaml, timeloop_architecture, timeloop_problem
+        from hwsim.frontend.importers.timeloop import parse_timeloop_yaml, timeloop_architecture, timeloop_problem
 
         def load(data: bytes) -> None:
             doc = parse_timeloop_yaml(text(data), "fuzz.yaml")
@@ -87,7 +87,7 @@ def entry(target: str):  # type: ignore[no-untyped-def]
             else:
                 timeloop_problem(doc, "fuzz.yaml")
     else:
-        from hwsim.importers.onnx import load_onnx
+        from hwsim.frontend.importers.onnx import load_onnx
 
         path = tmp / "fuzz.onnx"
 

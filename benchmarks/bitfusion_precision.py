@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from results_io import write_results
 
-from hwsim.analytical import evaluate_mapping
+from hwsim.core.workload import conv2d
+from hwsim.cost.analytical import evaluate_mapping
 from hwsim.evaluate import evaluate_network
+from hwsim.frontend.presets import load_arch, load_workload
 from hwsim.mapper import map_layer
-from hwsim.presets import load_arch, load_workload
-from hwsim.workload import conv2d
 
 
 def main() -> None:

@@ -25,11 +25,11 @@ import pandas as pd
 import yaml
 from results_io import write_results
 
-from hwsim.arch import architecture_from_dict
+from hwsim.core.arch import architecture_from_dict
 from hwsim.evaluate import evaluate_network
+from hwsim.evaluate.streaming import CLIP_OF, clip_vs_continual
+from hwsim.frontend.presets import load_arch, load_workload
 from hwsim.mapper import MapperOptions
-from hwsim.presets import load_arch, load_workload
-from hwsim.streaming import CLIP_OF, clip_vs_continual
 
 PAIRS: dict[str, str] = {}
 for _step, _clip in CLIP_OF.items():

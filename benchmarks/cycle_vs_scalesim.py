@@ -11,8 +11,8 @@ per-layer records are committed in benchmarks/scalesim_records/ (SCALE-Sim's own
 with its config and one-layer topology, exactly what a run here writes) and read when the cache
 lacks a layer, so a multi-session 8×8 run resumes; ``--fresh`` re-runs SCALE-Sim for them too.
 Both tools get the same config and topology text. hwsim imports them
-(:mod:`hwsim.importers.scalesim`), maps each layer with SCALE-Sim's folding
-(:func:`~hwsim.importers.scalesim.scalesim_mapping`) and simulates it with a one-cycle DRAM
+(:mod:`hwsim.frontend.importers.scalesim`), maps each layer with SCALE-Sim's folding
+(:func:`~hwsim.frontend.importers.scalesim.scalesim_mapping`) and simulates it with a one-cycle DRAM
 latency (SCALE-Sim's read port). SCALE-Sim reports the index of its last cycle, i.e. the
 cycle count minus one; the table compares ``hwsim − 1`` with it.
 
@@ -39,14 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from results_io import write_results
 
-from hwsim.cycle import CycleOptions, DramTiming, simulate
-from hwsim.importers.scalesim import (
+from hwsim.core.io import write_text_atomic
+from hwsim.cost.cycle import CycleOptions, DramTiming, simulate
+from hwsim.frontend.importers.scalesim import (
     scalesim_config_from_text,
     scalesim_folds,
     scalesim_mapping,
     scalesim_topology_from_text,
 )
-from hwsim.io import write_text_atomic
 from tests.peers.scalesim_runner import (
     DATA,
     SKIP_REASON,

@@ -13,10 +13,10 @@ import argparse
 
 from results_io import write_results
 
-from hwsim.analytical import evaluate_mapping
+from hwsim.core.mapping import check_mapping
+from hwsim.cost.analytical import evaluate_mapping
+from hwsim.frontend.presets import load_arch, load_workload
 from hwsim.mapper import greedy_mapping, map_layer
-from hwsim.mapping import check_mapping
-from hwsim.presets import load_arch, load_workload
 
 
 def main() -> None:

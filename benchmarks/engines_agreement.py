@@ -3,7 +3,7 @@
     python benchmarks/engines_agreement.py [--workloads resnet18,mobilenetv2,bert-base] [--archs ...]
 
 For every preset and distinct layer shape, under the default mapper's mapping: the closed-form latency
-(hwsim.analytical) and the cycle engine's (hwsim.cycle), and both engines' per-level traffic. The issue's two
+(hwsim.cost.analytical) and the cycle engine's (hwsim.cost.cycle), and both engines' per-level traffic. The issue's two
 criteria, per (preset, network):
 
 * latency: the worst |cycle/analytical − 1| over the layers DRAM does not bound (target 5%) and over the
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from results_io import write_results
 
-from hwsim.presets import arch_names
+from hwsim.frontend.presets import arch_names
 from tests.test_cycle_zoo import KNOWN_GAPS, dram_bound, engine_pairs, traffic_equal
 
 

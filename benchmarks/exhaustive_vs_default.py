@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from results_io import write_results
 
+from hwsim.frontend.presets import load_arch
 from hwsim.mapper import MapperOptions, map_layer, mapspace_size
-from hwsim.presets import load_arch
 from tests.test_mapper import SMALL
 
 

@@ -4,7 +4,7 @@
 
 Prints the compiled batch model's rate (CPU time of this one process, after compilation),
 the whole search's rate (sampling, repair and evaluation together), and the single-mapping API's
-rate for scale (hwsim.analytical.evaluate_mapping: the same kernel, one mapping per call, with the
+rate for scale (hwsim.cost.analytical.evaluate_mapping: the same kernel, one mapping per call, with the
 packing, nest building and report in Python). The target of the mapper issue is ≥ 1,000,000 evaluations/s. Writes the rates to
 benchmarks/results/mapper_throughput.json (CPU-time rates: run it on a quiet machine).
 """
@@ -16,10 +16,9 @@ import time
 
 from results_io import write_results
 
-from hwsim import fastmodel
-from hwsim.analytical import evaluate_mapping
-from hwsim.mapper import MapperOptions, _spatial_array, spatial_candidates
-from hwsim.presets import load_arch, load_workload
+from hwsim.cost.analytical import evaluate_mapping
+from hwsim.frontend.presets import load_arch, load_workload
+from hwsim.mapper import MapperOptions, _spatial_array, fastmodel, spatial_candidates
 
 
 def main() -> None:

@@ -97,7 +97,7 @@ def write_results(name: str, figures: dict[str, Any], command: str | None = None
     ``figures`` are the numbers the script prints, as JSON data; ``measures`` says in a sentence what they are;
     ``command`` (default: this process's command line) is how to rerun it.
     """
-    from hwsim.io import write_text_atomic
+    from hwsim.core.io import write_text_atomic
 
     record = {"name": name, "measures": measures, "command": command or default_command(), **provenance(), "figures": figures}
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from results_io import write_results
 
-from hwsim.presets import load_arch
+from hwsim.frontend.presets import load_arch
 from hwsim.rtl import systolic_arch
 from hwsim.rtl.sim import verify, verify_conv2d
 

@@ -31,7 +31,7 @@ LARGE = (512, 256, 256)  # Verilator only (about 64× the cycles)
 
 
 def cores() -> dict[str, object]:
-    from hwsim.presets import load_arch
+    from hwsim.frontend.presets import load_arch
     from hwsim.rtl import systolic_arch
 
     return {"8x8": load_arch("fpga-small"), "4x4": systolic_arch(4, 4, "os", dram_bits_per_cycle=32)}

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from results_io import write_results
 
-from hwsim.presets import load_arch
+from hwsim.frontend.presets import load_arch
 from hwsim.rtl import rtl_config, systolic_arch
 from hwsim.rtl.resources import estimate, fit
 from hwsim.rtl.synth import SynthError, SynthTop, synthesize

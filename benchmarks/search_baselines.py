@@ -2,8 +2,8 @@
 
     python benchmarks/search_baselines.py [--budget 300] [--out benchmarks/search_baselines.md]
 
-Every search holds ``hwsim search``'s default limits (:func:`hwsim.search.resource_limits`): the base design's area
-and the default proxy limit (``hwsim.cli_search.DEFAULT_MAX_PROXY``, 0.05).
+Every search holds ``hwsim search``'s default limits (:func:`hwsim.explore.search.resource_limits`): the base design's area
+and the default proxy limit (``hwsim.cli.search.DEFAULT_MAX_PROXY``, 0.05).
 
 1. ResNet-18 on the Eyeriss-like base, objectives (EDP, accuracy proxy), the same budget each:
    * co-search: NSGA-II over hardware, per-stage widths and bits (``hwsim search``'s default space);
@@ -35,14 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 from results_io import write_results
 
-from hwsim.cli_search import DEFAULT_MAX_PROXY
-from hwsim.io import write_text_atomic
+from hwsim.cli.search import DEFAULT_MAX_PROXY
+from hwsim.core.io import write_text_atomic
+from hwsim.explore.pareto import hypervolume
+from hwsim.explore.proxy import QuantPruneProxy
+from hwsim.explore.search import PRUNE_SPARSITY, SUPPORT, Context, base_area_mm2, default_space, resource_limits, run_search, trials_frame
+from hwsim.explore.variants import arch_spec, build_point
+from hwsim.frontend.presets import load_workload
 from hwsim.mapper import MapperOptions
-from hwsim.pareto import hypervolume
-from hwsim.presets import load_workload
-from hwsim.proxy import QuantPruneProxy
-from hwsim.search import PRUNE_SPARSITY, SUPPORT, Context, base_area_mm2, default_space, resource_limits, run_search, trials_frame
-from hwsim.variants import arch_spec, build_point
 
 
 def run(network: str, space, budget: int, sampler: str, samples: int, seed: int = 0) -> tuple[object, float]:  # type: ignore[no-untyped-def]

@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--workload", default="mobilenetv2", help="hwsim search's default workload (mobilenetv2)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
-        cmd = [sys.executable, "-m", "hwsim.cli", "search", "--workload", args.workload, "--budget", str(args.budget), "--out", d,
+        cmd = [sys.executable, "-m", "hwsim", "search", "--workload", args.workload, "--budget", str(args.budget), "--out", d,
                "--format", "json"]  # fmt: skip
         t0 = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)

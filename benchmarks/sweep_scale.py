@@ -30,7 +30,7 @@ GRID = ["array.rows=4,8,12,14,16,24", "array.cols=4,8,12,14,16", "levels.glb.siz
 
 def run(extra: list[str], samples: int) -> tuple[dict, float]:
     with tempfile.TemporaryDirectory() as d:
-        cmd = [sys.executable, "-m", "hwsim.cli", "sweep", "--arch", "eyeriss", "--workload", "resnet18", "--samples", str(samples),
+        cmd = [sys.executable, "-m", "hwsim", "sweep", "--arch", "eyeriss", "--workload", "resnet18", "--samples", str(samples),
                "--out", str(Path(d) / "sweep.parquet"), "--format", "json", *(a for s in GRID for a in ("--set", s)), *extra]  # fmt: skip
         t0 = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)

@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from results_io import write_results
 
-from hwsim.analytical import evaluate_mapping
-from hwsim.mapping import Mapping
-from hwsim.presets import load_arch
-from hwsim.workload import conv2d
+from hwsim.core.mapping import Mapping
+from hwsim.core.workload import conv2d
+from hwsim.cost.analytical import evaluate_mapping
+from hwsim.frontend.presets import load_arch
 from tests import test_bruteforce, test_eyeriss_reference
 from workloads import PRESETS, PUBLISHED, parameter_count
 

@@ -10,13 +10,13 @@ Quick use from Python::
 
 from __future__ import annotations
 
-from hwsim.analytical import CostReport, access_counts, evaluate_mapping
-from hwsim.arch import Architecture, Level, MacUnit, SpatialAxis, architecture_from_dict, load_architecture
-from hwsim.errors import Problem, SpecError
+from hwsim.core.arch import Architecture, Level, MacUnit, SpatialAxis, architecture_from_dict, load_architecture
+from hwsim.core.errors import Problem, SpecError
+from hwsim.core.mapping import Mapping, check_mapping, format_nest
+from hwsim.core.workload import Layer, Network, Operand, TensorOp, batched_matmul, conv2d, fully_connected, gemm
+from hwsim.cost.analytical import CostReport, access_counts, evaluate_mapping
 from hwsim.evaluate import NetworkReport, evaluate_network
 from hwsim.mapper import MapperOptions, map_layer
-from hwsim.mapping import Mapping, check_mapping, format_nest
-from hwsim.workload import Layer, Network, Operand, TensorOp, batched_matmul, conv2d, fully_connected, gemm
 
 __all__ = [
     "Architecture",
@@ -59,7 +59,7 @@ def evaluate(
     dataflow: str | None = None,
 ) -> NetworkReport:
     """Map and cost ``workload`` on ``arch``; either may be a preset name, a YAML path or an object."""
-    from hwsim.presets import load_arch, load_workload
+    from hwsim.frontend.presets import load_arch, load_workload
 
     a = load_arch(arch) if isinstance(arch, str) else arch
     w = load_workload(workload) if isinstance(workload, str) else workload

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from hwsim.analytical import CostReport
-from hwsim.arch import Architecture
+from hwsim.core.arch import Architecture
+from hwsim.core.io import write_bytes_atomic
+from hwsim.core.mapping import Mapping
+from hwsim.core.workload import Layer
+from hwsim.cost.analytical import CostReport
 from hwsim.evaluate import NetworkReport
-from hwsim.io import write_bytes_atomic
-from hwsim.mapping import Mapping
-from hwsim.pareto import ENERGY_UNITS, axis_label, energy_parts, pareto_mask, point_labels
-from hwsim.sweep import dram_bytes
-from hwsim.workload import Layer
+from hwsim.explore.pareto import ENERGY_UNITS, axis_label, energy_parts, pareto_mask, point_labels
+from hwsim.explore.sweep import dram_bytes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -165,7 +165,7 @@ def plot_energy_breakdown(data: NetworkReport | CostReport | Sequence[CostReport
 
     A report (a network's, a layer's, or several layers'): one bar per storage level (outermost first) split by operand,
     then MACs and leakage (µJ). A table: one bar per row (the first ``limit``), its energy split into the parts
-    :func:`hwsim.pareto.energy_parts` names, labelled by the ``settings`` that vary (``numbered``: ``1: rows=8, GLB 64
+    :func:`hwsim.explore.pareto.energy_parts` names, labelled by the ``settings`` that vary (``numbered``: ``1: rows=8, GLB 64
     KiB``...). Each bar's height is its row's ``energy_pj``: a table whose parts do not add up to it is refused
     (ValueError), never drawn.
     """
@@ -361,9 +361,9 @@ def plot_pareto(points: pd.DataFrame | Sequence[NetworkReport], path: str | Path
                 front: str | None = None, objectives: Sequence[str] | None = None, title: str = "",
                 annotate: int = 40) -> Figure:  # fmt: skip
     """Design points (a sweep or search table, or a list of reports) with their Pareto front, ``x`` against ``y`` in
-    words and units (:func:`hwsim.pareto.axis_label`); written to ``path`` when given.
+    words and units (:func:`hwsim.explore.pareto.axis_label`); written to ``path`` when given.
 
-    The front is the boolean column ``front`` when given, else the rows :func:`hwsim.pareto.pareto_mask` keeps in
+    The front is the boolean column ``front`` when given, else the rows :func:`hwsim.explore.pareto.pareto_mask` keeps in
     ``objectives`` (default: ``x`` and ``y``; both minimized); its points are ringed, and joined as a staircase when
     the front is in the two axes alone. The title names the front's objectives: a front in more objectives than the
     two axes has points that look dominated here (they win in another). ``color`` (a column) colours the points, with
@@ -425,7 +425,7 @@ def _scale_axis(axis: Axes, which: str, values: np.ndarray) -> None:
 
 def plot_clip_vs_continual(frame: pd.DataFrame, *, title: str = "") -> Figure:
     """Energy (the state's part hatched) and latency per prediction, clip against continual
-    (a :func:`hwsim.streaming.clip_vs_continual` frame; several may be concatenated, one pair per network)."""
+    (a :func:`hwsim.evaluate.streaming.clip_vs_continual` frame; several may be concatenated, one pair per network)."""
     from matplotlib.figure import Figure
 
     rows = frame[frame["mode"].isin(("clip", "continual"))].reset_index(drop=True)

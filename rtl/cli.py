@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from hwsim.errors import Problem, SpecError
+from hwsim.core.errors import Problem, SpecError
 
 __all__ = ["add_parser", "run_command"]
 
@@ -91,7 +91,7 @@ def _verify_target(args: argparse.Namespace, arch: Any, cfg: Any) -> tuple[tuple
     if args.gemm is not None:
         args.plan = None
         return _gemm(args.gemm), None
-    from hwsim.presets import load_workload
+    from hwsim.frontend.presets import load_workload
     from hwsim.rtl.mapping import gemm_shape, plan_from_mapping
 
     network = load_workload(args.workload)
@@ -102,7 +102,7 @@ def _verify_target(args: argparse.Namespace, arch: Any, cfg: Any) -> tuple[tuple
     shape = gemm_shape(layer)
     plan = None
     if args.mappings:
-        from hwsim.mapping_io import read_mappings, resolve_mappings
+        from hwsim.frontend.mapping_io import read_mappings, resolve_mappings
 
         fixed = resolve_mappings(network, arch, read_mappings(args.mappings, arch), args.mappings)
         if args.layer not in fixed:
@@ -159,7 +159,7 @@ def _table(d: dict[str, Any]) -> str:
 
 
 def run_command(args: argparse.Namespace) -> str:
-    from hwsim.presets import load_arch
+    from hwsim.frontend.presets import load_arch
     from hwsim.rtl.config import rtl_config
 
     arch = load_arch(args.arch)

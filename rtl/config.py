@@ -7,7 +7,7 @@ PE-level register with ``temporal_dims: []`` keeping the *stationary* operand: `
 unroll ``P``, columns ``K``). Anything else raises one :class:`SpecError` naming every field.
 
 A GEMM ``C[M, N] = A[M, K] · B[K, N]`` runs as the fold schedule that
-:func:`hwsim.importers.scalesim.scalesim_mapping` also describes: DRAM loops
+:func:`hwsim.frontend.importers.scalesim.scalesim_mapping` also describes: DRAM loops
 ``M-tiles → N-tiles → K-tiles`` (folds), one stream loop at the level above the array
 (``M`` rows for WS, ``K`` steps for OS), and the array's two axes. The host pads the array
 dimensions to multiples of the array (zeros), so every fold uses the whole array; the model
@@ -20,11 +20,11 @@ import math
 import re
 from dataclasses import dataclass, replace
 
-from hwsim.arch import Architecture
-from hwsim.cycle import CycleOptions, CycleReport, DramTiming, simulate
-from hwsim.errors import Problems
-from hwsim.mapping import Mapping
-from hwsim.workload import Layer, gemm
+from hwsim.core.arch import Architecture
+from hwsim.core.errors import Problems
+from hwsim.core.mapping import Mapping
+from hwsim.core.workload import Layer, gemm
+from hwsim.cost.cycle import CycleOptions, CycleReport, DramTiming, simulate
 
 __all__ = ["GemmPlan", "RtlConfig", "built_arch", "rtl_config", "systolic_arch"]
 
@@ -249,7 +249,7 @@ def systolic_arch(rows: int, cols: int, dataflow: str = "ws", *, dram_bits_per_c
                   weight_kib: float = 16, output_kib: float = 8, clock_hz: float = 100e6) -> Architecture:  # fmt: skip
     """A generatable architecture spec: a rows×cols WS or OS array with input, weight and output
     buffers (one edge vector per cycle each) and a DRAM channel (``dram_ports`` 1: shared)."""
-    from hwsim.arch import architecture_from_dict
+    from hwsim.core.arch import architecture_from_dict
 
     if dataflow not in DATAFLOWS:
         raise ValueError(f"Dataflow must be one of {', '.join(DATAFLOWS)}, not {dataflow!r}")

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import math
 
-from hwsim.arch import Architecture
-from hwsim.errors import Problems
-from hwsim.mapping import Mapping
+from hwsim.core.arch import Architecture
+from hwsim.core.errors import Problems
+from hwsim.core.mapping import Mapping
+from hwsim.core.workload import Layer
 from hwsim.rtl.config import GemmPlan, RtlConfig
-from hwsim.workload import Layer
 
 __all__ = ["gemm_shape", "plan_from_mapping"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim.arch import Architecture
+from hwsim.core.arch import Architecture
 from hwsim.rtl.config import RtlConfig, rtl_config
 
 __all__ = ["DEVICES", "FIT", "ResourceEstimate", "estimate", "features", "fit", "fits"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from hwsim.arch import Architecture
+from hwsim.core.arch import Architecture
 from hwsim.rtl.config import GemmPlan, RtlConfig, rtl_config
 
 __all__ = ["DramModel", "VerifyResult", "im2col", "random_operands", "reference_conv2d", "reference_gemm", "run_gemm", "verify", "verify_conv2d"]

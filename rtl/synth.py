@@ -24,7 +24,7 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hwsim.errors import Problem, SpecError
+from hwsim.core.errors import Problem, SpecError
 from hwsim.rtl.config import RtlConfig
 from hwsim.rtl.core import GemmCore, config_layout
 

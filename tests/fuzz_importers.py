@@ -16,7 +16,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from hwsim.errors import SpecError
+from hwsim.core.errors import SpecError
 from tests.fuzzing import nasty
 
 # ----------------------------------------------------------------------------------------- seeds
@@ -147,19 +147,19 @@ def _outcome(fn: Any, *args: Any, **kwargs: Any) -> str:
 
 
 def load_scalesim_cfg(text: str) -> str:
-    from hwsim.importers.scalesim import scalesim_config_from_text
+    from hwsim.frontend.importers.scalesim import scalesim_config_from_text
 
     return _outcome(scalesim_config_from_text, text, "fuzz.cfg")
 
 
 def load_scalesim_topology(text: str) -> str:
-    from hwsim.importers.scalesim import scalesim_topology_from_text
+    from hwsim.frontend.importers.scalesim import scalesim_topology_from_text
 
     return _outcome(scalesim_topology_from_text, text, "fuzz.csv")
 
 
 def load_timeloop_text(text: str) -> str:
-    from hwsim.importers.timeloop import parse_timeloop_yaml
+    from hwsim.frontend.importers.timeloop import parse_timeloop_yaml
 
     try:
         data = parse_timeloop_yaml(text, "fuzz.yaml")
@@ -169,7 +169,7 @@ def load_timeloop_text(text: str) -> str:
 
 
 def load_timeloop_data(data: Any) -> str:
-    from hwsim.importers.timeloop import timeloop_architecture, timeloop_problem
+    from hwsim.frontend.importers.timeloop import timeloop_architecture, timeloop_problem
 
     if isinstance(data, dict) and "architecture" in data:
         return _outcome(timeloop_architecture, data, "fuzz.yaml")
@@ -177,7 +177,7 @@ def load_timeloop_data(data: Any) -> str:
 
 
 def timeloop_seed_dicts() -> list[Any]:
-    from hwsim.importers.timeloop import parse_timeloop_yaml
+    from hwsim.frontend.importers.timeloop import parse_timeloop_yaml
 
     return [parse_timeloop_yaml(TIMELOOP_PROBLEM, "p.yaml"), parse_timeloop_yaml(TIMELOOP_ARCH, "a.yaml")]
 
@@ -273,7 +273,7 @@ def load_onnx_bytes(data: bytes, tmp_dir: Any) -> str:
     """Write the bytes to ``fuzz.onnx`` in ``tmp_dir`` and import it as a user would (``load_onnx``)."""
     from pathlib import Path
 
-    from hwsim.importers.onnx import load_onnx
+    from hwsim.frontend.importers.onnx import load_onnx
 
     path = Path(tmp_dir) / "fuzz.onnx"
     path.write_bytes(data)
@@ -316,10 +316,10 @@ def map_with_constraints(case: tuple[dict[str, Any], tuple[str, ...], tuple[str,
     """Map a small conv under the case's constraints (as ``hwsim map --fix/--order`` would): 'ok' or 'spec-error'."""
     import argparse
 
-    from hwsim.arch import architecture_from_dict
     from hwsim.cli import _constraints
+    from hwsim.core.arch import architecture_from_dict
+    from hwsim.core.workload import conv2d
     from hwsim.mapper import MapperOptions, map_layer
-    from hwsim.workload import conv2d
 
     doc, fix_texts, order_texts, dataflow, min_util = case
     try:

@@ -12,10 +12,10 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-from hwsim.arch import architecture_from_dict
-from hwsim.errors import SpecError
-from hwsim.network_spec import network_from_dict
-from hwsim.spec import parse_yaml
+from hwsim.core.arch import architecture_from_dict
+from hwsim.core.errors import SpecError
+from hwsim.core.spec import parse_yaml
+from hwsim.frontend.network_spec import network_from_dict
 
 PRESETS = ["eyeriss", "simba", "tpu-v1", "nvdla-small", "shidiannao", "fpga-small", "bitfusion", "sparse-tensor-core", "scnn"]
 

@@ -7,11 +7,11 @@ from dataclasses import replace
 
 from hypothesis import strategies as st
 
-from hwsim.arch import Architecture, Level, MacUnit, SpatialAxis
-from hwsim.mapping import Mapping, check_mapping
-from hwsim.precision import MAC_KINDS
-from hwsim.sparsity import FORMATS
-from hwsim.workload import DIMS, OPERANDS, Layer, batched_matmul, conv2d, gemm
+from hwsim.core.arch import Architecture, Level, MacUnit, SpatialAxis
+from hwsim.core.mapping import Mapping, check_mapping
+from hwsim.core.workload import DIMS, OPERANDS, Layer, batched_matmul, conv2d, gemm
+from hwsim.cost.precision import MAC_KINDS
+from hwsim.cost.sparsity import FORMATS
 
 
 @st.composite

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwsim.analytical import access_counts, evaluate_mapping
-from hwsim.bruteforce import brute_force_counts
-from hwsim.mapping import Mapping
-from hwsim.workload import conv2d, fully_connected
+from hwsim.core.mapping import Mapping
+from hwsim.core.workload import conv2d, fully_connected
+from hwsim.cost.analytical import access_counts, evaluate_mapping
+from hwsim.cost.bruteforce import brute_force_counts
 from tests.strategies import cases, wide_cases
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
@@ -43,7 +43,7 @@ def _performed(layer, mac) -> float:
 
 
 def _bits(op, level) -> float:
-    """Bits one element of ``op`` occupies at ``level``: hwsim.sparsity's format table, written out again (d: density,
+    """Bits one element of ``op`` occupies at ``level``: hwsim.cost.sparsity's format table, written out again (d: density,
     b: the width on chip, the partial-sum width for outputs)."""
     b = op.psum_bits if op.psum_bits is not None else op.bits
     d = op.density

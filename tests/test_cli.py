@@ -123,7 +123,7 @@ def test_bad_workload_spec(capsys, tmp_path):
 def test_console_script_has_no_traceback(tmp_path):
     bad = tmp_path / "broken.yaml"
     bad.write_text("pe_array:\n  shape: [0, -1]\nlevels: 7\n")
-    p = subprocess.run([sys.executable, "-m", "hwsim.cli", "run", "--arch", str(bad)], capture_output=True, text=True)
+    p = subprocess.run([sys.executable, "-m", "hwsim", "run", "--arch", str(bad)], capture_output=True, text=True)
     assert p.returncode == 2 and "Traceback" not in p.stderr and str(bad) in p.stderr
 
 

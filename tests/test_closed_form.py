@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from hwsim.analytical import evaluate_mapping
-from hwsim.arch import Architecture, Level, MacUnit, SpatialAxis
-from hwsim.cycle import CycleOptions, DramTiming, simulate
-from hwsim.mapping import Mapping
-from hwsim.workload import OPERANDS, fully_connected, gemm
+from hwsim.core.arch import Architecture, Level, MacUnit, SpatialAxis
+from hwsim.core.mapping import Mapping
+from hwsim.core.workload import OPERANDS, fully_connected, gemm
+from hwsim.cost.analytical import evaluate_mapping
+from hwsim.cost.cycle import CycleOptions, DramTiming, simulate
 from tests.strategies import cases, one_pass_cases
 
 # An ideal DRAM (no latency, no row misses) and no systolic fill/drain: only bandwidth and the schedule count.
@@ -222,7 +222,7 @@ def test_property_one_pass_moves_compulsory_traffic(case):
 @pytest.mark.xfail(
     strict=True,
     reason="issue 16: a sliding window's padded iterations still move their halo through DRAM (the padding rule covers "
-    "tensor axes with one looping term: weights, outputs, GEMM inputs; see hwsim.analytical)",
+    "tensor axes with one looping term: weights, outputs, GEMM inputs; see hwsim.cost.analytical)",
 )
 @settings(max_examples=100, **PORTS)
 @given(one_pass_cases())

@@ -9,12 +9,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from hwsim.errors import SpecError
+from hwsim.core.errors import SpecError
+from hwsim.core.mapping import validate_mapping
+from hwsim.core.workload import Network, StateOp, conv2d
 from hwsim.evaluate import STATE_SHARES, evaluate_network, place_states, reserve_states, state_level
+from hwsim.frontend.presets import load_arch, load_workload
 from hwsim.mapper import MapperOptions
-from hwsim.mapping import validate_mapping
-from hwsim.presets import load_arch, load_workload
-from hwsim.workload import Network, StateOp, conv2d
 from workloads.continual import ring_buffer_elements, temporal_depthwise
 from workloads.skeleton import ring_frames
 from workloads.slow import temporal_conv

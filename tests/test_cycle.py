@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwsim.analytical import access_counts
-from hwsim.cycle import CycleOptions, DramTiming, _schedule, _schedule_loop, simulate
-from hwsim.importers.scalesim import scalesim_config_from_text, scalesim_folds, scalesim_mapping, scalesim_topology_from_text
+from hwsim.core.workload import conv2d, fully_connected
+from hwsim.cost.analytical import access_counts
+from hwsim.cost.cycle import CycleOptions, DramTiming, _schedule, _schedule_loop, simulate
+from hwsim.frontend.importers.scalesim import scalesim_config_from_text, scalesim_folds, scalesim_mapping, scalesim_topology_from_text
+from hwsim.frontend.presets import load_arch
 from hwsim.mapper import map_layer
-from hwsim.presets import load_arch
-from hwsim.workload import conv2d, fully_connected
 from tests.peers.scalesim_runner import config_text, conv_topology_text, gemm_topology_text
 
 STALL_FREE = CycleOptions(dram=DramTiming.ideal(0.0))
@@ -49,7 +49,7 @@ def test_traffic_equals_analytical(preset: str) -> None:
     parts and the DRAM roofline."""
     import math
 
-    from hwsim.bruteforce import brute_force_counts
+    from hwsim.cost.bruteforce import brute_force_counts
 
     arch = load_arch(preset)
     for layer in (conv2d("c", in_channels=16, out_channels=32, in_hw=14, kernel=3, padding=1), fully_connected("fc", in_features=256, out_features=100)):
@@ -86,7 +86,7 @@ def test_systolic_fill_is_paid_once_with_double_buffered_weights() -> None:
 
 
 def test_timeline_and_plot(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from hwsim.timeline import layer_timeline, plot_timeline
+    from hwsim.cost.timeline import layer_timeline, plot_timeline
 
     arch = scalesim_config_from_text(config_text(8, 8, "os", bandwidth=2), "a.cfg")
     g, m = scalesim_mapping(scalesim_topology_from_text(LAYERS).layers()[0], arch)

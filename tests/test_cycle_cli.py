@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from hwsim.cli import main
+from hwsim.core.workload import Network, conv2d, fully_connected
 from hwsim.evaluate import evaluate_network
-from hwsim.presets import load_arch
-from hwsim.workload import Network, conv2d, fully_connected
+from hwsim.frontend.presets import load_arch
 from tests.peers.scalesim_runner import config_text, conv_topology_text
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from hwsim.cycle import CycleOptions, DramTiming, simulate
-from hwsim.importers.scalesim import scalesim_config_from_text, scalesim_mapping, scalesim_topology_from_text
+from hwsim.cost.cycle import CycleOptions, DramTiming, simulate
+from hwsim.frontend.importers.scalesim import scalesim_config_from_text, scalesim_mapping, scalesim_topology_from_text
 from tests.peers.scalesim_runner import SKIP_REASON, config_text, conv_topology_text, gemm_topology_text, run_scalesim, scalesim_python
 
 pytestmark = pytest.mark.skipif(scalesim_python() is None, reason=SKIP_REASON)

@@ -10,12 +10,12 @@ import math
 import numpy as np
 import pytest
 
-from hwsim.analytical import evaluate_mapping
 from hwsim.cli import main
-from hwsim.cycle import simulate
+from hwsim.core.workload import conv2d, gemm
+from hwsim.cost.analytical import evaluate_mapping
+from hwsim.cost.cycle import simulate
+from hwsim.frontend.presets import load_arch
 from hwsim.mapper import MapperOptions, map_layer
-from hwsim.presets import load_arch
-from hwsim.workload import conv2d, gemm
 
 
 def _walk_fold_work(layer, arch, mapping, report, weights) -> float:  # type: ignore[no-untyped-def]

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from hwsim.analytical import CostReport
-from hwsim.cycle import CycleReport, simulate
+from hwsim.core.workload import Layer
+from hwsim.cost.analytical import CostReport
+from hwsim.cost.cycle import CycleReport, simulate
+from hwsim.frontend.presets import arch_names, load_arch, load_workload
 from hwsim.mapper import map_layer
-from hwsim.presets import arch_names, load_arch, load_workload
-from hwsim.workload import Layer
 
 
 def engine_pairs(preset: str, workload: str, limit: int | None = None) -> Iterator[tuple[Layer, CostReport, CycleReport]]:
@@ -49,7 +49,7 @@ def dram_bound(a: CostReport) -> bool:
 
 def traffic_equal(layer: Layer, preset: str, a: CostReport, c: CycleReport) -> bool:
     """Every level's read and write bits in the cycle engine are the kernel's (relative 1e-9)."""
-    from hwsim import kernel
+    from hwsim.cost import kernel
 
     arch = load_arch(preset)
     assert a.mapping is not None

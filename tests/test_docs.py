@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 import yaml
 
-from hwsim.arch import architecture_from_dict
-from hwsim.docs import ARCH_DESCRIPTIONS, WORKLOAD_DESCRIPTIONS, _normalize, arch_fields, spec_reference, workload_fields
-from hwsim.errors import SpecError
+from hwsim.core.arch import architecture_from_dict
+from hwsim.core.errors import SpecError
+from hwsim.frontend.docs import ARCH_DESCRIPTIONS, WORKLOAD_DESCRIPTIONS, _normalize, arch_fields, spec_reference, workload_fields
 
 REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "spec-reference.md"
 
 
 def test_the_committed_reference_is_current() -> None:
-    assert REFERENCE.read_text(encoding="utf-8") == spec_reference(), "rerun: python -m hwsim.docs"
+    assert REFERENCE.read_text(encoding="utf-8") == spec_reference(), "rerun: python -m hwsim.frontend.docs"
 
 
 def test_every_field_the_validators_read_is_described_and_nothing_else() -> None:

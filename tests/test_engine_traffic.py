@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from hwsim import kernel
-from hwsim.cycle import simulate
+from hwsim.cost import kernel
+from hwsim.cost.cycle import simulate
+from hwsim.frontend.presets import arch_names, load_arch, load_workload
 from hwsim.mapper import map_layer
-from hwsim.presets import arch_names, load_arch, load_workload
 
 _NET = load_workload("resnet18")
 _LAYERS = [d["op"] for _, d in _NET.graph.nodes(data=True) if getattr(d["op"], "macs", 0)]

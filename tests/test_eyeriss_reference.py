@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from hwsim.analytical import evaluate_mapping
+from hwsim.core.mapping import Mapping
+from hwsim.core.workload import conv2d
+from hwsim.cost.analytical import evaluate_mapping
+from hwsim.frontend.presets import load_arch
 from hwsim.mapper import map_layer
-from hwsim.mapping import Mapping
-from hwsim.presets import load_arch
-from hwsim.workload import conv2d
 
 REFERENCE_PJ_PER_MAC = {"DRAM": 3.38, "weights_spad": 1.01, "psum_spad": 0.39, "GLB": 0.38, "MAC": 0.21, "ifmap_spad": 0.11}
 # Each component's measured gap to the reference (hwsim under Timeloop's mapping: DRAM +0.03%, weights
@@ -76,7 +76,7 @@ def test_technology_table_defaults_land_within_25_percent_in_total(layer):
     """With every per-action energy taken from hwsim's own 65 nm table instead of the cited ERT."""
     import yaml
 
-    from hwsim.arch import architecture_from_dict
+    from hwsim.core.arch import architecture_from_dict
 
     spec = yaml.safe_load(Path(__file__).parent.parent.joinpath("accelerators", "eyeriss.yaml").read_text(encoding="utf-8"))
     for lv in spec["levels"]:

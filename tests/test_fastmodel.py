@@ -1,5 +1,5 @@
 """The mapper's encoded batches and the single-mapping API cost through one kernel: a batch row is exactly what
-hwsim.analytical reports for the decoded mapping; and the kernel's general loop nest (several loops over one dim
+hwsim.cost.analytical reports for the decoded mapping; and the kernel's general loop nest (several loops over one dim
 at a level, bypass: what the encoding cannot hold) counts what the brute-force walk counts."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwsim import fastmodel
-from hwsim.analytical import evaluate_mapping
-from hwsim.bruteforce import brute_force_counts
-from hwsim.fastmodel import Packed, decode, encode, evaluate_batch, padding_ok
-from hwsim.mapping import Mapping, check_mapping
-from hwsim.workload import DIMS
+from hwsim.core.mapping import Mapping, check_mapping
+from hwsim.core.workload import DIMS
+from hwsim.cost.analytical import evaluate_mapping
+from hwsim.cost.bruteforce import brute_force_counts
+from hwsim.mapper import fastmodel
+from hwsim.mapper.fastmodel import Packed, decode, encode, evaluate_batch, padding_ok
 from tests.strategies import cases
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
@@ -84,8 +84,8 @@ def test_general_nest_equals_brute_force(case):
 
 
 def test_encoding_refuses_what_only_the_general_nest_holds():
-    from hwsim.presets import load_arch
-    from hwsim.workload import conv2d
+    from hwsim.core.workload import conv2d
+    from hwsim.frontend.presets import load_arch
 
     arch = load_arch("eyeriss")
     layer = conv2d("c", in_channels=4, out_channels=8, in_hw=8, kernel=3)
@@ -100,8 +100,8 @@ def test_encoding_refuses_what_only_the_general_nest_holds():
 
 
 def test_capacity_flag_matches_check_mapping():
-    from hwsim.presets import load_arch
-    from hwsim.workload import conv2d
+    from hwsim.core.workload import conv2d
+    from hwsim.frontend.presets import load_arch
 
     arch = load_arch("eyeriss")
     layer = conv2d("ref", in_channels=3, out_channels=32, in_hw=225, kernel=3, stride=2, psum_bits=16)
@@ -123,9 +123,9 @@ def test_batch_padded_beyond_need_equals_single_mapping():
     """Candidates padded far beyond their bounds (the exhaustive enumeration costs some before padding_ok drops
     them) reach index spans the usual footprint scratch cannot hold: the batch sizes it for them and still equals
     the single-mapping API."""
+    from hwsim.core.workload import conv2d
+    from hwsim.frontend.presets import load_arch
     from hwsim.mapper import _spatial_array, spatial_candidates
-    from hwsim.presets import load_arch
-    from hwsim.workload import conv2d
 
     arch = load_arch("eyeriss")
     layer = conv2d("c", in_channels=8, out_channels=8, in_hw=15, kernel=3, stride=2)
@@ -146,9 +146,9 @@ def test_search_refinement_is_never_worse_than_the_best_sample():
     is what the batch model gives that mapping. On fpga-small's c4 the refinement of another unrolling than the best
     sample's won at 2139181 (S3 x K6 sampled best; R3,S2 x K6 the optimum, which refining only the best sample
     never reached: tests/test_mapper's exhaustive comparison)."""
+    from hwsim.core.workload import conv2d
+    from hwsim.frontend.presets import load_arch
     from hwsim.mapper import _spatial_array, spatial_candidates
-    from hwsim.presets import load_arch
-    from hwsim.workload import conv2d
 
     arch = load_arch("fpga-small")
     layer = conv2d("c4", in_channels=3, out_channels=6, in_hw=4, kernel=3)
@@ -168,7 +168,7 @@ def test_cached_search_is_dropped_when_the_kernel_changes(tmp_path):
     search inlines the kernel's): its cached files go when kernel.py's hash differs from the one they were built with."""
     import hashlib
 
-    from hwsim import fastmodel
+    from hwsim.mapper import fastmodel
 
     source = tmp_path / "kernel.py"
     source.write_text("v1")

@@ -10,8 +10,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwsim.errors import SpecError
-from hwsim.spec import parse_yaml
+from hwsim.core.errors import SpecError
+from hwsim.core.spec import parse_yaml
 from tests.fuzzing import WORKLOAD, load_arch_dict, load_text, load_workload_dict, mutated, preset_dicts
 
 PRESET_DICTS = preset_dicts()

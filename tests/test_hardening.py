@@ -30,7 +30,7 @@ FIGURES = ["key", "status", "cycles", "energy_pj", "edp_pj_s", "area_mm2", "pare
 
 
 def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hwsim.cli", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "hwsim", *args], capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def test_a_sweep_killed_four_times_at_random_moments_loses_nothing(tmp_path: Pat
     out = tmp_path / "killed.csv"
     journal = Path(f"{out}.journal.jsonl")
     rng = random.Random(20261123)
-    args = [sys.executable, "-m", "hwsim.cli", *SWEEP, "--workload", str(wl), "--workers", "2", "--out", str(out)]
+    args = [sys.executable, "-m", "hwsim", *SWEEP, "--workload", str(wl), "--workers", "2", "--out", str(out)]
     counts = []
     for _ in range(4):
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -249,7 +249,7 @@ def test_a_search_killed_three_times_at_random_moments_loses_no_trial(tmp_path: 
     wl = tmp_path / "tiny.yaml"
     wl.write_text(yaml.safe_dump(TINY))
     out = tmp_path / "search"
-    args = [sys.executable, "-m", "hwsim.cli", "search", "--workload", str(wl), "--arch", "eyeriss", "--budget", "40",
+    args = [sys.executable, "-m", "hwsim", "search", "--workload", str(wl), "--arch", "eyeriss", "--budget", "40",
             "--samples", "200", "--population", "8", "--out", str(out), "--max-proxy", "0.5", "--format", "json"]  # fmt: skip
     db = out / "study.db"
 
@@ -280,7 +280,7 @@ def test_a_search_killed_three_times_at_random_moments_loses_no_trial(tmp_path: 
 
 def test_atomic_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
     """Written through a temporary file, yet readable like any file the user creates (umask 022: 0644), not 0600."""
-    from hwsim.io import write_text_atomic
+    from hwsim.core.io import write_text_atomic
 
     old = os.umask(0o022)
     try:

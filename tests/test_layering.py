@@ -1,5 +1,6 @@
-"""hwsim's layering (docs: ../shared/DESIGN.md, "Layering"): no import circles among hwsim's modules and no ``_private``
-name imported from another module.
+"""hwsim's layering (docs: ../shared/DESIGN.md, "Layering"; docs/architecture.md, "The map"): sub-packages are the
+layers, each importing only those before it; no import circles among hwsim's modules and no ``_private`` name imported
+from another module.
 
 The truth is the source itself, read with :mod:`ast` (nothing is imported): every ``import`` of an hwsim module, at
 module level or inside a function (a lazy import that only dodges a circle is still a circle), except those under
@@ -27,6 +28,12 @@ ALLOWED_PRIVATE: set[tuple[str, str, str]] = {
     ("hwsim.rtl.verilator", "hwsim.rtl.sim", "_pad"),
     ("hwsim.workloads.oadtr", "hwsim.workloads.transformers", "_encoder_layer"),
 }
+# The layers, lowest first: a module may import its own layer and those before it, never one after it.
+LAYERS = ["hwsim.core", "hwsim.frontend", "hwsim.cost", "hwsim.mapper", "hwsim.evaluate", "hwsim.explore", "hwsim.plots", "hwsim.cli"]
+# The folders pyproject maps into the package sit beside the layers: presets build core objects, the RTL imports the cost
+# layer (its cycle model) and the command line reaches the RTL's, so each gets its place in the order.
+PLACE = {"hwsim.workloads": "hwsim.frontend", "hwsim.accelerators": "hwsim.frontend", "hwsim.rtl": "hwsim.explore",
+         "hwsim.rtl.cli": "hwsim.cli"}  # fmt: skip
 ALLOWED_CYCLES: set[frozenset[str]] = {  # sets of modules that import each other round a circle
     # rtl/: sim.run_gemm picks the Verilator backend (a lazy import) and verilator takes sim's DRAM model and packing
     # (another lazy import); moving DramModel/_pack/_pad below both breaks it
@@ -111,6 +118,34 @@ def test_the_allow_lists_hold_only_what_still_exists() -> None:
 
 
 def test_the_graph_sees_lazy_imports() -> None:
-    """Independent truth: hwsim/__init__.py's evaluate() imports hwsim.presets inside the function."""
+    """Independent truth: hwsim/__init__.py's evaluate() imports hwsim.frontend.presets inside the function."""
     graph, _ = import_graph()
-    assert graph.has_edge("hwsim", "hwsim.presets") and graph.has_edge("hwsim.plots", "hwsim.pareto")
+    assert graph.has_edge("hwsim", "hwsim.frontend.presets") and graph.has_edge("hwsim.plots", "hwsim.explore.pareto")
+
+
+def layer_of(module: str) -> int | None:
+    """The index in LAYERS of a module's layer (None for the package's own ``hwsim`` and ``hwsim.__main__``, the top)."""
+    for prefix in sorted(PLACE, key=len, reverse=True):
+        if module == prefix or module.startswith(prefix + "."):
+            return LAYERS.index(PLACE[prefix])
+    for k, layer in enumerate(LAYERS):
+        if module == layer or module.startswith(layer + "."):
+            return k
+    return None
+
+
+def test_every_module_has_a_layer() -> None:
+    graph, _ = import_graph()
+    assert sorted(m for m in graph.nodes if layer_of(m) is None) == ["hwsim", "hwsim.__main__"]
+
+
+def test_layers_import_only_downwards() -> None:
+    graph, _ = import_graph()
+    upward = [(a, b) for a, b in graph.edges if (la := layer_of(a)) is not None and (lb := layer_of(b)) is not None and lb > la]
+    assert upward == [], f"imports of a later layer: {upward}"
+
+
+def test_the_layer_rule_sees_an_upward_import() -> None:
+    """Independent truth: an import the rule must refuse (the cost layer reaching the mapper) is seen as upward."""
+    la, lb = layer_of("hwsim.cost.kernel"), layer_of("hwsim.mapper.fastmodel")
+    assert la is not None and lb is not None and lb > la

@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwsim import fastmodel
-from hwsim.analytical import evaluate_mapping
-from hwsim.bruteforce import brute_force_counts
-from hwsim.errors import SpecError
-from hwsim.mapper import MapperOptions, _order_classes, enumerate_mapspace, map_layer
-from hwsim.mapping import check_mapping
-from hwsim.presets import load_arch
-from hwsim.workload import DIMS, conv2d, gemm
+from hwsim.core.errors import SpecError
+from hwsim.core.mapping import check_mapping
+from hwsim.core.workload import DIMS, conv2d, gemm
+from hwsim.cost.analytical import evaluate_mapping
+from hwsim.cost.bruteforce import brute_force_counts
+from hwsim.frontend.presets import load_arch
+from hwsim.mapper import MapperOptions, _order_classes, enumerate_mapspace, fastmodel, map_layer
 
 
 def _small_layers(n: int, seed: int = 7):
@@ -179,8 +178,8 @@ def test_min_utilization_and_bad_options():
 
 
 def test_parallel_network_mapping_equals_serial():
+    from hwsim.core.workload import Network
     from hwsim.evaluate import evaluate_network
-    from hwsim.workload import Network
 
     arch = load_arch("eyeriss")
     net = Network("n")
@@ -193,8 +192,8 @@ def test_parallel_network_mapping_equals_serial():
 
 
 def test_default_beats_textbook_weight_stationary_on_resnet50_layers():
+    from hwsim.frontend.presets import load_workload
     from hwsim.mapper import greedy_mapping
-    from hwsim.presets import load_workload
 
     arch = load_arch("eyeriss")
     net = load_workload("resnet50")
@@ -221,7 +220,7 @@ def test_fixed_factors_and_orders_are_honoured_by_both_searches():
 
 
 def test_spec_level_constraints(tmp_path):
-    from hwsim.arch import load_architecture
+    from hwsim.core.arch import load_architecture
 
     text = (Path(__file__).parent.parent / "accelerators" / "eyeriss.yaml").read_text()
     text = text.replace("    keeps: [inputs, outputs]            # weights bypass the global buffer",

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hwsim.errors import SpecError
+from hwsim.core.errors import SpecError
 from hwsim.evaluate import evaluate_network
+from hwsim.frontend.mapping_io import mappings_to_dict, read_mappings, resolve_mappings
+from hwsim.frontend.network_spec import network_from_dict
+from hwsim.frontend.presets import load_arch
 from hwsim.mapper import MapperOptions
-from hwsim.mapping_io import mappings_to_dict, read_mappings, resolve_mappings
-from hwsim.network_spec import network_from_dict
-from hwsim.presets import load_arch
 from tests.nets import TINY
 
 
@@ -39,7 +39,7 @@ def test_cli_run_with_mappings_and_only_some_layers(tmp_path: Path) -> None:
     wl, path = tmp_path / "tiny.yaml", tmp_path / "m.yaml"
     wl.write_text(yaml.safe_dump(TINY))
     path.write_text(yaml.safe_dump({"layers": mappings_to_dict(arch, {r.layer: r.mapping for r in found.reports if r.layer == "conv2"})}))
-    done = subprocess.run([sys.executable, "-m", "hwsim.cli", "run", "--workload", str(wl), "--mappings", str(path), "--samples", "300",
+    done = subprocess.run([sys.executable, "-m", "hwsim", "run", "--workload", str(wl), "--mappings", str(path), "--samples", "300",
                            "--format", "json"], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr
     layers = {r["name"]: r for r in json.loads(done.stdout)["layers"]}
@@ -67,6 +67,6 @@ def test_bad_mappings_are_listed_together(tmp_path: Path) -> None:
     assert "layers.nope" in text and "layers.conv1" in text  # an unknown layer, and a nest that does not cover conv1
     wl = tmp_path / "tiny.yaml"
     wl.write_text(yaml.safe_dump(TINY))
-    done = subprocess.run([sys.executable, "-m", "hwsim.cli", "run", "--workload", str(wl), "--mappings", str(path)],
+    done = subprocess.run([sys.executable, "-m", "hwsim", "run", "--workload", str(wl), "--mappings", str(path)],
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 2 and "Traceback" not in done.stderr and "layers.nope" in done.stderr

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hwsim.errors import SpecError
-from hwsim.network_io import network_to_dict
-from hwsim.network_spec import network_from_dict
-from hwsim.presets import load_workload
+from hwsim.core.errors import SpecError
+from hwsim.frontend.network_io import network_to_dict
+from hwsim.frontend.network_spec import network_from_dict
+from hwsim.frontend.presets import load_workload
 
 
 @pytest.mark.parametrize("name", ["alexnet", "resnet18", "mobilenetv2", "bert-base"])
@@ -56,13 +56,13 @@ def test_the_search_winner_reruns_from_its_three_files(tmp_path: Path) -> None:
     wl = tmp_path / "tiny.yaml"
     wl.write_text(yaml.safe_dump(TINY))
     out = tmp_path / "search"
-    done = subprocess.run([sys.executable, "-m", "hwsim.cli", "search", "--workload", str(wl), "--budget", "16", "--samples", "200",
+    done = subprocess.run([sys.executable, "-m", "hwsim", "search", "--workload", str(wl), "--budget", "16", "--samples", "200",
                            "--population", "8", "--workers", "1", "--max-proxy", "0.5", "--out", str(out), "--format", "json"],
                           capture_output=True, text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     files = summary["files"]
-    run = subprocess.run([sys.executable, "-m", "hwsim.cli", "run", "--arch", files["arch"], "--workload", files["network"],
+    run = subprocess.run([sys.executable, "-m", "hwsim", "run", "--arch", files["arch"], "--workload", files["network"],
                           "--mappings", files["mappings"], "--samples", "50", "--format", "json"],
                          capture_output=True, text=True, timeout=600)  # fmt: skip
     assert run.returncode == 0, run.stderr

@@ -10,9 +10,9 @@ import pytest
 from onnx import TensorProto, numpy_helper
 from onnx import helper as h
 
-from hwsim.errors import SpecError
-from hwsim.importers.onnx import SUPPORTED_OPS, load_onnx, onnx_network
-from hwsim.workload import TensorOp, batched_matmul, conv2d, depthwise_conv2d, fully_connected, gemm
+from hwsim.core.errors import SpecError
+from hwsim.core.workload import TensorOp, batched_matmul, conv2d, depthwise_conv2d, fully_connected, gemm
+from hwsim.frontend.importers.onnx import SUPPORTED_OPS, load_onnx, onnx_network
 
 
 def _init(name: str, shape: tuple[int, ...], dtype: type = np.float32) -> TensorProto:
@@ -244,8 +244,8 @@ def test_every_unsupported_node_is_listed_at_once(tmp_path) -> None:
         load_onnx(path)
     assert str(info.value) == (
         f"{path}: 2 problems\n"
-        "- graph.node[0] 'up': expected an op hwsim imports (listed in hwsim.importers.onnx.SUPPORTED_OPS), not 'ConvTranspose'\n"
-        "- graph.node[2] 'custom': expected an op hwsim imports (listed in hwsim.importers.onnx.SUPPORTED_OPS), not 'com.example.FusedThing'"
+        "- graph.node[0] 'up': expected an op hwsim imports (listed in hwsim.frontend.importers.onnx.SUPPORTED_OPS), not 'ConvTranspose'\n"
+        "- graph.node[2] 'custom': expected an op hwsim imports (listed in hwsim.frontend.importers.onnx.SUPPORTED_OPS), not 'com.example.FusedThing'"
     )
     assert "ConvTranspose" not in SUPPORTED_OPS
 

@@ -16,13 +16,13 @@ import math
 import numpy as np
 import pytest
 
-from hwsim.analytical import evaluate_mapping
-from hwsim.bruteforce import _element, _strides
-from hwsim.cycle import _changed, _prefetch, _traffic, simulate
+from hwsim.core.mapping import level_starts
+from hwsim.core.workload import conv2d, fully_connected
+from hwsim.cost.analytical import evaluate_mapping
+from hwsim.cost.bruteforce import _element, _strides
+from hwsim.cost.cycle import _changed, _prefetch, _traffic, simulate
+from hwsim.frontend.presets import load_arch, load_workload
 from hwsim.mapper import map_layer
-from hwsim.mapping import level_starts
-from hwsim.presets import load_arch, load_workload
-from hwsim.workload import conv2d, fully_connected
 
 SMALL = [
     conv2d("c3", in_channels=8, out_channels=16, in_hw=10, kernel=3, padding=1),

@@ -9,12 +9,12 @@ import pytest
 from matplotlib.figure import Figure
 
 from hwsim import plots
-from hwsim.arch import Architecture, Level, MacUnit, SpatialAxis
+from hwsim.core.arch import Architecture, Level, MacUnit, SpatialAxis
+from hwsim.core.mapping import Mapping
+from hwsim.core.workload import Network, TensorOp, conv2d, fully_connected
 from hwsim.evaluate import NetworkReport, evaluate_network
+from hwsim.frontend.presets import load_arch
 from hwsim.mapper import MapperOptions
-from hwsim.mapping import Mapping
-from hwsim.presets import load_arch
-from hwsim.workload import Network, TensorOp, conv2d, fully_connected
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -175,7 +175,7 @@ def test_saved_figures_clip_no_tick_label(tmp_path) -> None:
     import matplotlib.image
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from hwsim.presets import load_workload
+    from hwsim.frontend.presets import load_workload
 
     report = evaluate_network(load_arch("eyeriss"), load_workload("resnet18"), MapperOptions(samples=200))  # 'layer2.0.downsample' was cut
     fig = plots.plot_layers(report)

@@ -6,13 +6,13 @@ from dataclasses import replace
 
 import pytest
 
-from hwsim.analytical import evaluate_mapping
-from hwsim.errors import SpecError
+from hwsim.core.errors import SpecError
+from hwsim.core.mapping import capacity_problems
+from hwsim.core.workload import conv2d
+from hwsim.cost.analytical import evaluate_mapping
+from hwsim.cost.precision import cycles_per_mac, energy_per_mac_pj
+from hwsim.frontend.presets import load_arch
 from hwsim.mapper import map_layer
-from hwsim.mapping import capacity_problems
-from hwsim.precision import cycles_per_mac, energy_per_mac_pj
-from hwsim.presets import load_arch
-from hwsim.workload import conv2d
 
 
 def _layer(w: int, a: int):
@@ -99,9 +99,9 @@ def test_fp_operands_need_a_floating_point_datapath():
 def test_precision_reaches_pools_adds_and_norms():
     """--precision W2A2 (Network.with_bits) gives the non-MAC ops the activation width their producers write:
     ResNet-18's maxpool moves 2-bit activations through DRAM, not 8-bit ones (it cost 2.9× conv1 on BitFusion)."""
+    from hwsim.core.workload import TensorOp
     from hwsim.evaluate import cost_tensor_op
-    from hwsim.presets import load_workload
-    from hwsim.workload import TensorOp
+    from hwsim.frontend.presets import load_workload
 
     net = load_workload("resnet18").with_bits(weights=2, inputs=2)
     ops = {op.name: op for op in net.ops()}
@@ -126,7 +126,7 @@ def test_precision_reaches_pools_adds_and_norms():
 def test_precision_keeps_partial_sum_state_and_follows_each_layers_width():
     """An op wider than the activations it reads (a continual conv's partial-sum ring buffer, 24 bits) keeps its width;
     with per-layer widths each op takes its producer's; an op without a producer takes the activation width."""
-    from hwsim.workload import Network, StateOp, TensorOp
+    from hwsim.core.workload import Network, StateOp, TensorOp
 
     net = Network("n")
     net.add(TensorOp("embed", "elementwise", 100, 100, 100))

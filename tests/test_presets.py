@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import hwsim
-from hwsim.presets import arch_names, load_arch
-from hwsim.workload import Network, TensorOp, batched_matmul, conv2d, depthwise_conv2d, fully_connected
+from hwsim.core.workload import Network, TensorOp, batched_matmul, conv2d, depthwise_conv2d, fully_connected
+from hwsim.frontend.presets import arch_names, load_arch
 
 ARCHS = arch_names()
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwsim.analytical import evaluate_mapping
-from hwsim.cycle import CycleOptions, DramTiming, simulate
+from hwsim.cost.analytical import evaluate_mapping
+from hwsim.cost.cycle import CycleOptions, DramTiming, simulate
 from tests.strategies import cases, wide_cases
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)

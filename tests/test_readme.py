@@ -59,7 +59,7 @@ def test_the_readme_shows_commands() -> None:
 @pytest.mark.parametrize("command", COMMANDS + help_examples())
 def test_readme_command_parses_and_its_inputs_are_shipped(command: str) -> None:
     from hwsim.cli import _parser
-    from hwsim.presets import looks_like_path
+    from hwsim.frontend.presets import looks_like_path
 
     argv = shlex.split(command)[1:]
     _parser().parse_args(argv)  # argparse exits (SystemExit) on an unknown option or a bad choice
@@ -140,7 +140,7 @@ def test_the_map_example_shows_what_hwsim_map_prints(capsys) -> None:  # type: i
 
 def test_the_streaming_figures_are_the_presets_own() -> None:
     """README's continual-network reductions are computed from the presets, not typed: each quoted ratio is the current one."""
-    from hwsim.presets import load_workload
+    from hwsim.frontend.presets import load_workload
 
     def ratio(clip: str, step: str) -> float:
         return load_workload(clip).macs / load_workload(step).macs
@@ -156,10 +156,10 @@ def test_the_streaming_figures_are_the_presets_own() -> None:
 
 
 def test_the_proxy_figures_are_the_proxys_own() -> None:
-    """README's accuracy-proxy examples are computed by hwsim.proxy, not typed: uniform bits on ResNet-18, and the share of a
+    """README's accuracy-proxy examples are computed by hwsim.explore.proxy, not typed: uniform bits on ResNet-18, and the share of a
     Gaussian layer's squared norm that 2:4 and half-density magnitude pruning remove."""
-    from hwsim.presets import load_workload
-    from hwsim.proxy import QuantPruneProxy, gaussian_magnitude_share, gaussian_nm_share
+    from hwsim.explore.proxy import QuantPruneProxy, gaussian_magnitude_share, gaussian_nm_share
+    from hwsim.frontend.presets import load_workload
 
     net = load_workload("resnet18")
     proxy = {b: QuantPruneProxy({}, {}).estimate(net, net.with_bits(b, b))["proxy"] for b in (8, 6, 4)}

@@ -12,8 +12,8 @@ pytest.importorskip("amaranth")
 from amaranth.sim import Simulator
 
 from hwsim.cli import main
-from hwsim.errors import SpecError
-from hwsim.presets import load_arch
+from hwsim.core.errors import SpecError
+from hwsim.frontend.presets import load_arch
 from hwsim.rtl import rtl_config, systolic_arch
 from hwsim.rtl.pe import MacPE
 from hwsim.rtl.sim import random_operands, reference_gemm, verify, verify_conv2d, wrap

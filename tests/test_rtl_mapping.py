@@ -10,18 +10,18 @@ import yaml
 
 pytest.importorskip("amaranth")
 
-from hwsim.arch import architecture_from_dict
 from hwsim.cli import main
-from hwsim.errors import SpecError
+from hwsim.core.arch import architecture_from_dict
+from hwsim.core.errors import SpecError
+from hwsim.core.mapping import Mapping
+from hwsim.core.workload import conv2d, depthwise_conv2d
 from hwsim.evaluate import evaluate_network
+from hwsim.frontend.mapping_io import mappings_to_dict
+from hwsim.frontend.network_spec import network_from_dict
 from hwsim.mapper import MapperOptions
-from hwsim.mapping import Mapping
-from hwsim.mapping_io import mappings_to_dict
-from hwsim.network_spec import network_from_dict
 from hwsim.rtl import rtl_config, systolic_arch
 from hwsim.rtl.config import built_arch
 from hwsim.rtl.mapping import gemm_shape, plan_from_mapping
-from hwsim.workload import conv2d, depthwise_conv2d
 
 NET = {
     "name": "small",

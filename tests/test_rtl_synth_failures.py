@@ -21,7 +21,7 @@ import yaml
 pytest.importorskip("amaranth")
 
 from hwsim.cli import main
-from hwsim.errors import SpecError
+from hwsim.core.errors import SpecError
 from hwsim.rtl import synth
 from hwsim.rtl.synth import SynthError, routed_fmax
 

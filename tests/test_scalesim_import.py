@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from hwsim.errors import SpecError
-from hwsim.importers.scalesim import (
+from hwsim.core.errors import SpecError
+from hwsim.frontend.importers.scalesim import (
     load_scalesim_config,
     load_scalesim_topology,
     scalesim_config_from_text,
@@ -15,7 +15,7 @@ from hwsim.importers.scalesim import (
     scalesim_mapping,
     scalesim_topology_from_text,
 )
-from hwsim.presets import load_arch, load_workload
+from hwsim.frontend.presets import load_arch, load_workload
 from tests.peers.scalesim_runner import DATA, config_text, conv_topology_text, gemm_topology_text
 
 

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import yaml
 
-from hwsim.netvariants import scale_widths, stages
-from hwsim.presets import load_arch, load_workload
-from hwsim.proxy import QuantPruneProxy
+from hwsim.explore.netvariants import scale_widths, stages
+from hwsim.explore.proxy import QuantPruneProxy
+from hwsim.frontend.presets import load_arch, load_workload
 
 TINY = {
     "name": "tiny",
@@ -65,7 +65,7 @@ def test_killed_search_resumes_from_the_stored_study(tmp_path: Path):
     wl = tmp_path / "tiny.yaml"
     wl.write_text(yaml.safe_dump(TINY))
     out = tmp_path / "search"
-    args = [sys.executable, "-m", "hwsim.cli", "search", "--workload", str(wl), "--arch", "eyeriss", "--budget", "40",
+    args = [sys.executable, "-m", "hwsim", "search", "--workload", str(wl), "--arch", "eyeriss", "--budget", "40",
             "--samples", "200", "--population", "8", "--out", str(out), "--max-proxy", "0.5", "--format", "json"]  # fmt: skip
     proc = subprocess.Popen([*args, "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     db = out / "study.db"
@@ -95,7 +95,7 @@ def test_killed_search_resumes_from_the_stored_study(tmp_path: Path):
     assert kept <= after  # nothing finished before the kill was lost
     assert summary["pareto"] >= 1 and Path(summary["files"]["arch"]).exists()
     # the winner's spec is one `hwsim run` takes unchanged
-    run = subprocess.run([sys.executable, "-m", "hwsim.cli", "run", "--arch", summary["files"]["arch"], "--workload", str(wl),
+    run = subprocess.run([sys.executable, "-m", "hwsim", "run", "--arch", summary["files"]["arch"], "--workload", str(wl),
                           "--samples", "200", "--format", "json"], capture_output=True, text=True, timeout=120)  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["total"]["macs"] > 0
@@ -106,7 +106,7 @@ def test_killed_search_resumes_from_the_stored_study(tmp_path: Path):
 
 @pytest.mark.slow
 def test_search_budget_on_mobilenetv2(tmp_path: Path):
-    p = subprocess.run([sys.executable, "-m", "hwsim.cli", "search", "--workload", "mobilenetv2", "--budget", "200", "--out",
+    p = subprocess.run([sys.executable, "-m", "hwsim", "search", "--workload", "mobilenetv2", "--budget", "200", "--out",
                         str(tmp_path), "--format", "json"], capture_output=True, text=True, timeout=1800)  # fmt: skip
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["pareto"] >= 1
@@ -156,7 +156,7 @@ def test_execution_modes_need_a_network_with_both_forms(tmp_path: Path, capsys):
 
 
 def test_pruning_proxy_closed_forms_against_sampled_gaussians():
-    from hwsim.proxy import gaussian_magnitude_share, gaussian_nm_share
+    from hwsim.explore.proxy import gaussian_magnitude_share, gaussian_nm_share
 
     z2 = np.random.default_rng(0).normal(size=400_000) ** 2
     flat = np.sort(z2)
@@ -183,12 +183,12 @@ def test_pruning_proxy_measures_real_weights():
 
 
 def test_sparsity_support_turns_pruning_into_cycles_or_energy():
-    from hwsim.analytical import evaluate_mapping
-    from hwsim.arch import architecture_from_dict
+    from hwsim.core.arch import architecture_from_dict
+    from hwsim.core.workload import gemm
+    from hwsim.cost.analytical import evaluate_mapping
+    from hwsim.explore.search import with_sparsity_support
+    from hwsim.explore.variants import arch_spec
     from hwsim.mapper import map_layer
-    from hwsim.search import with_sparsity_support
-    from hwsim.variants import arch_spec
-    from hwsim.workload import gemm
 
     base = arch_spec("eyeriss")
     assert with_sparsity_support(base, "none") is base
@@ -234,10 +234,10 @@ def test_cmaes_encoding_round_trips_every_choice():
     """NAAS-style encoding: decoding the coordinates of any decoded choice gives the choice back."""
     import random
 
+    from hwsim.explore.proxy import QuantPruneProxy
+    from hwsim.explore.search import Context, SearchSpace, _Encoded, _suggest, default_space, encode_params
+    from hwsim.explore.variants import arch_spec
     from hwsim.mapper import MapperOptions
-    from hwsim.proxy import QuantPruneProxy
-    from hwsim.search import Context, SearchSpace, _Encoded, _suggest, default_space, encode_params
-    from hwsim.variants import arch_spec
 
     base = arch_spec("eyeriss")
     space = default_space(base)

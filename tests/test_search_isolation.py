@@ -8,11 +8,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from hwsim.explore.proxy import QuantPruneProxy
+from hwsim.explore.search import Context, SearchSpace, default_space, run_search, trials_frame
+from hwsim.explore.variants import arch_spec
+from hwsim.frontend.presets import load_workload
 from hwsim.mapper import MapperOptions
-from hwsim.presets import load_workload
-from hwsim.proxy import QuantPruneProxy
-from hwsim.search import Context, SearchSpace, default_space, run_search, trials_frame
-from hwsim.variants import arch_spec
 from tests.test_search import TINY
 
 

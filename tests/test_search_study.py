@@ -20,7 +20,7 @@ import yaml
 pytest.importorskip("optuna")
 
 from hwsim.cli import main
-from hwsim.presets import load_arch
+from hwsim.frontend.presets import load_arch
 from tests.nets import TINY
 
 FAST = ["--samples", "50", "--population", "4", "--workers", "1", "--max-proxy", "0.5", "--format", "json"]
@@ -170,11 +170,11 @@ def test_a_space_file_limit_no_design_can_meet_is_refused(tmp_path: Path, capsys
 def test_progress_reports_trials_and_the_best_feasible_value(tmp_path: Path):
     """The truth: the study's own trials (trials_frame) at the end. The progress callback counts up to the budget and its
     last best value is the lowest feasible EDP of the study; it never reports a best before a feasible trial."""
+    from hwsim.explore.proxy import QuantPruneProxy
+    from hwsim.explore.search import Context, default_space, run_search, trials_frame
+    from hwsim.explore.variants import arch_spec
+    from hwsim.frontend.presets import load_workload
     from hwsim.mapper import MapperOptions
-    from hwsim.presets import load_workload
-    from hwsim.proxy import QuantPruneProxy
-    from hwsim.search import Context, default_space, run_search, trials_frame
-    from hwsim.variants import arch_spec
 
     base = arch_spec("eyeriss")
     net = load_workload(str(_tiny(tmp_path)))
@@ -194,7 +194,7 @@ def test_progress_shows_on_a_terminal_only(tmp_path: Path):
     import pty
 
     wl = _tiny(tmp_path)
-    args = [sys.executable, "-m", "hwsim.cli", "search", "--workload", str(wl), "--budget", "4", "--samples", "50",
+    args = [sys.executable, "-m", "hwsim", "search", "--workload", str(wl), "--budget", "4", "--samples", "50",
             "--population", "4", "--workers", "1", "--max-proxy", "0.5"]  # fmt: skip
     master, slave = pty.openpty()
     env = {**os.environ, "COLUMNS": "160", "TERM": "xterm"}
@@ -240,7 +240,7 @@ def test_ctrl_c_ends_quietly_and_the_same_command_resumes(tmp_path: Path, to: st
     then completes the budget."""
     wl = _tiny(tmp_path)
     out = tmp_path / "s"
-    args = [sys.executable, "-m", "hwsim.cli", "search", "--workload", str(wl), "--budget", "16", "--samples", "100",
+    args = [sys.executable, "-m", "hwsim", "search", "--workload", str(wl), "--budget", "16", "--samples", "100",
             "--population", "4", "--workers", "2", "--max-proxy", "0.5", "--out", str(out), "--format", "json"]  # fmt: skip
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     _wait_for_trials(proc, out / "study.db", 4)  # the first 2 (enqueued) run in the parent, then 2 forked workers

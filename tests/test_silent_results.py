@@ -73,9 +73,9 @@ def test_opting_out_of_chaining_is_said_in_the_file(tmp_path, capsys):  # type: 
 def test_every_preset_exports_a_file_that_loads() -> None:
     """Code-built networks whose edges order ops rather than pass tensors (X3D's squeeze-excitation) are written with
     ``check_chaining: false`` and so load back; those that chain are written without it."""
-    from hwsim.network_io import network_to_dict
-    from hwsim.network_spec import chaining_problems, network_from_dict
-    from hwsim.presets import load_workload
+    from hwsim.frontend.network_io import network_to_dict
+    from hwsim.frontend.network_spec import chaining_problems, network_from_dict
+    from hwsim.frontend.presets import load_workload
 
     for name in ("resnet18", "mobilenetv2", "alexnet"):
         net = load_workload(name)
@@ -100,8 +100,8 @@ def test_an_integer_too_large_for_a_float_is_one_problem(tmp_path, capsys):  # t
 @pytest.mark.parametrize("magnitude", [0, 1, 17, 18, 19, 63, 64, 308, 309, 400, 4000])
 def test_integers_of_every_magnitude_are_validated_not_crashed(magnitude: int) -> None:
     """Integers of every size, either sign, in every numeric field of a spec: a value or one SpecError, never another exception."""
-    from hwsim.errors import SpecError
-    from hwsim.network_spec import network_from_dict
+    from hwsim.core.errors import SpecError
+    from hwsim.frontend.network_spec import network_from_dict
 
     for sign in (1, -1):
         v = sign * 10**magnitude

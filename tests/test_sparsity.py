@@ -9,15 +9,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from hwsim import fastmodel
-from hwsim.analytical import evaluate_mapping
-from hwsim.errors import SpecError
-from hwsim.kernel import Packed, compute_cycles
-from hwsim.mapper import _spatial_array, map_layer, spatial_candidates
-from hwsim.precision import actual_compute_cycles
-from hwsim.presets import load_arch
-from hwsim.sparsity import bits_per_element, density_of
-from hwsim.workload import conv2d, gemm
+from hwsim.core.errors import SpecError
+from hwsim.core.workload import conv2d, gemm
+from hwsim.cost.analytical import evaluate_mapping
+from hwsim.cost.kernel import Packed, compute_cycles
+from hwsim.cost.precision import actual_compute_cycles
+from hwsim.cost.sparsity import bits_per_element, density_of
+from hwsim.frontend.presets import load_arch
+from hwsim.mapper import _spatial_array, fastmodel, map_layer, spatial_candidates
 
 
 def _dense_twin(arch):
@@ -115,7 +114,7 @@ def test_bad_sparsity_inputs():
 
 def test_weights_from_npz_set_measured_sparsity(tmp_path, capsys):
     from hwsim.cli import main
-    from hwsim.presets import load_workload
+    from hwsim.frontend.presets import load_workload
 
     rng = np.random.default_rng(3)
     net = load_workload("resnet18")

@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hwsim.errors import SpecError
+from hwsim.core.errors import SpecError
+from hwsim.explore.pareto import hypervolume, pareto_mask
+from hwsim.explore.sweep import Journal, grid_points, random_points, run_sweep
+from hwsim.explore.variants import arch_spec, build_point, parse_settings
+from hwsim.frontend.network_spec import network_from_dict
 from hwsim.mapper import MapperOptions
-from hwsim.network_spec import network_from_dict
-from hwsim.pareto import hypervolume, pareto_mask
-from hwsim.sweep import Journal, grid_points, random_points, run_sweep
-from hwsim.variants import arch_spec, build_point, parse_settings
 from tests.nets import TINY
 
 FIGURES = ["status", "cycles", "energy_pj", "edp_pj_s", "area_mm2", "pareto"]
@@ -104,7 +104,7 @@ def test_sweep_on_a_dask_local_cluster(tmp_path: Path):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hwsim.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "hwsim", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_killed_cli_sweep_resumes_with_nothing_lost(tmp_path: Path):
@@ -116,7 +116,7 @@ def test_killed_cli_sweep_resumes_with_nothing_lost(tmp_path: Path):
             "--set", "levels.glb.size_kib=16,64,256", "--samples", "300"]  # fmt: skip
     out = tmp_path / "killed.csv"
     journal = Path(f"{out}.journal.jsonl")
-    proc = subprocess.Popen([sys.executable, "-m", "hwsim.cli", *args, "--workers", "1", "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "hwsim", *args, "--workers", "1", "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     deadline = time.time() + 120
     while time.time() < deadline and (not journal.exists() or journal.read_text().count("\n") < 10):

@@ -15,11 +15,11 @@ import pytest
 import yaml
 
 from hwsim.cli import main
-from hwsim.errors import SpecError
+from hwsim.core.errors import SpecError
+from hwsim.explore.sweep import run_sweep
+from hwsim.explore.variants import arch_spec
+from hwsim.frontend.network_spec import network_from_dict
 from hwsim.mapper import MapperOptions
-from hwsim.network_spec import network_from_dict
-from hwsim.sweep import run_sweep
-from hwsim.variants import arch_spec
 from tests.nets import TINY
 
 
@@ -89,7 +89,7 @@ def test_ctrl_c_stops_quietly_and_the_same_command_resumes(tiny: Path, tmp_path:
     printed a KeyboardInterrupt traceback). The command ends with only 'hwsim: interrupted' (status 130), the journal
     keeps the finished points, and the same command then maps only the rest: the journal ends with every point
     exactly once and the table equals an uninterrupted sweep's."""
-    args = [sys.executable, "-m", "hwsim.cli", "sweep", "--workload", str(tiny), "--set", "array.rows=4,8,12", "--workers", "2"]
+    args = [sys.executable, "-m", "hwsim", "sweep", "--workload", str(tiny), "--set", "array.rows=4,8,12", "--workers", "2"]
     out = tmp_path / "s.csv"
     journal = Path(f"{out}.journal.jsonl")
     proc = subprocess.Popen([*args, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

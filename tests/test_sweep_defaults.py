@@ -7,11 +7,11 @@ from pathlib import Path
 
 from hwsim.cli import main
 from hwsim.evaluate import evaluate_network
+from hwsim.explore.sweep import run_sweep
+from hwsim.explore.variants import arch_spec
+from hwsim.frontend.network_spec import network_from_dict
+from hwsim.frontend.presets import load_arch
 from hwsim.mapper import DEFAULT_SAMPLES, MapperOptions
-from hwsim.network_spec import network_from_dict
-from hwsim.presets import load_arch
-from hwsim.sweep import run_sweep
-from hwsim.variants import arch_spec
 from tests.nets import TINY
 
 TOTALS = ("macs", "cycles", "latency_s", "energy_pj", "edp_pj_s", "utilization", "area_mm2")

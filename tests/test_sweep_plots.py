@@ -12,12 +12,12 @@ import yaml
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from hwsim.cli import main
+from hwsim.explore.pareto import energy_parts
+from hwsim.explore.sweep import OBJECTIVES, grid_points, run_sweep
+from hwsim.explore.variants import arch_spec
+from hwsim.frontend.network_spec import network_from_dict
 from hwsim.mapper import MapperOptions
-from hwsim.network_spec import network_from_dict
-from hwsim.pareto import energy_parts
 from hwsim.plots import plot_energy_breakdown, plot_pareto
-from hwsim.sweep import OBJECTIVES, grid_points, run_sweep
-from hwsim.variants import arch_spec
 from tests.nets import TINY
 
 SETTINGS = ["array.rows", "levels.GLB.size_kib"]

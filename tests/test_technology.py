@@ -1,4 +1,4 @@
-"""Tests for hwsim.technology: cited anchors, monotonicity, Eyeriss ratios, continuity, errors."""
+"""Tests for hwsim.core.technology: cited anchors, monotonicity, Eyeriss ratios, continuity, errors."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from hwsim import technology as tech
+from hwsim.core import technology as tech
 
 KB = 1024.0
 MB = 1024.0 * 1024.0

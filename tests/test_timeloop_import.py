@@ -6,12 +6,12 @@ import textwrap
 
 import pytest
 
-from hwsim.errors import SpecError
+from hwsim.core.errors import SpecError
+from hwsim.core.workload import Network, batched_matmul, conv2d, depthwise_conv2d, gemm
 from hwsim.evaluate import evaluate_network
-from hwsim.importers.timeloop import load_timeloop, parse_timeloop_yaml, timeloop_architecture, timeloop_problem
+from hwsim.frontend.importers.timeloop import load_timeloop, parse_timeloop_yaml, timeloop_architecture, timeloop_problem
+from hwsim.frontend.presets import load_arch, load_workload
 from hwsim.mapper import MapperOptions
-from hwsim.presets import load_arch, load_workload
-from hwsim.workload import Network, batched_matmul, conv2d, depthwise_conv2d, gemm
 
 CONV_SHAPE = """
   shape:

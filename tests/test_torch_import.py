@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from hwsim.workload import Network  # noqa: E402
+from hwsim.core.workload import Network  # noqa: E402
 from hwsim.workloads import PRESETS  # noqa: E402
 from hwsim.workloads.transformers import bert_base  # noqa: E402
 
@@ -93,7 +93,7 @@ def _export(module: Any, example: Any, path: Any) -> None:
 
 
 def test_resnet18_through_onnx_equals_the_preset(tmp_path) -> None:
-    from hwsim.importers.onnx import load_onnx
+    from hwsim.frontend.importers.onnx import load_onnx
 
     path = tmp_path / "resnet18.onnx"
     _export(ResNet18(), torch.zeros(1, 3, 224, 224), path)
@@ -106,7 +106,7 @@ def test_resnet18_through_onnx_equals_the_preset(tmp_path) -> None:
 
 
 def test_bert_encoder_layer_through_onnx_equals_the_preset(tmp_path) -> None:
-    from hwsim.importers.onnx import load_onnx
+    from hwsim.frontend.importers.onnx import load_onnx
 
     seq, dim, heads, ffn = 16, 64, 4, 128
     path = tmp_path / "encoder.onnx"
@@ -120,7 +120,7 @@ def test_bert_encoder_layer_through_onnx_equals_the_preset(tmp_path) -> None:
 
 
 def test_resnet18_through_torch_fx_equals_the_preset() -> None:
-    from hwsim.importers.torch_fx import torch_network
+    from hwsim.frontend.importers.torch_fx import torch_network
 
     net, ref = torch_network(ResNet18(), torch.zeros(1, 3, 224, 224), name="resnet18"), PRESETS["resnet18"]()
     assert net.macs == ref.macs == 1_814_073_344
@@ -132,7 +132,7 @@ def test_resnet18_through_torch_fx_equals_the_preset() -> None:
 
 
 def test_bert_encoder_layer_through_torch_fx_equals_the_preset() -> None:
-    from hwsim.importers.torch_fx import torch_network
+    from hwsim.frontend.importers.torch_fx import torch_network
 
     seq, dim, heads, ffn = 16, 64, 4, 128
     net = torch_network(EncoderLayer(dim, heads, ffn), torch.zeros(1, seq, dim))
@@ -143,8 +143,8 @@ def test_bert_encoder_layer_through_torch_fx_equals_the_preset() -> None:
 
 
 def test_depthwise_conv1d_attention_modules_and_functions() -> None:
-    from hwsim.importers.torch_fx import torch_network
-    from hwsim.workload import batched_matmul, conv2d, depthwise_conv2d, gemm
+    from hwsim.core.workload import batched_matmul, conv2d, depthwise_conv2d, gemm
+    from hwsim.frontend.importers.torch_fx import torch_network
 
     F = torch.nn.functional
 
@@ -182,8 +182,8 @@ def test_depthwise_conv1d_attention_modules_and_functions() -> None:
 
 
 def test_unsupported_modules_are_all_listed() -> None:
-    from hwsim.errors import SpecError
-    from hwsim.importers.torch_fx import torch_network
+    from hwsim.core.errors import SpecError
+    from hwsim.frontend.importers.torch_fx import torch_network
 
     class Odd(nn.Module):
         def __init__(self) -> None:
@@ -199,10 +199,10 @@ def test_unsupported_modules_are_all_listed() -> None:
         torch_network(Odd(), torch.zeros(1, 4, 8, 8))
     assert str(info.value) == (
         "Odd: 4 problems\n"
-        "- node 'up': expected a module hwsim imports (see hwsim.importers.torch_fx), not 'up (ConvTranspose2d)'\n"
-        "- node 'pix': expected a module hwsim imports (see hwsim.importers.torch_fx), not 'pix (PixelShuffle)'\n"
-        "- node 'fft_fft2': expected a function or method hwsim imports (see hwsim.importers.torch_fx), not 'fft_fft2'\n"
-        "- node 'getattr_1': expected a function or method hwsim imports (see hwsim.importers.torch_fx), not 'getattr'"
+        "- node 'up': expected a module hwsim imports (see hwsim.frontend.importers.torch_fx), not 'up (ConvTranspose2d)'\n"
+        "- node 'pix': expected a module hwsim imports (see hwsim.frontend.importers.torch_fx), not 'pix (PixelShuffle)'\n"
+        "- node 'fft_fft2': expected a function or method hwsim imports (see hwsim.frontend.importers.torch_fx), not 'fft_fft2'\n"
+        "- node 'getattr_1': expected a function or method hwsim imports (see hwsim.frontend.importers.torch_fx), not 'getattr'"
     )
 
     class Branchy(nn.Module):

@@ -1,4 +1,4 @@
-"""Utilization has one definition (hwsim.precision.utilization): useful MAC-unit cycles over available ones,
+"""Utilization has one definition (hwsim.cost.precision.utilization): useful MAC-unit cycles over available ones,
 at the datapath's real width. It never exceeds 1, the network figure is the same ratio over the whole run
 (so it lies between the per-op figures), and the analytical, cycle and network reports all use it."""
 
@@ -11,16 +11,16 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from hwsim.analytical import evaluate_mapping
-from hwsim.arch import Architecture, Level, MacUnit, SpatialAxis
-from hwsim.cycle import CycleOptions, DramTiming, simulate
-from hwsim.errors import SpecError
+from hwsim.core.arch import Architecture, Level, MacUnit, SpatialAxis
+from hwsim.core.errors import SpecError
+from hwsim.core.mapping import Mapping
+from hwsim.core.workload import Layer, Network, TensorOp, conv2d, fully_connected
+from hwsim.cost.analytical import evaluate_mapping
+from hwsim.cost.cycle import CycleOptions, DramTiming, simulate
+from hwsim.cost.precision import utilization
 from hwsim.evaluate import NetworkReport, evaluate_network
+from hwsim.frontend.presets import arch_names, load_arch
 from hwsim.mapper import MapperOptions, map_layer
-from hwsim.mapping import Mapping
-from hwsim.precision import utilization
-from hwsim.presets import arch_names, load_arch
-from hwsim.workload import Layer, Network, TensorOp, conv2d, fully_connected
 
 FAST = MapperOptions(samples=300, seed=0)
 IDEAL = CycleOptions(dram=DramTiming.ideal(0.0), systolic=False)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from hwsim.presets import load_workload
-from hwsim.workload import Layer, Network, TensorOp
+from hwsim.core.workload import Layer, Network, TensorOp
+from hwsim.frontend.presets import load_workload
 from hwsim.workloads import PRESETS, PUBLISHED, load_preset, parameter_count
 
 NAMES = sorted(PRESETS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hwsim.workload import Network
+from hwsim.core.workload import Network
 
 from .cnn import alexnet, mobilenetv2, resnet18, resnet50, vgg16
 from .continual import cox3d_m, cox3d_s, x3d_m, x3d_s

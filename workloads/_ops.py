@@ -14,7 +14,7 @@ rough count of ALU operations per output element, stated by each helper:
 
 from __future__ import annotations
 
-from hwsim.workload import TensorOp
+from hwsim.core.workload import TensorOp
 
 SOFTMAX_OPS = 4
 LAYERNORM_OPS = 7

@@ -1,8 +1,8 @@
 """Convolutional presets: AlexNet, VGG-16, ResNet-18/50 and MobileNetV2, batch 1, int8.
 
-What is counted: every conv and fully connected layer is a :class:`~hwsim.workload.Layer`
+What is counted: every conv and fully connected layer is a :class:`~hwsim.core.workload.Layer`
 (MACs without bias adds; weights without biases). Max/average pooling, LRN and residual adds
-are :class:`~hwsim.workload.TensorOp` nodes. ReLU/ReLU6 are folded into the producing layer
+are :class:`~hwsim.core.workload.TensorOp` nodes. ReLU/ReLU6 are folded into the producing layer
 (no node), BatchNorm is folded into the preceding convolution's weights and bias for
 inference (no node, no parameters), dropout is absent at inference, flattening is free, and
 the networks end with the classifier's logits (no softmax node).
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hwsim.workload import Network, conv2d, fully_connected
+from hwsim.core.workload import Network, conv2d, fully_connected
 
 from . import _ops
 

@@ -17,7 +17,7 @@ pointwise (kernel 1 in time) or depthwise, and both map exactly onto the eight l
 The continual form (CoX3D, Hedegaard & Iosifidis, ECCV 2022) processes one frame per step:
 pointwise layers see one frame; a depthwise temporal conv multiplies the new frame by all k_t
 taps, producing k_t partial output frames of which one completes and k_t−1 wait in a ring
-buffer of partial sums (a :class:`~hwsim.workload.StateOp`); a residual path around a conv of
+buffer of partial sums (a :class:`~hwsim.core.workload.StateOp`); a residual path around a conv of
 delay d = k_t−1−p_t keeps d frames in a delay buffer; global average pooling keeps a window of
 T pooled frames. What is counted: MACs of convolutions and fc layers (SE included), per clip
 for X3D-S and per step (= per prediction) for CoX3D-S.
@@ -25,7 +25,7 @@ for X3D-S and per step (= per prediction) for CoX3D-S.
 
 from __future__ import annotations
 
-from hwsim.workload import Layer, Network, Operand, StateOp, TensorOp, conv2d, fully_connected
+from hwsim.core.workload import Layer, Network, Operand, StateOp, TensorOp, conv2d, fully_connected
 
 from ._ops import add
 

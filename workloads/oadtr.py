@@ -28,7 +28,7 @@ CoOadTR-b2 411.9 (2.61×), counting multiply-adds.
 
 from __future__ import annotations
 
-from hwsim.workload import Network, StateOp, TensorOp, batched_matmul, fully_connected, gemm
+from hwsim.core.workload import Network, StateOp, TensorOp, batched_matmul, fully_connected, gemm
 
 from . import _ops
 from .transformers import _encoder_layer

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 
-from hwsim.workload import Network, StateOp, TensorOp, conv2d, fully_connected, gemm
+from hwsim.core.workload import Network, StateOp, TensorOp, conv2d, fully_connected, gemm
 
 from . import _ops
 

@@ -17,7 +17,7 @@ Every 3-D convolution maps exactly onto the eight loop dims:
 The continual form (CoSlow, Hedegaard & Iosifidis, ECCV 2022) takes one frame per step: the 1×k×k
 convs see one frame; a kt×1×1 conv multiplies the new frame by all kt taps — a 1×1 conv with
 kt·C_out outputs — completing one output frame and leaving kt−1 partial frames of C_out·H·W partial
-sums in a ring buffer (:class:`~hwsim.workload.StateOp`, accumulator precision, delay kt−1−p_t = 1);
+sums in a ring buffer (:class:`~hwsim.core.workload.StateOp`, accumulator precision, delay kt−1−p_t = 1);
 each res4/res5 block's shortcut waits the same frame in a delay buffer (after the projection when
 there is one); the global pool keeps a window of the last 8 pooled frames.
 
@@ -29,7 +29,7 @@ over one, less the fc head (computed once either way).
 
 from __future__ import annotations
 
-from hwsim.workload import Layer, Network, StateOp, conv2d, fully_connected
+from hwsim.core.workload import Layer, Network, StateOp, conv2d, fully_connected
 
 from . import _ops
 

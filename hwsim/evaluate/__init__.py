@@ -1,0 +1,458 @@
+"""Whole-network evaluation: map and cost every layer, cost the non-MAC ops, total it up.
+
+Identical layer shapes (ResNet's repeated blocks) are mapped once and the result reused.
+Non-MAC ops (pooling, residual adds, softmax, norms) are costed by their traffic: read
+their inputs from and write their outputs to DRAM, one element operation per op on the
+PE array (each charged one MAC's energy, an upper bound for an add or compare).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+
+from hwsim.core.arch import Architecture, Level
+from hwsim.core.errors import Problem, SpecError
+from hwsim.core.mapping import Mapping
+from hwsim.core.workload import Layer, Network, StateOp, TensorOp
+from hwsim.cost.analytical import CostReport, evaluate_mapping
+from hwsim.cost.cycle import CycleOptions, CycleReport
+from hwsim.cost.precision import mac_speedup, utilization
+from hwsim.mapper import MapperOptions, map_layer
+
+__all__ = ["NetworkReport", "cost_tensor_op", "evaluate_network"]
+
+
+def state_level(arch: Architecture) -> int | None:
+    """The on-chip level that holds streaming state: the largest single-instance on-chip level."""
+    best = None
+    for i, lv in enumerate(arch.levels):
+        if (
+            i > 0
+            and lv.size_bytes is not None
+            and arch.instances(i) == 1
+            and (best is None or lv.size_bytes > (arch.levels[best].size_bytes or 0))
+        ):
+            best = i
+    return best
+
+
+STATE_SHARE = 0.5  # of the state level's capacity, when one share is asked for; the rest stays for the layers' tiles
+STATE_SHARES = (0.0, 0.25, 0.5, 0.75)  # the allocations evaluate_network tries, keeping the cheapest
+
+
+def _state_size(op: StateOp) -> float:
+    return op.state_elements * op.bits / 8
+
+
+def place_states(arch: Architecture, network: Network, share: float = STATE_SHARE) -> dict[str, bool]:
+    """Which state ops live on chip when ``share`` of the state level is given to state.
+
+    Greedy by per-step traffic per byte held (a ring buffer read and written whole every step
+    gains more from SRAM than a delay buffer that touches one frame of many), ties in network order.
+    """
+    level = state_level(arch)
+    budget = (arch.levels[level].size_bytes or 0) * share if level is not None else 0.0
+    states = [op for op in network.ops() if isinstance(op, StateOp)]
+    order = sorted(
+        range(len(states)), key=lambda i: -(states[i].input_elements + states[i].output_elements) / max(states[i].state_elements, 1)
+    )
+    placed = {op.name: False for op in states}
+    for i in order:
+        size = _state_size(states[i])
+        if size <= budget:
+            placed[states[i].name] = True
+            budget -= size
+    return placed
+
+
+def reserve_states(arch: Architecture, network: Network, placed: dict[str, bool]) -> Architecture:
+    """The architecture the layers are mapped on: the state level less the state resident in it.
+
+    The mapper then tiles every layer within what the state leaves free, so state and tiles never
+    claim the same bytes. Energies and area stay those of the whole physical buffer.
+    """
+    level = state_level(arch)
+    used = sum(_state_size(op) for op in network.ops() if isinstance(op, StateOp) and placed.get(op.name))
+    if level is None or not used:
+        return arch
+    lv = arch.levels[level]
+    assert lv.size_bytes is not None and used <= lv.size_bytes
+    levels = tuple(replace(x, size_bytes=lv.size_bytes - used) if i == level else x for i, x in enumerate(arch.levels))
+    return replace(arch, levels=levels)
+
+
+def state_allocations(arch: Architecture, network: Network, shares: tuple[float, ...] = STATE_SHARES) -> list[dict[str, bool]]:
+    """The distinct placements of ``network``'s state over the given shares of the state level (one, empty, without state)."""
+    if not any(isinstance(op, StateOp) for op in network.ops()):
+        return [{}]
+    out: list[dict[str, bool]] = []
+    for share in shares:
+        placed = place_states(arch, network, share)
+        if placed not in out:
+            out.append(placed)
+    return out
+
+
+def best_allocation(
+    arch: Architecture, network: Network, evaluate: Callable[[dict[str, bool]], NetworkReport], options: MapperOptions | None = None,
+    shares: tuple[float, ...] = STATE_SHARES,
+) -> NetworkReport:  # fmt: skip
+    """``evaluate`` (layers mapped beside the given on-chip state) for each distinct placement; the best per the mapper's
+    objective. A placement that ``evaluate`` refuses (a given mapping that does not fit beside that much state) is skipped."""
+    best: NetworkReport | None = None
+    failure: SpecError | None = None
+    for placed in state_allocations(arch, network, shares):
+        try:
+            report = evaluate(placed)
+        except SpecError as exc:
+            failure = failure or exc
+            continue
+        if best is None or _objective(report, options) < _objective(best, options):
+            best = report
+    if best is None:
+        assert failure is not None
+        raise failure
+    return best
+
+
+def cost_tensor_op(op: TensorOp, arch: Architecture, on_chip: bool = False) -> CostReport:
+    """Cost a non-MAC op by its traffic (DRAM, or the state level for on-chip streaming state)."""
+    if on_chip and (level := state_level(arch)) is not None:
+        return _cost_traffic(op, arch, arch.levels[level])
+    return _cost_traffic(op, arch, arch.dram)
+
+
+def _cost_traffic(op: TensorOp, arch: Architecture, dram: Level) -> CostReport:
+    read_bits = op.input_elements * op.bits
+    write_bits = op.output_elements * op.bits
+    rbw, wbw = dram.read_bandwidth_bits_per_cycle, dram.write_bandwidth_bits_per_cycle
+    if rbw is None and wbw is None:
+        transfer = 0.0
+    elif dram.ports == 1:
+        transfer = (read_bits + write_bits) / (rbw or wbw or math.inf)
+    else:
+        transfer = max(read_bits / (rbw or math.inf), write_bits / (wbw or math.inf))
+    compute = math.ceil(op.ops / arch.num_macs)
+    cycles = max(float(compute), transfer, 1.0)
+    dram_e = (read_bits * dram.read_energy_pj + write_bits * dram.write_energy_pj) / dram.word_bits
+    alu_e = op.ops * arch.mac.energy_pj
+    leak = arch.leakage_mw * 1e-3 * cycles / arch.clock_hz * 1e12
+    level_energy = {lv.name: 0.0 for lv in arch.levels}
+    level_energy[dram.name] = dram_e
+    notes = (f"state {op.state_elements * op.bits / 8:.0f} bytes in {dram.name}",) if isinstance(op, StateOp) else ()
+    return CostReport(
+        layer=op.name, arch=arch.name, macs=0, macs_executed=0, cycles=cycles, compute_cycles=float(compute),
+        startup_cycles=0.0, exposed_cycles=0.0, transfer_cycles={dram.name: transfer}, energy_pj=dram_e + alu_e + leak,
+        mac_energy_pj=alu_e, leakage_energy_pj=leak, level_energy_pj=level_energy, accesses={}, access_energy_pj={},
+        num_macs=arch.num_macs, clock_hz=arch.clock_hz, area_um2=arch.area_um2, kind=op.kind, notes=notes,
+    )  # fmt: skip
+
+
+def _shape_key(layer: Layer) -> Layer:
+    return replace(layer, name="")
+
+
+@dataclass(frozen=True)
+class NetworkReport:
+    """Per-layer reports of one network on one architecture.
+
+    With ``engine == "cycle"``, ``reports`` carry the cycle engine's cycles (energy from the
+    analytical access counts, leakage over the simulated latency) and ``cycle_reports`` the
+    stall breakdown of each MAC layer (None for non-MAC ops, which stay analytical).
+    """
+
+    arch: Architecture
+    network: Network
+    reports: tuple[CostReport, ...]
+    engine: str = "analytical"
+    cycle_reports: tuple[CycleReport | None, ...] = ()
+    analytical_cycles: tuple[float, ...] = ()
+    placement: tuple[tuple[str, bool], ...] | None = None  # state op → on chip; None: place_states' default
+
+    @property
+    def macs(self) -> int | float:
+        """MACs per run (per step, averaged, for ops behind a temporal stride)."""
+        total: int | float = 0
+        for r in self.reports:
+            total += r.macs
+        return total
+
+    @property
+    def cycles(self) -> float:
+        return sum(r.cycles for r in self.reports)
+
+    @property
+    def energy_pj(self) -> float:
+        return sum(r.energy_pj for r in self.reports)
+
+    @property
+    def latency_s(self) -> float:
+        return self.cycles / self.arch.clock_hz
+
+    @property
+    def edp_pj_s(self) -> float:
+        return self.energy_pj * self.latency_s
+
+    @property
+    def useful_unit_cycles(self) -> float:
+        """MAC-unit cycles spent on performed MACs, summed over the layers (non-MAC ops: none)."""
+        return sum(r.useful_unit_cycles for r in self.reports)
+
+    @property
+    def available_unit_cycles(self) -> float:
+        return sum(r.available_unit_cycles for r in self.reports)
+
+    @property
+    def utilization(self) -> float:
+        """The layers' definition (:func:`hwsim.cost.precision.utilization`) over the whole run: total useful MAC-unit
+        cycles over total available ones, so it lies between the lowest and the highest per-op figure (non-MAC
+        ops count as 0: the MAC units do no MACs meanwhile)."""
+        return utilization(self.useful_unit_cycles, self.available_unit_cycles)
+
+    @property
+    def mac_speedup(self) -> float:
+        """Dense-equivalent MACs per useful MAC-unit cycle over the run (precision and zero-skipping)."""
+        return mac_speedup(self.macs, self.useful_unit_cycles)
+
+    def state_bytes(self) -> tuple[float, float]:
+        """(all streaming state, the part kept on chip) in bytes, per step."""
+        placed = dict(self.placement) if self.placement is not None else place_states(self.arch, self.network)
+        total = onchip = 0.0
+        for op in self.network.ops():
+            if isinstance(op, StateOp):
+                size = op.state_elements * op.bits / 8
+                total += size
+                onchip += size if placed[op.name] else 0.0
+        return total, onchip
+
+    def totals(self) -> dict[str, float | int]:
+        state, onchip = self.state_bytes()
+        streaming = {}
+        if state:
+            delay = sum(op.delay_steps for op in self.network.ops() if isinstance(op, StateOp))
+            level = state_level(self.arch)
+            size = (self.arch.levels[level].size_bytes or 0.0) if level is not None else 0.0
+            streaming = {"state_bytes": state, "state_onchip_bytes": onchip, "state_level_fraction": onchip / size if size else 0.0,
+                         "steps_per_s": 1 / self.latency_s if self.cycles else 0.0,
+                         "first_output_delay_steps": delay, "first_output_delay_s": delay * self.latency_s}  # fmt: skip
+        return {
+            **streaming,
+            "macs": self.macs,
+            "cycles": self.cycles,
+            "energy_pj": self.energy_pj,
+            "latency_s": self.latency_s,
+            "edp_pj_s": self.edp_pj_s,
+            "utilization": self.utilization,
+            "mac_speedup": self.mac_speedup,
+            "pj_per_mac": self.energy_pj / self.macs if self.macs else 0.0,
+            "area_mm2": self.arch.area_um2 / 1e6,
+        }
+
+    def _rows(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = [dict(r.summary()) for r in self.reports]
+        if self.engine == "cycle":
+            for row, c, a in zip(rows, self.cycle_reports, self.analytical_cycles, strict=True):
+                row["analytical_cycles"] = a
+                b = c.breakdown() if c is not None else {"compute_cycles": row["cycles"]}
+                for key in ("compute_cycles", "fill_drain_cycles", "sram_stall_cycles", "dram_stall_cycles"):
+                    row[key] = b.get(key, 0.0)
+                if c is not None:
+                    row["bound_by"] = c.bound_by
+        return rows
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per layer/op: macs, cycles, energy_pj, utilization, per-level energy...
+        (and, from the cycle engine, analytical_cycles and the stall breakdown)."""
+        return pd.DataFrame(self._rows())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "arch": self.arch.name,
+            "workload": self.network.name,
+            "clock_hz": self.arch.clock_hz,
+            "num_macs": self.arch.num_macs,
+            "engine": self.engine,
+            "layers": [_jsonable(r) for r in self._rows()],
+            "total": _jsonable(self.totals()),
+        }
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in d.items()}
+
+
+def _map_key(args: tuple[Layer, Architecture, MapperOptions]) -> CostReport:
+    return map_layer(*args)
+
+
+def _workers(requested: int | None, jobs: int, options: MapperOptions) -> int:
+    if requested is not None:
+        return max(1, min(requested, jobs))
+    # Worth a second process only when the searches outweigh starting one (about a second).
+    heavy = jobs >= 4 and (options.exhaustive or jobs * options.samples >= 2_000_000)
+    return min(os.cpu_count() or 1, jobs) if heavy else 1
+
+
+def evaluate_network(
+    arch: Architecture,
+    network: Network,
+    options: MapperOptions | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    workers: int | None = None,
+    engine: str = "analytical",
+    cycle_options: CycleOptions | None = None,
+    mappings: dict[str, Mapping] | None = None,
+    state_share: float | None = None,
+    tensors: dict[str, dict[str, Any]] | None = None,
+    check_mappings: bool = True,
+) -> NetworkReport:
+    """Map and cost every node of ``network`` on ``arch`` in topological order.
+
+    ``engine="cycle"`` simulates each mapped layer with :func:`hwsim.cost.cycle.simulate` (the
+    mapper still searches with the analytical model) and reports its cycles and stalls.
+
+    Each distinct layer shape is searched once; with ``workers`` > 1 (or automatically, for
+    long searches) the searches run in that many processes. Results do not depend on it.
+    ``mappings`` (layer name → :class:`Mapping`, e.g. from :func:`hwsim.frontend.mapping_io.read_mappings`) fixes the
+    schedule of those layers: they are costed under it, not searched; ``check_mappings=False`` leaves their capacities
+    unchecked (SCALE-Sim's folding streams operands through buffers smaller than a fold's working set).
+
+    Streaming state (:class:`~hwsim.core.workload.StateOp`) is allocated before the layers are mapped:
+    the state ops kept on chip (:func:`place_states`) are reserved in the state level and every layer
+    is mapped within what is left (:func:`reserve_states`). With ``state_share`` None each share in
+    ``STATE_SHARES`` of the state level is tried and the allocation with the best objective per step
+    (the mapper's) is kept; a number fixes the share.
+
+    ``tensors`` (layer name → operand → array in the operand's axes) gives the cycle engine real data:
+    those layers' compute counts the zeros their MAC units skip (:func:`hwsim.cost.cycle.simulate`).
+    """
+    if engine not in ("analytical", "cycle"):
+        raise SpecError("evaluate_network", [Problem("engine", engine, "expected analytical or cycle")])
+    shares = STATE_SHARES if state_share is None else (state_share,)
+    return best_allocation(
+        arch, network, lambda placed: _evaluate_placed(arch, network, placed, options, progress, workers, engine, cycle_options, mappings, tensors,
+                                                       check_mappings),
+        options, shares,
+    )  # fmt: skip
+
+
+def _objective(report: NetworkReport, options: MapperOptions | None) -> tuple[float, ...]:
+    figures = {"energy": report.energy_pj, "delay": report.cycles, "edp": report.energy_pj * report.cycles}
+    return tuple(figures.get(o, figures["edp"]) for o in (options or MapperOptions()).objectives)
+
+
+def _evaluate_placed(
+    arch: Architecture, network: Network, placed: dict[str, bool], options: MapperOptions | None,
+    progress: Callable[[int, int, str], None] | None, workers: int | None, engine: str,
+    cycle_options: CycleOptions | None, mappings: dict[str, Mapping] | None, tensors: dict[str, dict[str, Any]] | None = None,
+    check_mappings: bool = True,
+) -> NetworkReport:  # fmt: skip
+    """Map the layers on ``arch`` less the state ``placed`` on chip; cost every node."""
+    full, arch = arch, reserve_states(arch, network, placed)
+    options = options or MapperOptions()
+    ops = list(network.ops())
+    fixed = {name: m for name, m in (mappings or {}).items()}
+    unique: dict[Layer, Layer] = {}
+    for op in ops:
+        if isinstance(op, Layer) and op.name not in fixed:
+            unique.setdefault(_shape_key(op), op)
+    keys = list(unique)
+    n_workers = _workers(workers, len(keys), options)
+    cache: dict[Layer, CostReport] = {}
+    jobs = [(unique[k], arch, options) for k in keys]
+    if n_workers > 1:
+        ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        with ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
+            for k, (key, report) in enumerate(zip(keys, pool.map(_map_key, jobs), strict=True)):
+                cache[key] = report
+                if progress:
+                    progress(k, len(keys), unique[key].name)
+    else:
+        for k, (key, job) in enumerate(zip(keys, jobs, strict=True)):
+            if progress:
+                progress(k, len(keys), job[0].name)
+            cache[key] = _map_key(job)
+    reports: list[CostReport] = []
+    own = {
+        op.name: evaluate_mapping(op, arch, fixed[op.name], check=check_mappings)
+        for op in ops
+        if isinstance(op, Layer) and op.name in fixed
+    }
+    placement = tuple(placed.items())
+    if engine == "cycle":
+        return replace(_cycle_network(arch, network, ops, cache, cycle_options, placed, own, tensors), arch=full, placement=placement)
+    for op in ops:
+        if isinstance(op, TensorOp):
+            r = cost_tensor_op(op, full, placed.get(op.name, False))
+        else:
+            r = own[op.name] if op.name in own else replace(cache[_shape_key(op)], layer=op.name)
+        reports.append(r.per_step(network.every_steps(op.name)))
+    return NetworkReport(full, network, tuple(reports), placement=placement)
+
+
+def _cycles_per_step(c: CycleReport, every: int) -> CycleReport:
+    """A cycle report per step of an op that runs once every ``every`` steps."""
+    if every == 1:
+        return c
+    f = 1.0 / every
+    return replace(c, macs=c.macs * f, cycles=c.cycles * f, compute_cycles=c.compute_cycles * f, fill_drain_cycles=c.fill_drain_cycles * f,
+                   sram_stall_cycles=c.sram_stall_cycles * f, dram_stall_cycles=c.dram_stall_cycles * f,
+                   dram_read_bits=c.dram_read_bits * f, dram_write_bits=c.dram_write_bits * f)  # fmt: skip
+
+
+def _cycle_network(
+    arch: Architecture,
+    network: Network,
+    ops: list[Layer | TensorOp],
+    cache: dict[Layer, CostReport],
+    options: CycleOptions | None,
+    placed: dict[str, bool],
+    own: dict[str, CostReport] | None = None,
+    tensors: dict[str, dict[str, Any]] | None = None,
+) -> NetworkReport:
+    from hwsim.cost.cycle import simulate
+
+    own = dict(own or {})
+    tensors = tensors or {}
+    for op in ops:  # layers with real data are simulated on their own (same shape, different zeros)
+        if isinstance(op, Layer) and op.name in tensors and op.name not in own:
+            own[op.name] = replace(cache[_shape_key(op)], layer=op.name)
+    named = {op.name: op for op in ops if isinstance(op, Layer) and op.name in own}
+    simulated: dict[Layer | str, tuple[CostReport, CycleReport]] = {}
+    jobs: list[tuple[Layer | str, CostReport]] = [*cache.items(), *((name, own[name]) for name in named)]
+    for key, analytical in jobs:
+        layer = named[key] if isinstance(key, str) else key
+        assert analytical.mapping is not None
+        data = tensors.get(key) if isinstance(key, str) else None
+        c = simulate(layer, arch, analytical.mapping, options, check=False, tensors=data)
+        scale = c.cycles / analytical.cycles if analytical.cycles else 1.0
+        leakage = analytical.leakage_energy_pj * scale
+        simulated[key] = (replace(analytical, cycles=c.cycles, leakage_energy_pj=leakage,
+                                  energy_pj=analytical.energy_pj - analytical.leakage_energy_pj + leakage,
+                                  mac_fraction=c.mac_fraction,  # the MACs performed on real data when the engine counted them
+                                  notes=(*analytical.notes, "cycles from the cycle engine")), c)  # fmt: skip
+    reports: list[CostReport] = []
+    cycles: list[CycleReport | None] = []
+    analytical_cycles: list[float] = []
+    for op in ops:
+        every = network.every_steps(op.name)
+        if isinstance(op, TensorOp):
+            r = cost_tensor_op(op, arch, placed.get(op.name, False)).per_step(every)
+            reports.append(r)
+            cycles.append(None)
+            analytical_cycles.append(r.cycles)
+        else:
+            r, c = simulated[op.name if op.name in own else _shape_key(op)]
+            reports.append(replace(r, layer=op.name).per_step(every))
+            cycles.append(_cycles_per_step(replace(c, layer=op.name), every))
+            analytical_cycles.append((own[op.name].cycles if op.name in own else cache[_shape_key(op)].cycles) / every)
+    return NetworkReport(arch, network, tuple(reports), "cycle", tuple(cycles), tuple(analytical_cycles))

@@ -1,0 +1,185 @@
+"""Accuracy *proxies* for co-search: cheap, monotone stand-ins for accuracy, never accuracy itself.
+
+An estimator takes the original network and a variant (narrower layers, fewer bits) and
+returns figures where lower is better, with ``proxy`` the one a search uses. Built in:
+
+* **quantization noise**: per layer, the relative noise power ``‖x − Q(x)‖² / ‖x‖²`` of a
+  symmetric uniform quantizer (per tensor, max-abs scale) at the layer's weight and activation
+  widths, i.e. ``10^(−SQNR/10)``. With real weights (an ``.npz`` of arrays by layer name) the
+  weights' figure is measured; otherwise it is the analytic value for Gaussian data whose
+  peak is ``√(2 ln n)`` standard deviations (n elements): ``peak² / (3 · (2^(b−1) − 1)²)``.
+  Activations always use the analytic value (no data).
+* **pruning**: per layer, the share of the weights' squared norm removed by narrowing it:
+  with real weights, the smallest-norm output and input channels are removed; without them,
+  every weight is assumed equal, so the share is the fraction of weights removed. Weight
+  sparsity (a density, i.e. magnitude pruning, or N:M) removes the smallest weights: measured on
+  real weights (N:M groups run along the input channels), or for Gaussian weights
+  ``P(|z|<t) − 2tφ(t)`` with ``t`` the magnitude below which ``1 − density`` of them lie, and for
+  N:M the expected squared norm of the ``M − N`` smallest of ``M`` (order statistics, integrated
+  numerically). Width and magnitude pruning combine as ``1 − (1 − a)(1 − b)``.
+* a user **sensitivity table** (layer name → weight, default 1 for every layer) multiplies
+  each layer's figures; ``proxy`` is their weighted mean over the layers.
+
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from hwsim.core.errors import Problem, SpecError
+from hwsim.core.spec import read_yaml
+from hwsim.core.workload import Layer, Network
+
+__all__ = ["AccuracyProxy", "QuantPruneProxy", "gaussian_magnitude_share", "gaussian_nm_share", "load_sensitivity"]
+
+
+class AccuracyProxy(Protocol):
+    """A pluggable estimator: figures (lower is better) of ``variant`` against ``base``, incl. ``proxy``."""
+
+    def estimate(self, base: Network, variant: Network) -> dict[str, float]: ...
+
+
+def _analytic_noise(bits: int, n: int) -> float:
+    peak = math.sqrt(2 * math.log(max(n, 2)))
+    levels = max(2 ** (bits - 1) - 1, 1)
+    return peak**2 / (3 * levels**2)
+
+
+def _measured_noise(w: np.ndarray, bits: int) -> float:
+    scale = float(np.abs(w).max())
+    power = float((w.astype(np.float64) ** 2).sum())
+    if scale == 0 or power == 0:
+        return 0.0
+    levels = max(2 ** (bits - 1) - 1, 1)
+    q = np.round(w / scale * levels) / levels * scale
+    return float(((w - q) ** 2).sum()) / power
+
+
+def _measured_pruned(w: np.ndarray, k_keep: int, c_keep: int) -> float:
+    """Squared-norm share removed keeping the ``k_keep`` output and ``c_keep`` input channels of largest norm."""
+    w2 = w.reshape(w.shape[0], w.shape[1], -1).astype(np.float64) ** 2 if w.ndim >= 2 else w.reshape(-1, 1, 1) ** 2
+    total = float(w2.sum())
+    if total == 0:
+        return 0.0
+    keep_k = np.argsort(-w2.sum(axis=(1, 2)))[: max(k_keep, 0)]
+    kept = w2[keep_k]
+    keep_c = np.argsort(-kept.sum(axis=(0, 2)))[: max(c_keep, 0)]
+    return 1.0 - float(kept[:, keep_c].sum()) / total
+
+
+def gaussian_magnitude_share(density: float) -> float:
+    """Share of a Gaussian tensor's squared norm in its ``1 − density`` smallest-magnitude elements."""
+    from statistics import NormalDist
+
+    if density >= 1.0:
+        return 0.0
+    z = NormalDist()
+    t = z.inv_cdf(1.0 - density / 2.0)
+    return (1.0 - density) - 2.0 * t * z.pdf(t)
+
+
+def gaussian_nm_share(n: int, m: int) -> float:
+    """Expected share of the squared norm removed by keeping the ``n`` largest-magnitude of every ``m`` Gaussian weights."""
+    if n >= m:
+        return 0.0
+    from math import comb
+
+    x = np.linspace(0.0, 8.0, 16_001)
+    pdf = np.sqrt(2.0 / np.pi) * np.exp(-(x**2) / 2.0)  # |z|: half-normal
+    cdf = np.clip(np.cumsum(pdf) * (x[1] - x[0]) - pdf * (x[1] - x[0]) / 2, 0.0, 1.0)
+    removed = 0.0
+    for j in range(1, m - n + 1):  # the j-th smallest of m: density m!/((j−1)!(m−j)!) F^(j−1) (1−F)^(m−j) f
+        dens = j * comb(m, j) * cdf ** (j - 1) * (1.0 - cdf) ** (m - j) * pdf
+        removed += float(np.trapezoid(x**2 * dens, x))
+    return removed / m
+
+
+def _measured_magnitude(w: np.ndarray, density: float, nm: tuple[int, int] | None) -> float:
+    w2 = np.asarray(w, np.float64) ** 2
+    total = float(w2.sum())
+    if total == 0:
+        return 0.0
+    if nm is not None:
+        n, m = nm
+        if w2.ndim < 2 or w2.shape[1] % m:
+            return gaussian_nm_share(n, m)
+        groups = np.moveaxis(w2, 1, -1).reshape(-1, m)  # groups of m along the input channels
+        return float(np.sort(groups, axis=1)[:, : m - n].sum()) / total
+    flat = np.sort(w2.reshape(-1))
+    return float(flat[: round((1.0 - density) * flat.size)].sum()) / total
+
+
+@dataclass
+class QuantPruneProxy:
+    """Quantization noise plus pruned norm per layer, weighted by ``sensitivity``; see the module docstring."""
+
+    weights: Mapping[str, np.ndarray] = field(default_factory=dict)
+    sensitivity: Mapping[str, float] = field(default_factory=dict)
+
+    def layer_figures(self, base: Layer, variant: Layer) -> dict[str, float]:
+        wb, ab = variant.operand("weights").bits, variant.operand("inputs").bits
+        w = self.weights.get(base.name)
+        n_w = variant.operand("weights").size(variant.dims)
+        n_a = variant.operand("inputs").size(variant.dims)
+        bd, vd = base.dims, variant.dims
+        k_old, c_old = bd["K"] * bd["G"], bd["C"]
+        k_new, c_new = vd["K"] * vd["G"], vd["C"]
+        wop = variant.operand("weights")
+        nm = _nm(wop.structure)
+        measured = w is not None and w.ndim >= 2 and w.shape[0] == k_old
+        if measured:
+            assert w is not None
+            q_w = _measured_noise(np.asarray(w), wb)
+            pruned = _measured_pruned(np.asarray(w), min(k_new, k_old), min(c_new, w.shape[1]))
+        else:
+            q_w = _analytic_noise(wb, n_w)
+            pruned = max(0.0, 1.0 - min(k_new, k_old) * min(c_new, c_old) / (k_old * c_old))
+        if wop.density < 1.0 and variant.kind != "matmul":  # magnitude or N:M pruning of the weights
+            if measured:
+                assert w is not None
+                magnitude = _measured_magnitude(np.asarray(w), wop.density, nm)
+            else:
+                magnitude = gaussian_nm_share(*nm) if nm is not None else gaussian_magnitude_share(wop.density)
+            pruned = 1.0 - (1.0 - pruned) * (1.0 - magnitude)
+        return {"quant_weights": q_w, "quant_activations": _analytic_noise(ab, n_a), "pruned_norm": pruned}
+
+    def estimate(self, base: Network, variant: Network) -> dict[str, float]:
+        by_name = {layer.name: layer for layer in base.layers()}
+        sums = {"quant_weights": 0.0, "quant_activations": 0.0, "pruned_norm": 0.0}
+        total_w = 0.0
+        for v in variant.layers():
+            b = by_name.get(v.name)
+            if b is None:
+                continue
+            s = float(self.sensitivity.get(v.name, 1.0))
+            for k, x in self.layer_figures(b, v).items():
+                sums[k] += s * x
+            total_w += s
+        out = {f"proxy_{k}": x / total_w if total_w else 0.0 for k, x in sums.items()}
+        out["proxy"] = sum(out.values())
+        return out
+
+
+def _nm(structure: str) -> tuple[int, int] | None:
+    n, colon, m = structure.partition(":")
+    return (int(n), int(m)) if colon and n.isdigit() and m.isdigit() else None
+
+
+def load_sensitivity(path: str) -> dict[str, float]:
+    """A sensitivity table: YAML ``{layer: weight}`` or CSV with columns ``layer,sensitivity``."""
+    if path.lower().endswith(".csv"):
+        import pandas as pd
+
+        frame = pd.read_csv(path)
+        if not {"layer", "sensitivity"} <= set(frame.columns):
+            raise SpecError(path, [Problem("columns", list(frame.columns), "expected columns layer,sensitivity")])
+        return {str(r["layer"]): float(r["sensitivity"]) for _, r in frame.iterrows()}
+    data: Any = read_yaml(path)
+    if not isinstance(data, dict) or not all(isinstance(v, (int, float)) and v >= 0 for v in data.values()):
+        raise SpecError(path, [Problem("", data, "expected a mapping of layer name to a non-negative sensitivity")])
+    return {str(k): float(v) for k, v in data.items()}

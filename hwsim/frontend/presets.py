@@ -1,0 +1,87 @@
+"""Turning ``--arch A`` / ``--workload W`` (a preset name or a file path) into core objects.
+
+Presets live in the ``hwsim.accelerators`` (YAML files) and ``hwsim.workloads`` (Python
+builders) packages; they are imported lazily here, so the core never depends on them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+from pathlib import Path
+
+from hwsim.core.arch import Architecture, architecture_from_dict
+from hwsim.core.errors import Problem, SpecError
+from hwsim.core.spec import parse_yaml, read_yaml
+from hwsim.core.workload import Network
+from hwsim.frontend.network_spec import network_from_dict
+
+__all__ = ["arch_names", "load_arch", "load_workload", "looks_like_path", "preset_name", "workload_names"]
+
+
+def preset_name(name: str) -> str:
+    """A preset name as the presets spell it: lower case, hyphens (``ResNet_50`` → ``resnet-50``)."""
+    return name.strip().lower().replace("_", "-")
+
+
+def arch_names() -> list[str]:
+    files = importlib.resources.files("hwsim.accelerators")
+    return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".yaml"))
+
+
+def workload_names() -> list[str]:
+    mod = importlib.import_module("hwsim.workloads")
+    return sorted(mod.PRESETS)
+
+
+def looks_like_path(s: str) -> bool:
+    """Whether ``--arch``/``--workload`` ``s`` names a file (a slash, a spec file's suffix, or an existing path) rather than a preset."""
+    return "/" in s or s.endswith((".yaml", ".yml", ".csv", ".cfg", ".onnx")) or Path(s).exists()
+
+
+def load_arch(spec: str, option: str = "--arch") -> Architecture:
+    """An architecture from a preset name (``eyeriss``), an hwsim or Timeloop YAML file, or a SCALE-Sim .cfg."""
+    if looks_like_path(spec):
+        if spec.endswith(".cfg"):
+            from hwsim.frontend.importers.scalesim import load_scalesim_config
+
+            return load_scalesim_config(spec)
+        data = read_yaml(spec)
+        if isinstance(data, dict) and "architecture" in data:
+            from hwsim.frontend.importers.timeloop import timeloop_architecture
+
+            return timeloop_architecture(data, source=spec)
+        return architecture_from_dict(data, source=spec)
+    name = preset_name(spec)
+    names = arch_names()
+    if name not in names:
+        raise SpecError(option, [Problem(option, spec, f"expected a file path or a preset: {', '.join(names)}")])
+    text = importlib.resources.files("hwsim.accelerators").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    source = f"preset {name} (accelerators/{name}.yaml)"
+    return architecture_from_dict(parse_yaml(text, source), source=source)
+
+
+def load_workload(spec: str, option: str = "--workload") -> Network:
+    """A network from a preset name (``resnet50``), an hwsim or Timeloop YAML file, a SCALE-Sim topology .csv or an ONNX file."""
+    if looks_like_path(spec):
+        if spec.endswith(".csv"):
+            from hwsim.frontend.importers.scalesim import load_scalesim_topology
+
+            return load_scalesim_topology(spec)
+        if spec.endswith(".onnx"):
+            from hwsim.frontend.importers.onnx import load_onnx
+
+            return load_onnx(spec)
+        data = read_yaml(spec)
+        if isinstance(data, dict) and "problem" in data:
+            from hwsim.frontend.importers.timeloop import timeloop_problem
+
+            return timeloop_problem(data, source=spec)
+        return network_from_dict(data, source=spec)
+    mod = importlib.import_module("hwsim.workloads")
+    name = preset_name(spec)
+    names = sorted(mod.PRESETS)
+    if name not in mod.PRESETS:
+        raise SpecError(option, [Problem(option, spec, f"expected a file path or a preset: {', '.join(names)}")])
+    net: Network = mod.PRESETS[name]()
+    return net

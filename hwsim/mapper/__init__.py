@@ -1,0 +1,429 @@
+"""The mapper: the spatial unrolling, tiling and loop order of each layer.
+
+The mapspace (LOMA/CoSA style):
+
+* **spatial**: per axis, unrollings of one or two of its allowed dimensions whose factors
+  fit the axis (divisors of the remaining bound, or the axis-filling factor with padding);
+* **temporal**: every distribution of the prime factors of the remaining bounds over the
+  levels that allow each dimension (the outermost takes the rest);
+* **loop orders** per level, pruned for equivalence: two orders are one when, for every
+  operand, the same set of loops trails the innermost loop that operand depends on, since
+  the cost model sees nothing else of an order (this subsumes orders differing only in
+  bound-1 loops or in loops irrelevant to every operand kept there).
+
+Search: :func:`map_layer` samples that space at random (seeded), each spatial candidate in
+turn with its share of ``samples``, moving on after a run of samples without improvement (the
+victory condition); then it refines the candidates' bests by local moves, by successive halving:
+``refine`` moves in rounds of equal budget over the candidates still in, the better half staying
+after each round, so the best unrolling need not be the best sampled one. All compiled
+(:mod:`hwsim.mapper.fastmodel`). ``exhaustive=True`` enumerates the pruned space instead: the ground
+truth on small layers.
+
+Constraints: a dataflow (``ws``, ``os``, ``is``: the stationary operand's irrelevant loops
+innermost at every level and only dims it depends on unrolled; ``rs``: Eyeriss row
+stationary, filter rows S and output rows Q both unrolled), a minimum spatial utilization,
+and the spec's own per-axis dims and per-level ``temporal_dims``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwsim.core.arch import Architecture
+from hwsim.core.errors import Problem, SpecError
+from hwsim.core.mapping import Mapping, check_mapping
+from hwsim.core.spec import MAX_NUMBER
+from hwsim.core.workload import DIMS, Layer
+from hwsim.cost.analytical import CostReport, evaluate_mapping
+
+__all__ = ["DATAFLOWS", "DEFAULT_SAMPLES", "OBJECTIVES", "MapperOptions", "constraint_array", "enumerate_mapspace", "greedy_mapping", "map_layer", "spatial_candidates"]
+
+OBJECTIVES = ("edp", "energy", "delay")
+DATAFLOWS = ("ws", "os", "is", "rs")
+_STATIONARY = {"ws": 0, "is": 1, "os": 2}  # operand index in (weights, inputs, outputs)
+DEFAULT_SAMPLES = 20_000  # mapper samples per layer: the one default of hwsim run, hwsim map, hwsim sweep and MapperOptions
+
+
+@dataclass(frozen=True)
+class MapperOptions:
+    """How to search. ``objective`` may be a lexicographic list such as ``("delay", "energy")``."""
+
+    objective: str | tuple[str, ...] = "edp"
+    samples: int = DEFAULT_SAMPLES
+    victory: int = 300
+    refine: int = 3_000
+    spatial_candidates: int = 24
+    seed: int = 0
+    dataflow: str | None = None
+    min_utilization: float = 0.0
+    exhaustive: bool = False
+    exhaustive_limit: int = 3_000_000
+    fixed_factors: tuple[tuple[str, str, int], ...] = ()  # (level, dim, bound), added to the spec's own
+    fixed_orders: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (level, dims outer→inner)
+
+    @property
+    def objectives(self) -> tuple[str, ...]:
+        obj = self.objective
+        return tuple(o.strip() for o in obj.split(",")) if isinstance(obj, str) else tuple(obj)
+
+    def problems(self) -> list[Problem]:
+        out = []
+        bad = [o for o in self.objectives if o not in OBJECTIVES]
+        if bad or not self.objectives:
+            out.append(Problem("objective", self.objective, f"expected one or more of {', '.join(OBJECTIVES)}"))
+        if self.dataflow is not None and self.dataflow not in DATAFLOWS:
+            out.append(Problem("dataflow", self.dataflow, f"expected one of {', '.join(DATAFLOWS)}"))
+        if not 0.0 <= self.min_utilization <= 1.0:
+            out.append(Problem("min_utilization", self.min_utilization, "expected a fraction between 0 and 1"))
+        for name in ("samples", "victory", "spatial_candidates"):
+            if getattr(self, name) < 1:
+                out.append(Problem(name, getattr(self, name), "expected a positive integer"))
+        if self.refine < 0:
+            out.append(Problem("refine", self.refine, "expected a non-negative integer"))
+        return out
+
+
+def _prime_factors(n: int) -> list[int]:
+    out, p = [], 2
+    while n > 1 and p * p <= n:
+        while n % p == 0:
+            out.append(p)
+            n //= p
+        p += 1
+    if n > 1:
+        out.append(n)
+    return out
+
+
+def _spatial_options(size: int, dims: tuple[str, ...], remaining: dict[str, int]) -> list[dict[str, int]]:
+    """Unrollings of up to two dims on one axis; no factor larger than its quotient needs."""
+    opts: list[dict[str, int]] = [{}]
+    seen: set[tuple[tuple[str, int], ...]] = {()}
+    live = [d for d in dims if remaining.get(d, 1) > 1]
+    for d in live:
+        b = remaining[d]
+        for f in sorted({min(b, size), *(x for x in range(2, min(b, size) + 1) if b % x == 0)}):
+            f = math.ceil(b / math.ceil(b / f))
+            for opt in ({d: f}, *({d: f, d2: math.ceil(remaining[d2] / math.ceil(remaining[d2] / min(remaining[d2], size // f)))}
+                                  for d2 in live if d2 != d and size // f >= 2)):  # fmt: skip
+                key = tuple(sorted(opt.items()))
+                if key not in seen and all(v >= 1 for v in opt.values()):
+                    seen.add(key)
+                    opts.append(dict(opt))
+    return opts
+
+
+def _dataflow_dims(layer: Layer, dataflow: str | None) -> set[str] | None:
+    if dataflow in _STATIONARY:
+        return set(layer.operands[_STATIONARY[dataflow]].relevant_dims)
+    if dataflow == "rs":
+        return {"S", "Q", "C", "K", "N", "G"}
+    return None
+
+
+def spatial_candidates(layer: Layer, arch: Architecture, keep: int | None, options: MapperOptions | None = None) -> list[list[dict[str, int]]]:
+    """Spatial unrollings, best spatial utilization first (all of them when ``keep`` is None)."""
+    options = options or MapperOptions()
+    out_rel = layer.operand("outputs").relevant_dims
+    flow = _dataflow_dims(layer, options.dataflow)
+    beams: list[tuple[float, list[dict[str, int]], dict[str, int]]] = [(1.0, [], dict(layer.dims))]
+    for axis in arch.axes:
+        dims = tuple(d for d in axis.dims if (axis.reduction or d in out_rel) and (flow is None or d in flow))
+        grown = []
+        seen = set()
+        for _, chosen, remaining in beams:
+            for opt in _spatial_options(axis.size, dims, remaining):
+                rem = dict(remaining)
+                for d, f in opt.items():
+                    rem[d] = math.ceil(rem[d] / f)
+                new = [*chosen, opt]
+                key = tuple(tuple(sorted(c.items())) for c in new)
+                if key in seen or not _tight(layer, new):
+                    continue
+                seen.add(key)
+                fan = math.prod(math.prod(c.values()) for c in new)
+                padded = math.prod(rem[d] for d in DIMS) * fan
+                grown.append((layer.macs / padded * fan, new, rem))
+        grown.sort(key=lambda t: -t[0])
+        beams = grown if keep is None else grown[: keep * 3]
+    total = arch.num_macs
+    result = []
+    for _, chosen, _ in beams:
+        used = layer.macs / math.prod(math.ceil(layer.dims[d] / math.prod(c.get(d, 1) for c in chosen)) for d in DIMS)
+        if used / total + 1e-12 < options.min_utilization:
+            continue
+        if options.dataflow == "rs":
+            spatial_dims = {d for c in chosen for d, f in c.items() if f > 1}
+            if not {"S", "Q"} <= spatial_dims and layer.dims["S"] > 1:
+                continue
+        result.append(chosen)
+    return result if keep is None else result[:keep]
+
+
+def constraint_array(arch: Architecture, options: MapperOptions) -> np.ndarray:
+    """The compiled search's ``fixed`` array from the spec's level constraints and the options'."""
+    from hwsim.mapper import fastmodel
+
+    names = [lv.name for lv in arch.levels]
+    fixed = fastmodel.no_constraints(len(names))
+    problems = []
+    pins = [(lv.name, d, n, f"levels[{i}].factors.{d}") for i, lv in enumerate(arch.levels) for d, n in lv.fixed_factors]
+    pins += [(lv, d, n, f"--fix {lv}.{d}") for lv, d, n in options.fixed_factors]
+    for lv, d, n, where in pins:
+        if lv not in names or d not in DIMS or not 1 <= n <= MAX_NUMBER:
+            problems.append(Problem(where, f"{lv}.{d}={n}", f"expected LEVEL.DIM=N with a level of {arch.name} ({', '.join(names)}), "
+                                                             f"a dim of {''.join(DIMS)} and 1 ≤ N ≤ {MAX_NUMBER:g}"))  # fmt: skip
+            continue
+        fixed[names.index(lv), DIMS.index(d)] = n
+    orders = [(lv.name, lv.loop_order, f"levels[{i}].order") for i, lv in enumerate(arch.levels) if lv.loop_order is not None]
+    orders += [(lv, o, f"--order {lv}") for lv, o in options.fixed_orders]
+    for lv, order, where in orders:
+        if lv not in names or any(d not in DIMS for d in order) or len(set(order)) != len(order):
+            problems.append(Problem(where, f"{lv}={','.join(order)}", f"expected LEVEL=D1,D2,... with a level of {arch.name} and distinct dims"))
+            continue
+        fixed[names.index(lv), len(DIMS):] = [DIMS.index(d) for d in order] + [DIMS.index(d) for d in DIMS if d not in order]
+    if problems:
+        raise SpecError("mapping constraints", problems)
+    return fixed
+
+
+def _tight(layer: Layer, chosen: list[dict[str, int]]) -> bool:
+    """No spatial factor larger than needed, with the rest of each bound as one more factor."""
+    for d, b in layer.dims.items():
+        factors = [c[d] for c in chosen if c.get(d, 1) > 1]
+        if not factors:
+            continue
+        factors.append(math.ceil(b / math.prod(factors)))
+        total = math.prod(factors)
+        if any(f > 1 and total // f * (f - 1) >= b for f in factors):
+            return False
+    return True
+
+
+def _spatial_array(cands: list[list[dict[str, int]]]) -> np.ndarray:
+    return np.array([[[c.get(d, 1) for d in DIMS] for c in cand] for cand in cands], np.int64).reshape(len(cands), -1, len(DIMS))
+
+
+def _distributions(q: int, levels: list[int]) -> list[dict[int, int]]:
+    """Every way to split q's prime factors over the given levels (as level → factor)."""
+    results: set[tuple[tuple[int, int], ...]] = set()
+
+    def rec(primes: list[int], acc: dict[int, int]) -> None:
+        if not primes:
+            results.add(tuple(sorted((lv, f) for lv, f in acc.items() if f > 1)))
+            return
+        p, rest = primes[0], primes[1:]
+        for lv in levels:
+            acc[lv] = acc.get(lv, 1) * p
+            rec(rest, acc)
+            acc[lv] //= p
+
+    rec(_prime_factors(q), {})
+    return [dict(r) for r in sorted(results)]
+
+
+def _order_classes(layer: Layer, dims: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """One order per equivalence class: same trailing-irrelevant loop set for every operand."""
+    if len(dims) <= 1:
+        return [dims]
+    rel = [{DIMS.index(d) for d in op.relevant_dims} for op in layer.operands]
+    classes: dict[tuple[frozenset[int], ...], tuple[int, ...]] = {}
+    for perm in itertools.permutations(dims):
+        sig = []
+        for r in rel:
+            tail: list[int] = []
+            for d in reversed(perm):
+                if d in r:
+                    break
+                tail.append(d)
+            sig.append(frozenset(tail))
+        classes.setdefault(tuple(sig), perm)
+    return list(classes.values())
+
+
+def enumerate_mapspace(
+    layer: Layer, arch: Architecture, options: MapperOptions | None = None, batch: int = 65_536
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The whole pruned mapspace as batches of encoded (factors, orders)."""
+    options = options or MapperOptions()
+    nl, na = len(arch.levels), len(arch.axes)
+    allowed = {k: [lv for lv in range(nl) if _allows(arch.levels[lv].temporal_dims, DIMS[k])] for k in range(len(DIMS))}
+    stationary = _STATIONARY.get(options.dataflow or "", -1)
+    fixed = constraint_array(arch, options)
+    nd = len(DIMS)
+    for k in range(nd):
+        allowed[k] = [lv for lv in allowed[k] if fixed[lv, k] == 0]
+    order_cache: dict[tuple[tuple[int, ...], int], np.ndarray] = {}
+    fb: list[np.ndarray] = []
+    ob: list[np.ndarray] = []
+    pending = 0
+    for chosen in spatial_candidates(layer, arch, None, options):
+        spatial = np.ones((na, len(DIMS)), np.int64)
+        for a, c in enumerate(chosen):
+            for name, f in c.items():
+                spatial[a, DIMS.index(name)] = f
+        per_dim = []
+        for k in range(nd):
+            pinned = int(np.where(fixed[:, k] > 0, fixed[:, k], 1).prod())
+            q = math.ceil(layer.dims[DIMS[k]] / (int(spatial[:, k].prod()) * pinned))
+            per_dim.append(_distributions(q, allowed[k]) if allowed[k] else ([{}] if q == 1 else []))
+        for combo in itertools.product(*per_dim):
+            factors = np.ones((nl + na, len(DIMS)), np.int64)
+            factors[nl:] = spatial
+            factors[:nl] = np.where(fixed[:, :nd] > 0, fixed[:, :nd], 1)
+            for k, dist in enumerate(combo):
+                for lv, f in dist.items():
+                    factors[lv, k] = f
+            level_opts = []
+            for lv in range(nl):
+                present = tuple(d for d in range(len(DIMS)) if factors[lv, d] > 1)
+                key = (present, stationary)
+                if fixed[lv, nd] >= 0:
+                    level_opts.append(fixed[lv, nd:][None, :])
+                    continue
+                if key not in order_cache:
+                    if stationary >= 0:
+                        rel = {DIMS.index(x) for x in layer.operands[stationary].relevant_dims}
+                        opts = [tuple(sorted(present, key=lambda x: x not in rel))]
+                    else:
+                        opts = _order_classes(layer, present)
+                    order_cache[key] = np.array([(*o, *(d for d in range(len(DIMS)) if d not in o)) for o in opts], np.int64)
+                level_opts.append(order_cache[key])
+            idx = np.array(list(itertools.product(*(range(len(x)) for x in level_opts))), np.int64).reshape(-1, nl)
+            orders = np.stack([level_opts[lv][idx[:, lv]] for lv in range(nl)], axis=1)
+            fb.append(np.broadcast_to(factors, (len(idx), *factors.shape)))
+            ob.append(orders)
+            pending += len(idx)
+            if pending >= batch:
+                yield np.concatenate(fb), np.concatenate(ob)
+                fb, ob, pending = [], [], 0
+    if fb:
+        yield np.concatenate(fb), np.concatenate(ob)
+
+
+def _allows(temporal_dims: tuple[str, ...] | None, dim: str) -> bool:
+    return temporal_dims is None or dim in temporal_dims
+
+
+def _scores(out: np.ndarray, objectives: tuple[str, ...], clock_hz: float) -> np.ndarray:
+    cols = {"energy": out[:, 0], "delay": out[:, 1], "edp": out[:, 0] * out[:, 1] / clock_hz}
+    return np.stack([cols[o] for o in objectives], axis=1)
+
+
+def _no_mapping(layer: Layer, arch: Architecture, options: MapperOptions) -> SpecError:
+    cands = spatial_candidates(layer, arch, 1, options)
+    if not cands:
+        return SpecError(
+            f"no valid mapping of layer {layer.name!r} on {arch.name!r}",
+            [Problem("spatial", options.dataflow or "any", f"expected a spatial unrolling meeting the constraints "
+                     f"(dataflow {options.dataflow or 'any'}, min_utilization {options.min_utilization:g})")],
+        )  # fmt: skip
+    # The smallest tiles: everything temporal at the outermost level.
+    chosen = cands[0]
+    rem = {d: math.ceil(layer.dims[d] / math.prod(c.get(d, 1) for c in chosen)) for d in DIMS}
+    m = Mapping.build([[(d, r) for d, r in rem.items() if r > 1]] + [[] for _ in arch.levels[1:]], [list(c.items()) for c in chosen])
+    return SpecError(f"no valid mapping of layer {layer.name!r} on {arch.name!r}", check_mapping(layer, arch, m))
+
+
+def map_layer(layer: Layer, arch: Architecture, options: MapperOptions | None = None) -> CostReport:
+    """The best mapping found for ``layer`` on ``arch`` and its cost (the reference model's).
+
+    Raises :class:`SpecError` when no valid mapping exists (e.g. a buffer too small for even
+    the smallest tile), with the reasons.
+    """
+    from hwsim.mapper import fastmodel
+
+    options = options or MapperOptions()
+    bad = options.problems()
+    if bad:
+        raise SpecError("mapper options", bad)
+    packed = fastmodel.Packed.build(layer, arch)
+    if options.exhaustive:
+        best = _exhaustive(layer, arch, options, packed)
+        if best is None:
+            raise _no_mapping(layer, arch, options)
+        mapping = fastmodel.decode(*best, arch)
+    else:
+        cands = spatial_candidates(layer, arch, options.spatial_candidates, options)
+        if not cands:
+            raise _no_mapping(layer, arch, options)
+        f, o, out, _ = fastmodel.search(
+            packed, _spatial_array(cands), options.objectives, max_samples=options.samples, victory=options.victory,
+            refine=options.refine, seed=options.seed, stationary=_STATIONARY.get(options.dataflow or "", -1),
+            fixed=constraint_array(arch, options),
+        )  # fmt: skip
+        if out[2] != 1.0:
+            raise _no_mapping(layer, arch, options)
+        mapping = fastmodel.decode(f, o, arch)
+    return evaluate_mapping(layer, arch, mapping)
+
+
+def greedy_mapping(layer: Layer, arch: Architecture, dataflow: str = "ws") -> Mapping:
+    """A fixed textbook schedule, no search: the dataflow's best-utilization unrolling, then each
+    on-chip level from the innermost filled greedily (dims in N G K C P Q R S order, prime by prime,
+    while the tiles fit), the rest at DRAM, and the dataflow's stationary loop order everywhere."""
+    from hwsim.core.mapping import capacity_problems
+
+    options = MapperOptions(dataflow=dataflow)
+    cands = spatial_candidates(layer, arch, 1, options)
+    if not cands:
+        raise _no_mapping(layer, arch, options)
+    chosen = cands[0]
+    remaining = {d: math.ceil(layer.dims[d] / math.prod(c.get(d, 1) for c in chosen)) for d in DIMS}
+    rel = layer.operands[_STATIONARY[dataflow]].relevant_dims if dataflow in _STATIONARY else frozenset(DIMS)
+    levels: list[dict[str, int]] = [{} for _ in arch.levels]
+
+    def build() -> Mapping:
+        temporal = [[(d, f[d]) for d in sorted(f, key=lambda x: (x not in rel, DIMS.index(x)))] for f in levels]
+        temporal[0] = [(d, r) for d, r in sorted(remaining.items(), key=lambda x: (x[0] not in rel, DIMS.index(x[0]))) if r > 1]
+        return Mapping.build(temporal, [list(c.items()) for c in chosen])
+
+    for i in range(len(arch.levels) - 1, 0, -1):
+        allowed = arch.levels[i].temporal_dims
+        for d in DIMS:
+            if allowed is not None and d not in allowed:
+                continue
+            for p in _prime_factors(remaining[d]):
+                levels[i][d] = levels[i].get(d, 1) * p
+                remaining[d] //= p
+                if capacity_problems(layer, arch, build(), range(1, i + 1)):
+                    levels[i][d] //= p
+                    remaining[d] *= p
+                    break
+    return build()
+
+
+def mapspace_size(layer: Layer, arch: Architecture, options: MapperOptions | None = None) -> int:
+    return sum(len(f) for f, _ in enumerate_mapspace(layer, arch, options))
+
+
+def _exhaustive(layer: Layer, arch: Architecture, options: MapperOptions, packed: object) -> tuple[np.ndarray, np.ndarray] | None:
+    from hwsim.mapper import fastmodel
+
+    assert isinstance(packed, fastmodel.Packed)
+    best: tuple[np.ndarray, np.ndarray] | None = None
+    best_score: np.ndarray | None = None
+    seen = 0
+    for factors, orders in enumerate_mapspace(layer, arch, options):
+        seen += len(factors)
+        if seen > options.exhaustive_limit:
+            raise SpecError(
+                f"exhaustive mapping of layer {layer.name!r}",
+                [Problem("mapspace", f"more than {options.exhaustive_limit} mappings", "expected a small layer for --exhaustive")],
+            )
+        out = fastmodel.evaluate_batch(packed, factors, orders)
+        ok = (out[:, 2] == 1.0) & fastmodel.padding_ok(factors, packed.bounds)
+        if not ok.any():
+            continue
+        scores = _scores(out[ok], options.objectives, arch.clock_hz)
+        idx = np.lexsort(scores.T[::-1])[0]
+        if best_score is None or tuple(scores[idx]) < tuple(best_score):
+            best_score = scores[idx]
+            k = np.flatnonzero(ok)[idx]
+            best = (factors[k].copy(), orders[k].copy())
+    return best

@@ -1,0 +1,606 @@
+"""The mapper's encoding of mappings, and its compiled batch evaluation, sampler and local search.
+
+Costs come from the one closed-form model, :func:`hwsim.cost.kernel.cost`; this module only builds its
+loop nests from a compact encoding of a mapping for a fixed (layer, architecture) pair:
+
+* ``factors[s, d]``: the loop bound of dim ``d`` in slot ``s``; slots ``0..L-1`` are the
+  levels' temporal loops, slots ``L..L+A-1`` the spatial axes;
+* ``orders[l, :]``: the permutation of the eight dims at level ``l``, outermost first
+  (loops of bound 1 are skipped). Spatial loops within an axis are in dimension order, which
+  changes no count (unions over an axis do not depend on the order of its loops).
+
+The encoding holds one loop per dim per level and no bypass (the mapspace the mapper searches);
+:mod:`hwsim.cost.analytical` costs any mapping through the same kernel. :class:`hwsim.cost.kernel.Packed`
+holds the layer and architecture as the kernel's named arrays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+import hwsim.cost.kernel as kernel_module
+from hwsim.core.arch import Architecture
+from hwsim.core.mapping import Mapping
+from hwsim.core.workload import DIMS
+from hwsim.cost.kernel import (
+    Costs,
+    Nest,
+    Packed,
+    Work,
+    buffered_bits,
+    compiled,
+    compiled_inline,
+    contiguous,
+    cost,
+    held_bits,
+    new_costs,
+    workspace,
+)
+
+__all__ = ["OBJECTIVE_CODES", "Packed", "decode", "encode", "evaluate_batch"]
+
+ND = len(DIMS)
+OBJECTIVE_CODES = {"energy": 0, "delay": 1, "edp": 2}
+
+
+def encode(mapping: Mapping, arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
+    """(factors, orders) arrays of a mapping with at most one loop per dim per level and no bypass."""
+    nl, na = len(arch.levels), len(arch.axes)
+    factors = np.ones((nl + na, ND), np.int64)
+    orders = np.tile(np.arange(ND, dtype=np.int64), (nl, 1))
+    for l, group in enumerate(mapping.temporal):
+        seen = []
+        for d, n in group:
+            k = DIMS.index(d)
+            if k in seen and n > 1:
+                raise ValueError(f"level {arch.levels[l].name} has two loops over {d}: not encodable")
+            factors[l, k] *= n
+            seen.append(k)
+        rest = [k for k in range(ND) if k not in seen]
+        orders[l] = seen + rest
+    for a, group in enumerate(mapping.spatial):
+        for d, n in group:
+            factors[nl + a, DIMS.index(d)] *= n
+    if mapping.bypass:
+        raise ValueError("mappings with bypass are not encodable (hwsim.cost.analytical costs them)")
+    return factors, orders
+
+
+def decode(factors: np.ndarray, orders: np.ndarray, arch: Architecture) -> Mapping:
+    nl, na = len(arch.levels), len(arch.axes)
+    temporal = [[(DIMS[d], int(factors[l, d])) for d in orders[l] if factors[l, d] > 1] for l in range(nl)]
+    spatial = [[(DIMS[d], int(factors[nl + a, d])) for d in range(ND) if factors[nl + a, d] > 1] for a in range(na)]
+    return Mapping.build(temporal, spatial)
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoded mappings through the kernel. The compiled functions run as the kernel's do (hwsim.cost.kernel.compiled:
+# no reference counting) and so allocate nothing: :class:`Scratch` holds every array they write.
+
+
+class Scratch(NamedTuple):
+    nest: Nest  # the nest of the mapping being costed
+    costs: Costs  # its figures
+    work: Work  # the kernel's scratch
+    tile: np.ndarray  # (1, 8) extents of one level's tile (capacity repair)
+    held: np.ndarray  # (L, 3) footprints of one level's tiles
+    allowed: np.ndarray  # (L,) levels a dim may take temporal loops at
+    order: np.ndarray  # (8,) one level's order being partitioned
+    factors: np.ndarray  # (1, L+A, 8) a batch of one mapping: the search's candidate
+    orders: np.ndarray  # (1, L, 8)
+    rows: np.ndarray  # (1, 3) its (energy_pj, cycles, fits)
+
+
+def _scratch(pk: Packed, padded: np.ndarray) -> Scratch:
+    """Scratch for encoded mappings whose loops over each dim d multiply to at most ``padded[d]``."""
+    nl, na = pk.keeps.shape[0], pk.axis_level.shape[0]
+    m = ND * (nl + na)
+    nest = Nest(dim=np.empty(m, np.int64), bound=np.empty(m, np.int64), level=np.empty(m, np.int64), axis=np.empty(m, np.int64),
+                starts=np.empty(nl + 1, np.int64), keep=pk.keeps)  # fmt: skip
+    return Scratch(
+        nest=nest, costs=new_costs(nl), work=workspace(pk, m, padded), tile=np.ones((1, ND), np.int64), held=np.zeros((nl, 3)),
+        allowed=np.empty(nl, np.int64), order=np.empty(ND, np.int64), factors=np.ones((1, nl + na, ND), np.int64),
+        orders=np.zeros((1, nl, ND), np.int64), rows=np.zeros((1, 3)),
+    )  # fmt: skip
+
+
+@compiled_inline
+def _build_nest(pk, factors, orders, b, nest):
+    """The loop nest of encoded mapping b: each level's temporal loops in its order, then the spatial loops of
+    the axes below it in dimension order; loops of bound 1 dropped. Returns its length."""
+    nl = pk.keeps.shape[0]
+    na = pk.axis_level.shape[0]
+    n = 0
+    for l in range(nl):
+        nest.starts[l] = n
+        for j in range(ND):
+            d = orders[b, l, j]
+            f = factors[b, l, d]
+            if f > 1:
+                nest.dim[n] = d
+                nest.bound[n] = f
+                nest.level[n] = l
+                nest.axis[n] = -1
+                n += 1
+        for a in range(na):
+            if pk.axis_level[a] == l:
+                for d in range(ND):
+                    f = factors[b, nl + a, d]
+                    if f > 1:
+                        nest.dim[n] = d
+                        nest.bound[n] = f
+                        nest.level[n] = l
+                        nest.axis[n] = a
+                        n += 1
+    nest.starts[nl] = n
+    return n
+
+
+@compiled_inline
+def _evaluate_one(pk, factors, orders, b, rows, sc):
+    """(energy_pj, cycles, fits) of encoded mapping b into rows[b]."""
+    nest = sc.nest
+    out = sc.costs
+    n = _build_nest(pk, factors, orders, b, nest)
+    cost(pk, nest, n, out, sc.work)
+    rows[b, 0] = out.energy[0]
+    rows[b, 1] = out.cycles[0]
+    rows[b, 2] = out.fits[0]
+
+
+@compiled
+def _evaluate_batch(pk, factors, orders, rows, sc):
+    for b in range(factors.shape[0]):
+        _evaluate_one(pk, factors, orders, b, rows, sc)
+
+
+def evaluate_batch(packed: Packed, factors: np.ndarray, orders: np.ndarray) -> np.ndarray:
+    """Rows of (energy_pj, cycles, fits) for a batch: factors (B, L+A, 8), orders (B, L, 8)."""
+    rows = np.empty((factors.shape[0], 3), np.float64)
+    factors, orders = np.ascontiguousarray(factors, np.int64), np.ascontiguousarray(orders, np.int64)
+    try:  # a dim's loops multiply to less than twice its bound when no factor is larger than needed
+        _evaluate_batch(packed, factors, orders, rows, _scratch(packed, 2 * packed.bounds))
+    except ValueError:  # a nest padded beyond that (the enumeration costs such candidates before padding_ok drops them)
+        _evaluate_batch(packed, factors, orders, rows, _scratch(packed, factors.prod(axis=1).max(axis=0)))
+    return rows
+
+
+def _sampled_padding(packed: Packed, spatial: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """The largest product of a dim's loops the sampler makes: it covers the bound b of a dim unrolled (and pinned) s
+    times with ⌈b / s⌉ more, s·⌈b / s⌉ < b + s ≤ 2·max(b, s); its moves and repairs keep that product."""
+    pinned = np.where(fixed[:, :ND] > 0, fixed[:, :ND], 1).prod(axis=0)
+    unrolled = spatial.prod(axis=1).max(axis=0) if spatial.size else np.ones(ND, np.int64)
+    return 2 * np.maximum(packed.bounds, unrolled * pinned)
+
+
+def padding_ok(factors: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Per mapping: factors cover every bound and no factor is larger than needed (vectorized)."""
+    total = factors.prod(axis=1)  # (B, 8)
+    covered = (total >= bounds).all(axis=1)
+    tight = ~((factors > 1) & ((total[:, None, :] // factors) * (factors - 1) >= bounds)).any(axis=(1, 2))
+    return np.asarray(covered & tight)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling and local search over the mapspace, compiled
+
+
+@compiled
+def _tile_bits(pk, l, factors, sc):
+    """Capacity one instance of level l needs for the tiles of an encoded mapping (the kernel's rule)."""
+    nl = pk.keeps.shape[0]
+    tile = sc.tile
+    held = sc.held
+    ws = sc.work
+    for d in range(ND):
+        tile[0, d] = 1
+    for j in range(l, nl):
+        for d in range(ND):
+            tile[0, d] *= factors[j, d]
+    for a in range(pk.axis_level.shape[0]):
+        if pk.axis_level[a] >= l:
+            for d in range(ND):
+                tile[0, d] *= factors[nl + a, d]
+    for o in range(3):
+        held[l, o] = contiguous(pk.proj, pk.n_tensor_axes, o, tile, 0, ws.cs, ws.ns, ws.marks, ws.marks_next) if pk.keeps[l, o] else 0.0
+    return buffered_bits(pk.double_buffered, l, held_bits(pk.keeps, pk.is_output, pk.elem_bits, l, held, False))
+
+
+@compiled
+def _smallest_prime(n):
+    p = 2
+    while p * p <= n:
+        if n % p == 0:
+            return p
+        p += 1
+    return n
+
+
+@compiled
+def _repair(pk, factors, fixed, sc):
+    """Move prime factors outwards until every level's tiles fit; False if impossible."""
+    nl = pk.keeps.shape[0]
+    na = pk.axis_level.shape[0]
+    bounds = pk.bounds
+    for l in range(nl - 1, 0, -1):
+        cap = pk.size_bits[l]
+        if cap < 0:
+            continue
+        while _tile_bits(pk, l, factors, sc) > cap:
+            # candidates: free temporal factors at level l or inside it
+            count = 0
+            for j in range(l, nl):
+                for d in range(ND):
+                    if factors[j, d] > 1 and fixed[j, d] == 0:
+                        count += 1
+            if count == 0:
+                return False
+            pick = np.random.randint(count)
+            for j in range(l, nl):
+                for d in range(ND):
+                    if factors[j, d] > 1 and fixed[j, d] == 0:
+                        if pick == 0:
+                            t = l - 1
+                            while t > 0 and (not pk.temporal_ok[t, d] or fixed[t, d] > 0):
+                                t -= 1
+                            if fixed[t, d] > 0:
+                                return False
+                            p = _smallest_prime(factors[j, d])
+                            factors[j, d] //= p
+                            factors[t, d] *= p
+                        pick -= 1
+    # no factor larger than needed (padding only where it buys coverage)
+    for d in range(ND):
+        total = 1
+        for s in range(nl + na):
+            total *= factors[s, d]
+        if total < bounds[d]:
+            return False
+        for s in range(nl + na):
+            f = factors[s, d]
+            if f > 1 and (total // f) * (f - 1) >= bounds[d]:
+                return False
+    return True
+
+
+@compiled
+def _sample(pk, spatial, k, stationary, fixed, factors, orders, sc):
+    nl = pk.keeps.shape[0]
+    na = pk.axis_level.shape[0]
+    bounds = pk.bounds
+    for s in range(nl + na):
+        for d in range(ND):
+            factors[s, d] = 1
+    greedy = np.random.random() < 0.5  # fill inner levels first and let repair push out the excess
+    allowed = sc.allowed
+    for a in range(na):
+        for d in range(ND):
+            factors[nl + a, d] = spatial[k, a, d]
+    for d in range(ND):
+        s = 1
+        for a in range(na):
+            s *= factors[nl + a, d]
+        m = 0
+        for l in range(nl):
+            if fixed[l, d] > 0:
+                factors[l, d] = fixed[l, d]
+                s *= fixed[l, d]
+            elif pk.temporal_ok[l, d]:
+                allowed[m] = l
+                m += 1
+        q = (bounds[d] + s - 1) // s
+        if m == 0 and q > 1:
+            return False
+        while q > 1:
+            p = _smallest_prime(q)
+            q //= p
+            factors[allowed[m - 1] if greedy else allowed[np.random.randint(m)], d] *= p
+    for l in range(nl):
+        if fixed[l, ND] >= 0:
+            for d in range(ND):
+                orders[l, d] = fixed[l, ND + d]
+            continue
+        for d in range(ND):
+            orders[l, d] = d
+        for i in range(ND - 1, 0, -1):
+            j = np.random.randint(i + 1)
+            t = orders[l, i]
+            orders[l, i] = orders[l, j]
+            orders[l, j] = t
+        if stationary >= 0:
+            _stationary_order(orders, l, pk, stationary, sc.order)
+    return _repair(pk, factors, fixed, sc)
+
+
+@compiled
+def _stationary_order(orders, l, pk, o, tmp):
+    """Stable-partition level l's order so the dims operand o ignores come innermost."""
+    m = 0
+    for i in range(ND):
+        if pk.relevant[o, orders[l, i]]:
+            tmp[m] = orders[l, i]
+            m += 1
+    for i in range(ND):
+        if not pk.relevant[o, orders[l, i]]:
+            tmp[m] = orders[l, i]
+            m += 1
+    for i in range(ND):
+        orders[l, i] = tmp[i]
+
+
+@compiled
+def _better(out, best, objective, clock):
+    for i in range(objective.shape[0]):
+        code = objective[i]
+        if code == 0:
+            a, b = out[0], best[0]
+        elif code == 1:
+            a, b = out[1], best[1]
+        else:
+            a, b = out[0] * out[1] / clock, best[0] * best[1] / clock
+        if a < b * (1 - 1e-12):
+            return True
+        if a > b * (1 + 1e-12):
+            return False
+    return False
+
+
+@compiled
+def _mutate(pk, factors, orders, stationary, fixed, sc):
+    nl = pk.keeps.shape[0]
+    r = np.random.randint(3)
+    if r < 2:
+        # move one prime factor of one dim to another allowed level
+        count = 0
+        for j in range(nl):
+            for d in range(ND):
+                if factors[j, d] > 1 and fixed[j, d] == 0:
+                    count += 1
+        if count == 0:
+            return
+        pick = np.random.randint(count)
+        for j in range(nl):
+            for d in range(ND):
+                if factors[j, d] > 1 and fixed[j, d] == 0:
+                    if pick == 0:
+                        t = np.random.randint(nl)
+                        if t != j and pk.temporal_ok[t, d] and fixed[t, d] == 0:
+                            p = _smallest_prime(factors[j, d])
+                            factors[j, d] //= p
+                            factors[t, d] *= p
+                    pick -= 1
+    else:
+        l = np.random.randint(nl)
+        if fixed[l, ND] >= 0:
+            return
+        i = np.random.randint(ND)
+        j = np.random.randint(ND)
+        t = orders[l, i]
+        orders[l, i] = orders[l, j]
+        orders[l, j] = t
+        if stationary >= 0:
+            _stationary_order(orders, l, pk, stationary, sc.order)
+
+
+@compiled_inline
+def _keep(factors, orders, row, from_factors, from_orders, from_row):
+    """Copy one encoded mapping and its row of figures."""
+    for s in range(factors.shape[0]):
+        for d in range(ND):
+            factors[s, d] = from_factors[s, d]
+    for l in range(orders.shape[0]):
+        for d in range(ND):
+            orders[l, d] = from_orders[l, d]
+    for i in range(3):
+        row[i] = from_row[i]
+
+
+@compiled
+def _rank(rank, n, cand_out, objective, clock):
+    """Sort the first n candidate indices of rank by their best figures, best first (stable insertion sort)."""
+    for i in range(1, n):
+        k = rank[i]
+        j = i - 1
+        while j >= 0 and _better(cand_out[k], cand_out[rank[j]], objective, clock):
+            rank[j + 1] = rank[j]
+            j -= 1
+        rank[j + 1] = k
+
+
+@compiled
+def _refine(pk, k, steps, stationary, fixed, objective, cand_f, cand_o, cand_out, sc):
+    """``steps`` local moves from candidate k's best, keeping a move that is no worse (equal costs too, so the walk
+    crosses plateaus instead of stopping at their edge). Returns the mappings evaluated."""
+    f1 = sc.factors
+    o1 = sc.orders
+    out1 = sc.rows
+    f = f1[0]
+    o = o1[0]
+    out = out1[0]
+    evaluated = 0
+    for _ in range(steps):
+        _keep(f, o, out, cand_f[k], cand_o[k], cand_out[k])
+        _mutate(pk, f, o, stationary, fixed, sc)
+        if not _repair(pk, f, fixed, sc):
+            continue
+        _evaluate_one(pk, f1, o1, 0, out1, sc)
+        evaluated += 1
+        if out[2] == 1.0 and not _better(cand_out[k], out, objective, pk.clock_hz):
+            _keep(cand_f[k], cand_o[k], cand_out[k], f, o, out)
+    return evaluated
+
+
+@compiled
+def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, refine, seed, best_f, best_o, best_out,
+            cand_f, cand_o, cand_out, rank, sc):  # fmt: skip
+    np.random.seed(seed)
+    f1 = sc.factors  # a batch of one: f, o and out are its rows
+    o1 = sc.orders
+    out1 = sc.rows
+    f = f1[0]
+    o = o1[0]
+    out = out1[0]
+    best_out[0] = np.inf
+    best_out[1] = np.inf
+    best_out[2] = 0.0
+    found = False
+    evaluated = 0
+    n_cands = spatial.shape[0]
+    per_cand = max(1, max_samples // n_cands)
+    # Sampling: each spatial candidate gets its share of samples, cut short after `victory` valid samples in a row
+    # that do not beat the best of all candidates so far; each candidate keeps its own best.
+    live = 0
+    for k in range(n_cands):
+        cand_out[k, 2] = 0.0
+        since = 0
+        for _ in range(per_cand):
+            if not _sample(pk, spatial, k, stationary, fixed, f, o, sc):
+                continue
+            _evaluate_one(pk, f1, o1, 0, out1, sc)
+            evaluated += 1
+            if out[2] == 0.0:
+                continue
+            if cand_out[k, 2] == 0.0 or _better(out, cand_out[k], objective, pk.clock_hz):
+                _keep(cand_f[k], cand_o[k], cand_out[k], f, o, out)
+            if not found or _better(out, best_out, objective, pk.clock_hz):
+                found = True
+                _keep(best_f, best_o, best_out, f, o, out)
+                since = 0
+            else:
+                since += 1
+                if since >= victory:
+                    break
+        if cand_out[k, 2] == 1.0:
+            rank[live] = k
+            live += 1
+    if not found:
+        return evaluated
+    # Refinement, successive halving over the spatial candidates: a sampled best says little about where local moves
+    # take a candidate, so every candidate with a valid mapping is refined from its own best. The `refine` moves go in
+    # rounds of equal budget, split evenly over the candidates still in; after each round the better half stays,
+    # and the last round refines the one left.
+    _rank(rank, live, cand_out, objective, pk.clock_hz)
+    rounds = 1
+    n = live
+    while n > 1:
+        n = (n + 1) // 2
+        rounds += 1
+    per_round = refine // rounds
+    n = live
+    for r in range(rounds):
+        budget = per_round if r < rounds - 1 else refine - per_round * (rounds - 1)
+        for i in range(n):
+            evaluated += _refine(pk, rank[i], budget // n, stationary, fixed, objective, cand_f, cand_o, cand_out, sc)
+        _rank(rank, n, cand_out, objective, pk.clock_hz)
+        n = (n + 1) // 2
+    k = rank[0]
+    _keep(best_f, best_o, best_out, cand_f[k], cand_o[k], cand_out[k])
+    return evaluated
+
+
+def no_constraints(n_levels: int) -> np.ndarray:
+    """The ``fixed`` array meaning no constraint: [:, :8] fixed factors (0 = free), [:, 8:] a fixed order (-1 = free)."""
+    fixed = np.zeros((n_levels, 2 * ND), np.int64)
+    fixed[:, ND:] = -1
+    return fixed
+
+
+def search(
+    packed: Packed,
+    spatial: np.ndarray,
+    objective: tuple[str, ...] = ("edp",),
+    *,
+    max_samples: int = 20000,
+    victory: int = 2000,
+    refine: int = 3000,
+    seed: int = 0,
+    stationary: int = -1,
+    fixed: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Random-pruned sampling of each spatial candidate with a victory condition, then local refinement of the
+    candidates' bests by successive halving (``refine`` moves in all).
+
+    Returns (factors, orders, (energy_pj, cycles, fits), mappings evaluated); fits is 0 when
+    no valid mapping was found.
+    """
+    nl, na = packed.keeps.shape[0], packed.axis_level.shape[0]
+    best_f = np.ones((nl + na, ND), np.int64)
+    best_o = np.tile(np.arange(ND, dtype=np.int64), (nl, 1))
+    best_out = np.zeros(3)
+    k = spatial.shape[0]  # each candidate's best (factors, orders, figures) and their ranking
+    cand_f, cand_o, cand_out, rank = np.ones((k, nl + na, ND), np.int64), np.zeros((k, nl, ND), np.int64), np.zeros((k, 3)), np.zeros(k, np.int64)  # fmt: skip
+    codes = np.array([OBJECTIVE_CODES[o] for o in objective], np.int64)
+    fixed = no_constraints(nl) if fixed is None else np.ascontiguousarray(fixed, np.int64)
+    spatial = np.ascontiguousarray(spatial, np.int64)
+    n = _search(packed, spatial, stationary, fixed, codes, max_samples, victory, refine, seed, best_f, best_o, best_out,
+                cand_f, cand_o, cand_out, rank, _scratch(packed, _sampled_padding(packed, spatial, fixed)))  # fmt: skip
+    return best_f, best_o, best_out, int(n)
+
+
+@compiled
+def _random_batch(pk, spatial, seed, factors, orders, fixed, sc):
+    np.random.seed(seed)
+    made = 0
+    while made < factors.shape[0]:
+        k = np.random.randint(spatial.shape[0])
+        if _sample(pk, spatial, k, -1, fixed, factors[made], orders[made], sc):
+            made += 1
+
+
+def random_mappings(packed: Packed, spatial: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random valid encoded mappings (for benchmarks and tests)."""
+    nl, na = packed.keeps.shape[0], packed.axis_level.shape[0]
+    factors = np.ones((n, nl + na, ND), np.int64)
+    orders = np.zeros((n, nl, ND), np.int64)
+    spatial, fixed = np.ascontiguousarray(spatial, np.int64), no_constraints(nl)
+    _random_batch(packed, spatial, seed, factors, orders, fixed, _scratch(packed, _sampled_padding(packed, spatial, fixed)))
+    return factors, orders
+
+
+# ---------------------------------------------------------------------------------------------
+# numba's on-disk cache and the kernel
+
+
+def drop_stale_cache(cache_dir: Path, kernel_source: Path, prefix: str = "fastmodel") -> bool:
+    """Drop this module's cached compiled functions when they were compiled against another kernel.
+
+    numba invalidates a cached function when its own file changes, never when a function it calls from another file
+    does: this module's compiled sampler, search and batches inline :mod:`hwsim.cost.kernel`'s, so after a changed
+    ``kernel.py`` (a ``git pull`` on an editable install) they would go on ranking mappings by the old model, with no
+    word. The kernel source's hash is kept beside the cached files; when it differs, the files of ``prefix`` go (numba
+    compiles them again, once). Returns whether anything was dropped; a cache folder that cannot be read or written is
+    left alone (numba then compiles in memory)."""
+    digest = hashlib.sha256(kernel_source.read_bytes()).hexdigest()
+    stamp = cache_dir / f"{prefix}.kernel-sha256"
+    try:
+        if stamp.read_text() == digest:
+            return False
+    except OSError:
+        pass
+    dropped = False
+    try:
+        for f in cache_dir.glob(f"{prefix}.*.nb[ic]"):
+            f.unlink(missing_ok=True)
+            dropped = True
+        tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+        tmp.write_text(digest)
+        os.replace(tmp, stamp)
+    except OSError:
+        pass
+    return dropped
+
+
+def _check_cache() -> None:
+    try:
+        where = Path(_search._cache._cache_path)  # numba's cache folder for this module (private, stable since 0.49)
+    except AttributeError:  # pragma: no cover - another numba: nothing cached where we look
+        return
+    drop_stale_cache(where, Path(kernel_module.__file__))
+
+
+_check_cache()
