@@ -19,7 +19,7 @@ import pandas as pd
 
 from hwsim.core.arch import Architecture
 from hwsim.core.io import write_bytes_atomic
-from hwsim.core.mapping import Mapping
+from hwsim.core.mapping import Mapping, loop_strides
 from hwsim.core.workload import Layer
 from hwsim.cost.analytical import CostReport
 from hwsim.evaluate import NetworkReport
@@ -142,19 +142,20 @@ def _reports(report: NetworkReport | CostReport | Sequence[CostReport]) -> list[
 def energy_by_level_and_operand(report: NetworkReport | CostReport | Sequence[CostReport]) -> dict[str, dict[str, float]]:
     """pJ by storage level then operand (``non-MAC ops`` for pooling/adds/norms), plus ``MAC`` and ``leakage`` entries."""
     out: dict[str, dict[str, float]] = {}
+
+    def add(group: str, part: str, e: float) -> None:
+        parts = out.setdefault(group, {})
+        parts[part] = parts.get(part, 0.0) + e
+
     for r in _reports(report):
         for (lv, op), e in r.access_energy_pj.items():
-            out.setdefault(lv, {}).setdefault(op, 0.0)
-            out[lv][op] += e
+            add(lv, op, e)
         if not r.access_energy_pj:  # a non-MAC op: its traffic is only per level
             for lv, e in r.level_energy_pj.items():
                 if e:
-                    out.setdefault(lv, {}).setdefault("non-MAC ops", 0.0)
-                    out[lv]["non-MAC ops"] += e
-        out.setdefault("MAC", {}).setdefault("compute", 0.0)
-        out["MAC"]["compute"] += r.mac_energy_pj
-        out.setdefault("leakage", {}).setdefault("static", 0.0)
-        out["leakage"]["static"] += r.leakage_energy_pj
+                    add(lv, "non-MAC ops", e)
+        add("MAC", "compute", r.mac_energy_pj)
+        add("leakage", "static", r.leakage_energy_pj)
     return out
 
 
@@ -258,15 +259,6 @@ def plot_roofline(report: NetworkReport, *, ax: Axes | None = None, label_top: i
     return fig
 
 
-def _digit_strides(dims: Sequence[str], bounds: Sequence[int]) -> list[int]:
-    strides = [1] * len(dims)
-    running: dict[str, int] = {}
-    for k in range(len(dims) - 1, -1, -1):
-        strides[k] = running.get(dims[k], 1)
-        running[dims[k]] = strides[k] * bounds[k]
-    return strides
-
-
 def pe_utilization(layer: Layer, arch: Architecture, mapping: Mapping) -> np.ndarray:
     """For every PE (an array shaped like the spatial axes, outermost first), the fraction of the
     layer's temporal iterations in which it performs a useful MAC.
@@ -276,7 +268,7 @@ def pe_utilization(layer: Layer, arch: Architecture, mapping: Mapping) -> np.nda
     zero-skipping are not in it. Invariant: ``sum × temporal iterations == layer.macs``.
     """
     nest = mapping.nest(arch)
-    strides = _digit_strides([lp.dim for lp in nest], [lp.bound for lp in nest])
+    strides = loop_strides(nest)
     sizes = tuple(a.size for a in arch.axes)
     shape = sizes if sizes else (1,)
     grid = np.ones(shape)
@@ -350,10 +342,7 @@ def plot_pe_utilization(report: NetworkReport | CostReport, layer: str | Layer, 
 def _frame(points: pd.DataFrame | Sequence[NetworkReport]) -> pd.DataFrame:
     if isinstance(points, pd.DataFrame):
         return points
-    rows = []
-    for r in points:
-        rows.append({"arch": r.arch.name, "workload": r.network.name, **r.totals()})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"arch": r.arch.name, "workload": r.network.name, **r.totals()} for r in points])
 
 
 def plot_pareto(points: pd.DataFrame | Sequence[NetworkReport], path: str | Path | None = None, *, x: str = "latency_s",

@@ -9,7 +9,7 @@ import argparse
 import io
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from hwsim.cli.explore import load_npz
 from hwsim.core.errors import Problem, SpecError
@@ -283,13 +283,9 @@ def _run(args: argparse.Namespace) -> str:
     if clip_net is not None:
         return _compare_clip(args, arch, clip_net, report, options, show)
     if args.plot is not None:
-        from hwsim.plots import plot_layers, save_figure
+        from hwsim.plots import plot_layers
 
-        try:
-            save_figure(plot_layers(report), args.plot)
-        except OSError as e:
-            raise SpecError("--plot", [Problem("--plot", args.plot, f"expected a writable file path ({e.strerror})")]) from None
-        args.written.append(f"{args.plot} (plot)")
+        _save_plot(args, plot_layers(report))
     if args.timeline is not None:
         _write_timeline(report, args.timeline, args.out)
         args.written.append(f"{args.out} (timeline of {args.timeline})")
@@ -303,6 +299,21 @@ def _run(args: argparse.Namespace) -> str:
     return _table(report, args.show_mappings, args.mapping_note)
 
 
+def _save_plot(args: argparse.Namespace, fig) -> None:  # type: ignore[no-untyped-def]
+    from hwsim.plots import save_figure
+
+    _writing("--plot", args.plot, lambda: save_figure(fig, args.plot))
+    args.written.append(f"{args.plot} (plot)")
+
+
+def _writing(option: str, path: str, write: Callable[[], object]) -> None:
+    """``write()``, an error naming ``option`` when the file cannot be written."""
+    try:
+        write()
+    except OSError as e:
+        raise SpecError(option, [Problem(option, path, f"expected a writable file path ({e.strerror})")]) from None
+
+
 def _compare_clip(args: argparse.Namespace, arch, clip_net, step, options, show) -> str:  # type: ignore[no-untyped-def]
     from rich.console import Console
     from rich.table import Table
@@ -313,13 +324,9 @@ def _compare_clip(args: argparse.Namespace, arch, clip_net, step, options, show)
     clip = evaluate_network(arch, clip_net, options, progress=show, engine=args.engine)
     frame = clip_vs_continual(clip, step)
     if args.plot is not None:
-        from hwsim.plots import plot_clip_vs_continual, save_figure
+        from hwsim.plots import plot_clip_vs_continual
 
-        try:
-            save_figure(plot_clip_vs_continual(frame, title=f"clip vs continual on {arch.name}"), args.plot)
-        except OSError as e:
-            raise SpecError("--plot", [Problem("--plot", args.plot, f"expected a writable file path ({e.strerror})")]) from None
-        args.written.append(f"{args.plot} (plot)")
+        _save_plot(args, plot_clip_vs_continual(frame, title=f"clip vs continual on {arch.name}"))
     if args.format == "json":
         out = step.to_json()
         out["clip"] = clip.to_json()
@@ -353,15 +360,10 @@ def _write_timeline(report, name: str, out: str) -> None:  # type: ignore[no-unt
         raise SpecError("command line", [Problem("--timeline", name, f"expected a MAC layer of {report.network.name} ({shown})")])
     layer = report.network.graph.nodes[name]["op"]
     cycle = simulate(layer, report.arch, found.mapping, check=False)
-    try:
-        if out.lower().endswith(".csv"):
-            write_text_atomic(out, cycle.timeline().to_csv(index=False))
-        else:
-            from hwsim.cost.timeline import plot_timeline
+    from hwsim.cost.timeline import plot_timeline
 
-            plot_timeline(cycle, out)
-    except OSError as e:
-        raise SpecError("--out", [Problem("--out", out, f"expected a writable file path ({e.strerror})")]) from None
+    csv = out.lower().endswith(".csv")
+    _writing("--out", out, lambda: write_text_atomic(out, cycle.timeline().to_csv(index=False)) if csv else plot_timeline(cycle, out))
 
 
 def _qualified(e: SpecError) -> list[Problem]:
@@ -383,11 +385,15 @@ def kernels_cached() -> bool:
     return any(any(p.rglob("kernel.*.nbi")) for p in places if p.is_dir())
 
 
+def _compile_notice() -> None:
+    if not kernels_cached():
+        sys.stderr.write("hwsim: compiling the cost-model kernels, once (about 20 s; cached for later runs)\n")
+
+
 def _progress():  # pragma: no cover - cosmetic
     if not sys.stderr.isatty():
         return None
-    if not kernels_cached():
-        sys.stderr.write("hwsim: compiling the cost-model kernels, once (about 20 s; cached for later runs)\n")
+    _compile_notice()
 
     def show(k: int, n: int, name: str) -> None:
         width = 30
@@ -557,8 +563,8 @@ def _map(args: argparse.Namespace) -> str:
         raise SpecError("command line", bad + [Problem(f"--{p.path.replace('_', '-')}", p.value, p.expected) for p in options.problems()])
     layer = _overrides(_parse_layer(args.layer), args)
     arch = load_arch(args.arch)
-    if sys.stderr.isatty() and not kernels_cached():  # pragma: no cover - cosmetic
-        sys.stderr.write("hwsim: compiling the cost-model kernels, once (about 20 s; cached for later runs)\n")
+    if sys.stderr.isatty():  # pragma: no cover - cosmetic
+        _compile_notice()
     start = time.perf_counter()
     r = map_layer(layer, arch, options)
     seconds = time.perf_counter() - start
@@ -619,10 +625,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "out", None):
             from hwsim.core.io import write_text_atomic
 
-            try:
-                write_text_atomic(args.out, text)
-            except OSError as e:
-                raise SpecError("--out", [Problem("--out", args.out, f"expected a writable file path ({e.strerror})")]) from None
+            _writing("--out", args.out, lambda: write_text_atomic(args.out, text))
             fmt = getattr(args, "format", None)
             args.written.insert(0, f"{args.out}" + (f" ({fmt})" if fmt else ""))
         else:

@@ -113,12 +113,12 @@ def tile_extents(nest: list[Loop], start: int) -> dict[str, int]:
 
 def level_starts(nest: list[Loop], n_levels: int) -> list[int]:
     """Index in ``nest`` where each level's temporal loops begin; entry n_levels is the MACs."""
-    starts = []
-    for i in range(n_levels):
-        idx = next((k for k, lp in enumerate(nest) if lp.level >= i), len(nest))
-        starts.append(idx)
-    starts.append(len(nest))
-    return starts
+    return [next((k for k, lp in enumerate(nest) if lp.level >= i), len(nest)) for i in range(n_levels)] + [len(nest)]
+
+
+def loop_strides(nest: list[Loop]) -> list[int]:
+    """How far each loop's index advances its dim: the product of the bounds of the inner loops on that dim."""
+    return [math.prod(inner.bound for inner in nest[k + 1 :] if inner.dim == lp.dim) for k, lp in enumerate(nest)]
 
 
 def check_mapping(layer: Layer, arch: Architecture, mapping: Mapping) -> list[Problem]:
@@ -167,10 +167,7 @@ def check_mapping(layer: Layer, arch: Architecture, mapping: Mapping) -> list[Pr
             add(Problem(f"factors[{d}]", total, f"expected the factors of {d} to multiply to at least its bound {want}"))
         elif any(total // f * (f - 1) >= want for f in factors):
             add(Problem(f"factors[{d}]", factors, f"expected no factor of {d} larger than needed to cover its bound {want}"))
-    if problems:
-        return problems
-    problems += capacity_problems(layer, arch, mapping)
-    return problems
+    return problems or capacity_problems(layer, arch, mapping)
 
 
 def tile_bytes(layer: Layer, arch: Architecture, mapping: Mapping, level: int) -> float:

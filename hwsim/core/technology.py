@@ -86,6 +86,7 @@ out nearer 35x than Eyeriss's 6x. The ordering RF < PE-to-PE < GLB < DRAM is kep
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from numbers import Real
@@ -185,17 +186,10 @@ def _node(value: object, name: str = "node_nm") -> float:
     return x
 
 
-def _positive(value: object, name: str) -> float:
+def _positive(value: object, name: str, zero: bool = False) -> float:
     x = _real(value, name)
-    if x <= 0:
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    return x
-
-
-def _non_negative(value: object, name: str) -> float:
-    x = _real(value, name)
-    if x < 0:
-        raise ValueError(f"{name} must be non-negative, got {value!r}")
+    if x < 0 or (x == 0 and not zero):
+        raise ValueError(f"{name} must be {'non-negative' if zero else 'positive'}, got {value!r}")
     return x
 
 
@@ -219,24 +213,20 @@ def _area_factor(node_nm: float) -> float:
     return _interpolate(_AREA_FACTOR, node_nm)
 
 
-def _supply_v(node_nm: float) -> float:
-    return _interpolate(_SUPPLY_V, node_nm)
+def _scale(table: dict[int, float], value: float, name: str, from_nm: float, to_nm: float) -> float:
+    v = _positive(value, name, zero=True)
+    a, b = _node(from_nm, "from_nm"), _node(to_nm, "to_nm")
+    return v * _interpolate(table, b) / _interpolate(table, a)
 
 
 def scale_energy(value_pj: float, from_nm: float, to_nm: float) -> float:
     """Scale an energy (pJ) measured at ``from_nm`` to ``to_nm`` (Stillmaker & Baas, see module doc)."""
-    v = _non_negative(value_pj, "value_pj")
-    a = _node(from_nm, "from_nm")
-    b = _node(to_nm, "to_nm")
-    return v * _energy_factor(b) / _energy_factor(a)
+    return _scale(_ENERGY_FACTOR, value_pj, "value_pj", from_nm, to_nm)
 
 
 def scale_area(value_um2: float, from_nm: float, to_nm: float) -> float:
     """Scale an area (µm²) measured at ``from_nm`` to ``to_nm`` (Stillmaker & Baas, see module doc)."""
-    v = _non_negative(value_um2, "value_um2")
-    a = _node(from_nm, "from_nm")
-    b = _node(to_nm, "to_nm")
-    return v * _area_factor(b) / _area_factor(a)
+    return _scale(_AREA_FACTOR, value_um2, "value_um2", from_nm, to_nm)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,13 +322,8 @@ _ACTIONS: Final = ("read", "write")
 def _sram_read64_pj_45(size_bytes: float) -> float:
     """64-bit read energy at 45 nm of an SRAM array, log-log through Horowitz's anchors."""
     pts = _SRAM_ANCHORS_45
-    if size_bytes <= pts[0][0]:
-        lo, hi = pts[0], pts[1]
-    elif size_bytes >= pts[-1][0]:
-        lo, hi = pts[-2], pts[-1]
-    else:
-        k = next(j for j in range(1, len(pts)) if size_bytes <= pts[j][0])
-        lo, hi = pts[k - 1], pts[k]
+    k = min(max(bisect.bisect_left([c for c, _ in pts], size_bytes), 1), len(pts) - 1)  # the segment, the end ones extended
+    lo, hi = pts[k - 1], pts[k]
     slope = math.log(hi[1] / lo[1]) / math.log(hi[0] / lo[0])
     return lo[1] * (size_bytes / lo[0]) ** slope
 
@@ -397,7 +382,7 @@ def sram_leakage_mw(node_nm: float, size_bytes: float) -> float:
     leakage current per bit held constant across nodes (power follows the supply)."""
     node = _node(node_nm)
     size = _positive(size_bytes, "size_bytes")
-    watts = 8 * size * _SRAM_LEAK_W_PER_BIT_45 * _supply_v(node) / _SUPPLY_V[_REFERENCE_NODE_NM]
+    watts = 8 * size * _SRAM_LEAK_W_PER_BIT_45 * _interpolate(_SUPPLY_V, node) / _SUPPLY_V[_REFERENCE_NODE_NM]
     return watts * 1e3
 
 

@@ -24,7 +24,7 @@ are :class:`TensorOp` nodes costed by their memory traffic and element operation
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -97,13 +97,7 @@ class Operand:
         """
         total = 1
         for axis in self.axes:
-            terms = tuple(
-                (coef * stride, count)
-                for d, coef in axis
-                for stride, count in digits.get(d, ())
-                if coef != 0 and count > 1
-            )
-            total *= distinct_count(terms)
+            total *= distinct_count((coef * stride, count) for d, coef in axis for stride, count in digits.get(d, ()) if coef != 0)
         return total
 
     def size(self, bounds: Mapping[str, int]) -> int:
@@ -148,9 +142,7 @@ def _distinct_sorted(terms: tuple[tuple[int, int], ...]) -> int:
 def distinct_count(terms: Iterable[tuple[int, int]]) -> int:
     """Number of distinct values of ``Σ c_i·x_i`` with ``0 ≤ x_i < n_i`` (all c_i > 0)."""
     live = tuple(sorted((c, n) for c, n in terms if n > 1))
-    if not live:
-        return 1
-    return _distinct_sorted(live)
+    return _distinct_sorted(live) if live else 1
 
 
 @dataclass(frozen=True)
@@ -193,15 +185,6 @@ class Layer:
             if op.name == name:
                 return op
         raise KeyError(name)
-
-    @property
-    def operand_names(self) -> tuple[str, ...]:
-        return tuple(op.name for op in self.operands)
-
-    def tensor_bytes(self, name: str) -> float:
-        """Bytes of one operand's whole tensor (inputs include the zero-padding halo)."""
-        op = self.operand(name)
-        return op.size(self.dims) * op.bits / 8
 
     @property
     def weight_count(self) -> int:
@@ -264,31 +247,14 @@ class Layer:
         return f"Layer({self.name!r}, {self.kind}, {shape}, macs={self.macs})"
 
 
-def _operands(
-    stride: tuple[int, int],
-    dilation: tuple[int, int],
-    bits: Mapping[str, int],
-) -> tuple[Operand, ...]:
-    sh, sw = stride
-    dh, dw = dilation
-    w = Operand("weights", ((("G", 1),), (("K", 1),), (("C", 1),), (("R", 1),), (("S", 1),)), bits["weights"])
-    i = Operand(
-        "inputs",
-        ((("N", 1),), (("G", 1),), (("C", 1),), (("P", sh), ("R", dh)), (("Q", sw), ("S", dw))),
-        bits["inputs"],
+def _operands(stride: tuple[int, int], dilation: tuple[int, int], weight_bits: int, input_bits: int, psum_bits: int) -> tuple[Operand, ...]:
+    (sh, sw), (dh, dw) = stride, dilation
+    return (
+        Operand("weights", ((("G", 1),), (("K", 1),), (("C", 1),), (("R", 1),), (("S", 1),)), weight_bits),
+        Operand("inputs", ((("N", 1),), (("G", 1),), (("C", 1),), (("P", sh), ("R", dh)), (("Q", sw), ("S", dw))), input_bits),
+        Operand("outputs", ((("N", 1),), (("G", 1),), (("K", 1),), (("P", 1),), (("Q", 1),)), input_bits,
+                is_output=True, psum_bits=psum_bits),
     )
-    o = Operand(
-        "outputs",
-        ((("N", 1),), (("G", 1),), (("K", 1),), (("P", 1),), (("Q", 1),)),
-        bits["inputs"],
-        is_output=True,
-        psum_bits=bits["outputs"],
-    )
-    return (w, i, o)
-
-
-def _bits(weight_bits: int, input_bits: int, psum_bits: int) -> dict[str, int]:
-    return {"weights": weight_bits, "inputs": input_bits, "outputs": psum_bits}
 
 
 def _check_positive(name: str, **values: int) -> None:
@@ -324,8 +290,7 @@ def _make(
         weight_bits=weight_bits, input_bits=input_bits, psum_bits=psum_bits,
     )  # fmt: skip
     bounds = (("N", N), ("G", G), ("K", K), ("C", C), ("P", P), ("Q", Q), ("R", R), ("S", S))
-    ops = _operands(stride, dilation, _bits(weight_bits, input_bits, psum_bits))
-    return Layer(name, kind, bounds, ops, padding, stride, dilation)
+    return Layer(name, kind, bounds, _operands(stride, dilation, weight_bits, input_bits, psum_bits), padding, stride, dilation)
 
 
 def _out_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
@@ -526,21 +491,21 @@ class Network:
     def __len__(self) -> int:
         return self.graph.number_of_nodes()
 
-    def with_sparsity(self, **patterns: float | str) -> Network:
-        """A copy with every MAC layer's operands made sparse (see :meth:`Layer.with_sparsity`)."""
+    def _with_layers(self, change: Callable[[Layer], Layer]) -> Network:
+        """A copy with ``change`` applied to every MAC layer."""
         g = self.graph.copy()
         for _, data in g.nodes(data=True):
             if isinstance(data["op"], Layer):
-                data["op"] = data["op"].with_sparsity(**patterns)
+                data["op"] = change(data["op"])
         return Network(self.name, g, self._last)
+
+    def with_sparsity(self, **patterns: float | str) -> Network:
+        """A copy with every MAC layer's operands made sparse (see :meth:`Layer.with_sparsity`)."""
+        return self._with_layers(lambda layer: layer.with_sparsity(**patterns))
 
     def with_number(self, number: str) -> Network:
         """A copy with every MAC layer's weights and inputs ``int`` or ``fp``."""
-        g = self.graph.copy()
-        for _, data in g.nodes(data=True):
-            if isinstance(data["op"], Layer):
-                data["op"] = data["op"].with_number(number)
-        return Network(self.name, g, self._last)
+        return self._with_layers(lambda layer: layer.with_number(number))
 
     def with_tensors(self, tensors: Mapping[str, object]) -> Network:
         """A copy whose layers take their weight sparsity from real tensors (layer name → array).

@@ -29,21 +29,14 @@ import itertools
 import math
 
 from hwsim.core.arch import Architecture
-from hwsim.core.mapping import Loop, Mapping, level_starts
+from hwsim.core.mapping import Mapping, level_starts
+from hwsim.core.mapping import loop_strides as _strides  # tests/test_overlap imports it by this name
 from hwsim.core.workload import Layer, Operand
 from hwsim.cost.analytical import Accesses
 
 __all__ = ["brute_force_counts"]
 
 MAX_ITERATIONS = 2_000_000
-
-
-def _strides(nest: list[Loop]) -> list[int]:
-    # Loop k's index advances its dim by the product of the bounds of the inner loops on that dim.
-    out = []
-    for k, lp in enumerate(nest):
-        out.append(math.prod(inner.bound for inner in nest[k + 1 :] if inner.dim == lp.dim))
-    return out
 
 
 def _element(op: Operand, dims: dict[str, int]) -> tuple[int, ...]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from hwsim.core.arch import Architecture, Level
+from hwsim.core.arch import Architecture
 from hwsim.core.errors import Problem, SpecError
 from hwsim.core.mapping import Mapping
 from hwsim.core.workload import Layer, Network, StateOp, TensorOp
@@ -33,16 +33,8 @@ __all__ = ["NetworkReport", "cost_tensor_op", "evaluate_network"]
 
 def state_level(arch: Architecture) -> int | None:
     """The on-chip level that holds streaming state: the largest single-instance on-chip level."""
-    best = None
-    for i, lv in enumerate(arch.levels):
-        if (
-            i > 0
-            and lv.size_bytes is not None
-            and arch.instances(i) == 1
-            and (best is None or lv.size_bytes > (arch.levels[best].size_bytes or 0))
-        ):
-            best = i
-    return best
+    sizes = {i: lv.size_bytes for i, lv in enumerate(arch.levels) if i > 0 and lv.size_bytes is not None and arch.instances(i) == 1}
+    return max(sizes, key=sizes.__getitem__, default=None)  # the first of equal sizes
 
 
 STATE_SHARE = 0.5  # of the state level's capacity, when one share is asked for; the rest stays for the layers' tiles
@@ -62,15 +54,11 @@ def place_states(arch: Architecture, network: Network, share: float = STATE_SHAR
     level = state_level(arch)
     budget = (arch.levels[level].size_bytes or 0) * share if level is not None else 0.0
     states = [op for op in network.ops() if isinstance(op, StateOp)]
-    order = sorted(
-        range(len(states)), key=lambda i: -(states[i].input_elements + states[i].output_elements) / max(states[i].state_elements, 1)
-    )
     placed = {op.name: False for op in states}
-    for i in order:
-        size = _state_size(states[i])
-        if size <= budget:
-            placed[states[i].name] = True
-            budget -= size
+    for op in sorted(states, key=lambda op: -(op.input_elements + op.output_elements) / max(op.state_elements, 1)):
+        if _state_size(op) <= budget:
+            placed[op.name] = True
+            budget -= _state_size(op)
     return placed
 
 
@@ -126,12 +114,8 @@ def best_allocation(
 
 def cost_tensor_op(op: TensorOp, arch: Architecture, on_chip: bool = False) -> CostReport:
     """Cost a non-MAC op by its traffic (DRAM, or the state level for on-chip streaming state)."""
-    if on_chip and (level := state_level(arch)) is not None:
-        return _cost_traffic(op, arch, arch.levels[level])
-    return _cost_traffic(op, arch, arch.dram)
-
-
-def _cost_traffic(op: TensorOp, arch: Architecture, dram: Level) -> CostReport:
+    level = state_level(arch) if on_chip else None
+    dram = arch.dram if level is None else arch.levels[level]
     read_bits = op.input_elements * op.bits
     write_bits = op.output_elements * op.bits
     rbw, wbw = dram.read_bandwidth_bits_per_cycle, dram.write_bandwidth_bits_per_cycle
@@ -148,7 +132,7 @@ def _cost_traffic(op: TensorOp, arch: Architecture, dram: Level) -> CostReport:
     leak = arch.leakage_mw * 1e-3 * cycles / arch.clock_hz * 1e12
     level_energy = {lv.name: 0.0 for lv in arch.levels}
     level_energy[dram.name] = dram_e
-    notes = (f"state {op.state_elements * op.bits / 8:.0f} bytes in {dram.name}",) if isinstance(op, StateOp) else ()
+    notes = (f"state {_state_size(op):.0f} bytes in {dram.name}",) if isinstance(op, StateOp) else ()
     return CostReport(
         layer=op.name, arch=arch.name, macs=0, macs_executed=0, cycles=cycles, compute_cycles=float(compute),
         startup_cycles=0.0, exposed_cycles=0.0, transfer_cycles={dram.name: transfer}, energy_pj=dram_e + alu_e + leak,
@@ -181,10 +165,7 @@ class NetworkReport:
     @property
     def macs(self) -> int | float:
         """MACs per run (per step, averaged, for ops behind a temporal stride)."""
-        total: int | float = 0
-        for r in self.reports:
-            total += r.macs
-        return total
+        return sum(r.macs for r in self.reports)
 
     @property
     def cycles(self) -> float:
@@ -226,13 +207,8 @@ class NetworkReport:
     def state_bytes(self) -> tuple[float, float]:
         """(all streaming state, the part kept on chip) in bytes, per step."""
         placed = dict(self.placement) if self.placement is not None else place_states(self.arch, self.network)
-        total = onchip = 0.0
-        for op in self.network.ops():
-            if isinstance(op, StateOp):
-                size = op.state_elements * op.bits / 8
-                total += size
-                onchip += size if placed[op.name] else 0.0
-        return total, onchip
+        states = [op for op in self.network.ops() if isinstance(op, StateOp)]
+        return sum(map(_state_size, states), 0.0), sum((_state_size(op) for op in states if placed[op.name]), 0.0)
 
     def totals(self) -> dict[str, float | int]:
         state, onchip = self.state_bytes()
@@ -360,7 +336,7 @@ def _evaluate_placed(
     full, arch = arch, reserve_states(arch, network, placed)
     options = options or MapperOptions()
     ops = list(network.ops())
-    fixed = {name: m for name, m in (mappings or {}).items()}
+    fixed = mappings or {}
     unique: dict[Layer, Layer] = {}
     for op in ops:
         if isinstance(op, Layer) and op.name not in fixed:
@@ -382,11 +358,8 @@ def _evaluate_placed(
                 progress(k, len(keys), job[0].name)
             cache[key] = _map_key(job)
     reports: list[CostReport] = []
-    own = {
-        op.name: evaluate_mapping(op, arch, fixed[op.name], check=check_mappings)
-        for op in ops
-        if isinstance(op, Layer) and op.name in fixed
-    }
+    own = {op.name: evaluate_mapping(op, arch, fixed[op.name], check=check_mappings)
+           for op in ops if isinstance(op, Layer) and op.name in fixed}  # fmt: skip
     placement = tuple(placed.items())
     if engine == "cycle":
         return replace(_cycle_network(arch, network, ops, cache, cycle_options, placed, own, tensors), arch=full, placement=placement)

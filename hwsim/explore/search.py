@@ -29,6 +29,7 @@ them too): each trial's layers get the mapper's own search (within 2% of the exh
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import multiprocessing
@@ -408,14 +409,9 @@ def _bit_keys(ctx: Context) -> list[str]:
 
 def _suggest(trial: Any, ctx: Context) -> dict[str, Any]:
     params = {k: trial.suggest_categorical(k, v) for k, v in ctx.space.hardware.items()}
-    if len(ctx.space.execution) > 1:
-        params["execution"] = trial.suggest_categorical("execution", list(ctx.space.execution))
-    elif ctx.space.execution:
-        params["execution"] = ctx.space.execution[0]
-    if len(ctx.space.support) > 1:
-        params["hardware_sparsity"] = trial.suggest_categorical("hardware_sparsity", list(ctx.space.support))
-    elif ctx.space.support:
-        params["hardware_sparsity"] = ctx.space.support[0]
+    for name, choices in (("execution", ctx.space.execution), ("hardware_sparsity", ctx.space.support)):
+        if choices:
+            params[name] = trial.suggest_categorical(name, list(choices)) if len(choices) > 1 else choices[0]
     if len(ctx.space.sparsity) > 1:
         for k in _layer_stages(ctx):
             params[f"wsparsity.{k}"] = trial.suggest_categorical(f"wsparsity.{k}", list(ctx.space.sparsity))
@@ -502,30 +498,27 @@ class _Objective:
     stop: _Stop
 
     def __call__(self, trial: Any) -> tuple[float, ...] | float:
-        return _objective(self.ctx, trial, self.sampler, self.stop)
-
-
-def _objective(ctx: Context, trial: Any, sampler: str, stop: _Stop) -> tuple[float, ...] | float:
-    encoded = _Encoded(trial) if sampler == "cmaes" else None
-    params = _suggest(encoded or trial, ctx)
-    stop.here()
-    row = evaluate_design(ctx, params, stop.here)
-    for k, v in row.items():
-        trial.set_user_attr(k, v.item() if hasattr(v, "item") else v)
-    if encoded is not None:  # the decoded choices, as the other samplers' parameters are stored
-        for k, v in params.items():
-            trial.set_user_attr(f"param.{k}", v.item() if hasattr(v, "item") else v)
-    trial.set_user_attr("constraint", [row["violation"]])
-    if hasattr(trial, "set_constraint") and encoded is None:  # CMA-ES takes the violation as a penalty instead
-        trial.set_constraint("violation", float(row["violation"]))
-    if encoded is not None:  # CMA-ES is single-objective: log10 of the first objective plus a penalty per unit of violation
+        ctx, stop = self.ctx, self.stop
+        encoded = _Encoded(trial) if self.sampler == "cmaes" else None
+        params = _suggest(encoded or trial, ctx)
+        stop.here()
+        row = evaluate_design(ctx, params, stop.here)
+        for k, v in row.items():
+            trial.set_user_attr(k, v.item() if hasattr(v, "item") else v)
+        if encoded is not None:  # the decoded choices, as the other samplers' parameters are stored
+            for k, v in params.items():
+                trial.set_user_attr(f"param.{k}", v.item() if hasattr(v, "item") else v)
+        trial.set_user_attr("constraint", [row["violation"]])
+        if hasattr(trial, "set_constraint") and encoded is None:  # CMA-ES takes the violation as a penalty instead
+            trial.set_constraint("violation", float(row["violation"]))
+        if encoded is not None:  # CMA-ES is single-objective: log10 of the first objective plus a penalty per unit of violation
+            if not row["mapped"]:
+                return CMAES_PENALTY * (1.0 + min(float(row["violation"]), 1e3))
+            value = float(row[OBJECTIVE_COLUMNS[ctx.objectives[0]]])
+            return math.log10(max(value, 1e-300)) + CMAES_PENALTY * float(row["violation"])
         if not row["mapped"]:
-            return CMAES_PENALTY * (1.0 + min(float(row["violation"]), 1e3))
-        value = float(row[OBJECTIVE_COLUMNS[ctx.objectives[0]]])
-        return math.log10(max(value, 1e-300)) + CMAES_PENALTY * float(row["violation"])
-    if not row["mapped"]:
-        return tuple(_BAD for _ in ctx.objectives)
-    return tuple(float(row[OBJECTIVE_COLUMNS[o]]) for o in ctx.objectives)
+            return tuple(_BAD for _ in ctx.objectives)
+        return tuple(float(row[OBJECTIVE_COLUMNS[o]]) for o in ctx.objectives)
 
 
 CMAES_PENALTY = 10.0  # decades of the objective per unit of relative constraint excess
@@ -664,10 +657,8 @@ def _stop_workers(procs: list[Any], grace_s: float = 30.0) -> None:
     try:
         for p in procs:
             if p.is_alive() and p.pid is not None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(p.pid, signal.SIGINT)
-                except ProcessLookupError:
-                    pass
         deadline = time.monotonic() + grace_s
         for p in procs:
             p.join(max(0.0, deadline - time.monotonic()))

@@ -14,6 +14,7 @@ Points run in worker processes on this machine (``workers``), or on an existing 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import itertools
@@ -28,6 +29,7 @@ from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hwsim.core.errors import Problem, SpecError
@@ -57,25 +59,13 @@ def random_points(settings: dict[str, list[Any]], n: int, seed: int = 0) -> list
     total = math.prod(sizes)
     if n >= total:
         return grid_points(settings)
-    picks = sorted(random.Random(seed).sample(range(total), n))
-    keys = list(settings)
-    out = []
-    for flat in picks:
-        idx = []
-        for s in reversed(sizes):
-            idx.append(flat % s)
-            flat //= s
-        out.append({k: settings[k][i] for k, i in zip(keys, reversed(idx), strict=True)})
-    return out
+    cells = np.unravel_index(sorted(random.Random(seed).sample(range(total), n)), sizes)  # the first path slowest
+    return [{k: settings[k][int(c[j])] for k, c in zip(settings, cells, strict=True)} for j in range(n)]
 
 
 def network_fingerprint(network: Network) -> str:
     """A stable hash of a network's ops (shapes, precisions, sparsity, order)."""
     return point_key(network.name, [dataclasses.asdict(op) | {"type": type(op).__name__} for op in network.ops()])
-
-
-def _options_dict(options: MapperOptions) -> dict[str, Any]:
-    return dataclasses.asdict(options)
 
 
 def dram_bytes(report: NetworkReport) -> list[float]:
@@ -165,10 +155,8 @@ class Journal:
                 view = view[os.write(self._fd, view) :]
             os.fsync(self._fd)
         except OSError:
-            try:
+            with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, size)
-            except OSError:
-                pass
             raise
         self.rows[row["key"]] = row
 
@@ -179,9 +167,7 @@ class Journal:
 
 
 def _json_default(v: Any) -> Any:
-    if hasattr(v, "item"):
-        return v.item()
-    return str(v)
+    return v.item() if hasattr(v, "item") else str(v)
 
 
 def _quiet_worker() -> None:
@@ -260,7 +246,7 @@ def run_sweep(
     if bad:
         raise SpecError("--set", list(dict.fromkeys(bad)))
     net_id = network_fingerprint(network)
-    opts = _options_dict(options)
+    opts = dataclasses.asdict(options)
     keys = [point_key(base, net_id, opts, pt) for pt in points]
     store = Journal(journal) if journal is not None else None
     done = set(store.rows) if store else set()
@@ -320,4 +306,4 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
 def best_report(base: dict[str, Any], network: Network, settings: dict[str, Any], options: MapperOptions) -> NetworkReport:
     """Re-evaluate one point in full (for its per-layer plots)."""
     point = build_point(base, settings)
-    return evaluate_network(point.arch, network, MapperOptions(**{**_options_dict(options), **point.mapper}), workers=1)
+    return evaluate_network(point.arch, network, MapperOptions(**{**dataclasses.asdict(options), **point.mapper}), workers=1)
