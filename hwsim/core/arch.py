@@ -64,9 +64,6 @@ class Level:
         """The compression format this level stores ``operand`` in (None: uncompressed)."""
         return dict(self.formats).get(operand)
 
-    def keeps_operand(self, name: str) -> bool:
-        return name in self.keeps
-
 
 def element_bits(op: Operand, level: Level) -> float:
     """Bits per element of ``op`` at ``level`` (its format's data and metadata; :func:`hwsim.core.formats.bits_per_element`)."""
@@ -131,11 +128,6 @@ class Architecture:
                 return i
         raise KeyError(name)
 
-    def axes_below(self, level_index: int) -> tuple[SpatialAxis, ...]:
-        """Axes fanning out directly below level ``level_index`` (in nest order)."""
-        name = self.levels[level_index].name
-        return tuple(a for a in self.axes if a.below == name)
-
     def instances(self, level_index: int) -> int:
         """Physical instances of a level (``len(levels)`` means the MACs)."""
         return math.prod(a.size for a in self.axes if self.level_index(a.below) < level_index)
@@ -191,8 +183,6 @@ def architecture_from_dict(data: Any, source: str = "<dict>") -> Architecture:
         if n and names.index(n) != i:
             problems.add(f"levels[{i}].name", n, "expected a unique level name")
     if levels:
-        if levels[0].kind != "dram" and levels[0].size_bytes is not None:
-            pass  # an outermost on-chip level with a size is allowed (e.g. a weight-resident design)
         missing = [op for op in OPERANDS if op not in levels[0].keeps]
         if missing:
             problems.add("levels[0].keeps", list(levels[0].keeps), f"expected the outermost level to keep every operand (missing {', '.join(missing)})")
@@ -212,8 +202,6 @@ def architecture_from_dict(data: Any, source: str = "<dict>") -> Architecture:
         )
         if a.below and names and a.below not in names:
             problems.add(f.at("below"), a.below, f"expected the name of a level ({', '.join(names)})")
-        elif a.below and names and a.below == names[-1] and len(names) > 0:
-            pass
         f.done()
         axes.append(a)
     pe.done()

@@ -71,9 +71,7 @@ def _count_nodes(node: yaml.Node, limit: int = _MAX_YAML_NODES + 1) -> int:
         if isinstance(n, yaml.SequenceNode):
             stack.extend(n.value)
         elif isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                stack.append(k)
-                stack.append(v)
+            stack.extend(x for pair in n.value for x in pair)
     return count
 
 
@@ -177,10 +175,7 @@ class Fields:
         if ok and math.isfinite(v) and abs(v) > MAX_NUMBER:
             self.problems.add(self.at(key), self.data[key], f"expected at most {MAX_NUMBER:g}")
             return default
-        if ok and (not math.isfinite(v) or (v <= minimum if exclusive else v < minimum)):
-            ok = False
-        if ok and integer and int(v) != v:
-            ok = False
+        ok = ok and math.isfinite(v) and (v > minimum if exclusive else v >= minimum) and not (integer and int(v) != v)
         if not ok:
             self.problems.add(self.at(key), self.data[key], f"expected {_describe(minimum, exclusive, integer, unit)}")
             return default
@@ -262,12 +257,9 @@ def unknown_field(key: str, known: Iterable[str]) -> str:
 
 
 def _describe(minimum: float, exclusive: bool, integer: bool, unit: str) -> str:
-    kind = "an integer" if integer else "a number"
-    if minimum == 0 and exclusive:
-        bound = "positive " + kind.split(" ", 1)[1]
-        text = f"a {bound}"
-    elif minimum == 0:
-        text = f"a non-negative {kind.split(' ', 1)[1]}"
+    noun = "integer" if integer else "number"
+    if minimum == 0:
+        text = f"a {'positive' if exclusive else 'non-negative'} {noun}"
     else:
-        text = f"{kind} {'>' if exclusive else '≥'} {minimum:g}"
+        text = f"{'an' if integer else 'a'} {noun} {'>' if exclusive else '≥'} {minimum:g}"
     return text + (f" ({unit})" if unit else "")

@@ -453,7 +453,7 @@ class Network:
             preds = list(after)
         for p in preds:
             src = self.graph.nodes[p]["op"]
-            self.graph.add_edge(p, op.name, size_bytes=_output_bytes(src))
+            self.graph.add_edge(p, op.name, size_bytes=output_bytes(src))
         self._last = op.name
         return op.name
 
@@ -560,11 +560,12 @@ class Network:
                 data["op"] = op = replace(op, bits=bits)
             new_out[name] = op.bits
         for u, v in g.edges:
-            g.edges[u, v]["size_bytes"] = _output_bytes(g.nodes[u]["op"])
+            g.edges[u, v]["size_bytes"] = output_bytes(g.nodes[u]["op"])
         return Network(self.name, g, self._last)
 
 
-def _output_bytes(op: Op) -> float:
+def output_bytes(op: Op) -> float:
+    """Bytes of the tensor ``op`` writes (a layer's outputs at their final width): the size of its out-edges."""
     if isinstance(op, Layer):
         out = op.operand("outputs")
         return out.size(op.dims) * out.bits / 8

@@ -72,20 +72,13 @@ def _skippable(op: Operand, mac: MacUnit) -> bool:
 
 def skip_fraction(layer: Layer, mac: MacUnit) -> float:
     """Fraction of MACs the unit actually performs (product of skipped operands' densities)."""
-    s = 1.0
-    for op in layer.operands:
-        if _skippable(op, mac):
-            s *= op.density
-    return s
+    return math.prod((op.density for op in layer.operands if _skippable(op, mac)), start=1.0)
 
 
 def gate_fraction(layer: Layer, mac: MacUnit) -> float:
     """Fraction of MAC energy spent: skipped and gated zero operands cost nothing."""
-    g = skip_fraction(layer, mac)
-    for op in layer.operands:
-        if op.name in mac.gate and op.name not in mac.skip and op.density < 1.0:
-            g *= op.density
-    return g
+    gated = (op.density for op in layer.operands if op.name in mac.gate and op.name not in mac.skip and op.density < 1.0)
+    return math.prod(gated, start=skip_fraction(layer, mac))
 
 
 def unstructured_skip(layer: Layer, mac: MacUnit) -> bool:

@@ -14,19 +14,20 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
-from hwsim.core.workload import Layer, Network, StateOp, TensorOp
+from hwsim.core.workload import Layer, Network, StateOp, TensorOp, output_bytes
 
-__all__ = ["scale_widths", "stages", "with_layer_bits"]
+__all__ = ["scale_widths", "stage_of", "stages"]
 
 
-def _stage(layer: Layer) -> str | None:
+def stage_of(layer: Layer) -> str | None:
+    """A layer's stage: its output resolution ``PxQ``; None for a layer without spatial extent (fc, gemm, attention)."""
     p, q = layer.bound("P"), layer.bound("Q")
     return f"{p}x{q}" if p * q > 1 and layer.kind != "fc" else None
 
 
 def stages(network: Network) -> list[str]:
     """The network's stages (resolutions), largest first."""
-    seen = {s: None for op in network.layers() if (s := _stage(op)) is not None}
+    seen = {s: None for op in network.layers() if (s := stage_of(op)) is not None}
     return sorted(seen, key=lambda s: -int(s.split("x")[0]) * int(s.split("x")[1]))
 
 
@@ -62,10 +63,10 @@ def scale_widths(network: Network, multipliers: dict[str, float]) -> Network:
     group_mult: dict[str, float] = {}
     for root, ns in members.items():
         layers = [g.nodes[n]["op"] for n in ns if isinstance(g.nodes[n]["op"], Layer)]
-        if any(n in sinks and isinstance(g.nodes[n]["op"], Layer) for n in ns) or any(_stage(x) is None for x in layers if not x.is_depthwise):
+        if any(n in sinks and isinstance(g.nodes[n]["op"], Layer) for n in ns) or any(stage_of(x) is None for x in layers if not x.is_depthwise):
             group_mult[root] = 1.0
             continue
-        votes = Counter(s for x in layers if (s := _stage(x)) is not None)
+        votes = Counter(s for x in layers if (s := stage_of(x)) is not None)
         group_mult[root] = multipliers.get(votes.most_common(1)[0][0], 1.0) if votes else 1.0
     old_c: dict[str, int] = {}
     new_c: dict[str, int] = {}
@@ -103,15 +104,5 @@ def scale_widths(network: Network, multipliers: dict[str, float]) -> Network:
                     changes["state_elements"] = round(op.state_elements * ratio)
                 out.nodes[n]["op"] = replace(op, **changes)
     for u, v in out.edges:
-        src_op = out.nodes[u]["op"]
-        if isinstance(src_op, Layer):
-            o = src_op.operand("outputs")
-            out.edges[u, v]["size_bytes"] = o.size(src_op.dims) * o.bits / 8
-        else:
-            out.edges[u, v]["size_bytes"] = src_op.output_bytes
+        out.edges[u, v]["size_bytes"] = output_bytes(out.nodes[u]["op"])
     return Network(network.name, out, network.last)
-
-
-def with_layer_bits(network: Network, bits: dict[str, tuple[int, int]]) -> Network:
-    """A copy with the given layers' (weight bits, activation bits); others unchanged."""
-    return network.with_bits(per_layer=bits) if bits else network

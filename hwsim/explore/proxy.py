@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from hwsim.core.errors import Problem, SpecError
+from hwsim.core.formats import nm_of
 from hwsim.core.spec import read_yaml
 from hwsim.core.workload import Layer, Network
 
@@ -122,31 +123,25 @@ class QuantPruneProxy:
     sensitivity: Mapping[str, float] = field(default_factory=dict)
 
     def layer_figures(self, base: Layer, variant: Layer) -> dict[str, float]:
-        wb, ab = variant.operand("weights").bits, variant.operand("inputs").bits
-        w = self.weights.get(base.name)
-        n_w = variant.operand("weights").size(variant.dims)
-        n_a = variant.operand("inputs").size(variant.dims)
+        wop, aop = variant.operand("weights"), variant.operand("inputs")
         bd, vd = base.dims, variant.dims
-        k_old, c_old = bd["K"] * bd["G"], bd["C"]
-        k_new, c_new = vd["K"] * vd["G"], vd["C"]
-        wop = variant.operand("weights")
-        nm = _nm(wop.structure)
-        measured = w is not None and w.ndim >= 2 and w.shape[0] == k_old
-        if measured:
-            assert w is not None
-            q_w = _measured_noise(np.asarray(w), wb)
-            pruned = _measured_pruned(np.asarray(w), min(k_new, k_old), min(c_new, w.shape[1]))
+        k_old, c_old, k_new, c_new = bd["K"] * bd["G"], bd["C"], vd["K"] * vd["G"], vd["C"]
+        w = self.weights.get(base.name)
+        w = np.asarray(w) if w is not None and w.ndim >= 2 and w.shape[0] == k_old else None  # measured when it fits
+        if w is not None:
+            q_w = _measured_noise(w, wop.bits)
+            pruned = _measured_pruned(w, min(k_new, k_old), min(c_new, w.shape[1]))
         else:
-            q_w = _analytic_noise(wb, n_w)
+            q_w = _analytic_noise(wop.bits, wop.size(vd))
             pruned = max(0.0, 1.0 - min(k_new, k_old) * min(c_new, c_old) / (k_old * c_old))
         if wop.density < 1.0 and variant.kind != "matmul":  # magnitude or N:M pruning of the weights
-            if measured:
-                assert w is not None
-                magnitude = _measured_magnitude(np.asarray(w), wop.density, nm)
+            nm = nm_of(wop)
+            if w is not None:
+                magnitude = _measured_magnitude(w, wop.density, nm)
             else:
                 magnitude = gaussian_nm_share(*nm) if nm is not None else gaussian_magnitude_share(wop.density)
             pruned = 1.0 - (1.0 - pruned) * (1.0 - magnitude)
-        return {"quant_weights": q_w, "quant_activations": _analytic_noise(ab, n_a), "pruned_norm": pruned}
+        return {"quant_weights": q_w, "quant_activations": _analytic_noise(aop.bits, aop.size(vd)), "pruned_norm": pruned}
 
     def estimate(self, base: Network, variant: Network) -> dict[str, float]:
         by_name = {layer.name: layer for layer in base.layers()}
@@ -163,11 +158,6 @@ class QuantPruneProxy:
         out = {f"proxy_{k}": x / total_w if total_w else 0.0 for k, x in sums.items()}
         out["proxy"] = sum(out.values())
         return out
-
-
-def _nm(structure: str) -> tuple[int, int] | None:
-    n, colon, m = structure.partition(":")
-    return (int(n), int(m)) if colon and n.isdigit() and m.isdigit() else None
 
 
 def load_sensitivity(path: str) -> dict[str, float]:

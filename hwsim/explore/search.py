@@ -47,7 +47,7 @@ from hwsim.core.spec import read_yaml
 from hwsim.core.workload import Layer, Network, TensorOp
 from hwsim.evaluate import NetworkReport, best_allocation, cost_tensor_op, reserve_states
 from hwsim.evaluate.streaming import CLIP_OF
-from hwsim.explore.netvariants import scale_widths, stages
+from hwsim.explore.netvariants import scale_widths, stage_of, stages
 from hwsim.explore.pareto import pareto_mask
 from hwsim.explore.proxy import AccuracyProxy
 from hwsim.explore.sweep import network_fingerprint, summarize
@@ -313,8 +313,7 @@ def _network_variant(ctx: Context, params: dict[str, Any]) -> Network:
 
 
 def _layer_stage(layer: Layer) -> str:
-    p, q = layer.bound("P"), layer.bound("Q")
-    return f"{p}x{q}" if p * q > 1 and layer.kind != "fc" else "head"
+    return stage_of(layer) or "head"
 
 
 def evaluate_network_cached(

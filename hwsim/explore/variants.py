@@ -56,7 +56,6 @@ def arch_spec(spec: str, option: str = "--arch") -> dict[str, Any]:
     """The spec dict of an hwsim architecture: a preset name or an hwsim YAML file."""
     import importlib.resources
 
-
     if looks_like_path(spec):
         if spec.endswith(".cfg"):
             raise SpecError(option, [Problem(option, spec, "expected an hwsim architecture YAML (convert SCALE-Sim configs first)")])
@@ -263,32 +262,28 @@ def build_point(base: dict[str, Any], settings: dict[str, Any], source: str = "<
     mac_changed = bool(touched_mac & set(_MAC_GEOMETRY))
     explicit_levels = {lv["name"] for lv in base.get("levels") or [] if lv.get("name") in levels and any(k in lv for k in _LEVEL_DERIVED)}
     explicit_mac = mac_changed and any(k in (base.get("mac") or {}) for k in _MAC_DERIVED)
+
+    def rescale(stated: dict[str, Any], o: Any, n: Any, keys: tuple[str, ...], touched: set[str], label: str) -> None:
+        for k in keys:
+            if k in stated and k not in touched and getattr(o, k) > 0:
+                ratio = getattr(n, k) / getattr(o, k)
+                if math.isfinite(ratio) and abs(ratio - 1) > 1e-12:
+                    stated[k] = float(stated[k]) * ratio
+                    rescaled.append(f"{label}.{k}×{ratio:.3g}")
+
     if explicit_levels or explicit_mac:
-        old: Architecture | None
-        new: Architecture | None
         try:
             old = architecture_from_dict(_strip(base, explicit_levels, explicit_mac), source=source)
             new = architecture_from_dict(_strip(spec, explicit_levels, explicit_mac), source=source)
         except SpecError:
-            old = new = None  # the real build below reports the problems
-        if old is not None and new is not None:
+            pass  # the real build below reports the problems
+        else:
             for name in sorted(explicit_levels):
                 lv = _find(spec["levels"], name)
                 assert lv is not None
-                o, n = old.levels[old.level_index(name)], new.levels[new.level_index(name)]
-                for k in _LEVEL_DERIVED:
-                    if k in lv and k not in touched_levels[name] and getattr(o, k) > 0:
-                        ratio = getattr(n, k) / getattr(o, k)
-                        if math.isfinite(ratio) and abs(ratio - 1) > 1e-12:
-                            lv[k] = float(lv[k]) * ratio
-                            rescaled.append(f"{name}.{k}×{ratio:.3g}")
+                rescale(lv, old.levels[old.level_index(name)], new.levels[new.level_index(name)], _LEVEL_DERIVED, touched_levels[name], name)
             if explicit_mac:
-                for k in _MAC_DERIVED:
-                    if k in spec["mac"] and k not in touched_mac and getattr(old.mac, k) > 0:
-                        ratio = getattr(new.mac, k) / getattr(old.mac, k)
-                        if math.isfinite(ratio) and abs(ratio - 1) > 1e-12:
-                            spec["mac"][k] = float(spec["mac"][k]) * ratio
-                            rescaled.append(f"mac.{k}×{ratio:.3g}")
+                rescale(spec["mac"], old.mac, new.mac, _MAC_DERIVED, touched_mac, "mac")
     arch = architecture_from_dict(copy.deepcopy(spec), source=source)
     return Point(arch, spec, mapper, tuple(rescaled))
 
@@ -332,6 +327,6 @@ def _builds(base: dict[str, Any], settings: dict[str, Any]) -> bool:
         return False  # built alone already
     try:
         build_point(base, settings)
+        return True
     except SpecError:
         return False
-    return True

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from hwsim.core.errors import Problem, Problems, SpecError
-from hwsim.core.spec import Fields, read_yaml
+from hwsim.core.spec import Fields
 from hwsim.core.workload import Layer, Network, StateOp, TensorOp, batched_matmul, conv2d, fully_connected, gemm
 
-__all__ = ["LAYER_TYPES", "load_network", "network_from_dict"]
+__all__ = ["LAYER_TYPES", "network_from_dict"]
 
 MAX_LAYERS = 100_000
 
@@ -39,10 +39,6 @@ _SHAPES: dict[str, tuple[str, ...]] = {
 _OPTIONAL = {"conv2d": ("stride", "padding", "dilation", "groups", "batch"), "depthwise": ("stride", "padding", "dilation", "batch"), "fc": ("batch",)}
 _TENSOR_OPS = ("pool", "add", "softmax", "norm", "activation", "elementwise")
 LAYER_TYPES = (*_SHAPES, *_TENSOR_OPS, "state")
-
-
-def load_network(path: str | Path) -> Network:
-    return network_from_dict(read_yaml(path), source=str(path))
 
 
 def _int_or_pair(f: Fields, key: str, required: bool) -> int | tuple[int, int] | None:
@@ -95,19 +91,12 @@ def network_from_dict(data: Any, source: str = "<dict>") -> Network:
         if kind in _SHAPES:
             args: dict[str, Any] = {}
             for key in _SHAPES[kind]:
-                if key in ("in_hw", "kernel"):
-                    args[key] = _int_or_pair(f, key, True)
-                else:
-                    args[key] = f.integer(key, 1, required=True)
+                args[key] = _int_or_pair(f, key, True) if key in ("in_hw", "kernel") else f.integer(key, 1, required=True)
             for key in _OPTIONAL.get(kind, ()):
                 f.seen.add(key)  # known, so an unknown field's message can suggest it
                 if f.has(key):
                     args[key] = _int_or_pair(f, key, False) if key in ("stride", "padding", "dilation") else f.integer(key, 1)
-            lb = {
-                "weight_bits": f.integer("weight_bits", bits["weight_bits"]),
-                "input_bits": f.integer("input_bits", bits["input_bits"]),
-                "psum_bits": f.integer("psum_bits", bits["psum_bits"]),
-            }
+            lb = {key: f.integer(key, default) for key, default in bits.items()}  # the file's precision, per layer
             sparsity = f.raw("sparsity", {})
             f.done()
             if any(v is None for v in args.values()) or problems:
