@@ -92,7 +92,7 @@ FIGURES: list[tuple[str, str, str]] = [
                              "the base design's area, {base_area_mm2:.2f} mm², held): {trials:,} trials in {seconds:.0f} s on 2 cores, "
                              "{feasible:,} feasible, {pareto} on the Pareto front, winner EDP {winner_edp_vs_base:.2f}× below the base "
                              "design's at proxy {winner[proxy]:.3f}, on {winner_area_vs_base:.0%} of its area"),
-    (SEARCH, "search_baselines", "`python benchmarks/search_baselines.py --budget {budget}` (ResNet-18, same budget each, "
+    (SEARCH, "search_baselines", "`python benchmarks/search_baselines.py` (ResNet-18, the same budget of {budget} trials each, "
                                  "`hwsim search`'s default limits: the base design's area and proxy ≤ {limits[max_proxy]:g}"),
     (SEARCH, "search_baselines", "co-search (NSGA-II) {searches[co-search][feasible]} feasible trials, best EDP "
                                  "{searches[co-search][vs_base]:.2f}× below the base, normalized hypervolume {searches[co-search][hypervolume]:.3f}; "
