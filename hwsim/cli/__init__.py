@@ -452,29 +452,24 @@ def _table(report, show_mappings: bool, mapping_note: str = "") -> str:  # type:
         for name in stall_heads:
             column(side, name, True)
     rows = report.to_frame().to_dict(orient="records") if cycle else [{}] * len(report.reports)
+
+    def add(main_row: list[str], extra: list[str]) -> None:  # one row of each table (one of the one table)
+        t.add_row(*main_row, *(extra if side is t else ()))
+        if side is not None and side is not t:
+            side.add_row(main_row[0], *extra)
+
     for r, row in zip(report.reports, rows, strict=True):
-        extra = [f"{row[k]:,.0f}" for k in stalls] if cycle else []
-        main_row = [r.layer, r.kind, f"{r.macs:,}", f"{r.cycles:,.0f}", f"{r.energy_pj / 1e6:.3f}",
-                    f"{r.energy_pj / r.macs:.2f}" if r.macs else "-", f"{r.utilization:.0%}" if r.macs else "-",
-                    *((f"{r.mac_speedup:.3g}×" if r.macs else "-",) if speedup else ()), row.get("bound_by", r.bound_by)]  # fmt: skip
-        if side is t:
-            t.add_row(*main_row, *extra)
-        else:
-            t.add_row(*main_row)
-            if side is not None:
-                side.add_row(r.layer, *extra)
+        add([r.layer, r.kind, f"{r.macs:,}", f"{r.cycles:,.0f}", f"{r.energy_pj / 1e6:.3f}",
+             f"{r.energy_pj / r.macs:.2f}" if r.macs else "-", f"{r.utilization:.0%}" if r.macs else "-",
+             *((f"{r.mac_speedup:.3g}×" if r.macs else "-",) if speedup else ()), row.get("bound_by", r.bound_by)],
+            [f"{row[k]:,.0f}" for k in stalls] if cycle else [])  # fmt: skip
     tot = report.totals()
-    extra = [f"{sum(rw[k] for rw in rows):,.0f}" for k in stalls] if cycle else []
-    total_row = ["TOTAL", "", f"{tot['macs']:,}", f"{tot['cycles']:,.0f}", f"{tot['energy_pj'] / 1e6:.3f}", f"{tot['pj_per_mac']:.2f}",
-                 f"{tot['utilization']:.0%}", *((f"{tot['mac_speedup']:.3g}×",) if speedup else ()), ""]  # fmt: skip
     t.add_section()
-    if side is t:
-        t.add_row(*total_row, *extra)
-    else:
-        t.add_row(*total_row)
-        if side is not None:
-            side.add_section()
-            side.add_row("TOTAL", *extra)
+    if side is not None and side is not t:
+        side.add_section()
+    add(["TOTAL", "", f"{tot['macs']:,}", f"{tot['cycles']:,.0f}", f"{tot['energy_pj'] / 1e6:.3f}", f"{tot['pj_per_mac']:.2f}",
+         f"{tot['utilization']:.0%}", *((f"{tot['mac_speedup']:.3g}×",) if speedup else ()), ""],
+        [f"{sum(rw[k] for rw in rows):,.0f}" for k in stalls] if cycle else [])  # fmt: skip
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=False, color_system=None)
     console.print(t)

@@ -82,15 +82,8 @@ class Accesses:
 
 @dataclass(frozen=True)
 class CostReport(UnitCycles):
-    """Cost of one layer (or non-MAC op) on one architecture under one mapping.
-
-    ``cycles = startup_cycles + span + drain_cycles``: the first tiles' DRAM reads before compute starts;
-    then the PEs' busy time (compute, a systolic array's fill and drain, the refills of levels without double
-    buffering, which the PEs wait for) against the transfers that stream meanwhile (DRAM's less the first
-    and last tiles'), fold by fold with one fold prefetched (see the module docstring); then the last output
-    tile's DRAM write-back.
-    ``energy_pj`` = storage accesses + MACs + leakage over ``cycles``.
-    """
+    """Cost of one layer (or non-MAC op) on one architecture under one mapping: ``cycles`` as the module docstring's
+    latency rule puts them, ``energy_pj`` = storage accesses + MACs + leakage over ``cycles``."""
 
     layer: str
     arch: str

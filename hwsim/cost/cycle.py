@@ -1,45 +1,27 @@
 """The cycle-approximate engine: a mapping simulated fold by fold, with stalls by cause.
 
-Where the analytical model takes the maximum of compute and every level's transfer time,
-this engine walks the schedule in *folds* and says where the time goes:
+* **Folds and the stream.** The kernel (:func:`hwsim.cost.kernel.cost`) names the stationary operand, the folds
+  (``n_fold``: the temporal loops outside the innermost ones that leave it in place, the stream of ``T`` cycles) and a
+  systolic array's fill and drain per fold (SCALE-Sim's accounting: OS ``T + R + C − 2``, WS/IS ``2R + C + T − 2``
+  per fold; paid once when the array's level is double-buffered); the closed form pays the same rule, this engine
+  places it on the folds.
+* **Traffic per fold.** Every transfer edge of the kernel (its events and the bits each moves, compressed formats and
+  skipped MACs included) is placed on the fold where it happens, as numpy arrays over folds; every level's read and
+  write bits total the kernel's (``tests/test_engine_traffic.py``).
+* **SRAM.** A fold lasts at least its busiest on-chip level's traffic over its bandwidth (``SRAM-bound`` stall); a
+  level without double buffering also waits for its refills. A double-buffered level writes each tile over the
+  previous tile's folds (the first before the first fold), so it stalls only when a tile needs more transfer time
+  than those folds last.
+* **DRAM.** One read and one write channel (shared when ``ports == 1``), a latency per burst and a row-buffer model
+  (:class:`DramTiming`). Reads for fold ``f`` are prefetched during fold ``f − 1`` when the levels below DRAM are
+  double-buffered; outputs are written back after their fold, the output buffer holding two folds (a double-buffered
+  level holding an output tile over many folds drains it over the next tile's folds). A double-buffered child
+  loading (or draining) several tiles within one step streams the ones after the first (before the last) during the
+  step. The resulting max-plus recurrence is solved for all folds at once by a parallel prefix scan (:func:`_schedule`).
 
-* **Folds and the stream.** The innermost temporal loops that leave one operand in place
-  (the *stationary* operand: outputs for output stationary, weights for weight stationary…)
-  form the stream of ``T`` cycles; every other temporal loop counts folds. When the PEs hold
-  the stationary operand in a level that runs no loops of its own (``temporal_dims: []``,
-  a systolic array), each fold pays the array's **fill and drain**: operands enter at the
-  edges and advance one PE per cycle, ``Σ(axis size − 1)`` cycles of skew, plus loading the
-  stationary operand down the first axis (``rows`` cycles) when it is an input operand. This
-  is SCALE-Sim's accounting (per fold OS ``T + R + C − 2``, WS/IS ``2R + C + T − 2``). When
-  that level is double-buffered (TPU-style), folds overlap and the fill is paid once. The rule
-  (stationary operand, folds, fill/drain per fold) is the kernel's (:func:`hwsim.cost.kernel.cost`,
-  ``Costs.stationary``, ``n_fold``, ``fill_drain``), which the closed-form latency pays too; this
-  engine places it on the folds.
-* **Traffic per fold.** Every transfer edge of the closed-form kernel (:func:`hwsim.cost.kernel.cost`:
-  its events and the bits each moves, compressed formats and skipped MACs included) is placed
-  on the fold where it happens, as numpy arrays over folds; every level's read and write bits
-  total the kernel's (``tests/test_engine_traffic.py``).
-* **SRAM.** A fold lasts at least its busiest on-chip level's traffic over its bandwidth
-  (``SRAM-bound`` stall); a level without double buffering also waits for its refills. A
-  double-buffered level fills one half while the PEs use the other: the writes of each of its
-  tiles spread over the previous tile's folds (its first tile arrives before the first fold), so
-  it stalls the PEs only when a tile needs more transfer time than the previous tile's folds last.
-* **DRAM.** One read channel and one write channel (shared when ``ports == 1``), with a
-  latency per burst and a simple row-buffer model (a row miss per ``row_bytes`` streamed,
-  hidden across ``banks``). Reads for fold ``f`` are prefetched while fold ``f − 1`` runs when
-  the levels below DRAM are double-buffered; outputs are written back after their fold and
-  the output buffer holds two folds (a double-buffered level that holds an output tile over
-  many folds drains it to DRAM while the next one accumulates: over the next tile's folds).
-  A double-buffered child loading (or draining) several tiles within one simulated step streams
-  the ones after the first (before the last) while the step runs.
-  The resulting max-plus recurrence is solved for all folds at once with a parallel prefix
-  scan (no Python loop over folds or cycles).
-
-``cycles = compute + fill_drain + sram_stall + dram_stall``, where compute is the number of
-temporal iterations (padding included, as in the analytical ``compute_cycles``) times the cycles
-one MAC takes at the layer's widths (bit-serial, bit-fusion, padded narrow operands), less the
-MACs skipped on zeros: expected from the densities (busiest unit of each fold), or counted on
-real tensors (``simulate(..., tensors=...)``), fold by fold.
+``cycles = compute + fill_drain + sram_stall + dram_stall``; compute is the temporal iterations (padding included)
+times the cycles one MAC takes at the layer's widths, less the MACs skipped on zeros: expected from the densities
+(the busiest unit of each fold), or counted on real tensors (``simulate(..., tensors=...)``).
 """
 
 from __future__ import annotations

@@ -293,23 +293,16 @@ def evaluate_network(
 ) -> NetworkReport:
     """Map and cost every node of ``network`` on ``arch`` in topological order.
 
-    ``engine="cycle"`` simulates each mapped layer with :func:`hwsim.cost.cycle.simulate` (the
-    mapper still searches with the analytical model) and reports its cycles and stalls.
+    ``engine="cycle"`` simulates each mapped layer with :func:`hwsim.cost.cycle.simulate` (the mapper still searches
+    with the analytical model); ``tensors`` (layer name → operand → array) gives it real data to count skipped zeros on.
+    Each distinct layer shape is searched once, in ``workers`` processes (or automatically, for long searches); results
+    do not depend on it. ``mappings`` (layer name → :class:`Mapping`) fixes those layers' schedules instead of
+    searching; ``check_mappings=False`` leaves their capacities unchecked (SCALE-Sim's folding streams operands through
+    buffers smaller than a fold's working set).
 
-    Each distinct layer shape is searched once; with ``workers`` > 1 (or automatically, for
-    long searches) the searches run in that many processes. Results do not depend on it.
-    ``mappings`` (layer name → :class:`Mapping`, e.g. from :func:`hwsim.frontend.mapping_io.read_mappings`) fixes the
-    schedule of those layers: they are costed under it, not searched; ``check_mappings=False`` leaves their capacities
-    unchecked (SCALE-Sim's folding streams operands through buffers smaller than a fold's working set).
-
-    Streaming state (:class:`~hwsim.core.workload.StateOp`) is allocated before the layers are mapped:
-    the state ops kept on chip (:func:`place_states`) are reserved in the state level and every layer
-    is mapped within what is left (:func:`reserve_states`). With ``state_share`` None each share in
-    ``STATE_SHARES`` of the state level is tried and the allocation with the best objective per step
-    (the mapper's) is kept; a number fixes the share.
-
-    ``tensors`` (layer name → operand → array in the operand's axes) gives the cycle engine real data:
-    those layers' compute counts the zeros their MAC units skip (:func:`hwsim.cost.cycle.simulate`).
+    Streaming state is placed first (:func:`place_states`, :func:`reserve_states`): every layer is mapped within what
+    the on-chip state leaves of the state level. ``state_share`` None tries each share in ``STATE_SHARES`` and keeps
+    the best objective per step; a number fixes the share.
     """
     if engine not in ("analytical", "cycle"):
         raise SpecError("evaluate_network", [Problem("engine", engine, "expected analytical or cycle")])

@@ -434,10 +434,8 @@ def base_params(ctx: Context) -> dict[str, Any]:
         elif path == "dataflow":
             value = "any"
         if isinstance(value, str):  # YAML numbers written as '800e6'
-            try:
+            with contextlib.suppress(ValueError):
                 value = float(value)
-            except ValueError:
-                pass
         out[path] = next((c for c in choices if c == value), choices[0])
     full = max(ctx.space.bits)
     if ctx.space.execution:  # the workload's own mode
@@ -909,11 +907,9 @@ def trials_frame(study: Any, objectives: tuple[str, ...]) -> pd.DataFrame:
     """Complete trials: number, parameters, figures, ``feasible`` and ``pareto`` (over feasible trials)."""
     from optuna.trial import TrialState
 
-    rows = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        attrs = {k: v for k, v in t.user_attrs.items() if k != "constraint"}
-        rows.append({"trial": t.number, **{f"param.{k}": v for k, v in t.params.items()}, **attrs})
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame([{"trial": t.number, **{f"param.{k}": v for k, v in t.params.items()},
+                           **{k: v for k, v in t.user_attrs.items() if k != "constraint"}}
+                          for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))])  # fmt: skip
     frame["pareto"] = False
     if len(frame) and frame["feasible"].any():
         ok = frame["feasible"].astype(bool)
@@ -932,11 +928,8 @@ def winner(frame: pd.DataFrame, objectives: tuple[str, ...]) -> pd.Series | None
 
 
 def params_of(row: pd.Series) -> dict[str, Any]:
-    out = {}
-    for k, v in row.items():
-        if str(k).startswith("param.") and not (isinstance(v, float) and math.isnan(v)):
-            out[str(k)[len("param."):]] = v.item() if hasattr(v, "item") else v
-    return out
+    return {str(k)[len("param."):]: v.item() if hasattr(v, "item") else v for k, v in row.items()
+            if str(k).startswith("param.") and not (isinstance(v, float) and math.isnan(v))}  # fmt: skip
 
 
 def export_winner(ctx: Context, params: dict[str, Any], directory: str) -> dict[str, str]:
