@@ -75,10 +75,6 @@ class Accesses:
     fills: float = 0
     updates: float = 0
 
-    @property
-    def writes(self) -> float:
-        return self.fills + self.updates
-
 
 @dataclass(frozen=True)
 class CostReport(UnitCycles):

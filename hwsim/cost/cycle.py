@@ -147,10 +147,6 @@ class CycleReport(UnitCycles):
     _trace: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
-    def stall_cycles(self) -> float:
-        return self.fill_drain_cycles + self.sram_stall_cycles + self.dram_stall_cycles
-
-    @property
     def latency_s(self) -> float:
         return self.cycles / self.clock_hz
 
@@ -191,22 +187,6 @@ class CycleReport(UnitCycles):
         ]
         out = pd.concat(frames, ignore_index=True)
         return out.sort_values(["start_cycle", "unit"], kind="stable").reset_index(drop=True)
-
-    def summary(self) -> dict[str, float | int | str]:
-        return {
-            "name": self.layer,
-            "macs": self.macs,
-            "cycles": self.cycles,
-            **self.breakdown(),
-            "utilization": self.utilization,
-            "mac_speedup": self.mac_speedup,
-            "folds": self.folds,
-            "stream_cycles": self.stream_cycles,
-            "stationary": self.stationary or "",
-            "bound_by": self.bound_by,
-            "dram_read_bits": self.dram_read_bits,
-            "dram_write_bits": self.dram_write_bits,
-        }
 
 
 # ---------------------------------------------------------------------------------------------

@@ -99,8 +99,8 @@ def mac_speedup(macs: float, useful: float) -> float:
 
 
 class UnitCycles:
-    """Utilization and speedup of one op's report, from its ``macs``, ``mac_fraction`` (performed share), ``mac_cycles``
-    (:func:`cycles_per_mac`), ``cycles`` and ``num_macs`` (the analytical and the cycle engine's reports both)."""
+    """Utilization and speedup of one op's report (the analytical and the cycle engine's both), by this module's functions
+    of the same names, from its ``macs``, ``mac_fraction`` (performed share), ``mac_cycles``, ``cycles`` and ``num_macs``."""
 
     macs: float
     mac_fraction: float
@@ -110,7 +110,6 @@ class UnitCycles:
 
     @property
     def useful_unit_cycles(self) -> float:
-        """MAC-unit cycles spent on performed MACs (:func:`useful_unit_cycles`)."""
         return useful_unit_cycles(self.macs, self.mac_fraction, self.mac_cycles)
 
     @property
@@ -119,13 +118,10 @@ class UnitCycles:
 
     @property
     def utilization(self) -> float:
-        """Useful MAC-unit cycles over available ones, at the datapath's real width (:func:`utilization`): padding, idle
-        PEs, stalls and load imbalance lower it; never above 1."""
         return utilization(self.useful_unit_cycles, self.available_unit_cycles)
 
     @property
     def mac_speedup(self) -> float:
-        """Dense-equivalent MACs per useful unit cycle (precision and zero-skipping; :func:`mac_speedup`)."""
         return mac_speedup(self.macs, self.useful_unit_cycles)
 
 

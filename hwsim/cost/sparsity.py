@@ -10,11 +10,8 @@ MAC unit does (``mac.skip``: operands whose zeros it skips, saving cycles and en
 ``n:m`` when skipping works only on N:M-structured operands, as in a sparse tensor core,
 ``any`` for unstructured skipping as in SCNN):
 
-* compute cycles scale by the product ``s`` of the skipped operands' densities, times a load
-  imbalance factor: each of ``P`` active PEs does the non-zero part of ``n`` iterations between
-  synchronizations, and the step takes as long as the busiest PE. For uniform zeros its work is
-  Binomial(n, s) and the expected maximum of ``P`` of them is computed exactly; N:M is exact
-  (the rule is the cost model's, :func:`hwsim.cost.kernel.compute_cycles`).
+* compute cycles scale by the product ``s`` of the skipped operands' densities, lengthened by the load imbalance
+  across the PEs (the busiest of ``P`` PEs' Binomial(n, s) work; N:M balanced): :func:`hwsim.cost.kernel.compute_cycles`.
 * MAC energy scales by the densities of skipped and gated operands, and the MACs' accesses to
   their innermost levels by the skipped densities (a skipped MAC reads nothing).
 """
