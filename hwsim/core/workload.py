@@ -444,14 +444,8 @@ class Network:
             raise ValueError(f"every_steps of {op.name!r} must be a positive integer, not {every_steps!r}")
         self.graph.add_node(op.name, op=op, every_steps=every_steps)
         if after == "__previous__":
-            preds: list[str] = [self._last] if self._last else []
-        elif after is None:
-            preds = []
-        elif isinstance(after, str):
-            preds = [after]
-        else:
-            preds = list(after)
-        for p in preds:
+            after = [self._last] if self._last else []
+        for p in [after] if isinstance(after, str) else list(after or []):
             src = self.graph.nodes[p]["op"]
             self.graph.add_edge(p, op.name, size_bytes=output_bytes(src))
         self._last = op.name

@@ -226,13 +226,9 @@ def simulate(
     layer: Layer, arch: Architecture, mapping: Mapping, options: CycleOptions | None = None, *, check: bool = True,
     tensors: dict[str, np.ndarray] | None = None,
 ) -> CycleReport:  # fmt: skip
-    """Simulate one layer under one mapping fold by fold; see the module docstring for the model.
-
-    ``tensors`` (operand name → array in the operand's axes, e.g. weights G·K·C·R·S) makes the
-    compute of each fold the work the MAC units actually do on that data: the zeros of operands
-    the unit skips are not done, and a fold lasts as long as its busiest unit (balanced for N:M
-    hardware, which compacts every group). Without them, the densities give the expected work.
-    """
+    """Simulate one layer under one mapping fold by fold (the module docstring's model). ``tensors`` (operand name →
+    array in the operand's axes, e.g. weights G·K·C·R·S) makes each fold's compute the work the MAC units do on that
+    data: its busiest unit's non-skipped MACs (balanced for N:M hardware, which compacts every group)."""
     options = options or CycleOptions()
     if check:
         validate_mapping(layer, arch, mapping)

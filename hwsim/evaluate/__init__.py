@@ -406,19 +406,15 @@ def _cycle_network(
                                   energy_pj=analytical.energy_pj - analytical.leakage_energy_pj + leakage,
                                   mac_fraction=c.mac_fraction,  # the MACs performed on real data when the engine counted them
                                   notes=(*analytical.notes, "cycles from the cycle engine")), c)  # fmt: skip
-    reports: list[CostReport] = []
-    cycles: list[CycleReport | None] = []
-    analytical_cycles: list[float] = []
+    rows: list[tuple[CostReport, CycleReport | None, float]] = []  # per op: its report, cycle report and analytical cycles
     for op in ops:
         every = network.every_steps(op.name)
         if isinstance(op, TensorOp):
             r = cost_tensor_op(op, arch, placed.get(op.name, False)).per_step(every)
-            reports.append(r)
-            cycles.append(None)
-            analytical_cycles.append(r.cycles)
+            rows.append((r, None, r.cycles))
         else:
             r, c = simulated[op.name if op.name in own else _shape_key(op)]
-            reports.append(replace(r, layer=op.name).per_step(every))
-            cycles.append(_cycles_per_step(replace(c, layer=op.name), every))
-            analytical_cycles.append((own[op.name].cycles if op.name in own else cache[_shape_key(op)].cycles) / every)
+            rows.append((replace(r, layer=op.name).per_step(every), _cycles_per_step(replace(c, layer=op.name), every),
+                         (own[op.name].cycles if op.name in own else cache[_shape_key(op)].cycles) / every))
+    reports, cycles, analytical_cycles = zip(*rows, strict=True) if rows else ((), (), ())
     return NetworkReport(arch, network, tuple(reports), "cycle", tuple(cycles), tuple(analytical_cycles))

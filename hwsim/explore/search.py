@@ -319,12 +319,8 @@ def _layer_stage(layer: Layer) -> str:
 def evaluate_network_cached(
     arch: Any, network: Network, options: MapperOptions, cache: dict[Any, Any], checkpoint: Callable[[], None] | None = None
 ) -> NetworkReport:
-    """:func:`hwsim.evaluate.evaluate_network` (analytical) with mappings cached by (arch, layer shape).
-
-    Streaming state is allocated as there: each distinct placement is tried, the layers mapped on
-    the state level less the resident state, and the placement with the lowest EDP kept.
-    ``checkpoint`` is called before each layer (a search's Ctrl-C raises there).
-    """
+    """:func:`hwsim.evaluate.evaluate_network` (analytical; streaming state placed as there, the placement of lowest EDP
+    kept) with mappings cached by (arch, layer shape). ``checkpoint`` is called before each layer (Ctrl-C raises there)."""
     if len(cache) > 50_000:
         cache.clear()
 

@@ -30,8 +30,8 @@ from typing import Any
 
 from hwsim.core.arch import Architecture, architecture_from_dict
 from hwsim.core.errors import Problem, SpecError
-from hwsim.core.spec import parse_yaml, read_yaml
-from hwsim.frontend.presets import arch_names, looks_like_path, preset_name
+from hwsim.core.spec import read_yaml
+from hwsim.frontend.presets import looks_like_path, preset_arch_data
 
 __all__ = ["MAPPER_KEYS", "Point", "arch_spec", "build_point", "check_values", "parse_settings", "point_key", "stated_value", "valid_paths"]
 
@@ -54,8 +54,6 @@ _MAC_DERIVED = ("energy_pj", "area_um2")
 
 def arch_spec(spec: str, option: str = "--arch") -> dict[str, Any]:
     """The spec dict of an hwsim architecture: a preset name or an hwsim YAML file."""
-    import importlib.resources
-
     if looks_like_path(spec):
         if spec.endswith(".cfg"):
             raise SpecError(option, [Problem(option, spec, "expected an hwsim architecture YAML (convert SCALE-Sim configs first)")])
@@ -63,11 +61,7 @@ def arch_spec(spec: str, option: str = "--arch") -> dict[str, Any]:
         if isinstance(data, dict) and "architecture" in data:
             raise SpecError(option, [Problem(option, spec, "expected an hwsim architecture YAML, not a Timeloop one")])
     else:
-        name = preset_name(spec)
-        if name not in arch_names():
-            raise SpecError(option, [Problem(option, spec, f"expected a file path or a preset: {', '.join(arch_names())}")])
-        text = importlib.resources.files("hwsim.accelerators").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
-        data = parse_yaml(text, f"preset {name}")
+        data, _ = preset_arch_data(spec, option)
     if not isinstance(data, dict):
         raise SpecError(option, [Problem(option, spec, "expected a mapping at the top of the architecture YAML")])
     architecture_from_dict(copy.deepcopy(data), source=spec)  # validate the base once, at the edge

@@ -16,7 +16,7 @@ from hwsim.core.spec import parse_yaml, read_yaml
 from hwsim.core.workload import Network
 from hwsim.frontend.network_spec import network_from_dict
 
-__all__ = ["arch_names", "load_arch", "load_workload", "looks_like_path", "preset_name", "workload_names"]
+__all__ = ["arch_names", "load_arch", "load_workload", "looks_like_path", "preset_arch_data", "preset_name", "workload_names"]
 
 
 def preset_name(name: str) -> str:
@@ -52,13 +52,19 @@ def load_arch(spec: str, option: str = "--arch") -> Architecture:
 
             return timeloop_architecture(data, source=spec)
         return architecture_from_dict(data, source=spec)
+    data, source = preset_arch_data(spec, option)
+    return architecture_from_dict(data, source=source)
+
+
+def preset_arch_data(spec: str, option: str = "--arch") -> tuple[object, str]:
+    """A preset architecture's parsed YAML and its source name; a :class:`SpecError` naming the presets otherwise."""
     name = preset_name(spec)
     names = arch_names()
     if name not in names:
         raise SpecError(option, [Problem(option, spec, f"expected a file path or a preset: {', '.join(names)}")])
     text = importlib.resources.files("hwsim.accelerators").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
     source = f"preset {name} (accelerators/{name}.yaml)"
-    return architecture_from_dict(parse_yaml(text, source), source=source)
+    return parse_yaml(text, source), source
 
 
 def load_workload(spec: str, option: str = "--workload") -> Network:
