@@ -24,16 +24,11 @@ def pareto_mask(values: np.ndarray) -> np.ndarray:
     are never on the front.
     """
     v = np.asarray(values, dtype=float)
-    n = len(v)
-    ok = ~np.isnan(v).any(axis=1) if n else np.zeros(0, bool)
+    ok = ~np.isnan(v).any(axis=1) if len(v) else np.zeros(0, bool)
+    others = v[ok]
     mask = ok.copy()
     for i in np.flatnonzero(ok):
-        if not mask[i]:
-            continue
-        others = v[ok]
-        dominated = (others <= v[i]).all(axis=1) & (others < v[i]).any(axis=1)
-        if dominated.any():
-            mask[i] = False
+        mask[i] = not ((others <= v[i]).all(axis=1) & (others < v[i]).any(axis=1)).any()
     return mask
 
 

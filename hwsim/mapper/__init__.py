@@ -251,22 +251,17 @@ def enumerate_mapspace(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The whole pruned mapspace as batches of encoded (factors, orders)."""
     options = options or MapperOptions()
-    nl, na = len(arch.levels), len(arch.axes)
-    allowed = {k: [lv for lv in range(nl) if _allows(arch.levels[lv].temporal_dims, DIMS[k])] for k in range(len(DIMS))}
+    nl, na, nd = len(arch.levels), len(arch.axes), len(DIMS)
     stationary = _STATIONARY.get(options.dataflow or "", -1)
     fixed = constraint_array(arch, options)
-    nd = len(DIMS)
-    for k in range(nd):
-        allowed[k] = [lv for lv in allowed[k] if fixed[lv, k] == 0]
+    allowed = {k: [lv for lv, level in enumerate(arch.levels) if (level.temporal_dims is None or DIMS[k] in level.temporal_dims)
+                   and fixed[lv, k] == 0] for k in range(nd)}  # fmt: skip
     order_cache: dict[tuple[tuple[int, ...], int], np.ndarray] = {}
     fb: list[np.ndarray] = []
     ob: list[np.ndarray] = []
     pending = 0
     for chosen in spatial_candidates(layer, arch, None, options):
-        spatial = np.ones((na, len(DIMS)), np.int64)
-        for a, c in enumerate(chosen):
-            for name, f in c.items():
-                spatial[a, DIMS.index(name)] = f
+        spatial = _spatial_array([chosen])[0]
         per_dim = []
         for k in range(nd):
             pinned = int(np.where(fixed[:, k] > 0, fixed[:, k], 1).prod())
@@ -304,10 +299,6 @@ def enumerate_mapspace(
                 fb, ob, pending = [], [], 0
     if fb:
         yield np.concatenate(fb), np.concatenate(ob)
-
-
-def _allows(temporal_dims: tuple[str, ...] | None, dim: str) -> bool:
-    return temporal_dims is None or dim in temporal_dims
 
 
 def _scores(out: np.ndarray, objectives: tuple[str, ...], clock_hz: float) -> np.ndarray:
