@@ -226,16 +226,16 @@ def _run(args: argparse.Namespace) -> str:
         problems.append(Problem("--state-share", args.state_share, "expected a share of the buffer between 0 and 1"))
     if problems:
         raise SpecError("command line", problems)
-    arch = workload = None
     errors: list[Problem] = []
-    try:
-        arch = load_arch(args.arch)
-    except SpecError as e:
-        errors += _qualified(e)
-    try:
-        workload = load_workload(args.workload)
-    except SpecError as e:
-        errors += _qualified(e)
+
+    def loaded(load, spec: str):  # type: ignore[no-untyped-def]  # None after noting the problems
+        try:
+            return load(spec)
+        except SpecError as e:
+            errors.extend(_qualified(e))
+            return None
+
+    arch, workload = loaded(load_arch, args.arch), loaded(load_workload, args.workload)
     if errors or arch is None or workload is None:
         raise SpecError("hwsim run", errors)
     workload = _overrides(workload, args)

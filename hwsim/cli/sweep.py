@@ -57,15 +57,15 @@ def run_sweep_command(args: argparse.Namespace) -> str:
         settings = parse_settings(args.settings)
     except SpecError as e:
         problems += e.problems
-    base = network = None
-    try:
-        base = arch_spec(args.arch)
-    except SpecError as e:
-        problems += [Problem(f"{e.source}: {p.path}", p.value, p.expected) for p in e.problems]
-    try:
-        network = load_workload(args.workload)
-    except SpecError as e:
-        problems += [Problem(f"{e.source}: {p.path}", p.value, p.expected) for p in e.problems]
+
+    def loaded(load: Any, spec: str) -> Any:  # None after noting the problems
+        try:
+            return load(spec)
+        except SpecError as e:
+            problems.extend(Problem(f"{e.source}: {p.path}", p.value, p.expected) for p in e.problems)
+            return None
+
+    base, network = loaded(arch_spec, args.arch), loaded(load_workload, args.workload)
     points: list[dict[str, Any]] = []
     if base is not None and settings:
         try:

@@ -18,12 +18,9 @@ Floating-point operands (``number="fp"``: fp16, bf16) need ``mac.fp_bits``, a fl
 datapath of that width costing ``mac.fp_energy_pj`` per MAC (Horowitz's fp16 multiply and add
 by default), one pass per ``fp_bits`` of each operand.
 
-Utilization is defined here, once, at the datapath's real width (:func:`utilization`): the MAC
-units' useful cycles over their available cycles. A MAC performed costs ``cycles_per_mac`` unit
-cycles (4 BitFusion products at 4 bits fill one unit cycle; an 8-bit MAC on a bit-serial unit
-fills 8); a MAC skipped on a zero costs none and is not useful work of the unit. The speedup
-that precision and sparsity give over one dense MAC per unit cycle is its own figure,
-:func:`mac_speedup`, so that ``macs / (cycles · num_macs) = utilization · mac_speedup``.
+Utilization is defined here, once, at the datapath's real width (:func:`utilization`; a performed MAC costs
+``cycles_per_mac`` unit cycles, a skipped one none); the speedup precision and sparsity give is its own figure
+(:func:`mac_speedup`), so that ``macs / (cycles · num_macs) = utilization · mac_speedup``.
 """
 
 from __future__ import annotations

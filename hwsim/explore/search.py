@@ -161,8 +161,6 @@ def onchip_kib(arch: Any) -> float:
     return sum((lv.size_bytes or 0) * arch.instances(i) for i, lv in enumerate(arch.levels) if lv.kind != "dram") / 1024
 
 
-
-
 def base_area_mm2(base: dict[str, Any]) -> float:
     """The base design's area (mm²), as a trial of the base design computes it."""
     return float(build_point(base, {}, source="--arch").arch.area_um2 / 1e6)
