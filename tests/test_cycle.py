@@ -8,7 +8,7 @@ import pytest
 
 from hwsim.core.workload import conv2d, fully_connected
 from hwsim.cost.analytical import access_counts
-from hwsim.cost.cycle import CycleOptions, DramTiming, _schedule, _schedule_loop, simulate
+from hwsim.cost.cycle import CycleOptions, DramTiming, _schedule, simulate
 from hwsim.frontend.importers.scalesim import scalesim_config_from_text, scalesim_folds, scalesim_mapping, scalesim_topology_from_text
 from hwsim.frontend.presets import load_arch
 from hwsim.mapper import map_layer
@@ -16,6 +16,27 @@ from tests.peers.scalesim_runner import config_text, conv_topology_text, gemm_to
 
 STALL_FREE = CycleOptions(dram=DramTiming.ideal(0.0))
 LAYERS = conv_topology_text([("C1", 14, 14, 3, 3, 6, 20, 1), ("C2", 15, 13, 5, 3, 3, 9, 2), ("C3", 7, 7, 1, 1, 40, 70, 1)])
+
+
+def _schedule_loop(
+    xp: np.ndarray, xd: np.ndarray, y: np.ndarray, c: np.ndarray, latency: float, new_output: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The recurrence :func:`hwsim.cost.cycle._schedule` vectorizes, written one step at a time (its reference)."""
+    steps = len(xp)
+    a, b, w = np.zeros(steps), np.zeros(steps), np.zeros(steps)
+    a[0] = xp[0] + xd[0]
+    b[0] = a[0] + (latency if a[0] > 0 else 0.0)
+    for f in range(1, steps):
+        a[f] = max(a[f - 1], b[f - 1]) + xp[f]
+        if xd[f] > 0:
+            a[f] = max(a[f], b[f - 1] + c[f - 1]) + xd[f]
+        w[f] = max(w[f - 1], b[f - 1] + c[f - 1]) + y[f - 1]
+        wait_w = w[f - 1] if new_output is None or new_output[f] else 0.0
+        b[f] = max(a[f] + (latency if xd[f] > 0 else 0.0), b[f - 1] + c[f - 1], wait_w)
+    write_end = np.empty(steps)
+    write_end[:-1] = w[1:]
+    write_end[-1] = max(w[-1], b[-1] + c[-1]) + y[-1]
+    return b, a, write_end
 
 
 @pytest.mark.parametrize("dataflow", ["os", "ws", "is"])

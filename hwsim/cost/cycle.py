@@ -565,24 +565,3 @@ def _schedule(
     write_end[:-1] = w[1:]
     write_end[-1] = max(w[-1], b[-1] + c[-1]) + y[-1]
     return b, a, write_end
-
-
-def _schedule_loop(
-    xp: np.ndarray, xd: np.ndarray, y: np.ndarray, c: np.ndarray, latency: float, new_output: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The same recurrence as :func:`_schedule`, one step at a time (the reference for tests)."""
-    steps = len(xp)
-    a, b, w = np.zeros(steps), np.zeros(steps), np.zeros(steps)
-    a[0] = xp[0] + xd[0]
-    b[0] = a[0] + (latency if a[0] > 0 else 0.0)
-    for f in range(1, steps):
-        a[f] = max(a[f - 1], b[f - 1]) + xp[f]
-        if xd[f] > 0:
-            a[f] = max(a[f], b[f - 1] + c[f - 1]) + xd[f]
-        w[f] = max(w[f - 1], b[f - 1] + c[f - 1]) + y[f - 1]
-        wait_w = w[f - 1] if new_output is None or new_output[f] else 0.0
-        b[f] = max(a[f] + (latency if xd[f] > 0 else 0.0), b[f - 1] + c[f - 1], wait_w)
-    write_end = np.empty(steps)
-    write_end[:-1] = w[1:]
-    write_end[-1] = max(w[-1], b[-1] + c[-1]) + y[-1]
-    return b, a, write_end
