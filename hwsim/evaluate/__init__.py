@@ -355,7 +355,7 @@ def _evaluate_placed(
            for op in ops if isinstance(op, Layer) and op.name in fixed}  # fmt: skip
     placement = tuple(placed.items())
     if engine == "cycle":
-        return replace(_cycle_network(arch, network, ops, cache, cycle_options, placed, own, tensors), arch=full, placement=placement)
+        return replace(_cycle_network(arch, full, network, ops, cache, cycle_options, placed, own, tensors), arch=full, placement=placement)
     for op in ops:
         if isinstance(op, TensorOp):
             r = cost_tensor_op(op, full, placed.get(op.name, False))
@@ -377,6 +377,7 @@ def _cycles_per_step(c: CycleReport, every: int) -> CycleReport:
 
 def _cycle_network(
     arch: Architecture,
+    full: Architecture,
     network: Network,
     ops: list[Layer | TensorOp],
     cache: dict[Layer, CostReport],
@@ -410,7 +411,7 @@ def _cycle_network(
     for op in ops:
         every = network.every_steps(op.name)
         if isinstance(op, TensorOp):
-            r = cost_tensor_op(op, arch, placed.get(op.name, False)).per_step(every)
+            r = cost_tensor_op(op, full, placed.get(op.name, False)).per_step(every)  # state where it was placed, as analytically
             rows.append((r, None, r.cycles))
         else:
             r, c = simulated[op.name if op.name in own else _shape_key(op)]
