@@ -31,7 +31,7 @@ from hwsim.core.workload import DIMS, Layer
 from hwsim.cost.precision import check_numbers, cycles_per_mac, energy_per_mac_pj
 from hwsim.cost.sparsity import check_sparsity, element_bits, gate_fraction, skip_dims, skip_fraction, unstructured_skip
 
-__all__ = ["OPERANDS", "Costs", "Nest", "Packed", "Work", "buffered_bits", "compiled", "compiled_inline", "compute_cycles", "contiguous", "cost", "held_bits", "nest_arrays", "new_costs", "run", "workspace"]
+__all__ = ["OPERANDS", "Costs", "Nest", "Packed", "Work", "buffered_bits", "compiled", "compiled_inline", "compute_cycles", "contiguous", "cost", "cost_inline", "held_bits", "nest_arrays", "new_costs", "run", "workspace"]
 
 # Every compiled function of the model and of the mapper's search runs without numba's reference counting (its
 # atomic counts on the arrays of the named tuples cost more than the model itself) and so allocates nothing: the
@@ -161,8 +161,6 @@ class Work(NamedTuple):
     stride: np.ndarray  # (n,) index stride of each loop
     spre: np.ndarray  # (n+1,) prefix products of the spatial bounds: instances above a position
     tpre: np.ndarray  # (n+1,) prefix products of the temporal bounds
-    relsp: np.ndarray  # (n+1,) prefix products of the operand's relevant spatial bounds
-    lastrel: np.ndarray  # (n+1,) innermost relevant temporal loop before a position
     tiles: np.ndarray  # (L+1, 8) extents of each level's tile (L: one MAC's element)
     fc: np.ndarray  # (L+1, 3) footprints of those tiles
     dig_s: np.ndarray  # (8, n+1) mixed-radix digits per dim: strides
@@ -256,7 +254,7 @@ def workspace(pk: Packed, max_loops: int, padded: np.ndarray) -> Work:
             span = max(span, 1 + sum(abs(int(c)) * (int(padded[d]) - 1) for d, c in pk.proj[o, x] if d >= 0))
     n_levels = pk.keeps.shape[0]
     return Work(
-        stride=np.empty(m, np.int64), spre=np.empty(m), tpre=np.empty(m), relsp=np.empty(m), lastrel=np.empty(m, np.int64),
+        stride=np.empty(m, np.int64), spre=np.empty(m), tpre=np.empty(m),
         tiles=np.ones((n_levels + 1, ND), np.int64), fc=np.empty((n_levels + 1, 3)),
         dig_s=np.empty((ND, m), np.int64), dig_n=np.empty((ND, m), np.int64), n_dig=np.empty(ND, np.int64), running=np.empty(ND, np.int64),
         cs=np.empty(MAX_TERMS * m, np.int64), ns=np.empty(MAX_TERMS * m, np.int64),
@@ -343,7 +341,7 @@ def _footprint(proj, n_tensor_axes, o, dig_s, dig_n, n_dig, cs, ns, cur, nxt):
                 for j in range(n_dig[d]):
                     total *= dig_n[d, j]
             continue
-        m = 0
+        m = np.int64(0)  # (not a literal 0: numba would compile _distinct for it too)
         for t in range(MAX_TERMS):
             d = proj[o, x, t, 0]
             coef = proj[o, x, t, 1]
@@ -370,7 +368,7 @@ def contiguous(proj, n_tensor_axes, o, tiles, row, cs, ns, cur, nxt):
                 total *= tiles[row, d0]
             continue
         if proj[o, x, 2, 0] >= 0:
-            m = 0
+            m = np.int64(0)  # (not a literal 0: numba would compile _distinct for it too)
             for t in range(MAX_TERMS):
                 d = proj[o, x, t, 0]
                 if tiles[row, d] > 1 and proj[o, x, t, 1] != 0:
@@ -392,7 +390,7 @@ def contiguous(proj, n_tensor_axes, o, tiles, row, cs, ns, cur, nxt):
         if a > b:
             a, b = b, a
             n0, n1 = n1, n0
-        if b % a == 0 and b == a * n0:
+        if b == a * n0:  # (a divides b)
             total *= n0 * n1
             continue
         if b == a:
@@ -478,9 +476,19 @@ def cost(pk, nest, n, out, ws):
     axis = nest.axis
     starts = nest.starts
     keep = nest.keep
-    ws.spre[0] = 1.0
+    # prefix products of the spatial and the temporal bounds; the innermost temporal loop; how many temporal loops
+    spatial = temporal = ws.spre[0] = ws.tpre[0] = 1.0
+    last_t = -1
+    n_fold = 0  # (those outside the stream count folds: below)
     for k in range(n):
-        ws.spre[k + 1] = ws.spre[k] * (bound[k] if axis[k] >= 0 else 1)
+        if axis[k] >= 0:
+            spatial *= bound[k]
+        else:
+            temporal *= bound[k]
+            last_t = k
+            n_fold += 1
+        ws.spre[k + 1] = spatial
+        ws.tpre[k + 1] = temporal
     for d in range(ND):
         ws.running[d] = 1
     for k in range(n - 1, -1, -1):
@@ -523,25 +531,11 @@ def cost(pk, nest, n, out, ws):
     for o in range(3):
         is_out = pk.is_output[o]
         simple = pk.simple[o]
-        # prefix products: temporal bounds, relevant spatial bounds; last relevant temporal loop before k
-        ws.tpre[0] = 1.0
-        ws.relsp[0] = 1.0
-        ws.lastrel[0] = -1
-        relall = 1.0
-        last_t = -1
-        for k in range(n):
-            rel = pk.relevant[o, dim[k]]
-            if axis[k] < 0:
-                ws.tpre[k + 1] = ws.tpre[k] * bound[k]
-                ws.relsp[k + 1] = ws.relsp[k]
-                ws.lastrel[k + 1] = k if rel else ws.lastrel[k]
-                last_t = k
-            else:
-                ws.tpre[k + 1] = ws.tpre[k]
-                ws.relsp[k + 1] = ws.relsp[k] * (bound[k] if rel else 1)
-                ws.lastrel[k + 1] = ws.lastrel[k]
-            if rel:
-                relall *= bound[k]
+        relall = 1.0  # the relevant bounds (simple outputs' first touches)
+        if is_out and simple:
+            for k in range(n):
+                if pk.relevant[o, dim[k]]:
+                    relall *= bound[k]
         # padding: DRAM moves only the real tensor's elements. Over the DRAM edge every loop on a dim is counted (its
         # events, unions and copies enumerate the dim's padded extent once), so along a tensor axis with one term
         # that loops (a dim looped over, positive coefficient) the real share is bound / padded extent; a sliding
@@ -561,50 +555,65 @@ def cost(pk, nest, n, out, ws):
                 real_den *= ws.running[d1]
         if is_out:
             final_real = ws.fc[0, 2] * real_num / real_den
+        # down the chain, the nest scanned to the child's first loop j: the innermost relevant temporal loop above j,
+        # the relevant spatial bounds above j (above the parent's first loop: relsp_p)
+        j = 0
+        lastrel = -1
+        relsp = relsp_p = 1.0
         p = -1
         for c in range(nl + 1):
             if c < nl and not keep[c, o]:
                 continue
+            sc = starts[c]
+            while j < sc:
+                if pk.relevant[o, dim[j]]:
+                    if axis[j] >= 0:
+                        relsp *= bound[j]
+                    else:
+                        lastrel = j
+                j += 1
             if p < 0:
                 p = c
+                relsp_p = relsp
                 continue
-            sc = starts[c]
             # events: temporal loops above the child up to the innermost relevant one (every one for MACs)
-            last = last_t if c == nl else ws.lastrel[sc]
+            last = last_t if c == nl else lastrel
             events = ws.tpre[sc] if c == nl else ws.tpre[last + 1]
             inst_p = ws.spre[starts[p]]
             f_child = ws.fc[c, o]
-            if not simple:
-                for d in range(ND):
-                    ws.n_dig[d] = 1
-                    ws.dig_s[d, 0] = 1
-                    ws.dig_n[d, 0] = ws.tiles[c, d]
             dup = 1.0
             grow = 1.0
             shared = False
             for k in range(starts[p], sc):
                 a = axis[k]
                 if a >= 0:
-                    shares = pk.reduction[a] if is_out else pk.multicast[a]
-                    if not shares:
+                    if not (pk.reduction[a] if is_out else pk.multicast[a]):
                         dup *= bound[k]
                     elif simple:
                         if pk.relevant[o, dim[k]]:
                             grow *= bound[k]
                     else:
                         shared = True
+            inst_c = ws.spre[sc]
+            if shared:
+                # the union over the shared loops: digits of the child's tile, then of those loops
+                for d in range(ND):
+                    ws.n_dig[d] = 1
+                    ws.dig_s[d, 0] = 1
+                    ws.dig_n[d, 0] = ws.tiles[c, d]
+                for k in range(starts[p], sc):
+                    a = axis[k]
+                    if a >= 0 and (pk.reduction[a] if is_out else pk.multicast[a]):
                         d = dim[k]
                         ws.dig_s[d, ws.n_dig[d]] = ws.stride[k]
                         ws.dig_n[d, ws.n_dig[d]] = bound[k]
                         ws.n_dig[d] += 1
-            inst_c = ws.spre[sc]
-            if shared:
                 union = _footprint(pk.proj, pk.n_tensor_axes, o, ws.dig_s, ws.dig_n, ws.n_dig, ws.cs, ws.ns, ws.marks, ws.marks_next)
             else:
                 union = f_child * grow
-            num = real_num if p == 0 else 1.0  # the real elements' share of what crosses the edge: num / den
-            den = real_den if p == 0 else 1.0
-            moved = events * union * dup * inst_p * num / den
+            moved = events * union * dup * inst_p
+            if p == 0:  # the real elements' share of what crosses the edge
+                moved = moved * real_num / real_den
             per_event = moved / events if events > 0 else 0.0
             single = c == nl or not pk.double_buffered[c]  # the child cannot take its next tile while using this one
             if p == 0 and c < nl and not is_out:
@@ -623,7 +632,9 @@ def cost(pk, nest, n, out, ws):
             child_bits = pk.elem_bits[c, o] if c < nl else 0.0
             if not is_out:
                 out.first[c, o] = 0.0
-                filled = events * f_child * inst_c * num / den
+                filled = events * f_child * inst_c
+                if p == 0:
+                    filled = filled * real_num / real_den
                 out.fill[c, o] = filled / events if events > 0 else 0.0
                 out.parent_read_bits[c, o] = per_event * pk.elem_bits[p, o]
                 out.parent_write_bits[c, o] = 0.0
@@ -634,7 +645,7 @@ def cost(pk, nest, n, out, ws):
             else:
                 # distinct elements the parent instances ever hold: every loop but the spatial ones above the parent
                 if simple:
-                    first = inst_p * relall / ws.relsp[starts[p]]
+                    first = inst_p * relall / relsp_p
                 else:
                     for d in range(ND):
                         ws.n_dig[d] = 0
@@ -646,7 +657,8 @@ def cost(pk, nest, n, out, ws):
                         ws.dig_n[d, ws.n_dig[d]] = bound[k]
                         ws.n_dig[d] += 1
                     first = _footprint(pk.proj, pk.n_tensor_axes, o, ws.dig_s, ws.dig_n, ws.n_dig, ws.cs, ws.ns, ws.marks, ws.marks_next) * inst_p
-                first = first * num / den
+                if p == 0:
+                    first = first * real_num / real_den
                 touched = first
                 if c == nl and mac_fraction < 1.0 and first > 0:
                     # each element gets u = dense updates / elements updates, each performed with probability s; all but
@@ -671,11 +683,9 @@ def cost(pk, nest, n, out, ws):
                 if c < nl:
                     out.fills[c, o] += back
             p = c
+            relsp_p = relsp
     # compute: temporal iterations × unit cycles per MAC, less the skipped MACs, lengthened by the load imbalance
-    iterations = 1.0
-    for k in range(n):
-        if axis[k] < 0:
-            iterations *= bound[k]
+    iterations = ws.tpre[n]
     inner = 1.0  # the innermost level's temporal loops and the spatial loops over dims a skipped operand depends on
     units = 1.0
     if mac_fraction < 1.0:
@@ -714,10 +724,7 @@ def cost(pk, nest, n, out, ws):
             if t > best_t:
                 stat = o
                 best_t = t
-    n_fold = 0
-    for k in range(n):
-        if axis[k] < 0:
-            n_fold += 1
+    folds = iterations
     if stat >= 0:
         for k in range(n - 1, -1, -1):
             if axis[k] >= 0:
@@ -725,13 +732,7 @@ def cost(pk, nest, n, out, ws):
             if pk.relevant[stat, dim[k]]:
                 break
             n_fold -= 1
-    folds = 1.0
-    j = 0
-    for k in range(n):
-        if axis[k] < 0:
-            if j < n_fold:
-                folds *= bound[k]
-            j += 1
+            folds = ws.tpre[k]  # the temporal loops outside the stream
     per_fold = 0.0
     fill_drain = 0.0
     if systolic:
@@ -872,6 +873,10 @@ def cost(pk, nest, n, out, ws):
     out.energy[0] = level_total + mac_energy + leakage
     out.refill_level[0] = refill
 
+
+# The same, for loops over many mappings (hwsim.fastmodel's batches): a call passes each array of its arguments field
+# by field, which costs the model about a tenth of its time
+cost_inline = compiled_inline(cost.py_func)
 
 # ---------------------------------------------------------------------------------------------
 # One mapping

@@ -37,6 +37,7 @@ from hwsim.cost.kernel import (
     compiled_inline,
     contiguous,
     cost,
+    cost_inline,
     held_bits,
     new_costs,
     workspace,
@@ -115,28 +116,26 @@ def _build_nest(pk, factors, orders, b, nest):
     the axes below it in dimension order; loops of bound 1 dropped. Returns its length."""
     nl = pk.keeps.shape[0]
     na = pk.axis_level.shape[0]
-    n = 0
+    n = np.int64(0)  # (not a literal 0: numba would compile cost for it too)
     for l in range(nl):
         nest.starts[l] = n
         for j in range(ND):
             d = orders[b, l, j]
             f = factors[b, l, d]
-            if f > 1:
-                nest.dim[n] = d
-                nest.bound[n] = f
-                nest.level[n] = l
-                nest.axis[n] = -1
-                n += 1
+            nest.dim[n] = d  # (written whatever the bound, kept when it is > 1: no branch to mispredict)
+            nest.bound[n] = f
+            nest.level[n] = l
+            nest.axis[n] = -1
+            n += f > 1
         for a in range(na):
             if pk.axis_level[a] == l:
                 for d in range(ND):
                     f = factors[b, nl + a, d]
-                    if f > 1:
-                        nest.dim[n] = d
-                        nest.bound[n] = f
-                        nest.level[n] = l
-                        nest.axis[n] = a
-                        n += 1
+                    nest.dim[n] = d
+                    nest.bound[n] = f
+                    nest.level[n] = l
+                    nest.axis[n] = a
+                    n += f > 1
     nest.starts[nl] = n
     return n
 
@@ -144,19 +143,15 @@ def _build_nest(pk, factors, orders, b, nest):
 @compiled_inline
 def _evaluate_one(pk, factors, orders, b, rows, sc):
     """(energy_pj, cycles, fits) of encoded mapping b into rows[b]."""
-    nest = sc.nest
-    out = sc.costs
-    n = _build_nest(pk, factors, orders, b, nest)
-    cost(pk, nest, n, out, sc.work)
-    rows[b, 0] = out.energy[0]
-    rows[b, 1] = out.cycles[0]
-    rows[b, 2] = out.fits[0]
+    cost(pk, sc.nest, _build_nest(pk, factors, orders, b, sc.nest), sc.costs, sc.work)
+    rows[b, 0], rows[b, 1], rows[b, 2] = sc.costs.energy[0], sc.costs.cycles[0], sc.costs.fits[0]
 
 
 @compiled
 def _evaluate_batch(pk, factors, orders, rows, sc):
-    for b in range(factors.shape[0]):
-        _evaluate_one(pk, factors, orders, b, rows, sc)
+    for b in range(factors.shape[0]):  # (_evaluate_one with the kernel inlined)
+        cost_inline(pk, sc.nest, _build_nest(pk, factors, orders, b, sc.nest), sc.costs, sc.work)
+        rows[b, 0], rows[b, 1], rows[b, 2] = sc.costs.energy[0], sc.costs.cycles[0], sc.costs.fits[0]
 
 
 def evaluate_batch(packed: Packed, factors: np.ndarray, orders: np.ndarray) -> np.ndarray:
@@ -543,12 +538,12 @@ def search(
 
 
 @compiled
-def _random_batch(pk, spatial, seed, factors, orders, fixed, sc):
+def _random_batch(pk, spatial, seed, stationary, factors, orders, fixed, sc):
     np.random.seed(seed)
     made = 0
     while made < factors.shape[0]:
         k = np.random.randint(spatial.shape[0])
-        if _sample(pk, spatial, k, -1, fixed, factors[made], orders[made], sc):
+        if _sample(pk, spatial, k, stationary, fixed, factors[made], orders[made], sc):
             made += 1
 
 
@@ -558,7 +553,7 @@ def random_mappings(packed: Packed, spatial: np.ndarray, n: int, seed: int = 0) 
     factors = np.ones((n, nl + na, ND), np.int64)
     orders = np.zeros((n, nl, ND), np.int64)
     spatial, fixed = np.ascontiguousarray(spatial, np.int64), no_constraints(nl)
-    _random_batch(packed, spatial, seed, factors, orders, fixed, _scratch(packed, _sampled_padding(packed, spatial, fixed)))
+    _random_batch(packed, spatial, seed, -1, factors, orders, fixed, _scratch(packed, _sampled_padding(packed, spatial, fixed)))
     return factors, orders
 
 
