@@ -329,7 +329,7 @@ def _distinct(cs, ns, m, cur, nxt):
     return float(total)
 
 
-@compiled
+@compiled_inline
 def _footprint(proj, n_tensor_axes, o, dig_s, dig_n, n_dig, cs, ns, cur, nxt):
     """Footprint of operand o over index sets given per dim as mixed-radix digits (stride, count)."""
     total = 1.0
