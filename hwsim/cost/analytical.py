@@ -1,51 +1,10 @@
 """The analytical cost model: closed-form access counts, cycles and energy of one mapping.
 
-Data movement semantics (the brute-force interpreter in :mod:`hwsim.cost.bruteforce` walks the
-same rules iteration by iteration, and the two must agree exactly):
-
-* For each operand, the levels that keep it form a chain from DRAM to the MACs. Between a
-  parent and its child in the chain, the child holds a tile; the tile is replaced whenever a
-  loop *above the child* that the operand depends on changes index. Loops above the child
-  that the operand ignores, when innermost, leave the tile in place (temporal reuse).
-  MACs hold nothing: they access their innermost level on every temporal iteration.
-* A transfer moves the whole new tile. Across spatial instances between parent and child,
-  an axis with multicast (reduction, for outputs) moves the *union* of the instances' tiles
-  once (so halo overlaps are shared); an axis without it moves each instance's tile.
-* Outputs are partial sums: every replaced child tile is written back to the parent
-  (``updates``); a child tile is read from the parent (``reads``, and ``fills`` of the
-  child) only for elements that already hold a partial sum, so the first touch of each
-  element reads nothing.
-
-* Padding (a loop bound rounded up): the padded iterations run on idle PEs (they cost compute cycles and
-  utilization, no MAC energy); below DRAM the padded tiles are held and moved as they are (a buffer is laid out
-  for the full tile); DRAM holds the real tensors only, so across the edge between DRAM and its child (DRAM's
-  reads, updates and read-backs, the child's fills, DRAM's finished outputs) only real elements move. Along a
-  tensor axis with one looping term that is exact (its share ``bound / padded extent``); a sliding window (an
-  input axis with two looping terms, P+R or Q+S) keeps the padded iterations' halo (a documented limitation).
-* Zero-skipping: a skipped MAC reads nothing and updates nothing; an output element updated ``u`` times
-  (each performed with probability ``s``) is read back ``s·u − 1 + (1 − s)^u`` times; DRAM receives every
-  finished element once (zeros no MAC ran for included) and the spilled partial sums.
-
-Counts are elements, summed over all instances; energy converts them to words of each
-level (``bits / word_bits`` words per element, as Timeloop charges a block's scalars).
-
-Latency (:class:`CostReport`): ``startup + span + drain``, ``span`` the folds' pipeline of the PEs' work
-(``busy + exposed + dram_wait``) against the ``streams``. ``startup``: the first tiles'
-DRAM reads; ``drain``: the last output tile's DRAM write-back; ``busy``: compute plus a systolic array's fill and
-drain (the stationary operand, folds and fill/drain per fold are the kernel's, and the cycle engine's: one rule);
-``exposed``: the refills of single-buffered levels (the first included; on the one port of a single-ported level);
-``dram_wait`` (``CostReport.dram_wait_cycles``): DRAM reads of a single-buffered child after its first tile,
-and what each earlier output write-back of a single-buffered child adds to its fold; ``streams``: the transfers that overlap the PEs' work (DRAM's less
-the first and last tiles, reads and writes sharing one port; double-buffered levels'). Double buffers hold one
-fold ahead, so with ``F`` folds of work ``b`` each (the first also paying a once-paid fill/drain ``f``) and stream
-``s = streams / (F − 1)`` per fold, ``span = max(b + f, s) + (F − 2)·max(b, s) + b`` (one fold:
-``max(busy + exposed, streams)``); when the streams keep up it is ``busy + exposed``. A systolic array's own
-levels are covered by its fill/drain.
-
-Every rule is written once, in the compiled kernel :func:`hwsim.cost.kernel.cost`; the functions here
-validate a mapping, cost its loop nest (any nest: several loops over one dim at a level, bypass)
-through the kernel and report its figures. ``import hwsim`` stays numba-free: the kernel is
-imported on the first call (numba then loads it from its on-disk cache, or compiles it once).
+Its semantics (data movement, padding, zero-skipping, latency) are docs/architecture.md's "Semantics of the
+analytical model"; the brute-force interpreter (:mod:`hwsim.cost.bruteforce`) walks the same rules iteration by
+iteration and must agree exactly. Every rule is written once, in the compiled kernel :func:`hwsim.cost.kernel.cost`;
+this module validates a mapping, costs its loop nest (any nest: several loops over one dim at a level, bypass)
+through the kernel and reports its figures. ``import hwsim`` stays numba-free: the kernel is imported on the first call.
 """
 
 from __future__ import annotations
@@ -78,8 +37,8 @@ class Accesses:
 
 @dataclass(frozen=True)
 class CostReport(UnitCycles):
-    """Cost of one layer (or non-MAC op) on one architecture under one mapping: ``cycles`` as the module docstring's
-    latency rule puts them, ``energy_pj`` = storage accesses + MACs + leakage over ``cycles``."""
+    """Cost of one layer (or non-MAC op) on one architecture under one mapping: ``cycles`` = startup + the folds'
+    pipeline of the PEs' work against the streams + drain, ``energy_pj`` = storage accesses + MACs + leakage."""
 
     layer: str
     arch: str
@@ -202,11 +161,8 @@ def _accesses(layer: Layer, arch: Architecture, keep: np.ndarray, out: Costs) ->
 
 
 def access_counts(layer: Layer, arch: Architecture, mapping: Mapping, mac_fraction: float = 1.0) -> dict[tuple[str, str], Accesses]:
-    """Reads, fills and updates of every (level name, operand name) pair that keeps data.
-
-    ``mac_fraction`` is the share of MACs actually performed (zero-skipping): a skipped MAC
-    reads no operand and updates no partial sum.
-    """
+    """Reads, fills and updates of every (level name, operand name) pair that keeps data, with a share
+    ``mac_fraction`` of the MACs performed (a skipped MAC reads no operand and updates no partial sum)."""
     from hwsim.cost import kernel  # lazily (see the module docstring)
 
     _, nest, out = kernel.run(layer, arch, mapping, mac_fraction)

@@ -1,21 +1,11 @@
 """The closed-form cost model, written once: a numba kernel over named arrays.
 
-One (layer, architecture) pair is packed once into :class:`Packed` (a ``typing.NamedTuple`` of
-arrays and scalars, one named field per quantity); a mapping is a general loop nest (dim, bound,
-level and axis of every loop, outermost first, plus where each level's loops start) and a keep
-mask (the levels' keeps less the mapping's bypass). :func:`cost` fills :class:`Costs`, another
-NamedTuple of preallocated arrays, with every figure the model has: per (level, operand) reads,
-fills and updates; per level bits, energy and transfer times; per transfer edge the events,
-elements moved, child fills, first touches and where the events sit in the nest; and the
-scalars (compute, exposed, startup, cycles, energy, fits, the refill level).
-
-Its callers are thin: :mod:`hwsim.cost.analytical` (one mapping, the Python API and its
-``CostReport``), :mod:`hwsim.mapper.fastmodel` (encoded mappings by the million: the mapper's batches,
-sampler and local search) and :mod:`hwsim.cost.cycle` (which places the per-edge figures on folds).
-The data movement semantics are :mod:`hwsim.cost.analytical`'s docstring and docs/architecture.md;
-the brute-force interpreter (:mod:`hwsim.cost.bruteforce`) is the independent oracle.
-
-Importing this module imports numba; ``import hwsim`` does not (its callers import it lazily).
+A (layer, architecture) pair is packed into :class:`Packed`, a mapping into a :class:`Nest` (any loop nest and its
+keep mask: the levels' keeps less the mapping's bypass); :func:`cost` fills :class:`Costs` with every figure of the
+model. Its callers are thin: :mod:`hwsim.cost.analytical` (one mapping, the ``CostReport``), :mod:`hwsim.mapper.fastmodel`
+(encoded mappings by the million) and :mod:`hwsim.cost.cycle` (which places the per-edge figures on folds).
+The semantics are docs/architecture.md's ("Semantics of the analytical model"); the brute-force interpreter
+(:mod:`hwsim.cost.bruteforce`) is the independent oracle. ``import hwsim`` does not import numba: callers import this lazily.
 """
 
 from __future__ import annotations
@@ -26,16 +16,15 @@ import numba as nb
 import numpy as np
 
 from hwsim.core.arch import Architecture
-from hwsim.core.mapping import Mapping
+from hwsim.core.mapping import Mapping, level_starts
 from hwsim.core.workload import DIMS, Layer
 from hwsim.cost.precision import check_numbers, cycles_per_mac, energy_per_mac_pj
 from hwsim.cost.sparsity import check_sparsity, element_bits, gate_fraction, skip_dims, skip_fraction, unstructured_skip
 
-__all__ = ["OPERANDS", "Costs", "Nest", "Packed", "Work", "buffered_bits", "compiled", "compiled_inline", "compute_cycles", "contiguous", "cost", "cost_inline", "held_bits", "nest_arrays", "new_costs", "run", "workspace"]
+__all__ = ["OPERANDS", "Costs", "Nest", "Packed", "Work", "capacity_bits", "compiled", "compiled_inline", "compute_cycles", "contiguous", "cost", "cost_inline", "new_costs", "run", "workspace"]
 
-# Every compiled function of the model and of the mapper's search runs without numba's reference counting (its
-# atomic counts on the arrays of the named tuples cost more than the model itself) and so allocates nothing: the
-# callers hand it every array it writes (Costs, Work). Cached on disk: compiled once per machine.
+# Compiled functions run without numba's reference counting (its atomic counts on the named tuples' arrays cost more
+# than the model) and so allocate nothing: callers hand them every array they write. Cached on disk.
 _FLAGS: dict[str, Any] = {"cache": True, "_nrt": False, "error_model": "numpy"}
 compiled = nb.njit(**_FLAGS)
 compiled_inline = nb.njit(inline="always", **_FLAGS)
@@ -95,7 +84,59 @@ class Packed(NamedTuple):
     @staticmethod
     def build(layer: Layer, arch: Architecture) -> Packed:
         """The layer and architecture as the kernel's named arrays (sparsity formats and precisions checked first)."""
-        return _pack(layer, arch)
+        check_sparsity(layer, arch.levels, f"layer {layer.name!r} on {arch.name!r}")
+        check_numbers(layer, arch.mac, f"layer {layer.name!r} on {arch.name!r}")
+        levels, axes = arch.levels, arch.axes
+        ops = [layer.operand(n) for n in OPERANDS]
+        names = [lv.name for lv in levels]
+        proj = np.zeros((3, MAX_TENSOR_AXES, MAX_TERMS, 2), np.int64)
+        proj[:, :, :, 0] = -1
+        for o, op in enumerate(ops):
+            if len(op.axes) > MAX_TENSOR_AXES or any(len(ax) > MAX_TERMS for ax in op.axes):
+                raise ValueError(f"operand {op.name} has more tensor axes or terms than the compiled model supports")
+            for x, tensor_axis in enumerate(op.axes):
+                for t, (dim, coef) in enumerate(tensor_axis):
+                    proj[o, x, t] = (DIMS.index(dim), coef)
+        spread = skip_dims(layer, arch.mac)
+        pe_first = max((names.index(ax.below) for ax in axes), default=len(levels) - 1) + 1 if axes else len(levels)
+        return Packed(
+            keeps=np.array([[op.name in lv.keeps for op in ops] for lv in levels], np.bool_).reshape(len(levels), 3),
+            double_buffered=np.array([lv.double_buffered for lv in levels], np.bool_),
+            ports=np.array([lv.ports for lv in levels], np.int64),
+            word_bits=np.array([lv.word_bits for lv in levels], np.float64),
+            size_bits=np.array([-1.0 if lv.size_bytes is None else lv.size_bytes * 8 for lv in levels], np.float64),
+            read_pj=np.array([lv.read_energy_pj for lv in levels], np.float64),
+            write_pj=np.array([lv.write_energy_pj for lv in levels], np.float64),
+            read_bw=np.array([_INF if bw is None else bw for bw in (lv.read_bandwidth_bits_per_cycle for lv in levels)], np.float64),
+            write_bw=np.array([_INF if bw is None else bw for bw in (lv.write_bandwidth_bits_per_cycle for lv in levels)], np.float64),
+            elem_bits=np.array([[element_bits(op, lv) for op in ops] for lv in levels], np.float64).reshape(len(levels), 3),
+            temporal_ok=np.array([[lv.temporal_dims is None or d in lv.temporal_dims for d in DIMS] for lv in levels], np.bool_),
+            axis_level=np.array([names.index(ax.below) for ax in axes], np.int64),
+            axis_size=np.array([ax.size for ax in axes], np.int64),
+            multicast=np.array([ax.multicast for ax in axes], np.bool_),
+            reduction=np.array([ax.reduction for ax in axes], np.bool_),
+            is_output=np.array([op.is_output for op in ops], np.bool_),
+            final_bits=np.array([op.bits for op in ops], np.float64),
+            n_tensor_axes=np.array([len(op.axes) for op in ops], np.int64),
+            relevant=np.array([[d in op.relevant_dims for d in DIMS] for op in ops], np.bool_),
+            simple=np.array([all(len(ax) == 1 and ax[0][1] == 1 for ax in op.axes) for op in ops], np.bool_),
+            proj=proj,
+            bounds=np.array([layer.dims.get(d, 1) for d in DIMS], np.int64),
+            skip_dims=np.array([d in spread for d in DIMS], np.bool_),
+            macs=int(layer.macs),
+            mac_pj=float(energy_per_mac_pj(layer, arch.mac)),
+            gate_fraction=float(gate_fraction(layer, arch.mac)),
+            cycles_per_mac=float(cycles_per_mac(layer, arch.mac)),
+            mac_fraction=float(skip_fraction(layer, arch.mac)),
+            structured_skip=not unstructured_skip(layer, arch.mac),
+            leakage_mw=float(arch.leakage_mw),
+            clock_hz=float(arch.clock_hz),
+            systolic=pe_first < len(levels) and levels[-1].temporal_dims == (),
+            pe_first=pe_first,
+            skew=float(sum(ax.size - 1 for ax in axes)),
+            preload=float(axes[0].size if axes else 0),
+            fold_overhead=0.0,
+        )
 
 
 class Nest(NamedTuple):
@@ -103,7 +144,6 @@ class Nest(NamedTuple):
 
     dim: np.ndarray  # int64: index into DIMS
     bound: np.ndarray  # int64
-    level: np.ndarray  # int64: the level the loop belongs to (temporal) or fans out below (spatial)
     axis: np.ndarray  # int64: the spatial axis; -1 for a temporal loop
     starts: np.ndarray  # (L+1,): position of each level's first loop; starts[L] = the number of loops
     keep: np.ndarray  # (L, 3) bool: the levels holding each operand (keeps less the mapping's bypass)
@@ -121,22 +161,14 @@ class Costs(NamedTuple):
     read_bits: np.ndarray  # (L,)
     write_bits: np.ndarray  # (L,)
     level_energy: np.ndarray  # (L,) pJ
-    read_time: np.ndarray  # (L,) cycles of one instance's reads (reads and writes with one port)
-    write_time: np.ndarray  # (L,) cycles of one instance's writes (0 with one port)
-    transfer: np.ndarray  # (L,) the longer of the two
+    transfer: np.ndarray  # (L,) cycles of one instance's reads or writes, the longer (both together with one port)
     # per transfer edge (parent → child c) of operand o; every child has one parent per operand
     parent: np.ndarray  # (L+1, 3) int64: the parent level; -1: no edge into c
-    events: np.ndarray  # (L+1, 3): tile (re)loads of the child
-    moved: np.ndarray  # (L+1, 3): elements leaving the parent per event (multicast union × duplicates × parent
-    #                     instances; × the performed-MAC fraction on the MAC edge): reads (updates for outputs)
-    fill: np.ndarray  # (L+1, 3): elements entering the child per event (outputs: partial sums read back)
-    first: np.ndarray  # (L+1, 3): outputs: elements the parent instances ever hold (their first touches read nothing)
     last: np.ndarray  # (L+1, 3) int64: nest position of the innermost temporal loop above the child that reloads it; -1: none
     parent_read_bits: np.ndarray  # (L+1, 3): bits read from the parent per event (the parent's element bits)
     parent_write_bits: np.ndarray  # (L+1, 3): outputs: bits written back to the parent per event (finished ones at DRAM at their final bits)
     child_write_bits: np.ndarray  # (L+1, 3): bits written into the child per event (the child's element bits; 0 for the MACs)
     # scalars, shape (1,)
-    final_elems: np.ndarray  # elements of the finished output tensor (the real ones: padding's do not reach DRAM)
     compute: np.ndarray
     exposed: np.ndarray  # on-chip refills of single-buffered levels the PEs wait for
     dram_wait: np.ndarray  # DRAM reads and write-back bursts of single-buffered children the PEs wait for
@@ -173,72 +205,14 @@ class Work(NamedTuple):
     marks_next: np.ndarray  # (span,) uint8
 
 
-def _pack(layer: Layer, arch: Architecture) -> Packed:
-    check_sparsity(layer, arch.levels, f"layer {layer.name!r} on {arch.name!r}")
-    check_numbers(layer, arch.mac, f"layer {layer.name!r} on {arch.name!r}")
-    levels, axes = arch.levels, arch.axes
-    ops = [layer.operand(n) for n in OPERANDS]
-    names = [lv.name for lv in levels]
-    proj = np.zeros((3, MAX_TENSOR_AXES, MAX_TERMS, 2), np.int64)
-    proj[:, :, :, 0] = -1
-    for o, op in enumerate(ops):
-        if len(op.axes) > MAX_TENSOR_AXES or any(len(ax) > MAX_TERMS for ax in op.axes):
-            raise ValueError(f"operand {op.name} has more tensor axes or terms than the compiled model supports")
-        for x, tensor_axis in enumerate(op.axes):
-            for t, (dim, coef) in enumerate(tensor_axis):
-                proj[o, x, t] = (DIMS.index(dim), coef)
-    spread = skip_dims(layer, arch.mac)
-    pe_first = max((names.index(ax.below) for ax in axes), default=len(levels) - 1) + 1 if axes else len(levels)
-    return Packed(
-        keeps=np.array([[op.name in lv.keeps for op in ops] for lv in levels], np.bool_).reshape(len(levels), 3),
-        double_buffered=np.array([lv.double_buffered for lv in levels], np.bool_),
-        ports=np.array([lv.ports for lv in levels], np.int64),
-        word_bits=np.array([lv.word_bits for lv in levels], np.float64),
-        size_bits=np.array([-1.0 if lv.size_bytes is None else lv.size_bytes * 8 for lv in levels], np.float64),
-        read_pj=np.array([lv.read_energy_pj for lv in levels], np.float64),
-        write_pj=np.array([lv.write_energy_pj for lv in levels], np.float64),
-        read_bw=np.array([_INF if lv.read_bandwidth_bits_per_cycle is None else lv.read_bandwidth_bits_per_cycle for lv in levels], np.float64),
-        write_bw=np.array([_INF if lv.write_bandwidth_bits_per_cycle is None else lv.write_bandwidth_bits_per_cycle for lv in levels], np.float64),
-        elem_bits=np.array([[element_bits(op, lv) for op in ops] for lv in levels], np.float64).reshape(len(levels), 3),
-        temporal_ok=np.array([[lv.temporal_dims is None or d in lv.temporal_dims for d in DIMS] for lv in levels], np.bool_),
-        axis_level=np.array([names.index(ax.below) for ax in axes], np.int64),
-        axis_size=np.array([ax.size for ax in axes], np.int64),
-        multicast=np.array([ax.multicast for ax in axes], np.bool_),
-        reduction=np.array([ax.reduction for ax in axes], np.bool_),
-        is_output=np.array([op.is_output for op in ops], np.bool_),
-        final_bits=np.array([op.bits for op in ops], np.float64),
-        n_tensor_axes=np.array([len(op.axes) for op in ops], np.int64),
-        relevant=np.array([[d in op.relevant_dims for d in DIMS] for op in ops], np.bool_),
-        simple=np.array([all(len(ax) == 1 and ax[0][1] == 1 for ax in op.axes) for op in ops], np.bool_),
-        proj=proj,
-        bounds=np.array([layer.dims.get(d, 1) for d in DIMS], np.int64),
-        skip_dims=np.array([d in spread for d in DIMS], np.bool_),
-        macs=int(layer.macs),
-        mac_pj=float(energy_per_mac_pj(layer, arch.mac)),
-        gate_fraction=float(gate_fraction(layer, arch.mac)),
-        cycles_per_mac=float(cycles_per_mac(layer, arch.mac)),
-        mac_fraction=float(skip_fraction(layer, arch.mac)),
-        structured_skip=not unstructured_skip(layer, arch.mac),
-        leakage_mw=float(arch.leakage_mw),
-        clock_hz=float(arch.clock_hz),
-        systolic=pe_first < len(levels) and levels[-1].temporal_dims == (),
-        pe_first=pe_first,
-        skew=float(sum(ax.size - 1 for ax in axes)),
-        preload=float(axes[0].size if axes else 0),
-        fold_overhead=0.0,
-    )
-
-
 def new_costs(n_levels: int) -> Costs:
     """Preallocated outputs for an architecture with ``n_levels`` levels."""
     lo, e = (n_levels, 3), (n_levels + 1, 3)
     return Costs(
         reads=np.zeros(lo), fills=np.zeros(lo), updates=np.zeros(lo), access_energy=np.zeros(lo),
-        read_bits=np.zeros(n_levels), write_bits=np.zeros(n_levels), level_energy=np.zeros(n_levels),
-        read_time=np.zeros(n_levels), write_time=np.zeros(n_levels), transfer=np.zeros(n_levels),
-        parent=np.full(e, -1, np.int64), events=np.zeros(e), moved=np.zeros(e), fill=np.zeros(e), first=np.zeros(e),
-        last=np.full(e, -1, np.int64), parent_read_bits=np.zeros(e), parent_write_bits=np.zeros(e), child_write_bits=np.zeros(e),
-        final_elems=np.zeros(1), compute=np.zeros(1), exposed=np.zeros(1), dram_wait=np.zeros(1), startup=np.zeros(1), drain=np.zeros(1),
+        read_bits=np.zeros(n_levels), write_bits=np.zeros(n_levels), level_energy=np.zeros(n_levels), transfer=np.zeros(n_levels),
+        parent=np.full(e, -1, np.int64), last=np.full(e, -1, np.int64),
+        parent_read_bits=np.zeros(e), parent_write_bits=np.zeros(e), child_write_bits=np.zeros(e), compute=np.zeros(1), exposed=np.zeros(1), dram_wait=np.zeros(1), startup=np.zeros(1), drain=np.zeros(1),
         fill_drain=np.zeros(1), fill_per_fold=np.zeros(1), folds=np.zeros(1), n_fold=np.zeros(1, np.int64), stationary=np.full(1, -1, np.int64), cycles=np.zeros(1),
         mac_energy=np.zeros(1), leakage=np.zeros(1), energy=np.zeros(1), fits=np.zeros(1), refill_level=np.full(1, -1, np.int64),
     )  # fmt: skip
@@ -262,8 +236,13 @@ def workspace(pk: Packed, max_loops: int, padded: np.ndarray) -> Work:
     )  # fmt: skip
 
 
-# ---------------------------------------------------------------------------------------------
-# Footprints: distinct elements of an operand over an index set
+@compiled_inline
+def _two_terms(a, b, n0, n1):
+    """Distinct values of a·x + b·y, 0 ≤ x < n0, 0 ≤ y < n1 (a ≤ b)."""
+    x, y = a, b
+    while y:
+        x, y = y, x % y
+    return n0 * n1 - max(0, n0 - b // x) * max(0, n1 - a // x)
 
 
 @compiled
@@ -293,13 +272,7 @@ def _distinct(cs, ns, m, cur, nxt):
     if k == 1:
         return float(ns[0])
     if k == 2:
-        a, b = cs[0], cs[1]
-        x, y = a, b
-        while y:
-            x, y = y, x % y
-        a //= x
-        b //= x
-        return float(ns[0] * ns[1] - max(0, ns[0] - b) * max(0, ns[1] - a))
+        return float(_two_terms(cs[0], cs[1], ns[0], ns[1]))
     span = 1
     for i in range(k):
         span += cs[i] * (ns[i] - 1)
@@ -393,33 +366,18 @@ def contiguous(proj, n_tensor_axes, o, tiles, row, cs, ns, cur, nxt):
         if b == a * n0:  # (a divides b)
             total *= n0 * n1
             continue
-        if b == a:
-            total *= n0 + n1 - 1
-            continue
-        x_, y_ = a, b
-        while y_:
-            x_, y_ = y_, x_ % y_
-        a //= x_
-        b //= x_
-        total *= n0 * n1 - max(0, n0 - b) * max(0, n1 - a)
+        total *= n0 + n1 - 1 if b == a else _two_terms(a, b, n0, n1)
     return total
 
 
 @compiled_inline
-def held_bits(keep, is_output, elem_bits, l, fc, inputs_only):
-    """Bits one instance of level l holds for the tiles of footprints fp[o] (not counting a second buffer):
-    what its capacity must fit and, inputs only, what it loads before compute starts."""
+def capacity_bits(keep, elem_bits, double_buffered, l, fc):
+    """Capacity one instance of level l needs for the tiles of footprints fc[l]: twice them when double-buffered."""
     bits = 0.0
     for o in range(3):
-        if keep[l, o] and not (inputs_only and is_output[o]):
+        if keep[l, o]:
             bits += fc[l, o] * elem_bits[l, o]
-    return bits
-
-
-@compiled_inline
-def buffered_bits(double_buffered, l, held):
-    """Capacity a level needs for tiles of ``held`` bits: twice that when double-buffered."""
-    return held * 2 if double_buffered[l] else held
+    return bits * 2 if double_buffered[l] else bits
 
 
 @compiled_inline
@@ -444,7 +402,8 @@ def compute_cycles(iterations, cycles_per_mac, mac_fraction, inner, units, struc
 
 @compiled
 def _imbalance(n, s, pes, structured):
-    """Same as hwsim.cost.sparsity.imbalance: E[max of pes Binomial(n, s)] / (n·s)."""
+    """The load imbalance of ``pes`` units of ``n`` iterations each performed with probability ``s``: E[max of pes
+    Binomial(n, s)] / (n·s) (1 for N:M, ``structured``, which balances every group)."""
     if structured or s >= 1.0 or n <= 0 or pes <= 1:
         return 1.0
     q = 1.0 - s
@@ -460,10 +419,6 @@ def _imbalance(n, s, pes, structured):
     return total / (n * s)
 
 
-# ---------------------------------------------------------------------------------------------
-# The model
-
-
 @compiled
 def cost(pk, nest, n, out, ws):
     """Cost one mapping of the pair ``pk`` (a :class:`Packed`): the first ``n`` loops of ``nest`` (a :class:`Nest`:
@@ -476,10 +431,10 @@ def cost(pk, nest, n, out, ws):
     axis = nest.axis
     starts = nest.starts
     keep = nest.keep
-    # prefix products of the spatial and the temporal bounds; the innermost temporal loop; how many temporal loops
+    # prefix products of the spatial and the temporal bounds; the innermost temporal loop; the temporal loops
     spatial = temporal = ws.spre[0] = ws.tpre[0] = 1.0
     last_t = -1
-    n_fold = 0  # (those outside the stream count folds: below)
+    n_fold = 0  # (less the stream's: below)
     for k in range(n):
         if axis[k] >= 0:
             spatial *= bound[k]
@@ -494,13 +449,10 @@ def cost(pk, nest, n, out, ws):
     for k in range(n - 1, -1, -1):
         ws.stride[k] = ws.running[dim[k]]
         ws.running[dim[k]] *= bound[k]
-    for l in range(nl + 1):
-        for o in range(3):
-            if l < nl:
-                out.reads[l, o] = 0.0
-                out.fills[l, o] = 0.0
-                out.updates[l, o] = 0.0
-            out.parent[l, o] = -1
+    out.reads[:] = 0.0
+    out.fills[:] = 0.0
+    out.updates[:] = 0.0
+    out.parent[:] = -1
     # ws.tiles[l]: extents of the tile held at level l (ws.tiles[nl]: one MAC's element)
     for d in range(ND):
         ws.tiles[nl, d] = 1
@@ -520,7 +472,7 @@ def cost(pk, nest, n, out, ws):
                 ws.fc[l, o] = contiguous(pk.proj, pk.n_tensor_axes, o, ws.tiles, l, ws.cs, ws.ns, ws.marks, ws.marks_next)
     fits = 1.0  # capacity only: samplers and enumerators keep factors covering the bounds (see fastmodel.padding_ok)
     for l in range(1, nl):
-        if pk.size_bits[l] >= 0 and buffered_bits(pk.double_buffered, l, held_bits(keep, pk.is_output, pk.elem_bits, l, ws.fc, False)) > pk.size_bits[l]:
+        if pk.size_bits[l] >= 0 and capacity_bits(keep, pk.elem_bits, pk.double_buffered, l, ws.fc) > pk.size_bits[l]:
             fits = 0.0
     out.fits[0] = fits
     first_dram = 0.0  # bits the first tiles read from DRAM
@@ -626,19 +578,15 @@ def cost(pk, nest, n, out, ws):
                 moved *= mac_fraction  # a skipped MAC reads no operand and updates no partial sum
                 per_event *= mac_fraction
             out.parent[c, o] = p
-            out.events[c, o] = events
-            out.moved[c, o] = per_event
             out.last[c, o] = last
             child_bits = pk.elem_bits[c, o] if c < nl else 0.0
             if not is_out:
-                out.first[c, o] = 0.0
                 filled = events * f_child * inst_c
                 if p == 0:
                     filled = filled * real_num / real_den
-                out.fill[c, o] = filled / events if events > 0 else 0.0
                 out.parent_read_bits[c, o] = per_event * pk.elem_bits[p, o]
                 out.parent_write_bits[c, o] = 0.0
-                out.child_write_bits[c, o] = out.fill[c, o] * child_bits
+                out.child_write_bits[c, o] = (filled / events if events > 0 else 0.0) * child_bits
                 out.reads[p, o] += moved
                 if c < nl:
                     out.fills[c, o] += filled
@@ -665,10 +613,9 @@ def cost(pk, nest, n, out, ws):
                     # the first performed one read back: Σ_e (s·u − 1 + (1 − s)^u) (an element no MAC runs for is never touched)
                     touched = first * (1.0 - (1.0 - mac_fraction) ** (moved / mac_fraction / first))
                 back = max(moved - touched, 0.0)  # the first touch of every element reads nothing back
-                out.first[c, o] = first
-                out.fill[c, o] = back / events if events > 0 else 0.0
-                out.parent_read_bits[c, o] = out.fill[c, o] * pk.elem_bits[p, o]
-                out.child_write_bits[c, o] = out.fill[c, o] * child_bits
+                back_per_event = back / events if events > 0 else 0.0
+                out.parent_read_bits[c, o] = back_per_event * pk.elem_bits[p, o]
+                out.child_write_bits[c, o] = back_per_event * child_bits
                 if p == 0:
                     touched_dram = touched
                     out.parent_write_bits[c, o] = top_output_write_bits(final_real, moved - touched, 0.0, pk.final_bits[o], pk.elem_bits[p, o]) / events
@@ -696,21 +643,11 @@ def cost(pk, nest, n, out, ws):
                 elif k >= starts[nl - 1]:
                     inner *= bound[k]
     compute = np.ceil(compute_cycles(iterations, pk.cycles_per_mac, mac_fraction, inner, units, pk.structured_skip) - 1e-9)
-    # The stationary operand and the folds: the PEs of a systolic array hold the one operand their level keeps, else
-    # the operand left in place by the longest run of innermost temporal loops; those loops (the ones it ignores) are
-    # the stream, every temporal loop outside it counts folds. A systolic array pays fill and drain per fold: operands
-    # cross the array (skew: Σ (axis size − 1)) and a stationary input operand is first loaded down the first axis;
-    # once when its level is double-buffered (the next fold's operand loads while this one runs).
+    # The stationary operand, its stream and the folds; a systolic array's fill/drain per fold (docs/architecture.md)
     systolic = pk.systolic and pk.axis_size.shape[0] > 0
     stat = -1
-    if systolic and pk.pe_first < nl:
-        count = 0
-        for o in range(3):
-            if keep[nl - 1, o]:
-                count += 1
-                stat = o
-        if count != 1:
-            stat = -1
+    if systolic and pk.pe_first < nl and keep[nl - 1].sum() == 1:
+        stat = np.argmax(keep[nl - 1])
     if stat < 0:
         best_t = 1.0
         for o in range(3):
@@ -739,7 +676,6 @@ def cost(pk, nest, n, out, ws):
         per_fold = pk.skew + (pk.preload if stat == 0 or stat == 1 else 0.0) + pk.fold_overhead
         fill_drain = per_fold if pk.pe_first < nl and pk.double_buffered[nl - 1] else per_fold * folds
     # bits and energy per level; at DRAM, finished outputs are written at their final precision
-    out_elems = final_real
     level_total = 0.0
     busy = compute + fill_drain
     overlapped = 0.0  # the transfers that stream while the PEs work
@@ -763,7 +699,7 @@ def cost(pk, nest, n, out, ws):
             b = pk.elem_bits[l, o]
             orb = out.reads[l, o] * b
             if pk.is_output[o] and l == 0:
-                owb = top_output_write_bits(out_elems, out.updates[l, o] - touched_dram, out.fills[l, o], pk.final_bits[o], b)
+                owb = top_output_write_bits(final_real, out.updates[l, o] - touched_dram, out.fills[l, o], pk.final_bits[o], b)
             else:
                 owb = (out.fills[l, o] + out.updates[l, o]) * b
             e = (orb * pk.read_pj[l] + owb * pk.write_pj[l]) / pk.word_bits[l]
@@ -782,28 +718,17 @@ def cost(pk, nest, n, out, ws):
         rbw = pk.read_bw[l]
         wbw = pk.write_bw[l]
         one_port = pk.ports[l] == 1
-        if one_port:
-            read_t = (r + w) / rbw
-            write_t = 0.0
-        else:
-            read_t = r / rbw
-            write_t = w / wbw
-        out.read_time[l] = read_t
-        out.write_time[l] = write_t
-        out.transfer[l] = max(read_t, write_t)
+        out.transfer[l] = (r + w) / rbw if one_port else max(r / rbw, w / wbw)
         if systolic and l >= pk.pe_first:
             continue  # inside a systolic array: operands forwarded PE to PE, their time is the fill/drain's
         if l == 0:
             # DRAM: the first tiles are read before compute starts, the last output tile written back after it ends;
-            # everything else streams while the PEs compute (prefetched, written behind)
-            # (a child without a second buffer waits for its later tiles' reads, after the fold that used the
-            # previous one: the PEs wait, dram_wait; its write-backs below, once the folds' time is known)
+            # the rest streams while the PEs compute, but for a single-buffered child's later reads (the PEs wait)
             startup = first_dram / rbw
             wbw0 = rbw if one_port else wbw
             one_port0 = one_port
             drain = last_dram / wbw0
             dram_wait += demand_read / rbw
-            # (a single-buffered child's write-backs are bursts, one per tile: timed fold by fold below)
             stream_w = w - last_dram * (1.0 + write_backs)
             if one_port:  # (the waited-for reads cross the channel too)
                 dram_stream = (r - first_dram + stream_w) / rbw
@@ -821,13 +746,8 @@ def cost(pk, nest, n, out, ws):
             if refill_t > longest:
                 refill = l
                 longest = refill_t
-    # A child without a second buffer writes each output tile back while the next fold runs (the output side holds
-    # one fold's results besides the one in use): the PEs wait for what a write-back takes beyond that fold.
-    # The PEs' work and the streams, fold by fold: double buffers hold one fold's tiles ahead, so fold f + 1's
-    # traffic streams while fold f runs (the first fold's came with the start-up) and each fold lasts the longer
-    # of its work and the next fold's traffic; the last fold's work has nothing left to overlap. A fill/drain paid
-    # once (a double-buffered PE level) belongs to the first fold. (A refill without a second buffer stalls the
-    # PEs, not the levels that double-buffer: their transfers, DRAM's prefetch among them, go on meanwhile.)
+    # The PEs' work and the streams, fold by fold: double buffers hold one fold's tiles ahead, so fold f + 1's traffic
+    # streams while fold f runs and each fold lasts the longer of the two; a fill/drain paid once belongs to the first.
     work = busy + exposed + dram_wait
     if folds >= 2.0 and overlapped > 0.0:
         once = fill_drain if fill_drain < per_fold * folds else 0.0
@@ -838,10 +758,9 @@ def cost(pk, nest, n, out, ws):
     else:
         span = max(work, overlapped)
         fold_t = span / folds
-    # Each write-back of a single-buffered child is a burst of W cycles on DRAM's write channel (the shared one:
-    # beside the fold's share s of DRAM's streams) in the fold after its tile ends, k tiles per fold when they are
-    # smaller than a fold: with one port that fold lasts max(t, s + k·W) instead of t (t: a fold's time above), with
-    # two the PEs wait what k·W takes beyond t.
+    # Each write-back of a single-buffered child is a burst of W cycles on DRAM's write channel in the fold after its
+    # tile ends (k per fold when tiles are shorter): one port: that fold lasts max(t, s + k·W), s its share of DRAM's
+    # streams; two: the PEs wait what k·W takes beyond t.
     if write_backs > 0:
         per = max(1.0, (write_backs + 1.0) / folds)
         bursts = write_backs / per
@@ -856,7 +775,6 @@ def cost(pk, nest, n, out, ws):
     cycles = startup + span + drain
     mac_energy = pk.macs * pk.mac_pj * pk.gate_fraction
     leakage = pk.leakage_mw * 1e-3 * (cycles / pk.clock_hz) * 1e12
-    out.final_elems[0] = final_real
     out.compute[0] = compute
     out.exposed[0] = exposed
     out.dram_wait[0] = dram_wait
@@ -874,33 +792,8 @@ def cost(pk, nest, n, out, ws):
     out.refill_level[0] = refill
 
 
-# The same, for loops over many mappings (hwsim.fastmodel's batches): a call passes each array of its arguments field
-# by field, which costs the model about a tenth of its time
+# The same inlined, for loops over many mappings (a call passes the named tuples' arrays one by one: a tenth of the time)
 cost_inline = compiled_inline(cost.py_func)
-
-# ---------------------------------------------------------------------------------------------
-# One mapping
-
-
-def nest_arrays(arch: Architecture, mapping: Mapping, keeps: np.ndarray) -> Nest:
-    """``mapping.nest(arch)`` and its keep mask as arrays."""
-    loops = mapping.nest(arch)
-    axes = [a.name for a in arch.axes]
-    nl = len(arch.levels)
-    starts = np.searchsorted(np.array([lp.level for lp in loops], np.int64), np.arange(nl + 1)).astype(np.int64)
-    starts[nl] = len(loops)
-    keep = keeps.copy()
-    names = [lv.name for lv in arch.levels]
-    for lv, op in mapping.bypass:
-        keep[names.index(lv), OPERANDS.index(op)] = False
-    return Nest(
-        dim=np.array([DIMS.index(lp.dim) for lp in loops], np.int64),
-        bound=np.array([lp.bound for lp in loops], np.int64),
-        level=np.array([lp.level for lp in loops], np.int64),
-        axis=np.array([-1 if lp.axis is None else axes.index(lp.axis) for lp in loops], np.int64),
-        starts=starts,
-        keep=keep,
-    )
 
 
 def run(
@@ -912,15 +805,17 @@ def run(
     ``systolic`` whether the PE array pays fill/drain per fold (default: inferred), ``fold_overhead`` the cycles
     every fill/drain adds (see :class:`hwsim.cost.cycle.CycleOptions`)."""
     pk = Packed.build(layer, arch)
-    if mac_fraction is not None:
-        pk = pk._replace(mac_fraction=float(mac_fraction))
-    if systolic is not None:
-        pk = pk._replace(systolic=bool(systolic))
-    if fold_overhead:
-        pk = pk._replace(fold_overhead=float(fold_overhead))
-    nest = nest_arrays(arch, mapping, pk.keeps)
-    out = new_costs(len(arch.levels))
-    n = len(nest.dim)
+    pk = pk._replace(mac_fraction=pk.mac_fraction if mac_fraction is None else float(mac_fraction),
+                     systolic=pk.systolic if systolic is None else bool(systolic), fold_overhead=float(fold_overhead))
+    loops, names, axes = mapping.nest(arch), [lv.name for lv in arch.levels], [a.name for a in arch.axes]
+    keep = pk.keeps.copy()  # less the mapping's bypass
+    for lv, op in mapping.bypass:
+        keep[names.index(lv), OPERANDS.index(op)] = False
+    nest = Nest(dim=np.array([DIMS.index(lp.dim) for lp in loops], np.int64), bound=np.array([lp.bound for lp in loops], np.int64),
+                axis=np.array([-1 if lp.axis is None else axes.index(lp.axis) for lp in loops], np.int64),
+                starts=np.array(level_starts(loops, len(names)), np.int64), keep=keep)  # fmt: skip
+    out = new_costs(len(names))
+    n = len(loops)
     padded = np.ones(ND, np.int64)
     np.multiply.at(padded, nest.dim, nest.bound)
     cost(pk, nest, n, out, workspace(pk, n, padded))

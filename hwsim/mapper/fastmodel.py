@@ -1,7 +1,6 @@
-"""The mapper's encoding of mappings, and its compiled batch evaluation, sampler and local search.
-
-Costs come from the one closed-form model, :func:`hwsim.cost.kernel.cost`; this module only builds its
-loop nests from a compact encoding of a mapping for a fixed (layer, architecture) pair:
+"""The mapper's encoding of mappings, and its compiled batch evaluation, sampler and local search: costs come from
+the one closed-form model, :func:`hwsim.cost.kernel.cost`, on loop nests built from an encoding for a fixed
+(layer, architecture) pair (:class:`hwsim.cost.kernel.Packed`):
 
 * ``factors[s, d]``: the loop bound of dim ``d`` in slot ``s``; slots ``0..L-1`` are the
   levels' temporal loops, slots ``L..L+A-1`` the spatial axes;
@@ -10,8 +9,7 @@ loop nests from a compact encoding of a mapping for a fixed (layer, architecture
   changes no count (unions over an axis do not depend on the order of its loops).
 
 The encoding holds one loop per dim per level and no bypass (the mapspace the mapper searches);
-:mod:`hwsim.cost.analytical` costs any mapping through the same kernel. :class:`hwsim.cost.kernel.Packed`
-holds the layer and architecture as the kernel's named arrays.
+:mod:`hwsim.cost.analytical` costs any mapping through the same kernel.
 """
 
 from __future__ import annotations
@@ -32,13 +30,12 @@ from hwsim.cost.kernel import (
     Nest,
     Packed,
     Work,
-    buffered_bits,
+    capacity_bits,
     compiled,
     compiled_inline,
     contiguous,
     cost,
     cost_inline,
-    held_bits,
     new_costs,
     workspace,
 )
@@ -79,17 +76,12 @@ def decode(factors: np.ndarray, orders: np.ndarray, arch: Architecture) -> Mappi
     return Mapping.build(temporal, spatial)
 
 
-# ---------------------------------------------------------------------------------------------
-# Encoded mappings through the kernel. The compiled functions run as the kernel's do (hwsim.cost.kernel.compiled:
-# no reference counting) and so allocate nothing: :class:`Scratch` holds every array they write.
-
-
 class Scratch(NamedTuple):
+    """Every array the compiled functions write (compiled as the kernel is, they allocate nothing)."""
+
     nest: Nest  # the nest of the mapping being costed
     costs: Costs  # its figures
-    work: Work  # the kernel's scratch
-    tile: np.ndarray  # (1, 8) extents of one level's tile (capacity repair)
-    held: np.ndarray  # (L, 3) footprints of one level's tiles
+    work: Work  # the kernel's scratch (also the capacity repair's tiles and footprints)
     allowed: np.ndarray  # (L,) levels a dim may take temporal loops at
     order: np.ndarray  # (8,) one level's order being partitioned
     factors: np.ndarray  # (1, L+A, 8) a batch of one mapping: the search's candidate
@@ -101,12 +93,11 @@ def _scratch(pk: Packed, padded: np.ndarray) -> Scratch:
     """Scratch for encoded mappings whose loops over each dim d multiply to at most ``padded[d]``."""
     nl, na = pk.keeps.shape[0], pk.axis_level.shape[0]
     m = ND * (nl + na)
-    nest = Nest(dim=np.empty(m, np.int64), bound=np.empty(m, np.int64), level=np.empty(m, np.int64), axis=np.empty(m, np.int64),
+    nest = Nest(dim=np.empty(m, np.int64), bound=np.empty(m, np.int64), axis=np.empty(m, np.int64),
                 starts=np.empty(nl + 1, np.int64), keep=pk.keeps)  # fmt: skip
     return Scratch(
-        nest=nest, costs=new_costs(nl), work=workspace(pk, m, padded), tile=np.ones((1, ND), np.int64), held=np.zeros((nl, 3)),
-        allowed=np.empty(nl, np.int64), order=np.empty(ND, np.int64), factors=np.ones((1, nl + na, ND), np.int64),
-        orders=np.zeros((1, nl, ND), np.int64), rows=np.zeros((1, 3)),
+        nest=nest, costs=new_costs(nl), work=workspace(pk, m, padded), allowed=np.empty(nl, np.int64), order=np.empty(ND, np.int64),
+        factors=np.ones((1, nl + na, ND), np.int64), orders=np.zeros((1, nl, ND), np.int64), rows=np.zeros((1, 3)),
     )  # fmt: skip
 
 
@@ -124,7 +115,6 @@ def _build_nest(pk, factors, orders, b, nest):
             f = factors[b, l, d]
             nest.dim[n] = d  # (written whatever the bound, kept when it is > 1: no branch to mispredict)
             nest.bound[n] = f
-            nest.level[n] = l
             nest.axis[n] = -1
             n += f > 1
         for a in range(na):
@@ -133,7 +123,6 @@ def _build_nest(pk, factors, orders, b, nest):
                     f = factors[b, nl + a, d]
                     nest.dim[n] = d
                     nest.bound[n] = f
-                    nest.level[n] = l
                     nest.axis[n] = a
                     n += f > 1
     nest.starts[nl] = n
@@ -181,29 +170,25 @@ def padding_ok(factors: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return np.asarray(covered & tight)
 
 
-# ---------------------------------------------------------------------------------------------
-# Sampling and local search over the mapspace, compiled
-
-
 @compiled
 def _tile_bits(pk, l, factors, sc):
-    """Capacity one instance of level l needs for the tiles of an encoded mapping (the kernel's rule)."""
+    """Capacity one instance of level l needs for the tiles of an encoded mapping (the kernel's rule; in the kernel's
+    scratch, which it rewrites before reading)."""
     nl = pk.keeps.shape[0]
-    tile = sc.tile
-    held = sc.held
     ws = sc.work
     for d in range(ND):
-        tile[0, d] = 1
+        ws.tiles[l, d] = 1
     for j in range(l, nl):
         for d in range(ND):
-            tile[0, d] *= factors[j, d]
+            ws.tiles[l, d] *= factors[j, d]
     for a in range(pk.axis_level.shape[0]):
         if pk.axis_level[a] >= l:
             for d in range(ND):
-                tile[0, d] *= factors[nl + a, d]
+                ws.tiles[l, d] *= factors[nl + a, d]
     for o in range(3):
-        held[l, o] = contiguous(pk.proj, pk.n_tensor_axes, o, tile, 0, ws.cs, ws.ns, ws.marks, ws.marks_next) if pk.keeps[l, o] else 0.0
-    return buffered_bits(pk.double_buffered, l, held_bits(pk.keeps, pk.is_output, pk.elem_bits, l, held, False))
+        if pk.keeps[l, o]:
+            ws.fc[l, o] = contiguous(pk.proj, pk.n_tensor_axes, o, ws.tiles, l, ws.cs, ws.ns, ws.marks, ws.marks_next)
+    return capacity_bits(pk.keeps, pk.elem_bits, pk.double_buffered, l, ws.fc)
 
 
 @compiled
@@ -214,6 +199,26 @@ def _smallest_prime(n):
             return p
         p += 1
     return n
+
+
+@compiled_inline
+def _pick_free(factors, fixed, lo, hi):
+    """A random free temporal factor > 1 at the levels lo..hi-1, as (level, dim); (-1, -1) when there is none."""
+    count = 0
+    for j in range(lo, hi):
+        for d in range(ND):
+            if factors[j, d] > 1 and fixed[j, d] == 0:
+                count += 1
+    if count == 0:
+        return -1, -1
+    pick = np.random.randint(count)
+    for j in range(lo, hi):
+        for d in range(ND):
+            if factors[j, d] > 1 and fixed[j, d] == 0:
+                if pick == 0:
+                    return j, d
+                pick -= 1
+    return -1, -1
 
 
 @compiled
@@ -227,28 +232,17 @@ def _repair(pk, factors, fixed, sc):
         if cap < 0:
             continue
         while _tile_bits(pk, l, factors, sc) > cap:
-            # candidates: free temporal factors at level l or inside it
-            count = 0
-            for j in range(l, nl):
-                for d in range(ND):
-                    if factors[j, d] > 1 and fixed[j, d] == 0:
-                        count += 1
-            if count == 0:
+            j, d = _pick_free(factors, fixed, l, nl)
+            if j < 0:
                 return False
-            pick = np.random.randint(count)
-            for j in range(l, nl):
-                for d in range(ND):
-                    if factors[j, d] > 1 and fixed[j, d] == 0:
-                        if pick == 0:
-                            t = l - 1
-                            while t > 0 and (not pk.temporal_ok[t, d] or fixed[t, d] > 0):
-                                t -= 1
-                            if fixed[t, d] > 0:
-                                return False
-                            p = _smallest_prime(factors[j, d])
-                            factors[j, d] //= p
-                            factors[t, d] *= p
-                        pick -= 1
+            t = l - 1
+            while t > 0 and (not pk.temporal_ok[t, d] or fixed[t, d] > 0):
+                t -= 1
+            if fixed[t, d] > 0:
+                return False
+            p = _smallest_prime(factors[j, d])
+            factors[j, d] //= p
+            factors[t, d] *= p
     # no factor larger than needed (padding only where it buys coverage)
     for d in range(ND):
         total = 1
@@ -268,9 +262,7 @@ def _sample(pk, spatial, k, stationary, fixed, factors, orders, sc):
     nl = pk.keeps.shape[0]
     na = pk.axis_level.shape[0]
     bounds = pk.bounds
-    for s in range(nl + na):
-        for d in range(ND):
-            factors[s, d] = 1
+    factors[:nl] = 1
     greedy = np.random.random() < 0.5  # fill inner levels first and let repair push out the excess
     allowed = sc.allowed
     for a in range(na):
@@ -304,9 +296,7 @@ def _sample(pk, spatial, k, stationary, fixed, factors, orders, sc):
             orders[l, d] = d
         for i in range(ND - 1, 0, -1):
             j = np.random.randint(i + 1)
-            t = orders[l, i]
-            orders[l, i] = orders[l, j]
-            orders[l, j] = t
+            orders[l, i], orders[l, j] = orders[l, j], orders[l, i]
         if stationary >= 0:
             _stationary_order(orders, l, pk, stationary, sc.order)
     return _repair(pk, factors, fixed, sc)
@@ -348,36 +338,22 @@ def _better(out, best, objective, clock):
 @compiled
 def _mutate(pk, factors, orders, stationary, fixed, sc):
     nl = pk.keeps.shape[0]
-    r = np.random.randint(3)
-    if r < 2:
-        # move one prime factor of one dim to another allowed level
-        count = 0
-        for j in range(nl):
-            for d in range(ND):
-                if factors[j, d] > 1 and fixed[j, d] == 0:
-                    count += 1
-        if count == 0:
+    if np.random.randint(3) < 2:  # move one prime factor of one dim to another allowed level
+        j, d = _pick_free(factors, fixed, 0, nl)
+        if j < 0:
             return
-        pick = np.random.randint(count)
-        for j in range(nl):
-            for d in range(ND):
-                if factors[j, d] > 1 and fixed[j, d] == 0:
-                    if pick == 0:
-                        t = np.random.randint(nl)
-                        if t != j and pk.temporal_ok[t, d] and fixed[t, d] == 0:
-                            p = _smallest_prime(factors[j, d])
-                            factors[j, d] //= p
-                            factors[t, d] *= p
-                    pick -= 1
+        t = np.random.randint(nl)
+        if t != j and pk.temporal_ok[t, d] and fixed[t, d] == 0:
+            p = _smallest_prime(factors[j, d])
+            factors[j, d] //= p
+            factors[t, d] *= p
     else:
         l = np.random.randint(nl)
         if fixed[l, ND] >= 0:
             return
         i = np.random.randint(ND)
         j = np.random.randint(ND)
-        t = orders[l, i]
-        orders[l, i] = orders[l, j]
-        orders[l, j] = t
+        orders[l, i], orders[l, j] = orders[l, j], orders[l, i]
         if stationary >= 0:
             _stationary_order(orders, l, pk, stationary, sc.order)
 
@@ -408,29 +384,6 @@ def _rank(rank, n, cand_out, objective, clock):
 
 
 @compiled
-def _refine(pk, k, steps, stationary, fixed, objective, cand_f, cand_o, cand_out, sc):
-    """``steps`` local moves from candidate k's best, keeping a move that is no worse (equal costs too, so the walk
-    crosses plateaus instead of stopping at their edge). Returns the mappings evaluated."""
-    f1 = sc.factors
-    o1 = sc.orders
-    out1 = sc.rows
-    f = f1[0]
-    o = o1[0]
-    out = out1[0]
-    evaluated = 0
-    for _ in range(steps):
-        _keep(f, o, out, cand_f[k], cand_o[k], cand_out[k])
-        _mutate(pk, f, o, stationary, fixed, sc)
-        if not _repair(pk, f, fixed, sc):
-            continue
-        _evaluate_one(pk, f1, o1, 0, out1, sc)
-        evaluated += 1
-        if out[2] == 1.0 and not _better(cand_out[k], out, objective, pk.clock_hz):
-            _keep(cand_f[k], cand_o[k], cand_out[k], f, o, out)
-    return evaluated
-
-
-@compiled
 def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, refine, seed, best_f, best_o, best_out,
             cand_f, cand_o, cand_out, rank, sc):  # fmt: skip
     np.random.seed(seed)
@@ -440,9 +393,6 @@ def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, ref
     f = f1[0]
     o = o1[0]
     out = out1[0]
-    best_out[0] = np.inf
-    best_out[1] = np.inf
-    best_out[2] = 0.0
     found = False
     evaluated = 0
     n_cands = spatial.shape[0]
@@ -478,7 +428,8 @@ def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, ref
     # Refinement, successive halving over the spatial candidates: a sampled best says little about where local moves
     # take a candidate, so every candidate with a valid mapping is refined from its own best. The `refine` moves go in
     # rounds of equal budget, split evenly over the candidates still in; after each round the better half stays,
-    # and the last round refines the one left.
+    # and the last round refines the one left. A move is kept when no worse (equal costs too, so the walk crosses
+    # plateaus instead of stopping at their edge).
     _rank(rank, live, cand_out, objective, pk.clock_hz)
     rounds = 1
     n = live
@@ -490,7 +441,16 @@ def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, ref
     for r in range(rounds):
         budget = per_round if r < rounds - 1 else refine - per_round * (rounds - 1)
         for i in range(n):
-            evaluated += _refine(pk, rank[i], budget // n, stationary, fixed, objective, cand_f, cand_o, cand_out, sc)
+            k = rank[i]
+            for _ in range(budget // n):
+                _keep(f, o, out, cand_f[k], cand_o[k], cand_out[k])
+                _mutate(pk, f, o, stationary, fixed, sc)
+                if not _repair(pk, f, fixed, sc):
+                    continue
+                _evaluate_one(pk, f1, o1, 0, out1, sc)
+                evaluated += 1
+                if out[2] == 1.0 and not _better(cand_out[k], out, objective, pk.clock_hz):
+                    _keep(cand_f[k], cand_o[k], cand_out[k], f, o, out)
         _rank(rank, n, cand_out, objective, pk.clock_hz)
         n = (n + 1) // 2
     k = rank[0]
@@ -526,7 +486,7 @@ def search(
     nl, na = packed.keeps.shape[0], packed.axis_level.shape[0]
     best_f = np.ones((nl + na, ND), np.int64)
     best_o = np.tile(np.arange(ND, dtype=np.int64), (nl, 1))
-    best_out = np.zeros(3)
+    best_out = np.array([np.inf, np.inf, 0.0])
     k = spatial.shape[0]  # each candidate's best (factors, orders, figures) and their ranking
     cand_f, cand_o, cand_out, rank = np.ones((k, nl + na, ND), np.int64), np.zeros((k, nl, ND), np.int64), np.zeros((k, 3)), np.zeros(k, np.int64)  # fmt: skip
     codes = np.array([OBJECTIVE_CODES[o] for o in objective], np.int64)
@@ -557,19 +517,11 @@ def random_mappings(packed: Packed, spatial: np.ndarray, n: int, seed: int = 0) 
     return factors, orders
 
 
-# ---------------------------------------------------------------------------------------------
-# numba's on-disk cache and the kernel
-
-
 def drop_stale_cache(cache_dir: Path, kernel_source: Path, prefix: str = "fastmodel") -> bool:
-    """Drop this module's cached compiled functions when they were compiled against another kernel.
-
-    numba invalidates a cached function when its own file changes, never when a function it calls from another file
-    does: this module's compiled sampler, search and batches inline :mod:`hwsim.cost.kernel`'s, so after a changed
-    ``kernel.py`` (a ``git pull`` on an editable install) they would go on ranking mappings by the old model, with no
-    word. The kernel source's hash is kept beside the cached files; when it differs, the files of ``prefix`` go (numba
-    compiles them again, once). Returns whether anything was dropped; a cache folder that cannot be read or written is
-    left alone (numba then compiles in memory)."""
+    """Drop this module's cached compiled functions when they were compiled against another kernel: numba invalidates
+    a cached function when its own file changes, not when a function it inlines from another file does (a changed
+    ``kernel.py`` after a ``git pull``). The kernel source's hash is kept beside the cached files; when it differs, the
+    files of ``prefix`` go. Returns whether anything was dropped; a cache folder that cannot be written is left alone."""
     digest = hashlib.sha256(kernel_source.read_bytes()).hexdigest()
     stamp = cache_dir / f"{prefix}.kernel-sha256"
     try:
