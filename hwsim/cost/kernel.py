@@ -212,15 +212,17 @@ def new_costs(n_levels: int) -> Costs:
         reads=np.zeros(lo), fills=np.zeros(lo), updates=np.zeros(lo), access_energy=np.zeros(lo),
         read_bits=np.zeros(n_levels), write_bits=np.zeros(n_levels), level_energy=np.zeros(n_levels), transfer=np.zeros(n_levels),
         parent=np.full(e, -1, np.int64), last=np.full(e, -1, np.int64),
-        parent_read_bits=np.zeros(e), parent_write_bits=np.zeros(e), child_write_bits=np.zeros(e), compute=np.zeros(1), exposed=np.zeros(1), dram_wait=np.zeros(1), startup=np.zeros(1), drain=np.zeros(1),
-        fill_drain=np.zeros(1), fill_per_fold=np.zeros(1), folds=np.zeros(1), n_fold=np.zeros(1, np.int64), stationary=np.full(1, -1, np.int64), cycles=np.zeros(1),
-        mac_energy=np.zeros(1), leakage=np.zeros(1), energy=np.zeros(1), fits=np.zeros(1), refill_level=np.full(1, -1, np.int64),
+        parent_read_bits=np.zeros(e), parent_write_bits=np.zeros(e), child_write_bits=np.zeros(e),
+        compute=np.zeros(1), exposed=np.zeros(1), dram_wait=np.zeros(1), startup=np.zeros(1), drain=np.zeros(1),
+        fill_drain=np.zeros(1), fill_per_fold=np.zeros(1), folds=np.zeros(1), n_fold=np.zeros(1, np.int64),
+        stationary=np.full(1, -1, np.int64), cycles=np.zeros(1), mac_energy=np.zeros(1), leakage=np.zeros(1), energy=np.zeros(1),
+        fits=np.zeros(1), refill_level=np.full(1, -1, np.int64),
     )  # fmt: skip
 
 
 def workspace(pk: Packed, max_loops: int, padded: np.ndarray) -> Work:
     """Scratch for nests of at most ``max_loops`` loops whose dims span at most ``padded[d]`` (the product of their
-    loops over d): the kernel allocates nothing (it runs without numba's reference counting, for speed)."""
+    loops over d)."""
     m = max_loops + 1
     span = 1
     for o in range(3):
@@ -382,9 +384,8 @@ def capacity_bits(keep, elem_bits, double_buffered, l, fc):
 
 @compiled_inline
 def top_output_write_bits(final, spilled, fills, final_bits, b):
-    """Bits written into DRAM for outputs: the ``final`` finished elements at their final precision (every one, a
-    zero no MAC ran for included), the ``spilled`` partial sums (updates but each touched element's last; never
-    negative) and fills at ``b`` bits per element."""
+    """Output bits written into DRAM: the ``final`` finished elements (zeros no MAC ran for included) at their final
+    precision, the ``spilled`` partial sums (never negative) and ``fills`` at ``b`` bits per element."""
     return final * final_bits + max(spilled, 0.0) * b + fills * b
 
 
@@ -392,8 +393,7 @@ def top_output_write_bits(final, spilled, fills, final_bits, b):
 def compute_cycles(iterations, cycles_per_mac, mac_fraction, inner, units, structured):
     """Unit cycles of ``iterations`` iterations of every MAC unit at ``cycles_per_mac`` each, less the MACs skipped on
     zeros (``mac_fraction`` performed), lengthened by the load imbalance across ``units`` units that see different
-    data, each doing ``inner`` independent iterations between synchronizations (even for N:M: ``structured``).
-    Not rounded: the closed form rounds the layer's, the cycle engine sums its folds'."""
+    data, each doing ``inner`` independent iterations between synchronizations (even for N:M: ``structured``); not rounded."""
     work = iterations * cycles_per_mac
     if mac_fraction < 1.0:
         work *= mac_fraction * _imbalance(int(inner), mac_fraction, int(units), structured)
@@ -595,8 +595,7 @@ def cost(pk, nest, n, out, ws):
                 if simple:
                     first = inst_p * relall / relsp_p
                 else:
-                    for d in range(ND):
-                        ws.n_dig[d] = 0
+                    ws.n_dig[:] = 0
                     for k in range(n):
                         if axis[k] >= 0 and k < starts[p]:
                             continue

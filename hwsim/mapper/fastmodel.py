@@ -478,11 +478,8 @@ def search(
     fixed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Random-pruned sampling of each spatial candidate with a victory condition, then local refinement of the
-    candidates' bests by successive halving (``refine`` moves in all).
-
-    Returns (factors, orders, (energy_pj, cycles, fits), mappings evaluated); fits is 0 when
-    no valid mapping was found.
-    """
+    candidates' bests by successive halving (``refine`` moves in all). Returns (factors, orders, (energy_pj, cycles,
+    fits), mappings evaluated); fits is 0 when no valid mapping was found."""
     nl, na = packed.keeps.shape[0], packed.axis_level.shape[0]
     best_f = np.ones((nl + na, ND), np.int64)
     best_o = np.tile(np.arange(ND, dtype=np.int64), (nl, 1))
