@@ -444,8 +444,7 @@ def cost(pk, nest, n, out, ws):
             n_fold += 1
         ws.spre[k + 1] = spatial
         ws.tpre[k + 1] = temporal
-    for d in range(ND):
-        ws.running[d] = 1
+    ws.running[:] = 1
     for k in range(n - 1, -1, -1):
         ws.stride[k] = ws.running[dim[k]]
         ws.running[dim[k]] *= bound[k]
@@ -454,16 +453,14 @@ def cost(pk, nest, n, out, ws):
     out.updates[:] = 0.0
     out.parent[:] = -1
     # ws.tiles[l]: extents of the tile held at level l (ws.tiles[nl]: one MAC's element)
-    for d in range(ND):
-        ws.tiles[nl, d] = 1
+    ws.tiles[nl] = 1
     for l in range(nl - 1, -1, -1):
         for d in range(ND):
             ws.tiles[l, d] = ws.tiles[l + 1, d]
         for k in range(starts[l], starts[l + 1]):
             ws.tiles[l, dim[k]] *= bound[k]
     # tile footprints where they are used: kept operands below DRAM, DRAM's outputs; a MAC's is 1
-    for o in range(3):
-        ws.fc[nl, o] = 1.0
+    ws.fc[nl] = 1.0
     ws.fc[0, 2] = contiguous(pk.proj, pk.n_tensor_axes, 2, ws.tiles, 0, ws.cs, ws.ns, ws.marks, ws.marks_next)
     final_real = ws.fc[0, 2]
     for l in range(1, nl):

@@ -176,8 +176,7 @@ def _tile_bits(pk, l, factors, sc):
     scratch, which it rewrites before reading)."""
     nl = pk.keeps.shape[0]
     ws = sc.work
-    for d in range(ND):
-        ws.tiles[l, d] = 1
+    ws.tiles[l] = 1
     for j in range(l, nl):
         for d in range(ND):
             ws.tiles[l, d] *= factors[j, d]
@@ -265,13 +264,11 @@ def _sample(pk, spatial, k, stationary, fixed, factors, orders, sc):
     factors[:nl] = 1
     greedy = np.random.random() < 0.5  # fill inner levels first and let repair push out the excess
     allowed = sc.allowed
-    for a in range(na):
-        for d in range(ND):
-            factors[nl + a, d] = spatial[k, a, d]
     for d in range(ND):
         s = 1
         for a in range(na):
-            s *= factors[nl + a, d]
+            factors[nl + a, d] = spatial[k, a, d]
+            s *= spatial[k, a, d]
         m = 0
         for l in range(nl):
             if fixed[l, d] > 0:
@@ -306,14 +303,11 @@ def _sample(pk, spatial, k, stationary, fixed, factors, orders, sc):
 def _stationary_order(orders, l, pk, o, tmp):
     """Stable-partition level l's order so the dims operand o ignores come innermost."""
     m = 0
-    for i in range(ND):
-        if pk.relevant[o, orders[l, i]]:
-            tmp[m] = orders[l, i]
-            m += 1
-    for i in range(ND):
-        if not pk.relevant[o, orders[l, i]]:
-            tmp[m] = orders[l, i]
-            m += 1
+    for ignored in (False, True):
+        for i in range(ND):
+            if pk.relevant[o, orders[l, i]] != ignored:
+                tmp[m] = orders[l, i]
+                m += 1
     for i in range(ND):
         orders[l, i] = tmp[i]
 
