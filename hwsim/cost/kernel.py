@@ -444,23 +444,29 @@ def cost(pk, nest, n, out, ws):
             n_fold += 1
         ws.spre[k + 1] = spatial
         ws.tpre[k + 1] = temporal
-    ws.running[:] = 1
+    for d in range(ND):
+        ws.running[d] = 1
     for k in range(n - 1, -1, -1):
         ws.stride[k] = ws.running[dim[k]]
         ws.running[dim[k]] *= bound[k]
-    out.reads[:] = 0.0
-    out.fills[:] = 0.0
-    out.updates[:] = 0.0
-    out.parent[:] = -1
+    for l in range(nl + 1):
+        for o in range(3):
+            if l < nl:
+                out.reads[l, o] = 0.0
+                out.fills[l, o] = 0.0
+                out.updates[l, o] = 0.0
+            out.parent[l, o] = -1
     # ws.tiles[l]: extents of the tile held at level l (ws.tiles[nl]: one MAC's element)
-    ws.tiles[nl] = 1
+    for d in range(ND):
+        ws.tiles[nl, d] = 1
     for l in range(nl - 1, -1, -1):
         for d in range(ND):
             ws.tiles[l, d] = ws.tiles[l + 1, d]
         for k in range(starts[l], starts[l + 1]):
             ws.tiles[l, dim[k]] *= bound[k]
     # tile footprints where they are used: kept operands below DRAM, DRAM's outputs; a MAC's is 1
-    ws.fc[nl] = 1.0
+    for o in range(3):
+        ws.fc[nl, o] = 1.0
     ws.fc[0, 2] = contiguous(pk.proj, pk.n_tensor_axes, 2, ws.tiles, 0, ws.cs, ws.ns, ws.marks, ws.marks_next)
     final_real = ws.fc[0, 2]
     for l in range(1, nl):
@@ -592,7 +598,8 @@ def cost(pk, nest, n, out, ws):
                 if simple:
                     first = inst_p * relall / relsp_p
                 else:
-                    ws.n_dig[:] = 0
+                    for d in range(ND):
+                        ws.n_dig[d] = 0
                     for k in range(n):
                         if axis[k] >= 0 and k < starts[p]:
                             continue

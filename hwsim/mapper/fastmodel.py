@@ -176,7 +176,8 @@ def _tile_bits(pk, l, factors, sc):
     scratch, which it rewrites before reading)."""
     nl = pk.keeps.shape[0]
     ws = sc.work
-    ws.tiles[l] = 1
+    for d in range(ND):
+        ws.tiles[l, d] = 1
     for j in range(l, nl):
         for d in range(ND):
             ws.tiles[l, d] *= factors[j, d]
@@ -261,7 +262,9 @@ def _sample(pk, spatial, k, stationary, fixed, factors, orders, sc):
     nl = pk.keeps.shape[0]
     na = pk.axis_level.shape[0]
     bounds = pk.bounds
-    factors[:nl] = 1
+    for s in range(nl):
+        for d in range(ND):
+            factors[s, d] = 1
     greedy = np.random.random() < 0.5  # fill inner levels first and let repair push out the excess
     allowed = sc.allowed
     for d in range(ND):
