@@ -9,12 +9,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from hwsim.core.arch import Architecture
 from hwsim.core.errors import SpecError
-from hwsim.core.workload import conv2d, gemm
+from hwsim.core.mapping import Mapping, level_starts
+from hwsim.core.workload import Layer, conv2d, gemm
 from hwsim.cost.analytical import evaluate_mapping
 from hwsim.cost.kernel import Packed, compute_cycles
-from hwsim.cost.precision import actual_compute_cycles
-from hwsim.cost.sparsity import bits_per_element, density_of
+from hwsim.cost.precision import cycles_per_mac
+from hwsim.cost.sparsity import bits_per_element, density_of, live_iterations
 from hwsim.frontend.presets import load_arch
 from hwsim.mapper import _spatial_array, fastmodel, map_layer, spatial_candidates
 
@@ -58,6 +60,35 @@ def test_load_imbalance_is_the_exact_expected_max_binomial():
         for pick in itertools.product(range(len(outcomes)), repeat=count):
             exact += math.prod(probs[i] for i in pick) * max(sum(outcomes[i]) for i in pick)
         assert compute_cycles(n, 1.0, p, n, count, False) == pytest.approx(exact, rel=1e-9)
+
+
+def actual_compute_cycles(layer: Layer, arch: Architecture, mapping: Mapping, tensors: dict[str, np.ndarray]) -> float:
+    """Compute cycles counted on real tensors (the zeros the MAC unit skips are not done): the reference the cost
+    model's figure (:func:`hwsim.cost.kernel.compute_cycles`, from statistics) is tested against.
+
+    Walks every iteration of the mapping: between two synchronizations (an iteration of the
+    loops above the innermost level) every active MAC unit does the non-skipped MACs of its
+    inner loops, and the step takes as long as the busiest unit (N:M hardware instead compacts
+    every group to its kept values, so only the total counts). ``tensors`` maps operand
+    names to arrays shaped like the operand's tensor axes (weights G·K·C·R·S, inputs N·G·C·H·W
+    with the padding halo included); operands not given count as dense. For small layers.
+    """
+    nest = mapping.nest(arch)
+    bounds = [lp.bound for lp in nest]
+    live, _, structured = live_iterations(layer, arch, mapping, tensors)
+    if structured:
+        # N:M hardware compacts each group of M to its N kept values: perfectly balanced work
+        return float(math.ceil(mapping.temporal_iterations * float(live.mean()) * cycles_per_mac(layer, arch.mac) - 1e-9))
+    inner_start = level_starts(nest, len(arch.levels))[len(arch.levels) - 1]
+    spatial = [k for k in range(len(bounds)) if nest[k].spatial]
+    work = live
+    # sum the inner temporal loops, take the max over the spatial ones, sum the outer temporal ones
+    inner_t = tuple(k for k in range(inner_start, len(nest)) if not nest[k].spatial)
+    per_unit = work.sum(axis=inner_t) if inner_t else work
+    kept = [k for k in range(len(nest)) if k not in inner_t]
+    sp_axes = tuple(kept.index(k) for k in spatial)
+    per_step = per_unit.max(axis=sp_axes) if sp_axes else per_unit
+    return float(math.ceil(float(np.sum(per_step)) * cycles_per_mac(layer, arch.mac) - 1e-9))
 
 
 @pytest.mark.parametrize("in_channels, kernel", [(16, 3), (32, 1), (8, 3)])

@@ -27,15 +27,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from hwsim.core.arch import Architecture, MacUnit
+from hwsim.core.arch import MacUnit
 from hwsim.core.errors import Problem, SpecError
-from hwsim.core.mapping import Mapping, level_starts
 from hwsim.core.workload import Layer
-from hwsim.cost.sparsity import live_iterations
 
-__all__ = ["MAC_KINDS", "UnitCycles", "actual_compute_cycles", "cycles_per_mac", "energy_per_mac_pj", "mac_speedup",
+__all__ = ["MAC_KINDS", "UnitCycles", "cycles_per_mac", "energy_per_mac_pj", "mac_speedup",
            "useful_unit_cycles", "utilization"]  # fmt: skip
 
 MAC_KINDS = ("fixed", "bit-serial", "bit-fusion")
@@ -133,32 +129,3 @@ def energy_per_mac_pj(layer: Layer, mac: MacUnit) -> float:
         # energy_pj is a full weight_bits × weight_bits MAC; a serial MAC costs its share of bit products
         return mac.energy_pj * (w * a) / (mac.weight_bits * mac.weight_bits)
     return mac.energy_pj * cycles_per_mac(layer, mac)  # padded operands cost the full unit
-
-
-def actual_compute_cycles(layer: Layer, arch: Architecture, mapping: Mapping, tensors: dict[str, np.ndarray]) -> float:
-    """Compute cycles counted on real tensors (the zeros the MAC unit skips are not done): the cost model's
-    figure (:func:`hwsim.cost.kernel.compute_cycles`) without its statistics.
-
-    Walks every iteration of the mapping: between two synchronizations (an iteration of the
-    loops above the innermost level) every active MAC unit does the non-skipped MACs of its
-    inner loops, and the step takes as long as the busiest unit (N:M hardware instead compacts
-    every group to its kept values, so only the total counts). ``tensors`` maps operand
-    names to arrays shaped like the operand's tensor axes (weights G·K·C·R·S, inputs N·G·C·H·W
-    with the padding halo included); operands not given count as dense. For small layers.
-    """
-    nest = mapping.nest(arch)
-    bounds = [lp.bound for lp in nest]
-    live, _, structured = live_iterations(layer, arch, mapping, tensors)
-    if structured:
-        # N:M hardware compacts each group of M to its N kept values: perfectly balanced work
-        return float(math.ceil(mapping.temporal_iterations * float(live.mean()) * cycles_per_mac(layer, arch.mac) - 1e-9))
-    inner_start = level_starts(nest, len(arch.levels))[len(arch.levels) - 1]
-    spatial = [k for k in range(len(bounds)) if nest[k].spatial]
-    work = live
-    # sum the inner temporal loops, take the max over the spatial ones, sum the outer temporal ones
-    inner_t = tuple(k for k in range(inner_start, len(nest)) if not nest[k].spatial)
-    per_unit = work.sum(axis=inner_t) if inner_t else work
-    kept = [k for k in range(len(nest)) if k not in inner_t]
-    sp_axes = tuple(kept.index(k) for k in spatial)
-    per_step = per_unit.max(axis=sp_axes) if sp_axes else per_unit
-    return float(math.ceil(float(np.sum(per_step)) * cycles_per_mac(layer, arch.mac) - 1e-9))
