@@ -46,13 +46,15 @@ def read_yaml(path: str | Path) -> Any:
     return parse_yaml(read_spec_text(path), str(path))
 
 
-def parse_yaml(text: str, source: str) -> Any:
+def parse_yaml(text: str, source: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> Any:
+    """YAML text to plain data with ``loader`` (a SafeLoader, or a subclass that turns tags into data), every failure
+    a :class:`SpecError` naming ``source``."""
     try:
         # Compose first so alias bombs are caught by counting nodes before construction.
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=loader)
         if node is not None and _count_nodes(node) > _MAX_YAML_NODES:
             raise SpecError(source, [Problem("", "YAML", f"expected at most {_MAX_YAML_NODES} YAML nodes (aliases expanded)")])
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=loader)  # a SafeLoader or its subclass: safe
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "YAML"

@@ -53,16 +53,14 @@ import yaml
 
 from hwsim.core.arch import Architecture, architecture_from_dict
 from hwsim.core.errors import Problem, Problems, SpecError
-from hwsim.core.spec import MAX_NUMBER, read_spec_text
+from hwsim.core.spec import MAX_NUMBER, parse_yaml, read_spec_text
 from hwsim.core.workload import DIMS, Layer, Network, conv2d
 
 __all__ = ["load_timeloop", "parse_timeloop_yaml", "read_timeloop_yaml", "timeloop_architecture", "timeloop_problem"]
 
 TAG = "!tag"
-MAX_NODES = 200_000
 # Timeloop's conv dimension names and hwsim's (constraints name dimensions this way).
 CONV_DIMS = {"N": "N", "M": "K", "C": "C", "P": "P", "Q": "Q", "R": "R", "S": "S", "G": "G"}
-DATA_SPACES = {"weights": "weights", "inputs": "inputs", "outputs": "outputs"}
 
 
 class _TimeloopLoader(yaml.SafeLoader):
@@ -83,26 +81,7 @@ _TimeloopLoader.add_multi_constructor("!", _tagged)
 
 def parse_timeloop_yaml(text: str, source: str) -> Any:
     """Parse Timeloop YAML text (``!Container``-style tags become ``{"!tag": ...}`` entries)."""
-    try:
-        node = yaml.compose(text, Loader=_TimeloopLoader)
-        count, stack = 0, [node] if node is not None else []
-        while stack:
-            n = stack.pop()
-            count += 1
-            if count > MAX_NODES:
-                raise SpecError(source, [Problem("", "YAML", f"expected at most {MAX_NODES} YAML nodes (aliases expanded)")])
-            if isinstance(n, yaml.SequenceNode):
-                stack.extend(n.value)
-            elif isinstance(n, yaml.MappingNode):
-                stack.extend(x for kv in n.value for x in kv)
-        return yaml.load(text, Loader=_TimeloopLoader)  # a SafeLoader subclass: tags become plain data
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "YAML"
-        reason = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise SpecError(source, [Problem(where, "YAML text", f"expected valid YAML ({reason})")]) from None
-    except RecursionError:
-        raise SpecError(source, [Problem("", "YAML", "expected YAML nested less deeply")]) from None
+    return parse_yaml(text, source, _TimeloopLoader)
 
 
 def read_timeloop_yaml(path: str | Path) -> Any:
