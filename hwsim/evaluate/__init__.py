@@ -257,9 +257,18 @@ class NetworkReport:
             "clock_hz": self.arch.clock_hz,
             "num_macs": self.arch.num_macs,
             "engine": self.engine,
-            "layers": [_jsonable(r) for r in self._rows()],
+            "layers": [{**_jsonable(row), "accesses": _accesses_json(r)} for row, r in zip(self._rows(), self.reports, strict=True)],
             "total": _jsonable(self.totals()),
         }
+
+
+def _accesses_json(r: CostReport) -> dict[str, dict[str, dict[str, float]]]:
+    """``{level: {operand: {reads, fills, updates, energy_pj}}}``: element accesses summed over the level's instances."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for (lv, op), a in r.accesses.items():
+        out.setdefault(lv, {})[op] = {"reads": a.reads, "fills": a.fills, "updates": a.updates,
+                                      "energy_pj": r.access_energy_pj.get((lv, op), 0.0)}  # fmt: skip
+    return out
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
@@ -307,26 +316,6 @@ def evaluate_network(
     if engine not in ("analytical", "cycle"):
         raise SpecError("evaluate_network", [Problem("engine", engine, "expected analytical or cycle")])
     shares = STATE_SHARES if state_share is None else (state_share,)
-    return best_allocation(
-        arch, network, lambda placed: _evaluate_placed(arch, network, placed, options, progress, workers, engine, cycle_options, mappings, tensors,
-                                                       check_mappings),
-        options, shares,
-    )  # fmt: skip
-
-
-def _objective(report: NetworkReport, options: MapperOptions | None) -> tuple[float, ...]:
-    figures = {"energy": report.energy_pj, "delay": report.cycles, "edp": report.energy_pj * report.cycles}
-    return tuple(figures.get(o, figures["edp"]) for o in (options or MapperOptions()).objectives)
-
-
-def _evaluate_placed(
-    arch: Architecture, network: Network, placed: dict[str, bool], options: MapperOptions | None,
-    progress: Callable[[int, int, str], None] | None, workers: int | None, engine: str,
-    cycle_options: CycleOptions | None, mappings: dict[str, Mapping] | None, tensors: dict[str, dict[str, Any]] | None = None,
-    check_mappings: bool = True,
-) -> NetworkReport:  # fmt: skip
-    """Map the layers on ``arch`` less the state ``placed`` on chip; cost every node."""
-    full, arch = arch, reserve_states(arch, network, placed)
     options = options or MapperOptions()
     ops = list(network.ops())
     fixed = mappings or {}
@@ -336,33 +325,45 @@ def _evaluate_placed(
             unique.setdefault(_shape_key(op), op)
     keys = list(unique)
     n_workers = _workers(workers, len(keys), options)
-    cache: dict[Layer, CostReport] = {}
-    jobs = [(unique[k], arch, options) for k in keys]
-    if n_workers > 1:
-        ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-        with ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
-            for k, (key, report) in enumerate(zip(keys, pool.map(_map_key, jobs), strict=True)):
-                cache[key] = report
-                if progress:
-                    progress(k, len(keys), unique[key].name)
-    else:
-        for k, (key, job) in enumerate(zip(keys, jobs, strict=True)):
-            if progress:
-                progress(k, len(keys), job[0].name)
-            cache[key] = _map_key(job)
-    reports: list[CostReport] = []
-    own = {op.name: evaluate_mapping(op, arch, fixed[op.name], check=check_mappings)
-           for op in ops if isinstance(op, Layer) and op.name in fixed}  # fmt: skip
-    placement = tuple(placed.items())
-    if engine == "cycle":
-        return replace(_cycle_network(arch, full, network, ops, cache, cycle_options, placed, own, tensors), arch=full, placement=placement)
-    for op in ops:
-        if isinstance(op, TensorOp):
-            r = cost_tensor_op(op, full, placed.get(op.name, False))
+
+    def placed_on(placed: dict[str, bool]) -> NetworkReport:
+        """Map the layers on ``arch`` less the state ``placed`` on chip; cost every node."""
+        mapped_on = reserve_states(arch, network, placed)
+        cache: dict[Layer, CostReport] = {}
+        jobs = [(unique[k], mapped_on, options) for k in keys]
+        if n_workers > 1:
+            ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+            with ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
+                for k, (key, report) in enumerate(zip(keys, pool.map(_map_key, jobs), strict=True)):
+                    cache[key] = report
+                    if progress:
+                        progress(k, len(keys), unique[key].name)
         else:
-            r = own[op.name] if op.name in own else replace(cache[_shape_key(op)], layer=op.name)
-        reports.append(r.per_step(network.every_steps(op.name)))
-    return NetworkReport(full, network, tuple(reports), placement=placement)
+            for k, (key, job) in enumerate(zip(keys, jobs, strict=True)):
+                if progress:
+                    progress(k, len(keys), job[0].name)
+                cache[key] = _map_key(job)
+        own = {op.name: evaluate_mapping(op, mapped_on, fixed[op.name], check=check_mappings)
+               for op in ops if isinstance(op, Layer) and op.name in fixed}  # fmt: skip
+        placement = tuple(placed.items())
+        if engine == "cycle":
+            cycle = _cycle_network(mapped_on, arch, network, ops, cache, cycle_options, placed, own, tensors)
+            return replace(cycle, arch=arch, placement=placement)
+        reports: list[CostReport] = []
+        for op in ops:
+            if isinstance(op, TensorOp):
+                r = cost_tensor_op(op, arch, placed.get(op.name, False))
+            else:
+                r = own[op.name] if op.name in own else replace(cache[_shape_key(op)], layer=op.name)
+            reports.append(r.per_step(network.every_steps(op.name)))
+        return NetworkReport(arch, network, tuple(reports), placement=placement)
+
+    return best_allocation(arch, network, placed_on, options, shares)
+
+
+def _objective(report: NetworkReport, options: MapperOptions | None) -> tuple[float, ...]:
+    figures = {"energy": report.energy_pj, "delay": report.cycles, "edp": report.energy_pj * report.cycles}
+    return tuple(figures.get(o, figures["edp"]) for o in (options or MapperOptions()).objectives)
 
 
 def _cycles_per_step(c: CycleReport, every: int) -> CycleReport:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hwsim.core.arch import Architecture, architecture_from_dict
 from hwsim.core.errors import Problem, SpecError
-from hwsim.core.spec import parse_yaml, read_yaml
+from hwsim.core.spec import parse_yaml
 from hwsim.core.workload import Network
 from hwsim.frontend.network_spec import network_from_dict
 
@@ -39,6 +39,13 @@ def looks_like_path(s: str) -> bool:
     return "/" in s or s.endswith((".yaml", ".yml", ".csv", ".cfg", ".onnx")) or Path(s).exists()
 
 
+def _read_spec(path: str) -> object:
+    """A YAML spec file, hwsim's or Timeloop's: Timeloop's ``!Container``-style tags are read as data (never constructed)."""
+    from hwsim.frontend.importers.timeloop import read_timeloop_yaml
+
+    return read_timeloop_yaml(path)
+
+
 def load_arch(spec: str, option: str = "--arch") -> Architecture:
     """An architecture from a preset name (``eyeriss``), an hwsim or Timeloop YAML file, or a SCALE-Sim .cfg."""
     if looks_like_path(spec):
@@ -46,7 +53,7 @@ def load_arch(spec: str, option: str = "--arch") -> Architecture:
             from hwsim.frontend.importers.scalesim import load_scalesim_config
 
             return load_scalesim_config(spec)
-        data = read_yaml(spec)
+        data = _read_spec(spec)
         if isinstance(data, dict) and "architecture" in data:
             from hwsim.frontend.importers.timeloop import timeloop_architecture
 
@@ -78,7 +85,7 @@ def load_workload(spec: str, option: str = "--workload") -> Network:
             from hwsim.frontend.importers.onnx import load_onnx
 
             return load_onnx(spec)
-        data = read_yaml(spec)
+        data = _read_spec(spec)
         if isinstance(data, dict) and "problem" in data:
             from hwsim.frontend.importers.timeloop import timeloop_problem
 
