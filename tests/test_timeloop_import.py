@@ -9,7 +9,14 @@ import pytest
 from hwsim.core.errors import SpecError
 from hwsim.core.workload import Network, batched_matmul, conv2d, depthwise_conv2d, gemm
 from hwsim.evaluate import evaluate_network
-from hwsim.frontend.importers.timeloop import load_timeloop, parse_timeloop_yaml, timeloop_architecture, timeloop_problem
+from hwsim.frontend.importers.timeloop import (
+    TimeloopNames,
+    load_timeloop,
+    parse_timeloop_yaml,
+    timeloop_architecture,
+    timeloop_problem,
+    timeloop_problem_names,
+)
 from hwsim.frontend.presets import load_arch, load_workload
 from hwsim.mapper import MapperOptions
 
@@ -67,14 +74,14 @@ def test_conv_problem_equals_conv2d() -> None:
         Wpad: 1
     """)
     (layer,) = net.layers()
-    want = conv2d("conv2D", in_channels=3, out_channels=32, in_hw=224, kernel=3, stride=2, padding=1)
+    want = conv2d("conv2D", in_channels=3, out_channels=32, in_hw=224, kernel=3, stride=2, padding=1, psum_bits=8)
     assert (layer.name, layer.kind, layer.bounds, layer.operands) == (want.name, want.kind, want.bounds, want.operands)
     assert layer.macs == 3 * 32 * 9 * 112 * 112
 
 
 def test_dilated_conv_keeps_its_coefficients() -> None:
     (layer,) = _problem("{C: 8, M: 16, R: 3, S: 3, N: 2, P: 10, Q: 12, Wdilation: 2, Hdilation: 2}").layers()
-    want = conv2d("x", in_channels=8, out_channels=16, in_hw=(14, 16), kernel=3, dilation=2, batch=2)
+    want = conv2d("x", in_channels=8, out_channels=16, in_hw=(14, 16), kernel=3, dilation=2, batch=2, psum_bits=8)
     assert (layer.bounds, layer.operands) == (want.bounds, want.operands)
 
 
@@ -96,7 +103,7 @@ GEMM_SHAPE = """
 def test_gemm_problem_by_roles_not_letters() -> None:
     """Timeloop's M N K GEMM: M indexes inputs and outputs (hwsim P), N weights and outputs (hwsim K)."""
     net = _problem("{M: 128, N: 64, K: 256}", GEMM_SHAPE)
-    assert net.layers() == [gemm("GEMM", M=128, N=64, K=256)]
+    assert net.layers() == [gemm("GEMM", M=128, N=64, K=256, psum_bits=8)]
 
 
 def test_grouped_and_batched_problems() -> None:
@@ -105,12 +112,12 @@ def test_grouped_and_batched_problems() -> None:
         "- [[N]]\n          - [[C]]", "- [[N]]\n          - [[G]]\n          - [[C]]").replace(
         "- [[N]]\n          - [[M]]", "- [[N]]\n          - [[G]]\n          - [[M]]")  # fmt: skip
     (layer,) = _problem("{G: 32, C: 1, M: 1, R: 3, S: 3, N: 1, P: 56, Q: 56}", depthwise).layers()
-    want = depthwise_conv2d("conv2D", channels=32, in_hw=58, kernel=3)
+    want = depthwise_conv2d("conv2D", channels=32, in_hw=58, kernel=3, psum_bits=8)
     assert (layer.kind, layer.bounds) == ("depthwise", want.bounds)
     batched = GEMM_SHAPE.replace("[M, N, K]", "[H, M, N, K]").replace("[[[M]], [[K]]]", "[[[H]], [[M]], [[K]]]").replace(
         "[[[N]], [[K]]]", "[[[H]], [[N]], [[K]]]").replace("[[[M]], [[N]]]", "[[[H]], [[M]], [[N]]]")  # fmt: skip
     (layer,) = _problem("{H: 12, M: 128, N: 128, K: 64}", batched).layers()
-    assert layer == batched_matmul("GEMM", batch=12, M=128, N=128, K=64)
+    assert layer == batched_matmul("GEMM", batch=12, M=128, N=128, K=64, psum_bits=8)
 
 
 def test_densities_make_operands_sparse() -> None:
@@ -148,11 +155,26 @@ def test_problem_errors_list_every_unsupported_construct() -> None:
         - problem.shape.data_spaces[1].projection[0]: expected one dimension per axis (only the inputs may have sliding windows), not [['N', 2]]
         """).rstrip()
     with pytest.raises(SpecError) as info:
-        _problem("{M: 4, N: 4, K: 4, T: 2}", shape.replace("[[K], [N], [M]]", "[[K]]").replace("[[N, 2]]", "[[N]]"))
+        _problem("{M: 4, N: 4, K: 4, T: 2}", shape.replace("[[K], [N], [M]]", "[[K]]").replace("[[N, 2]]", "[[N]]")
+                 .replace("[[[M]], [[N]], [[T]]]", "[[[M]], [[N]]]").replace("[[[N]], [[K]]]", "[[[N]], [[K]], [[T]]]"))
     assert str(info.value) == textwrap.dedent("""\
         problem.yaml: 1 problem
-        - problem.shape.dimensions.T: expected a dimension indexing at least two data spaces, not ['outputs']
+        - problem.shape.dimensions.T: expected a dimension indexing outputs or at least two data spaces, not ['weights']
         """).rstrip()
+
+
+def test_a_dimension_indexing_only_the_outputs() -> None:
+    """Z[M, N, T] += A[M, K]·B[N, K]: T repeats every product into T outputs (MACs = M·N·K·T, Z has M·N·T elements,
+    A and B do not grow with T); T takes the first hwsim dimension the others leave free (N), indexing only the outputs."""
+    shape = GEMM_SHAPE.replace("[M, N, K]", "[M, N, K, T]").replace("[[[M]], [[N]]]", "[[[M]], [[N]], [[T]]]")
+    data = parse_timeloop_yaml("problem:\n" + shape + "  instance: {M: 4, N: 5, K: 6, T: 3}\n", "p.yaml")
+    (layer,) = timeloop_problem(data, "p.yaml").layers()
+    assert timeloop_problem_names(data, "p.yaml") == TimeloopNames(dims={"M": "P", "N": "K", "K": "C", "T": "N"},
+                                                                   spaces={"A": "inputs", "B": "weights", "Z": "outputs"})
+    assert layer.macs == 4 * 5 * 6 * 3
+    sizes = {op.name: op.size(layer.dims) for op in layer.operands}
+    assert sizes == {"weights": 5 * 6, "inputs": 4 * 6, "outputs": 4 * 5 * 3}
+    assert layer.operand("inputs").relevant_dims == {"P", "C"}
 
 
 EYERISS = """
@@ -285,7 +307,7 @@ architecture:
         - architecture.nodes[3].attributes.leakage_trick: expected only allow_overbooking, block_size, cluster_size, datawidth, depth, global_cycle_seconds, has_power_gating, meshX, meshY, min_utilization, multiple_buffering, n_banks, n_rd_ports, n_rdwr_ports, n_wr_ports, read_bandwidth, reduction_supported, technology, type, update_fifo_depth, width, word_bits, write_bandwidth (not supported by hwsim's importer), not 1
         - architecture.nodes[3].constraints.utilization: expected only dataspace, spatial, temporal (not supported by hwsim's importer), not 0.5
         - architecture.nodes[3].attributes.depth: expected an integer of at least 1 (expressions and references are not supported), not '1024 * 2'
-        - architecture.nodes[4].constraints.spatial.factors[0]: expected DIM=n with a conv dimension (N, M, C, P, Q, R, S, G) and n ≥ 1, not 'K=2'
+        - architecture.nodes[4].constraints.spatial.factors[0]: expected DIM=n with a dimension of the problem (N, M, C, P, Q, R, S, G) and n ≥ 1, not 'K=2'
         - architecture.nodes[4].constraints.spatial.factors: expected spatial factors of 1 only (fixed spatial unrolling is not supported), not 'M=2'
         - architecture.nodes[5]: expected a !Container, !Component or !Parallel node, not '!Hierarchical'
         """).rstrip()
@@ -304,3 +326,28 @@ def test_only_data_is_built_from_yaml_tags(tmp_path) -> None:
     (tmp_path / "none.yaml").write_text("other: 1\n")
     with pytest.raises(SpecError, match="expected a Timeloop spec with a top-level 'architecture' or 'problem'"):
         load_timeloop(tmp_path / "none.yaml")
+
+
+def test_constraints_name_the_problems_own_dimensions_and_data_spaces() -> None:
+    """With a GEMM's names (A/B/Z, M N K), ``K=1`` forbids the reduction loop (hwsim C) and ``bypass: [A]``
+    drops the inputs; with the default conv names the same letters mean other things, or nothing."""
+    names = timeloop_problem_names(parse_timeloop_yaml("problem:\n" + GEMM_SHAPE + "  instance: {M: 8, N: 8, K: 8}\n", "p.yaml"))
+    text = """
+architecture:
+  version: 0.4
+  nodes:
+  - !Component {name: DRAM, class: DRAM, attributes: {width: 64, datawidth: 8}}
+  - !Component
+    name: buf
+    class: SRAM
+    attributes: {depth: 64, width: 64, datawidth: 8}
+    constraints:
+      dataspace: {bypass: [A]}
+      temporal: {factors: [K=1, M=2]}
+  - !Component {name: mac, class: intmac}
+"""
+    arch = timeloop_architecture(parse_timeloop_yaml(text, "a.yaml"), "a.yaml", names)
+    buf = arch.levels[1]
+    assert (buf.keeps, buf.temporal_dims, buf.fixed_factors) == (("weights", "outputs"), ("N", "G", "K", "P", "Q", "R", "S"), (("P", 2),))
+    with pytest.raises(SpecError, match=r"constraints.dataspace.bypass: expected data spaces of the problem \(Weights, Inputs, Outputs\), not \['A'\]"):
+        timeloop_architecture(parse_timeloop_yaml(text, "a.yaml"), "a.yaml")

@@ -46,6 +46,7 @@ node-count limits of :mod:`hwsim.core.spec` apply.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +57,17 @@ from hwsim.core.errors import Problem, Problems, SpecError
 from hwsim.core.spec import MAX_NUMBER, parse_yaml, read_spec_text
 from hwsim.core.workload import DIMS, Layer, Network, conv2d
 
-__all__ = ["load_timeloop", "parse_timeloop_yaml", "read_timeloop_yaml", "timeloop_architecture", "timeloop_problem"]
+__all__ = ["TimeloopNames", "load_timeloop", "parse_timeloop_yaml", "read_timeloop_yaml", "timeloop_architecture", "timeloop_problem",
+           "timeloop_problem_names"]
 
 TAG = "!tag"
 # Timeloop's conv dimension names and hwsim's (constraints name dimensions this way).
 CONV_DIMS = {"N": "N", "M": "K", "C": "C", "P": "P", "Q": "Q", "R": "R", "S": "S", "G": "G"}
+# The hwsim dimension a dimension indexing only the outputs takes: the first of these the others leave free.
+ONLY_OUTPUTS_DIMS = ("N", "Q", "P", "K", "G", "C", "S", "R")
+# Bits of one element of an imported problem's operands (partial sums too): Timeloop stores every element at
+# its level's datawidth, and the imported architecture expresses each level in elements of this width.
+TIMELOOP_ELEMENT_BITS = 8
 
 
 class _TimeloopLoader(yaml.SafeLoader):
@@ -116,8 +123,62 @@ def _unknown_keys(problems: Problems, path: str, data: dict, known: set[str]) ->
             problems.add(f"{path}.{key}", data[key], f"expected only {', '.join(sorted(known))} (not supported by hwsim's importer)")
 
 
+@dataclass(frozen=True)
+class TimeloopNames:
+    """How a Timeloop problem's names read in hwsim.
+
+    ``dims`` maps each Timeloop dimension to the hwsim dimension it becomes (one of N G K C P Q R S);
+    ``spaces`` maps each data-space name to the hwsim operand it becomes (``weights``, ``inputs`` or
+    ``outputs``). Constraints, keep/bypass lists and mappings name dimensions and data spaces this way.
+    """
+
+    dims: dict[str, str]
+    spaces: dict[str, str]
+
+
+# Timeloop's conv problem (C M R S N P Q, Weights/Inputs/Outputs): the names used when no problem is given.
+CONV_NAMES = TimeloopNames(dims=dict(CONV_DIMS), spaces={"Weights": "weights", "Inputs": "inputs", "Outputs": "outputs"})
+
+
+@dataclass
+class _Shape:
+    """A problem checked and analysed: its dimensions' hwsim names and sliding windows."""
+
+    name: str
+    dims: list[str]
+    bounds: dict[str, int]
+    spaces: list[dict[str, Any]]
+    parsed: list[list[list[Term]]]
+    roles: dict[str, Any]
+    assign: dict[str, str]
+    stride: list[int]
+    dilation: list[int]
+    sparsity: dict[str, float]
+
+
+def timeloop_problem_names(data: Any, source: str = "<timeloop>") -> TimeloopNames:
+    """The hwsim names of a Timeloop v0.4 problem's dimensions and data spaces (see the module documentation).
+
+    ``data`` is the parsed problem file (with its top-level ``problem``); a :class:`SpecError` lists
+    every problem of it, as :func:`timeloop_problem` does.
+    """
+    shape = _shape(data, source)
+    spaces = {str(s["name"]): role for s, role in zip(shape.spaces, shape.roles["order"], strict=True)}
+    return TimeloopNames(dims={d: shape.assign[d] for d in shape.dims}, spaces=spaces)
+
+
 def timeloop_problem(data: Any, source: str = "<timeloop>") -> Network:
     """A Timeloop v0.4 problem as a one-layer :class:`Network` (see the module documentation)."""
+    shape = _shape(data, source)
+    layer = _layer(shape)
+    if shape.sparsity:
+        layer = layer.with_sparsity(**shape.sparsity)
+    net = Network(layer.name)
+    net.add(layer, after=None)
+    return net
+
+
+def _shape(data: Any, source: str) -> _Shape:
     problems = Problems(source)
     top = data.get("problem") if isinstance(data, dict) else None
     if not isinstance(top, dict):
@@ -154,15 +215,20 @@ def timeloop_problem(data: Any, source: str = "<timeloop>") -> Network:
         if key not in dims and key not in coefs and key != "densities" and key not in ("H", "W", "Hpad", "Wpad"):
             problems.add(f"problem.instance.{key}", instance[key], "expected a dimension or coefficient of the shape")
     spaces = shape.get("data_spaces", shape.get("data-spaces"))
-    if not isinstance(spaces, list) or len(spaces) != 3:
+    if not isinstance(spaces, list) or len(spaces) < 3:
         problems.add("problem.shape.data_spaces", spaces, "expected three data spaces (weights, inputs, outputs)")
         problems.raise_if_any()
     assert isinstance(spaces, list)
+    for i, extra in enumerate(spaces[3:], start=3):
+        name = extra.get("name") if isinstance(extra, dict) else extra
+        problems.add(f"problem.shape.data_spaces[{i}]", name, "expected three data spaces: hwsim's layers have weights, inputs and "
+                     "outputs only (a fourth operand, such as a bias, is not modelled)")  # fmt: skip
+    spaces = spaces[:3]
     parsed = [_projection(problems, f"problem.shape.data_spaces[{i}]", s, set(dims), coefs) for i, s in enumerate(spaces)]
     problems.raise_if_any()
     roles = _roles(problems, spaces, parsed)
     problems.raise_if_any()
-    layer = _layer(problems, str(shape.get("name") or Path(source).stem), dims, bounds, roles, parsed)
+    assign, stride, dilation = _assign(problems, dims, roles, parsed)
     densities = instance.get("densities") or {}
     sparsity: dict[str, float] = {}
     if not isinstance(densities, dict):
@@ -176,12 +242,7 @@ def timeloop_problem(data: Any, source: str = "<timeloop>") -> Network:
             else:
                 sparsity[names[space]] = float(value)
     problems.raise_if_any()
-    assert layer is not None
-    if sparsity:
-        layer = layer.with_sparsity(**sparsity)
-    net = Network(layer.name)
-    net.add(layer, after=None)
-    return net
+    return _Shape(str(shape.get("name") or Path(source).stem), dims, bounds, spaces, parsed, roles, assign, stride, dilation, sparsity)
 
 
 Term = tuple[str, int]
@@ -247,8 +308,10 @@ def _roles(problems: Problems, spaces: list[dict], parsed: list[list[list[Term]]
     return {"weights": w, "inputs": x, "outputs": outs[0], "order": order}
 
 
-def _layer(problems: Problems, name: str, dims: list[str], bounds: dict[str, int], roles: dict[str, Any],
-           parsed: list[list[list[Term]]]) -> Layer | None:  # fmt: skip
+def _assign(problems: Problems, dims: list[str], roles: dict[str, Any],
+            parsed: list[list[list[Term]]]) -> tuple[dict[str, str], list[int], list[int]]:  # fmt: skip
+    """Each Timeloop dimension's hwsim name (by its role in the projections), and the windows' strides and dilations."""
+
     def used(i: int) -> set[str]:
         return {d for axis in parsed[i] for d, _ in axis}
 
@@ -266,6 +329,7 @@ def _layer(problems: Problems, name: str, dims: list[str], bounds: dict[str, int
         assign[out_dim], assign[filt] = ("P", "R") if k == 0 else ("Q", "S")
         stride[k], dilation[k] = (ca, cb) if out_dim == a else (cb, ca)
     free = {"N", "G", "K", "C", "P", "Q", "R", "S"} - set(assign.values())
+    only_outputs = []
     for d in dims:
         if d in assign:
             continue
@@ -278,9 +342,12 @@ def _layer(problems: Problems, name: str, dims: list[str], bounds: dict[str, int
             want = ["C", "R", "S"]
         elif role == (False, True, True):
             want = ["N", "P", "Q"] if d == "N" else ["P", "Q", "N"]
+        elif role == (False, False, True):
+            only_outputs.append(d)  # named last, from what the others leave
+            continue
         else:
             problems.add(f"problem.shape.dimensions.{d}", sorted(k for k, u in zip(("weights", "inputs", "outputs"), role, strict=True) if u),
-                         "expected a dimension indexing at least two data spaces")  # fmt: skip
+                         "expected a dimension indexing outputs or at least two data spaces")  # fmt: skip
             continue
         pick = next((h for h in want if h in free), None)
         if pick is None:
@@ -288,19 +355,37 @@ def _layer(problems: Problems, name: str, dims: list[str], bounds: dict[str, int
             continue
         assign[d] = pick
         free.discard(pick)
-    if problems:
-        return None
-    hw = {h: 1 for h in DIMS}
-    for d, h in assign.items():
-        hw[h] = bounds.get(d, 1)
-    in_hw = tuple(stride[k] * (hw["PQ"[k]] - 1) + dilation[k] * (hw["RS"[k]] - 1) + 1 for k in range(2))
-    layer = conv2d(name, in_channels=hw["G"] * hw["C"], out_channels=hw["G"] * hw["K"], in_hw=(in_hw[0], in_hw[1]),
-                   kernel=(hw["R"], hw["S"]), stride=(stride[0], stride[1]), dilation=(dilation[0], dilation[1]),
-                   groups=hw["G"], batch=hw["N"])  # fmt: skip
-    if not windows:
-        from dataclasses import replace
+    for d in only_outputs:
+        pick = next((h for h in ONLY_OUTPUTS_DIMS if h in free), None)
+        if pick is None:
+            problems.add(f"problem.shape.dimensions.{d}", d, "expected at most eight dimensions in all (hwsim's N G K C P Q R S)")
+            continue
+        assign[d] = pick
+        free.discard(pick)
+    return assign, stride, dilation
 
+
+def _layer(shape: _Shape) -> Layer:
+    """The hwsim layer: conv2d's when the projections are a conv's, else one whose operands follow the projections."""
+    hw = {h: 1 for h in DIMS}
+    for d, h in shape.assign.items():
+        hw[h] = shape.bounds.get(d, 1)
+    stride, dilation = shape.stride, shape.dilation
+    in_hw = tuple(stride[k] * (hw["PQ"[k]] - 1) + dilation[k] * (hw["RS"[k]] - 1) + 1 for k in range(2))
+    b = TIMELOOP_ELEMENT_BITS
+    layer = conv2d(shape.name, in_channels=hw["G"] * hw["C"], out_channels=hw["G"] * hw["K"], in_hw=(in_hw[0], in_hw[1]),
+                   kernel=(hw["R"], hw["S"]), stride=(stride[0], stride[1]), dilation=(dilation[0], dilation[1]),
+                   groups=hw["G"], batch=hw["N"], weight_bits=b, input_bits=b, psum_bits=b)  # fmt: skip
+    windows = any(len(axis) == 2 for axis in shape.parsed[shape.roles["inputs"]])
+    if not windows:
         layer = replace(layer, kind="matmul" if hw["G"] > 1 else "gemm")
+    ops = []
+    for op in layer.operands:
+        axes = tuple(tuple((shape.assign[d], c) for d, c in axis) for axis in shape.parsed[shape.roles[op.name]])
+        ops.append(replace(op, axes=axes))
+    named = set(shape.assign.values())
+    if any(op.relevant_dims & named != mine.relevant_dims for op, mine in zip(layer.operands, ops, strict=True)):
+        layer = replace(layer, operands=tuple(ops))  # e.g. a dimension indexing only the outputs
     return layer
 
 
@@ -317,8 +402,9 @@ _CONTAINER_ATTRS = {"technology", "global_cycle_seconds", "has_power_gating", "v
 class _Arch:
     """State while walking a v0.4 node list: the hwsim spec being built and the problems found."""
 
-    def __init__(self, problems: Problems):
+    def __init__(self, problems: Problems, names: TimeloopNames):
         self.problems = problems
+        self.names = names
         self.levels: list[dict[str, Any]] = []
         self.axes: list[dict[str, Any]] = []
         self.mac: dict[str, Any] | None = None
@@ -359,11 +445,12 @@ class _Arch:
 
 def _dims_from(state: _Arch, path: str, value: Any) -> list[str]:
     """Timeloop dimension names (a list or a string such as ``NCPRSQM``) as hwsim names."""
+    dims = state.names.dims
     names = list(value) if isinstance(value, str) else value if isinstance(value, list) else None
-    if names is None or not all(isinstance(n, str) and n in CONV_DIMS for n in names):
-        state.problems.add(path, value, f"expected conv dimension names ({', '.join(CONV_DIMS)})")
+    if names is None or not all(isinstance(n, str) and n in dims for n in names):
+        state.problems.add(path, value, f"expected the problem's dimension names ({', '.join(dims)})")
         return []
-    return [CONV_DIMS[n] for n in names]
+    return [dims[n] for n in names]
 
 
 def _factors(state: _Arch, path: str, value: Any) -> dict[str, int]:
@@ -373,11 +460,11 @@ def _factors(state: _Arch, path: str, value: Any) -> dict[str, int]:
         state.problems.add(path, value, "expected factors such as [N=1, C=4]")
         return out
     for i, item in enumerate(items):
-        m = re.fullmatch(r"([A-Z])\s*=\s*(\d+)", str(item).strip())
-        if not m or m.group(1) not in CONV_DIMS or int(m.group(2)) < 1:
-            state.problems.add(f"{path}[{i}]", item, f"expected DIM=n with a conv dimension ({', '.join(CONV_DIMS)}) and n ≥ 1")
+        m = re.fullmatch(r"(\w+)\s*=\s*(\d+)", str(item).strip())
+        if not m or m.group(1) not in state.names.dims or int(m.group(2)) < 1:
+            state.problems.add(f"{path}[{i}]", item, f"expected DIM=n with a dimension of the problem ({', '.join(state.names.dims)}) and n ≥ 1")
             continue
-        out[CONV_DIMS[m.group(1)]] = int(m.group(2))
+        out[state.names.dims[m.group(1)]] = int(m.group(2))
     return out
 
 
@@ -388,14 +475,14 @@ def _keeps(state: _Arch, path: str, ds: Any) -> list[str] | None:
         state.problems.add(path, ds, "expected {keep: [...], bypass: [...]}")
         return None
     _unknown_keys(state.problems, path, ds, {"keep", "bypass", "no_coalesce"})
-    spaces = {"weights": "weights", "inputs": "inputs", "outputs": "outputs"}
+    spaces = state.names.spaces
 
     def names(key: str) -> list[str]:
         v = ds.get(key) or []
-        if not isinstance(v, list) or not all(isinstance(n, str) and n.lower() in spaces for n in v):
-            state.problems.add(f"{path}.{key}", v, "expected data spaces among Weights, Inputs, Outputs")
+        if not isinstance(v, list) or not all(isinstance(n, str) and n in spaces for n in v):
+            state.problems.add(f"{path}.{key}", v, f"expected data spaces of the problem ({', '.join(spaces)})")
             return []
-        return [spaces[n.lower()] for n in v]
+        return [spaces[n] for n in v]
 
     keep, bypass = names("keep"), names("bypass")
     if "keep" in ds:
@@ -414,7 +501,7 @@ def _axis_dims(state: _Arch, path: str, spatial: Any, mesh: str) -> list[str]:
     factors = _factors(state, f"{path}.factors", spatial["factors"]) if "factors" in spatial else {}
     for d, n in factors.items():
         if n > 1:
-            timeloop_name = next(k for k, v in CONV_DIMS.items() if v == d)
+            timeloop_name = next(k for k, v in state.names.dims.items() if v == d)
             state.problems.add(f"{path}.factors", f"{timeloop_name}={n}", "expected spatial factors of 1 only (fixed spatial unrolling is not supported)")
     dims = [d for d in dims if factors.get(d, 0) != 1]
     if "split" in spatial and "permutation" in spatial:
@@ -572,8 +659,12 @@ def _walk(state: _Arch, path: str, nodes: Any) -> None:
             state.problems.add(where, tag or node, "expected a !Container, !Component or !Parallel node")
 
 
-def timeloop_architecture(data: Any, source: str = "<timeloop>") -> Architecture:
-    """A Timeloop v0.4 architecture tree as an :class:`Architecture` (see the module documentation)."""
+def timeloop_architecture(data: Any, source: str = "<timeloop>", names: TimeloopNames | None = None) -> Architecture:
+    """A Timeloop v0.4 architecture tree as an :class:`Architecture` (see the module documentation).
+
+    ``names`` (from :func:`timeloop_problem_names`) says how constraints and keep/bypass lists name dimensions
+    and data spaces; by default Timeloop's conv names (``C M R S N P Q``, ``Weights Inputs Outputs``).
+    """
     problems = Problems(source)
     top = data.get("architecture") if isinstance(data, dict) else None
     if not isinstance(top, dict):
@@ -581,7 +672,7 @@ def timeloop_architecture(data: Any, source: str = "<timeloop>") -> Architecture
     _unknown_keys(problems, "architecture", top, {"version", "nodes"})
     if str(top.get("version", "0.4")) != "0.4":
         problems.add("architecture.version", top.get("version"), "expected 0.4 (other Timeloop versions are not supported)")
-    state = _Arch(problems)
+    state = _Arch(problems, names or CONV_NAMES)
     _walk(state, "architecture.nodes", top.get("nodes"))
     if state.mac is None:
         problems.add("architecture.nodes", None, "expected a MAC component (a class containing 'mac', e.g. intmac) last")
