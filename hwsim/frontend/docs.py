@@ -170,7 +170,7 @@ def workload_fields() -> tuple[dict[str, dict[str, Any]], dict[str, tuple[list[s
     fields = {p: f for p, f in _merge(rec).items() if not any(p == f"layers[].{k}" for t in ns._SHAPES.values() for k in t)
               and not any(p == f"layers[].{k}" for t in ns._OPTIONAL.values() for k in t)}  # fmt: skip
     types = {t: (list(ns._SHAPES[t]), list(ns._OPTIONAL.get(t, ()))) for t in ns._SHAPES}
-    for t in ns._TENSOR_OPS:
+    for t in ns.TENSOR_OPS:
         types[t] = (["elements_in"], ["elements_out", "ops", "bits"])
     types["state"] = (["state_elements", "elements_in"], ["elements_out", "ops", "bits", "delay_steps"])
     return fields, types

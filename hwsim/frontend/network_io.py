@@ -13,11 +13,9 @@ from typing import Any
 
 from hwsim.core.errors import Problem, SpecError
 from hwsim.core.workload import Layer, Network, StateOp, TensorOp
-from hwsim.frontend.network_spec import chaining_problems, network_from_dict
+from hwsim.frontend.network_spec import TENSOR_OPS, chaining_problems, network_from_dict
 
 __all__ = ["network_to_dict"]
-
-_TENSOR_KINDS = ("pool", "add", "softmax", "norm", "activation", "elementwise")
 
 
 def _layer_dict(layer: Layer) -> dict[str, Any]:
@@ -59,8 +57,8 @@ def network_to_dict(net: Network, source: str = "network") -> dict[str, Any]:
             d = {"name": op.name, "type": "state", "state_elements": op.state_elements, "elements_in": op.input_elements,
                  "elements_out": op.output_elements, "ops": op.ops, "bits": op.bits, "delay_steps": op.delay_steps}  # fmt: skip
         elif isinstance(op, TensorOp):
-            if op.kind not in _TENSOR_KINDS:
-                problems.append(Problem(op.name, op.kind, f"expected an op a workload file can hold ({', '.join(_TENSOR_KINDS)}); "
+            if op.kind not in TENSOR_OPS:
+                problems.append(Problem(op.name, op.kind, f"expected an op a workload file can hold ({', '.join(TENSOR_OPS)}); "
                                                           "or state"))  # fmt: skip
                 continue
             d = {"name": op.name, "type": op.kind, "elements_in": op.input_elements, "elements_out": op.output_elements,

@@ -18,14 +18,15 @@ otherwise says so with ``check_chaining: false``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hwsim.core.errors import Problem, Problems, SpecError
 from hwsim.core.spec import Fields
-from hwsim.core.workload import Layer, Network, StateOp, TensorOp, batched_matmul, conv2d, fully_connected, gemm
+from hwsim.core.workload import Layer, Network, StateOp, TensorOp, batched_matmul, conv2d, depthwise_conv2d, fully_connected, gemm
 
-__all__ = ["LAYER_TYPES", "network_from_dict"]
+__all__ = ["LAYER_TYPES", "TENSOR_OPS", "network_from_dict"]
 
 MAX_LAYERS = 100_000
 
@@ -37,8 +38,9 @@ _SHAPES: dict[str, tuple[str, ...]] = {
     "matmul": ("batch", "M", "N", "K"),
 }
 _OPTIONAL = {"conv2d": ("stride", "padding", "dilation", "groups", "batch"), "depthwise": ("stride", "padding", "dilation", "batch"), "fc": ("batch",)}
-_TENSOR_OPS = ("pool", "add", "softmax", "norm", "activation", "elementwise")
-LAYER_TYPES = (*_SHAPES, *_TENSOR_OPS, "state")
+TENSOR_OPS = ("pool", "add", "softmax", "norm", "activation", "elementwise")
+LAYER_TYPES = (*_SHAPES, *TENSOR_OPS, "state")
+_BUILDERS: dict[str, Callable[..., Layer]] = {"conv2d": conv2d, "depthwise": depthwise_conv2d, "fc": fully_connected, "gemm": gemm, "matmul": batched_matmul}
 
 
 def _int_or_pair(f: Fields, key: str, required: bool) -> int | tuple[int, int] | None:
@@ -102,7 +104,7 @@ def network_from_dict(data: Any, source: str = "<dict>") -> Network:
             if any(v is None for v in args.values()) or problems:
                 continue
             try:
-                op = _build(kind, lname, args, lb)
+                op = _BUILDERS[kind](lname, **args, **lb)
                 if sparsity:
                     if not isinstance(sparsity, dict):
                         raise SpecError(source, [Problem("sparsity", sparsity, "expected a mapping such as {weights: 0.3, inputs: '2:4'}")])
@@ -110,22 +112,16 @@ def network_from_dict(data: Any, source: str = "<dict>") -> Network:
             except SpecError as e:
                 for p in e.problems:
                     problems.add(f"{f.path}.{p.path}", p.value, p.expected)
-        elif kind in _TENSOR_OPS:
+        elif kind in TENSOR_OPS or kind == "state":  # state: kept between steps (a ring buffer, a delay buffer, a window)
+            state = kind == "state"
+            held = f.integer("state_elements", 1, required=True) if state else 0
             ein = f.integer("elements_in", 1, required=True)
-            eout = f.integer("elements_out", ein)
+            eout = f.integer("elements_out", ein, minimum=0 if state else 1)
             ops = f.integer("ops", ein, minimum=0)
             b = f.integer("bits", bits["input_bits"])
+            delay = f.integer("delay_steps", 0, minimum=0) if state else 0
             f.done()
-            op = TensorOp(lname, kind, ein, eout, ops, b)
-        elif kind == "state":  # streaming state kept between steps (a ring buffer, a delay buffer, a window)
-            held = f.integer("state_elements", 1, required=True)
-            ein = f.integer("elements_in", 1, required=True)
-            eout = f.integer("elements_out", ein, minimum=0)
-            ops = f.integer("ops", ein, minimum=0)
-            b = f.integer("bits", bits["input_bits"])
-            delay = f.integer("delay_steps", 0, minimum=0)
-            f.done()
-            op = StateOp(lname, "state", ein, eout, ops, b, state_elements=held, delay_steps=delay)
+            op = StateOp(lname, kind, ein, eout, ops, b, state_elements=held, delay_steps=delay) if state else TensorOp(lname, kind, ein, eout, ops, b)
         else:
             f.done(lambda k: True)
         if op is not None and not problems:
@@ -206,15 +202,3 @@ def chaining_problems(net: Network) -> list[tuple[str, str, Any, str]]:
                         f"expected {[hw[0], hw[1]]}: {what} produces {hw[0]}×{hw[1]}"))
     return out
 
-
-def _build(kind: str, name: str, args: dict[str, Any], bits: dict[str, int]) -> Layer:
-    if kind == "conv2d":
-        return conv2d(name, **args, **bits)
-    if kind == "depthwise":
-        ch = args.pop("channels")
-        return conv2d(name, in_channels=ch, out_channels=ch, groups=ch, **args, **bits)
-    if kind == "fc":
-        return fully_connected(name, **args, **bits)
-    if kind == "gemm":
-        return gemm(name, **args, **bits)
-    return batched_matmul(name, **args, **bits)
