@@ -247,17 +247,9 @@ _FP_ADD_EXP: Final = math.log(0.9 / 0.4) / math.log(32 / 16)
 _NUMBER_KINDS: Final = ("int", "fp")
 
 
-def _int_mul_pj_45(w: float, i: float) -> float:
-    return _INT_MUL_COEF * (w * i) ** _INT_MUL_EXP
-
-
-def _int_add_pj_45(bits: float) -> float:
-    return _INT_ADD_COEF * bits**_INT_ADD_EXP
-
-
 def _mac_pj_45(w: float, i: float, acc: float, number: str) -> float:
     if number == "int":
-        return _int_mul_pj_45(w, i) + _int_add_pj_45(acc)
+        return _INT_MUL_COEF * (w * i) ** _INT_MUL_EXP + _INT_ADD_COEF * acc**_INT_ADD_EXP
     return 1.1 * (w * i / 256) ** _FP_MUL_EXP + 0.4 * (acc / 16) ** _FP_ADD_EXP
 
 
@@ -402,13 +394,9 @@ _DRAM_PJ_PER_BIT: Final[dict[str, float]] = {
 DRAM_KINDS: Final[tuple[str, ...]] = tuple(_DRAM_PJ_PER_BIT)
 
 
-def _dram_key(kind: str) -> str:
-    return kind.strip().upper().replace("-", "").replace("_", "")
-
-
 def dram_energy_pj_per_bit(kind: str) -> float:
     """DRAM access energy per bit (pJ/bit) for a DRAM kind such as ``"LPDDR4"`` or ``"hbm-2"``."""
-    key = _dram_key(kind) if isinstance(kind, str) else None
+    key = kind.strip().upper().replace("-", "").replace("_", "") if isinstance(kind, str) else None
     if key is None or key not in _DRAM_PJ_PER_BIT:
         raise ValueError(f"unknown DRAM kind {kind!r}; known kinds: {', '.join(DRAM_KINDS)}")
     return _DRAM_PJ_PER_BIT[key]
