@@ -333,3 +333,43 @@ def test_timeloops_merged_input_reads_as_its_mapping() -> None:
     cp = ISPASS / "04-model-conv1d+oc-3levelspatial/ref-output/cp"
     merged = read_timeloop_mapping(cp / "parsed-processed-input.yaml", arch, layer, CONV1D_OC_IC)
     assert merged == read_timeloop_mapping(cp / "timeloop-model.map.txt", arch, layer, CONV1D_OC_IC)
+
+
+def test_partial_permutations_and_splits_complete_as_timeloops_do() -> None:
+    """Timeloop's model parser: missing dimensions are appended (outermost) in the problem's order; split defaults to all-X."""
+    arch, layer = _arch(ARCH_04_AS_RUN), _layer(ISPASS / "04-model-conv1d+oc-3levelspatial/prob/conv1d+oc+ic.prob.yaml")
+    text = """
+        mapping:
+          - {target: GlobalBuffer, type: temporal, factors: K=32 C=2 R=3, permutation: R}
+          - {target: PE, type: spatial, factors: C=16}
+          - {target: RegisterFile, type: temporal, factors: [P=16]}
+        """
+    m = read_timeloop_mapping("partial.map.yaml", arch, layer, CONV1D_OC_IC, text=textwrap.dedent(text))
+    # problem order C K R P: completed innermost-first R, C, K, P, so K encloses C encloses R
+    assert m == Mapping.build([[], [("K", 32), ("C", 2), ("R", 3)], [("P", 16)]], [[("C", 16)]])
+
+
+def test_a_container_without_a_fanout_in_hwsim() -> None:
+    """Exercise 03's PE container has no spatial fan-out: its placeholder may appear, empty, but not carry loops."""
+    arch, layer = _arch(ARCH_3LEVEL), _layer(PROB_OC)
+    nest = """
+        MainMemory [ Weights:96 (96) Inputs:18 (18) Outputs:512 (512) ]
+        GlobalBuffer [ Weights:96 (96) Inputs:18 (18) Outputs:512 (512) ]
+        -----------------------------------------------------------------
+        | for K in [0:16)
+        |   for P in [0:16)
+
+        inter_PE_spatial [ ]
+        {}
+        RegisterFile [ Weights:6 (6) Inputs:3 (3) Outputs:2 (2) ]
+        ---------------------------------------------------------
+        |     for K in [0:2)
+        |       for R in [0:3)
+        |         << Compute >>
+        """
+    fine = read_timeloop_mapping("n.map.txt", arch, layer, CONV1D_OC, text=textwrap.dedent(nest).replace("{}", ""))
+    assert fine == read_timeloop_mapping(ISPASS / "03-model-conv1d+oc-3level/ref-output/no-bypass/timeloop-model.map.txt", arch, layer, CONV1D_OC)
+    assert _errors(nest.replace("{}", "|     for K in [0:2) (Spatial-Y)").replace("[0:16)\n", "[0:8)\n", 1)) == (
+        "bad.map: 1 problem\n"
+        "- line 9: expected a fan-out of PE along meshY in System (its axes: none), not '|     for K in [0:2) (Spatial-Y)'"
+    )

@@ -2,11 +2,14 @@
 
 Usage (what ``hwsim run --mappings FILE`` does when FILE is Timeloop's)::
 
-    arch = load_timeloop("arch.yaml")                        # hwsim.frontend.importers.timeloop
-    layer = load_timeloop("problem.yaml").layers()[0]
-    names = timeloop_problem_names(read_timeloop_yaml("problem.yaml"), "problem.yaml")
-    if looks_like_timeloop_mapping("timeloop-mapper.map.txt"):
-        mapping = read_timeloop_mapping("timeloop-mapper.map.txt", arch, layer, names)
+    from hwsim.frontend.importers.timeloop import read_timeloop_yaml, timeloop_architecture, timeloop_problem, timeloop_problem_names
+
+    problem = read_timeloop_yaml("problem.yaml")
+    names = timeloop_problem_names(problem, "problem.yaml")
+    layer = timeloop_problem(problem, "problem.yaml").layers()[0]
+    arch = timeloop_architecture(read_timeloop_yaml("arch.yaml"), "arch.yaml", names)
+    if looks_like_timeloop_mapping("timeloop-mapper.map.txt"):  # else: hwsim's own mappings file (mapping_io)
+        mapping = read_timeloop_mapping("timeloop-mapper.map.txt", arch, layer, names)  # then check_mapping / validate_mapping
 
 ``names`` says what the problem's names are in hwsim: ``names.dims`` maps each Timeloop dimension, in the problem's
 order, to an hwsim dimension (conv: ``M`` → ``K``, the others unchanged), ``names.spaces`` each data space to
