@@ -247,24 +247,6 @@ class Layer:
         return f"Layer({self.name!r}, {self.kind}, {shape}, macs={self.macs})"
 
 
-def _operands(stride: tuple[int, int], dilation: tuple[int, int], weight_bits: int, input_bits: int, psum_bits: int) -> tuple[Operand, ...]:
-    (sh, sw), (dh, dw) = stride, dilation
-    return (
-        Operand("weights", ((("G", 1),), (("K", 1),), (("C", 1),), (("R", 1),), (("S", 1),)), weight_bits),
-        Operand("inputs", ((("N", 1),), (("G", 1),), (("C", 1),), (("P", sh), ("R", dh)), (("Q", sw), ("S", dw))), input_bits),
-        Operand("outputs", ((("N", 1),), (("G", 1),), (("K", 1),), (("P", 1),), (("Q", 1),)), input_bits,
-                is_output=True, psum_bits=psum_bits),
-    )
-
-
-def _check_positive(name: str, **values: int) -> None:
-    problems = Problems(f"layer {name!r}")
-    for key, v in values.items():
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            problems.add(key, v, "expected a positive integer")
-    problems.raise_if_any()
-
-
 def _make(
     name: str,
     kind: str,
@@ -284,13 +266,22 @@ def _make(
     input_bits: int = 8,
     psum_bits: int = 24,
 ) -> Layer:
-    _check_positive(
-        name, N=N, G=G, K=K, C=C, P=P, Q=Q, R=R, S=S,
-        stride_h=stride[0], stride_w=stride[1], dilation_h=dilation[0], dilation_w=dilation[1],
-        weight_bits=weight_bits, input_bits=input_bits, psum_bits=psum_bits,
-    )  # fmt: skip
     bounds = (("N", N), ("G", G), ("K", K), ("C", C), ("P", P), ("Q", Q), ("R", R), ("S", S))
-    return Layer(name, kind, bounds, _operands(stride, dilation, weight_bits, input_bits, psum_bits), padding, stride, dilation)
+    checked = {**dict(bounds), "stride_h": stride[0], "stride_w": stride[1], "dilation_h": dilation[0], "dilation_w": dilation[1],
+               "weight_bits": weight_bits, "input_bits": input_bits, "psum_bits": psum_bits}  # fmt: skip
+    problems = Problems(f"layer {name!r}")
+    for key, v in checked.items():
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            problems.add(key, v, "expected a positive integer")
+    problems.raise_if_any()
+    (sh, sw), (dh, dw) = stride, dilation
+    operands = (
+        Operand("weights", ((("G", 1),), (("K", 1),), (("C", 1),), (("R", 1),), (("S", 1),)), weight_bits),
+        Operand("inputs", ((("N", 1),), (("G", 1),), (("C", 1),), (("P", sh), ("R", dh)), (("Q", sw), ("S", dw))), input_bits),
+        Operand("outputs", ((("N", 1),), (("G", 1),), (("K", 1),), (("P", 1),), (("Q", 1),)), input_bits,
+                is_output=True, psum_bits=psum_bits),
+    )
+    return Layer(name, kind, bounds, operands, padding, stride, dilation)
 
 
 def _out_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
