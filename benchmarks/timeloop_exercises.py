@@ -1,0 +1,259 @@
+"""hwsim against Timeloop + Accelergy on their own published exercises (issue 17).
+
+    python benchmarks/timeloop_exercises.py [--cases 00,01-os,...] [--semantics timeloop|hwsim]
+
+Every case of Accelergy-Project/timeloop-accelergy-exercises committed under tests/data/timeloop-exercises/
+(SOURCE.md: the commit and the files) is run through the command line as a Timeloop user would —
+``hwsim run --arch ARCH --workload PROBLEM --mappings MAPPING --energy-table ERT --format json`` with the
+reference's own mapping (the exercise's map file, or the mapping Timeloop's mapper chose) and Accelergy's energy
+table — and compared with the reference ``stats.txt``: cycles, energy, energy per MAC and every level's scalar
+reads, fills and updates per data space (Timeloop's per-instance counts times its utilized instances, against
+hwsim's counts summed over instances).
+
+Prints the table and writes benchmarks/results/timeloop_exercises.json (and the table as
+benchmarks/timeloop_exercises.md). A case hwsim cannot run yet is a row with the error hwsim printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "timeloop-exercises"
+ISPASS = "tutorial_exercises/01_accelergy_timeloop_2020_ispass/timeloop"
+LAB = "tutorial_exercises/01_accelergy_timeloop_2020_ispass/timeloop+accelergy"
+DESIGNS = "example_designs/example_designs"
+TUTORIAL_2024 = "tutorial_exercises/02_interface_and_design_space_exploration_2024"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One reference run: the files a Timeloop user passes and the outputs Timeloop wrote (paths under DATA)."""
+
+    name: str
+    arch: str
+    problem: str
+    mapping: str  # the exercise's mapping, or the one Timeloop's mapper chose (ref output's map.yaml)
+    ref: str  # the reference output folder
+    prefix: str = "timeloop-model"  # timeloop-model (a given mapping) or timeloop-mapper (the mapper's)
+    variables: dict[str, str] = field(default_factory=dict)  # Jinja2 variables of templated files
+    fast: bool = True  # in the test's fast subset
+
+    @property
+    def stats(self) -> Path:
+        return DATA / self.ref / f"{self.prefix}.stats.txt"
+
+    @property
+    def ert(self) -> Path:
+        return DATA / self.ref / f"{self.prefix}.ERT.yaml"
+
+
+def _ispass(n: str, arch: str, prob: str, maps: dict[str, str], mapper: bool = False) -> list[Case]:
+    d = next(p.name for p in (DATA / ISPASS).iterdir() if p.name.startswith(n))
+    out = []
+    for variant, mapping in maps.items():
+        ref = f"{ISPASS}/{d}/ref-output" + (f"/{variant}" if variant else "")
+        out.append(Case(f"{n}-{variant}" if variant else n, f"{ISPASS}/{d}/arch/{arch}", f"{ISPASS}/{d}/prob/{prob}",
+                        mapping if mapper else f"{ISPASS}/{d}/map/{mapping}", ref,
+                        prefix="timeloop-mapper" if mapper else "timeloop-model"))  # fmt: skip
+    return out
+
+
+def _mapper_case(name: str, arch: str, problem: str, ref: str, variables: dict[str, str] | None = None, fast: bool = True) -> Case:
+    return Case(name, arch, problem, f"{ref}/timeloop-mapper.map.yaml", ref, "timeloop-mapper", variables or {}, fast)
+
+
+CASES: list[Case] = [
+    *_ispass("00", "1level.arch.yaml", "conv1d.prob.yaml", {"": "conv1d-1level.map.yaml"}),
+    *_ispass("01", "2level.arch.yaml", "conv1d.prob.yaml", {"os": "conv1d-2level-os.map.yaml", "ws": "conv1d-2level-ws.map.yaml"}),
+    *_ispass("02", "2level.arch.yaml", "conv1d+oc.prob.yaml",
+             {"no-tiling": "conv1d+oc-2level-os.map.yaml", "tiling": "conv1d+oc-2level-os-tiled.map.yaml"}),
+    *_ispass("03", "3level.arch.yaml", "conv1d+oc.prob.yaml",
+             {"no-bypass": "conv1d+oc-3level.map.yaml", "bypass": "conv1d+oc-3level-bypass.map.yaml"}),
+    # the architecture the references were generated from (tests/data/timeloop-exercises/SOURCE.md)
+    *_ispass("04", "3levelspatial.arch.at-2ffec69.yaml", "conv1d+oc+ic.prob.yaml",
+             {"cp": "conv1d+oc+ic-3levelspatial-cp-ws.map.yaml", "kp": "conv1d+oc+ic-3levelspatial-kp-ws.map.yaml"}),
+    *[_mapper_case(f"05-{v}", f"{ISPASS}/05-mapper-conv1d+oc-3level/arch/3level.arch.yaml",
+                   f"{ISPASS}/05-mapper-conv1d+oc-3level/prob/conv1d+oc.prob.yaml", f"{ISPASS}/05-mapper-conv1d+oc-3level/ref-output/{v}")
+      for v in ("null", "freebypass", "baked")],
+    _mapper_case("06-eyeriss", f"{ISPASS}/06-mapper-convlayer-eyeriss/arch/eyeriss_like.yaml",
+                 f"{ISPASS}/06-mapper-convlayer-eyeriss/prob/VGG02_layer5.yaml", f"{ISPASS}/06-mapper-convlayer-eyeriss/ref-output",
+                 fast=False),
+    *[_mapper_case(f"lab-{mac}", f"{LAB}/arch/arch.yaml", f"{LAB}/prob/prob.yaml", f"{LAB}/ref-output/{mac}",
+                   {"mac_class": mac, "input_weight_datawidth": bits, "psum_datawidth": psum}, fast=False)
+      for mac, bits, psum in (("intmac", "8", "16"), ("fpmac", "32", "32"))],
+    *[_mapper_case(design, f"{DESIGNS}/{design}/arch.yaml",
+                   f"{DESIGNS}/{design}/problem.yaml" if (DATA / DESIGNS / design / "problem.yaml").exists() else f"{DESIGNS}/_include/default_problem.yaml",
+                   f"{DESIGNS}/{design}/ref_outputs/default_problem", fast=False)
+      for design in ("eyeriss_like", "simba_like", "simple_output_stationary", "simple_weight_stationary", "sparse_tensor_core_like")],
+    Case("tutorial-2024", f"{TUTORIAL_2024}/top.yaml.jinja", f"{TUTORIAL_2024}/top.yaml.jinja", f"{TUTORIAL_2024}/outputs/timeloop-mapper.map.yaml",
+         f"{TUTORIAL_2024}/outputs", "timeloop-mapper", fast=False),
+]
+
+
+# --------------------------------------------------------------------------------------------- Timeloop's stats.txt
+
+_NUM = r"([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
+
+
+def parse_stats(path: Path) -> dict[str, Any]:
+    """A Timeloop ``stats.txt`` as data.
+
+    ``{"levels": {name: {"instances": n, "spaces": {space: {"reads", "fills", "updates", "utilized_instances",
+    "energy_pj"}}}}, "compute": {"name", "computes", "cycles", "energy_pj", "utilized_instances"}, "cycles",
+    "computes", "energy_pj", "fj_per_compute": {component: fJ}}``. Scalar counts are Timeloop's per-instance figures
+    times its utilized instances (totals over the level's instances, as hwsim reports them); ``energy_pj`` is the sum
+    of the listed components' fJ/compute times the computes (more digits than the summary's µJ).
+    """
+    text = path.read_text(encoding="utf-8")
+    head, _, tail = text.partition("\nNetworks\n")
+    levels: dict[str, Any] = {}
+    compute: dict[str, Any] = {}
+    for block in re.split(r"\n(?=Level \d+\n)", head):
+        m = re.search(r"^=== (.+?) ===", block, re.M)
+        if not m:
+            continue
+        name = m.group(1)
+        inst = re.search(r"Instances\s*:\s*(\d+)", block)
+        instances = int(inst.group(1)) if inst else 1
+        if "Computes (total)" in block:
+            compute = {"name": name, "instances": instances,
+                       "computes": int(_field(block, r"Computes \(total\)")), "cycles": _field(block, r"Cycles"),
+                       "energy_pj": _field(block, r"Energy \(total\)"), "utilized_instances": int(_field(block, r"Utilized instances"))}  # fmt: skip
+            continue
+        spaces = {}
+        for sm in re.finditer(r"^    (\w+):\n((?:        .*\n?)+)", block, re.M):
+            body = sm.group(2)
+            util = int(_field(body, r"Utilized instances \(max\)"))
+            spaces[sm.group(1)] = {
+                "utilized_instances": util,
+                **{k: _field(body, rf"Scalar {k} \(per-instance\)") * util for k in ("reads", "fills", "updates")},
+                "energy_pj": _field(body, r"Energy \(total\)"),
+            }
+        levels[name] = {"instances": instances, "spaces": spaces}
+    summary = tail.partition("Summary Stats")[2]
+    computes = int(_field(summary, r"Computes ="))
+    fj = {m.group(1): float(m.group(2)) for m in re.finditer(rf"^    (\S+)\s+= {_NUM}$", summary.partition("fJ/Compute")[2], re.M)}
+    total_fj = fj.pop("Total", sum(fj.values()))
+    return {"levels": levels, "compute": compute, "cycles": int(_field(summary, r"Cycles:")), "computes": computes,
+            "energy_pj": total_fj * computes / 1000.0, "fj_per_compute": fj}  # fmt: skip
+
+
+def _field(text: str, label: str) -> float:
+    m = re.search(rf"{label}\s*:?\s*{_NUM}", text)
+    if not m:
+        raise ValueError(f"no {label!r} in the stats text")
+    return float(m.group(1))
+
+
+# --------------------------------------------------------------------------------------------- hwsim side
+
+
+def hwsim_command(case: Case, semantics: str | None = None) -> list[str]:
+    cmd = [sys.executable, "-m", "hwsim", "run", "--arch", str(DATA / case.arch), "--workload", str(DATA / case.problem),
+           "--mappings", str(DATA / case.mapping), "--energy-table", str(case.ert), "--format", "json"]  # fmt: skip
+    for k, v in case.variables.items():
+        cmd += ["--var", f"{k}={v}"]
+    if semantics:
+        cmd += ["--semantics", semantics]
+    return cmd
+
+
+def run_hwsim(case: Case, semantics: str | None = None) -> dict[str, Any]:
+    """hwsim's JSON report of the case's one layer, or ``{"error": the message hwsim printed}``."""
+    done = subprocess.run(hwsim_command(case, semantics), cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip() or done.stdout.strip()).replace(str(DATA) + "/", "")}
+    report = json.loads(done.stdout)
+    return {"layer": report["layers"][0], "mapping": report.get("mapping", "")}
+
+
+def _space_operand(space: str) -> str:
+    return {"weights": "weights", "inputs": "inputs", "outputs": "outputs"}.get(space.lower(), space.lower())
+
+
+def compare(ref: dict[str, Any], got: dict[str, Any]) -> dict[str, Any]:
+    """Reference vs hwsim for one case: the headline figures and every (level, data space, count) pair."""
+    if "error" in got:
+        return {"error": got["error"]}
+    layer = got["layer"]
+    counts = []
+    for lv, data in ref["levels"].items():
+        for space, r in data["spaces"].items():
+            h = layer.get("accesses", {}).get(lv, {}).get(_space_operand(space))
+            for k in ("reads", "fills", "updates"):
+                counts.append({"level": lv, "space": space, "count": k, "ref": r[k], "hwsim": None if h is None else h[k]})
+    equal = sum(1 for c in counts if c["hwsim"] is not None and abs(c["hwsim"] - c["ref"]) <= 1e-9 * max(1.0, c["ref"]))
+    return {
+        "cycles": {"ref": ref["cycles"], "hwsim": layer["cycles"]},
+        "energy_pj": {"ref": ref["energy_pj"], "hwsim": layer["energy_pj"]},
+        "macs": {"ref": ref["computes"], "hwsim": layer["macs"]},
+        "counts": counts,
+        "counts_equal": equal,
+        "mapping": got.get("mapping", ""),
+    }
+
+
+def _ratio(d: dict[str, float]) -> float | None:
+    return d["hwsim"] / d["ref"] if d["ref"] else None
+
+
+def table(rows: dict[str, dict[str, Any]]) -> str:
+    lines = ["| case | ref cycles | hwsim cycles | ratio | ref energy pJ | hwsim energy pJ | ratio | ref pJ/MAC | counts equal | note |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    for name, r in rows.items():
+        if "error" in r:
+            lines.append(f"| {name} | {r['ref_cycles']:,} | — | — | {r['ref_energy_pj']:,.2f} | — | — | {r['ref_energy_pj'] / r['ref_macs']:.3f} | — | "
+                         f"{r['error'].splitlines()[-1][:160].replace('|', '/')} |")  # fmt: skip
+            continue
+        c, e = r["cycles"], r["energy_pj"]
+        rc, re_ = _ratio(c), _ratio(e)
+        lines.append(f"| {name} | {c['ref']:,} | {c['hwsim']:,.0f} | {rc:.3f} | {e['ref']:,.2f} | {e['hwsim']:,.2f} | {re_:.3f} | "
+                     f"{e['ref'] / r['macs']['ref']:.3f} | {r['counts_equal']}/{len(r['counts'])} | |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def run(cases: list[Case], semantics: str | None = None) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        ref = parse_stats(case.stats)
+        row = compare(ref, run_hwsim(case, semantics))
+        row.update(ref_cycles=ref["cycles"], ref_energy_pj=ref["energy_pj"], ref_macs=ref["computes"])
+        rows[case.name] = row
+        print(table({case.name: row}).splitlines()[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", help="comma-separated case names (default: all)")
+    ap.add_argument("--semantics", choices=("timeloop", "hwsim"), help="the model's semantics (default: the imported design's)")
+    args = ap.parse_args()
+    cases = [c for c in CASES if not args.cases or c.name in args.cases.split(",")]
+    print(table({}).rstrip())
+    rows = run(cases, args.semantics)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from results_io import write_results
+
+    matched = sum(1 for r in rows.values() if "error" not in r and abs(_ratio(r["cycles"]) - 1) <= 0.05)  # type: ignore[operator]
+    energy = sum(1 for r in rows.values() if "error" not in r and abs(_ratio(r["energy_pj"]) - 1) <= 0.10)  # type: ignore[operator]
+    summary = {"cases": len(rows), "run": sum(1 for r in rows.values() if "error" not in r), "cycles_within_5pct": matched,
+               "energy_within_10pct": energy}  # fmt: skip
+    print(f"\n{summary['run']}/{len(rows)} cases run; cycles within 5%: {matched}, energy within 10%: {energy}")
+    write_results("timeloop_exercises", {"summary": summary, "cases": rows, "semantics": args.semantics or "imported"},
+                  measures="hwsim vs Timeloop+Accelergy reference stats on the published exercises, each run through `hwsim run` "
+                  "with the reference's mapping and ERT: cycles, energy and every level's reads/fills/updates")  # fmt: skip
+    (Path(__file__).with_name("timeloop_exercises.md")).write_text(
+        "# hwsim vs Timeloop + Accelergy exercises\n\nWritten by `python benchmarks/timeloop_exercises.py`; data: "
+        "tests/data/timeloop-exercises/SOURCE.md.\n\n" + table(rows), encoding="utf-8")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
