@@ -23,7 +23,8 @@ from hwsim.core.formats import FORMATS, bits_per_element
 from hwsim.core.spec import Fields, read_yaml
 from hwsim.core.workload import DIMS, OPERANDS, Operand
 
-__all__ = ["Architecture", "Level", "MacUnit", "SpatialAxis", "architecture_from_dict", "element_bits", "load_architecture"]
+__all__ = ["HWSIM", "TIMELOOP", "Architecture", "Level", "MacUnit", "Semantics", "SpatialAxis", "architecture_from_dict", "element_bits",
+           "load_architecture"]
 
 LEVEL_KINDS = ("dram", "sram", "regfile")
 
@@ -113,6 +114,41 @@ class MacUnit:
 
 
 @dataclass(frozen=True)
+class Semantics:
+    """The modelling choices where Timeloop's model and hwsim's differ (docs/architecture.md, "Two semantics").
+
+    Each option is False in hwsim's semantics (:data:`HWSIM`, the default) and True in Timeloop's (:data:`TIMELOOP`,
+    the default of designs imported from Timeloop files):
+
+    * ``sliding_window``: when the loop that reloads a level's tile steps along a sliding-window dimension
+      (an input row over the output positions and filter taps), the level is filled only with the part of the new
+      tile the previous one did not hold; hwsim reloads the whole tile (a buffer that shifts its contents in place
+      is hardware hwsim does not assume).
+    * ``overlapped_cycles``: the latency is the longest of the compute and every level's transfer time (Timeloop:
+      every transfer overlaps compute); hwsim's pays the first tiles' start-up, the last tile's drain, a systolic
+      array's fill and drain, and the refills of single-buffered levels the PEs wait for.
+    """
+
+    sliding_window: bool = False
+    overlapped_cycles: bool = False
+
+    @property
+    def name(self) -> str:
+        """``hwsim``, ``timeloop`` or the options that are on (``sliding_window+...``)."""
+        if self == HWSIM:
+            return "hwsim"
+        if self == TIMELOOP:
+            return "timeloop"
+        return "+".join(k for k in SEMANTICS_OPTIONS if getattr(self, k)) or "hwsim"
+
+
+SEMANTICS_OPTIONS = ("sliding_window", "overlapped_cycles")
+HWSIM = Semantics()
+TIMELOOP = Semantics(**{k: True for k in SEMANTICS_OPTIONS})
+NAMED_SEMANTICS = {"hwsim": HWSIM, "timeloop": TIMELOOP}
+
+
+@dataclass(frozen=True)
 class Architecture:
     name: str
     levels: tuple[Level, ...]
@@ -121,6 +157,7 @@ class Architecture:
     clock_hz: float
     node_nm: float
     source: str = "<python>"
+    semantics: Semantics = HWSIM
 
     def level_index(self, name: str) -> int:
         for i, lv in enumerate(self.levels):
@@ -210,9 +247,26 @@ def architecture_from_dict(data: Any, source: str = "<dict>") -> Architecture:
         order = [names.index(a.below) for a in axes if a.below in names]
         if order != sorted(order):
             problems.add("pe_array.axes", [a.name for a in axes], "expected axes listed from the outermost fan-out to the innermost")
+    semantics = _semantics(top)
     top.done()
     problems.raise_if_any()
-    return Architecture(name, tuple(levels), tuple(axes), mac, clock_hz, node_nm, source)
+    return Architecture(name, tuple(levels), tuple(axes), mac, clock_hz, node_nm, source, semantics)
+
+
+def _semantics(top: Fields) -> Semantics:
+    """``semantics: hwsim|timeloop`` or ``{base: hwsim|timeloop, <option>: true|false, ...}`` (:class:`Semantics`)."""
+    value = top.raw("semantics", "hwsim")
+    top.seen.add("semantics")
+    if isinstance(value, str):
+        if value not in NAMED_SEMANTICS:
+            top.problems.add(top.at("semantics"), value, f"expected {' or '.join(NAMED_SEMANTICS)}, or a mapping of options")
+            return HWSIM
+        return NAMED_SEMANTICS[value]
+    f = top.sub("semantics")
+    base = NAMED_SEMANTICS[f.text("base", "hwsim", choices=NAMED_SEMANTICS)]
+    options = {k: f.boolean(k, getattr(base, k)) for k in SEMANTICS_OPTIONS}
+    f.done()
+    return Semantics(**options)
 
 
 def _mac(f: Fields, node_nm: float) -> MacUnit:
@@ -280,17 +334,20 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
         dram_type = "LPDDR4"
 
     bw_s = f.number("bandwidth_bytes_per_s", None, unit="bytes/s")
-    rd = f.number("read_bandwidth_bits_per_cycle", None, unit="bits per cycle per instance")
-    wr = f.number("write_bandwidth_bits_per_cycle", None, unit="bits per cycle per instance")
+    # a bandwidth of `unlimited` (Timeloop's default) is None; an on-chip level's default is a word per bank per cycle
+    unlimited = {k for k in ("read_bandwidth_bits_per_cycle", "write_bandwidth_bits_per_cycle") if f.data.get(k) == "unlimited"}
+    f.seen.update(unlimited)
+    rd, wr = (None if k in unlimited else f.number(k, None, unit="bits per cycle per instance (or unlimited)")
+              for k in ("read_bandwidth_bits_per_cycle", "write_bandwidth_bits_per_cycle"))  # fmt: skip
     if bw_s is not None:
         per_cycle = bw_s * 8 / clock_hz
-        rd = rd if rd is not None else per_cycle
-        wr = wr if wr is not None else per_cycle
+        rd = rd if rd is not None or "read_bandwidth_bits_per_cycle" in unlimited else per_cycle
+        wr = wr if wr is not None or "write_bandwidth_bits_per_cycle" in unlimited else per_cycle
         if ports == 2 and not (f.has("read_bandwidth_bits_per_cycle") or f.has("write_bandwidth_bits_per_cycle")):
             ports = 1  # one figure for a DRAM channel: reads and writes share it
     elif kind != "dram":
-        rd = rd if rd is not None else float(word_bits * banks)
-        wr = wr if wr is not None else float(word_bits * banks)
+        rd = rd if rd is not None or "read_bandwidth_bits_per_cycle" in unlimited else float(word_bits * banks)
+        wr = wr if wr is not None or "write_bandwidth_bits_per_cycle" in unlimited else float(word_bits * banks)
 
     tdims = f.str_list("temporal_dims", (), choices=DIMS) if f.has("temporal_dims") else None
     fixed = f.sub("factors")

@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from hwsim.core.arch import Architecture, Level
+from hwsim.core.arch import HWSIM, Architecture, Level
+from hwsim.core.errors import Problem, SpecError
 from hwsim.core.mapping import Loop, Mapping, level_starts, validate_mapping
 from hwsim.core.workload import DIMS, Layer
 from hwsim.cost.precision import UnitCycles, cycles_per_mac
@@ -230,6 +231,9 @@ def simulate(
     array in the operand's axes, e.g. weights G·K·C·R·S) makes each fold's compute the work the MAC units do on that
     data: its busiest unit's non-skipped MACs (balanced for N:M hardware, which compacts every group)."""
     options = options or CycleOptions()
+    if arch.semantics != HWSIM:
+        raise SpecError(arch.source, [Problem("semantics", arch.semantics.name, "expected hwsim's semantics for the cycle engine, which "
+                                              "simulates hwsim's transfers fold by fold (use the analytical engine)")])  # fmt: skip
     if check:
         validate_mapping(layer, arch, mapping)
     from hwsim.cost import kernel  # lazily: ``import hwsim`` stays numba-free

@@ -80,6 +80,9 @@ class Packed(NamedTuple):
     skew: float  # Σ (axis size − 1): cycles operands take to cross the array
     preload: float  # the first axis' size: cycles to load a stationary input operand down the array
     fold_overhead: float  # cycles every fill/drain adds beyond skew and preload (a generated design's pipeline; default 0)
+    # the architecture's semantics options (hwsim.core.arch.Semantics)
+    sliding_window: bool  # a tile stepping along a sliding window is filled with its new part only
+    overlapped_cycles: bool  # latency = the longest of compute and every level's transfers
 
     @staticmethod
     def build(layer: Layer, arch: Architecture) -> Packed:
@@ -136,6 +139,8 @@ class Packed(NamedTuple):
             skew=float(sum(ax.size - 1 for ax in axes)),
             preload=float(axes[0].size if axes else 0),
             fold_overhead=0.0,
+            sliding_window=arch.semantics.sliding_window,
+            overlapped_cycles=arch.semantics.overlapped_cycles,
         )
 
 
@@ -566,7 +571,25 @@ def cost(pk, nest, n, out, ws):
                 union = _footprint(pk.proj, pk.n_tensor_axes, o, ws.dig_s, ws.dig_n, ws.n_dig, ws.cs, ws.ns, ws.marks, ws.marks_next)
             else:
                 union = f_child * grow
-            moved = events * union * dup * inst_p
+            slide = 1.0  # the share of a tile an event moves (sliding_window)
+            if pk.sliding_window and not is_out and c < nl and last >= 0:
+                # of the bound[last] tiles the loop steps through, the first is loaded whole, the others only their part
+                # the previous tile did not hold: along every tensor axis the loop's dim slides on, the step over the extent
+                part = 1.0
+                dl = dim[last]
+                for x in range(pk.n_tensor_axes[o]):
+                    extent = 1
+                    step = 0
+                    for t in range(MAX_TERMS):
+                        d = pk.proj[o, x, t, 0]
+                        if d >= 0:
+                            extent += abs(pk.proj[o, x, t, 1]) * (ws.tiles[c, d] - 1)
+                            if d == dl:
+                                step = abs(pk.proj[o, x, t, 1]) * ws.stride[last]
+                    if step > 0 and step < extent:
+                        part *= step / extent
+                slide = (1.0 + (bound[last] - 1.0) * part) / bound[last]
+            moved = events * slide * union * dup * inst_p
             if p == 0:  # the real elements' share of what crosses the edge
                 moved = moved * real_num / real_den
             per_event = moved / events if events > 0 else 0.0
@@ -584,7 +607,7 @@ def cost(pk, nest, n, out, ws):
             out.last[c, o] = last
             child_bits = pk.elem_bits[c, o] if c < nl else 0.0
             if not is_out:
-                filled = events * f_child * inst_c
+                filled = events * slide * f_child * inst_c
                 if p == 0:
                     filled = filled * real_num / real_den
                 out.parent_read_bits[c, o] = per_event * pk.elem_bits[p, o]
@@ -776,6 +799,12 @@ def cost(pk, nest, n, out, ws):
         span += waits
         dram_wait += waits
     cycles = startup + span + drain
+    if pk.overlapped_cycles:  # every transfer overlaps compute: the longest of them, nothing exposed
+        cycles = compute
+        for l in range(nl):
+            cycles = max(cycles, out.transfer[l])
+        startup = drain = exposed = dram_wait = fill_drain = 0.0
+        refill = -1
     mac_energy = pk.macs * pk.mac_pj * pk.gate_fraction
     leakage = pk.leakage_mw * 1e-3 * (cycles / pk.clock_hz) * 1e12
     out.compute[0] = compute

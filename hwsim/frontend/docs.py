@@ -41,6 +41,9 @@ _ARCH_EXAMPLE: dict[str, Any] = {
 ARCH_DESCRIPTIONS: dict[str, str] = {
     "name": "Name of the design (default: the file name).",
     "clock_hz": "Clock frequency.",
+    "semantics": "The model's semantics where Timeloop's and hwsim's differ: `hwsim` (default), `timeloop` (the default of "
+                 "imported Timeloop designs), or a mapping `{base: hwsim|timeloop, sliding_window: bool, overlapped_cycles: bool}` "
+                 "(hwsim.core.arch.Semantics; docs/architecture.md, \"Two semantics\").",
     "technology": "Process technology of the energy and area model.",
     "technology.node_nm": "Process node; energies and areas scale from the 45 nm tables (range checked).",
     "mac": "The MAC unit of every PE.",
@@ -69,8 +72,8 @@ ARCH_DESCRIPTIONS: dict[str, str] = {
     "levels[].double_buffered": "Whether refills overlap compute (a second buffer); without it, refills stall the PEs.",
     "levels[].dram_type": "DRAM technology for the energy per bit (LPDDR4, DDR4, HBM2, ...).",
     "levels[].bandwidth_bytes_per_s": "DRAM bandwidth (converted to bits per cycle at clock_hz).",
-    "levels[].read_bandwidth_bits_per_cycle": "Read bandwidth of one instance (default: word_bits × banks on chip).",
-    "levels[].write_bandwidth_bits_per_cycle": "Write bandwidth of one instance (default: word_bits × banks on chip).",
+    "levels[].read_bandwidth_bits_per_cycle": "Read bandwidth of one instance, or `unlimited` (default: word_bits × banks on chip).",
+    "levels[].write_bandwidth_bits_per_cycle": "Write bandwidth of one instance, or `unlimited` (default: word_bits × banks on chip).",
     "levels[].read_energy_pj": "Energy per word read (default: the technology model for kind and size).",
     "levels[].write_energy_pj": "Energy per word written (default: the technology model).",
     "levels[].leakage_mw": "Leakage power of all instances.",
