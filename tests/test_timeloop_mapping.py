@@ -396,3 +396,26 @@ def test_fuzzed_mappings_read_or_raise_spec_errors(case: tuple[int, str]) -> Non
 def _fuzz_target(i: int) -> tuple[Architecture, Layer, TimeloopNames]:
     _, arch_file, problem, names = FUZZ_SEEDS[i]
     return _arch(arch_file, names), _layer(problem), names
+
+
+# --------------------------------------------------------------------------------------------- every reference, as run
+
+AS_RUN = sorted(DATA.rglob("parsed-processed-input.yaml"))
+
+
+@pytest.mark.parametrize("merged", AS_RUN, ids=[str(p.parent.relative_to(DATA)) for p in AS_RUN])
+def test_every_reference_on_the_architecture_it_ran(merged: Path) -> None:
+    """Each reference folder's parsed-processed-input.yaml is Timeloop's whole input as it ran (templates rendered,
+    placeholder levels made): on that architecture and problem, the printed nest, the mapper's YAML and the input mapping
+    read as one Mapping, with Timeloop's tiles, accepted by check_mapping."""
+    data = read_timeloop_yaml(merged)
+    names = timeloop_problem_names(data, str(merged))
+    arch, layer = _arch(merged, names), _layer(merged)
+    nest = next(merged.parent.glob("timeloop-*.map.txt"))
+    from_nest = read_timeloop_mapping(nest, arch, layer, names)
+    if data.get("mapping"):  # the model's input mapping; a mapper run's is empty
+        assert read_timeloop_mapping(merged, arch, layer, names) == from_nest
+    if (merged.parent / "timeloop-mapper.map.yaml").exists():
+        assert read_timeloop_mapping(merged.parent / "timeloop-mapper.map.yaml", arch, layer, names) == from_nest
+    _assert_tiles_match(layer, arch, from_nest, nest, names)
+    _check(layer, arch, from_nest, str(merged.parent.relative_to(DATA)))
