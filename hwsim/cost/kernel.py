@@ -424,6 +424,43 @@ def _imbalance(n, s, pes, structured):
     return total / (n * s)
 
 
+@compiled_inline
+def _axis_count(proj, o, x, c, ws, v):
+    """Distinct values of operand o's tensor axis x over child c's tile, with the extra term v·{0, 1} when v ≠ 0."""
+    m = np.int64(0)  # (not a literal 0: numba would compile _distinct for it too)
+    for t in range(MAX_TERMS):
+        d = proj[o, x, t, 0]
+        if d >= 0 and proj[o, x, t, 1] != 0 and ws.tiles[c, d] > 1:
+            ws.cs[m] = abs(proj[o, x, t, 1])
+            ws.ns[m] = ws.tiles[c, d]
+            m += 1
+    if v != 0:
+        ws.cs[m] = abs(v)
+        ws.ns[m] = 2
+        m += 1
+    return _distinct(ws.cs, ws.ns, m, ws.marks, ws.marks_next)
+
+
+@compiled_inline
+def _slide(proj, n_tensor_axes, o, c, dl, step, restarts, steps, ws):
+    """Elements of operand o one instance of child c is filled with when a tile stepping along dim ``dl`` by ``step``
+    brings only the part the previous tile did not hold (``Semantics.sliding_window``, Timeloop's rule): each of the
+    ``restarts`` of the loop loads a whole tile T, each of its ``steps`` T's shift by v (the step along every tensor
+    axis), which keeps |T ∩ (T + v)| = 2|T| − |T ∪ (T + v)| of that axis' values (distinct values of its terms plus
+    v·{0, 1}); axes multiply."""
+    whole = 1.0
+    kept = 1.0
+    for x in range(n_tensor_axes[o]):
+        v = 0
+        for t in range(MAX_TERMS):
+            if proj[o, x, t, 0] == dl:
+                v += proj[o, x, t, 1] * step
+        n = _axis_count(proj, o, x, c, ws, 0)
+        whole *= n
+        kept *= n if v == 0 else 2.0 * n - _axis_count(proj, o, x, c, ws, v)
+    return restarts * whole + steps * (whole - kept)
+
+
 @compiled
 def cost(pk, nest, n, out, ws):
     """Cost one mapping of the pair ``pk`` (a :class:`Packed`): the first ``n`` loops of ``nest`` (a :class:`Nest`:
@@ -571,25 +608,13 @@ def cost(pk, nest, n, out, ws):
                 union = _footprint(pk.proj, pk.n_tensor_axes, o, ws.dig_s, ws.dig_n, ws.n_dig, ws.cs, ws.ns, ws.marks, ws.marks_next)
             else:
                 union = f_child * grow
-            slide = 1.0  # the share of a tile an event moves (sliding_window)
+            # the elements an instance of the child is filled with over the events: every event's whole tile, or with
+            # sliding_window its part the previous tile did not hold
+            slid = events * f_child
             if pk.sliding_window and not is_out and c < nl and last >= 0:
-                # of the bound[last] tiles the loop steps through, the first is loaded whole, the others only their part
-                # the previous tile did not hold: along every tensor axis the loop's dim slides on, the step over the extent
-                part = 1.0
-                dl = dim[last]
-                for x in range(pk.n_tensor_axes[o]):
-                    extent = 1
-                    step = 0
-                    for t in range(MAX_TERMS):
-                        d = pk.proj[o, x, t, 0]
-                        if d >= 0:
-                            extent += abs(pk.proj[o, x, t, 1]) * (ws.tiles[c, d] - 1)
-                            if d == dl:
-                                step = abs(pk.proj[o, x, t, 1]) * ws.stride[last]
-                    if step > 0 and step < extent:
-                        part *= step / extent
-                slide = (1.0 + (bound[last] - 1.0) * part) / bound[last]
-            moved = events * slide * union * dup * inst_p
+                # the innermost relevant loop's restarts (tpre[last]) and steps (the other iterations)
+                slid = _slide(pk.proj, pk.n_tensor_axes, o, c, dim[last], ws.stride[last], ws.tpre[last], ws.tpre[last] * (bound[last] - 1.0), ws)
+            moved = (events * union if slid == events * f_child else slid * union / f_child) * dup * inst_p
             if p == 0:  # the real elements' share of what crosses the edge
                 moved = moved * real_num / real_den
             per_event = moved / events if events > 0 else 0.0
@@ -607,7 +632,7 @@ def cost(pk, nest, n, out, ws):
             out.last[c, o] = last
             child_bits = pk.elem_bits[c, o] if c < nl else 0.0
             if not is_out:
-                filled = events * slide * f_child * inst_c
+                filled = slid * inst_c
                 if p == 0:
                     filled = filled * real_num / real_den
                 out.parent_read_bits[c, o] = per_event * pk.elem_bits[p, o]
