@@ -68,7 +68,7 @@ Loops = list[tuple[str, int]]  # (Timeloop dimension, bound), outer to inner
 _HEADER = re.compile(r"(?P<name>[A-Za-z_][\w.\-]*) \[(?P<body>(?: [^\s:\]]+:\d+ \(\d+\))*) \]")
 _SPACE = re.compile(r" (?P<space>[^\s:\]]+):(?P<size>\d+) \(\d+\)")
 _LOOP = re.compile(r"\|\s*for (?P<dim>\S+) in \[(?P<start>\d+):(?P<end>\d+)(?:,(?P<residual>\d+))?\)(?: \(Spatial-(?P<mesh>[XY])\))?")
-_COMPUTE = re.compile(r"\|\s*<< Compute >>")
+_COMPUTE = re.compile(r"\|?\s*<< Compute >>")
 _FACTOR = re.compile(r"([A-Za-z_]+)\s*=*\s*(\d+)(?:,(\d+))?")
 _PLACEHOLDER = re.compile(r"inter_(?P<container>.+)_spatial")
 _KEYS = ("target", "type", "factors", "permutation", "split", "keep", "bypass")
