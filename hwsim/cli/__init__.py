@@ -131,9 +131,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help=f"mapper samples per layer (default {DEFAULT_SAMPLES})")
     run.add_argument("--dataflow", choices=("ws", "os", "is", "rs"), help="constrain the mapper to a dataflow")
     run.add_argument("--mappings", metavar="FILE|scalesim",
-                     help="cost the layers listed in FILE (mappings.yaml, as hwsim search writes) under those loop nests instead of "
+                     help="cost the layers listed in FILE (mappings.yaml, as hwsim search writes; or a Timeloop mapping of a Timeloop "
+                          "problem: its map.yaml or the timeloop-*.map.txt nest it prints) under those loop nests instead of "
                           "searching (other layers are mapped); or 'scalesim': SCALE-Sim's own folding of every layer on a SCALE-Sim "
                           ".cfg array, with SCALE-Sim's 1-cycle DRAM reads under --engine cycle (reproduces SCALE-Sim's cycles)")  # fmt: skip
+    run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                     help="a variable of Jinja2-templated Timeloop files, as timeloopfe's jinja_parse_data (repeatable)")
+    run.add_argument("--energy-table", metavar="ERT", help="price the architecture's actions with Accelergy's ERT.yaml or ERT_summary.yaml")
+    run.add_argument("--area-table", metavar="ART", help="and its areas with Accelergy's ART.yaml or ART_summary.yaml (with --energy-table)")
+    run.add_argument("--semantics", choices=("hwsim", "timeloop"),
+                     help="the model's semantics where hwsim's and Timeloop's differ (default: the architecture's; Timeloop files: timeloop)")
     run.add_argument("--min-utilization", type=float, default=0.0, help="minimum spatial utilization of the PE array (0..1)")
     run.add_argument("--state-share", type=float, metavar="F",
                      help="streaming networks: give this share (0..1) of the largest on-chip buffer to state "
@@ -211,7 +218,7 @@ def output_format(fmt: str | None, out: str | None, choices: tuple[str, ...]) ->
 
 def _run(args: argparse.Namespace) -> str:
     from hwsim.evaluate import evaluate_network
-    from hwsim.frontend.presets import load_arch, load_workload
+    from hwsim.frontend.presets import load_arch, load_workload, timeloop_names
     from hwsim.mapper import MapperOptions
 
     args.format = output_format(args.format, None if args.timeline else args.out, ("table", "csv", "json"))
@@ -235,9 +242,24 @@ def _run(args: argparse.Namespace) -> str:
             errors.extend(_qualified(e))
             return None
 
-    arch, workload = loaded(load_arch, args.arch), loaded(load_workload, args.workload)
+    variables, bad = _variables(args.var)
+    if args.area_table and not args.energy_table:
+        bad.append(Problem("--area-table", args.area_table, "expected --energy-table too (areas are priced with energies)"))
+    if bad:
+        raise SpecError("command line", bad)
+    workload = loaded(lambda spec: load_workload(spec, variables=variables), args.workload)
+    names = loaded(lambda spec: timeloop_names(spec, variables), args.workload) if workload is not None else None
+    arch = loaded(lambda spec: load_arch(spec, variables=variables, names=names), args.arch)
+    if arch is not None and args.energy_table:
+        arch = loaded(lambda spec: _priced(arch, spec, args.area_table), args.energy_table)
     if errors or arch is None or workload is None:
         raise SpecError("hwsim run", errors)
+    if args.semantics:
+        from dataclasses import replace
+
+        from hwsim.core.arch import NAMED_SEMANTICS
+
+        arch = replace(arch, semantics=NAMED_SEMANTICS[args.semantics])
     workload = _overrides(workload, args)
     tensors = None
     if args.weights:
@@ -264,6 +286,12 @@ def _run(args: argparse.Namespace) -> str:
         cycle_options = CycleOptions(dram=DramTiming.ideal(1.0))  # SCALE-Sim's read port answers in one cycle
         args.mapping_note = "SCALE-Sim's folding (--mappings scalesim), im2col layers" + (
             ", SCALE-Sim's DRAM (1-cycle reads); SCALE-Sim reports its last cycle's index, one less" if args.engine == "cycle" else "")
+    elif args.mappings and names is not None and _timeloop_mapping(args.mappings):
+        from hwsim.frontend.importers.timeloop_mapping import read_timeloop_mapping
+
+        layer = workload.layers()[0]  # a Timeloop problem is one layer
+        fixed = {layer.name: read_timeloop_mapping(args.mappings, arch, layer, names)}
+        args.mapping_note = f"Timeloop's mapping {args.mappings}"
     elif args.mappings:
         from hwsim.frontend.mapping_io import read_mappings, resolve_mappings
 
@@ -297,6 +325,45 @@ def _run(args: argparse.Namespace) -> str:
         total = {"name": "TOTAL", "kind": "", **report.totals()}
         return frame.to_csv(index=False) + ",".join(str(total.get(c, "")) for c in frame.columns) + "\n"
     return _table(report, args.show_mappings, args.mapping_note)
+
+
+def _variables(items: list[str]) -> tuple[dict[str, object], list[Problem]]:
+    """``--var NAME=VALUE`` as template variables (values read as YAML scalars: 8 is a number, intmac a string)."""
+    import yaml
+
+    out: dict[str, object] = {}
+    problems = []
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip().isidentifier():
+            problems.append(Problem("--var", item, "expected NAME=VALUE with a variable name"))
+            continue
+        try:
+            out[name.strip()] = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError:
+            out[name.strip()] = value
+    return out, problems
+
+
+def _timeloop_mapping(path: str) -> bool:
+    from hwsim.frontend.importers.timeloop_mapping import looks_like_timeloop_mapping
+
+    return looks_like_timeloop_mapping(path)
+
+
+def _priced(arch, ert: str, art: str | None):  # type: ignore[no-untyped-def]
+    """``arch`` priced with Accelergy's tables; what they leave out is said on standard error."""
+    from hwsim.frontend.importers.accelergy import match_energy_table, read_area_table, read_energy_table
+
+    table = read_energy_table(ert)
+    area = read_area_table(art) if art else None
+    match = match_energy_table(arch, table, area)
+    if match.problems:
+        raise SpecError(ert, list(match.problems))
+    for line in match.notes():
+        sys.stderr.write(f"hwsim: note: {ert}: {line}\n")
+    assert match.architecture is not None
+    return match.architecture
 
 
 def _save_plot(args: argparse.Namespace, fig) -> None:  # type: ignore[no-untyped-def]

@@ -127,10 +127,14 @@ class Semantics:
     * ``overlapped_cycles``: the latency is the longest of the compute and every level's transfer time (Timeloop:
       every transfer overlaps compute); hwsim's pays the first tiles' start-up, the last tile's drain, a systolic
       array's fill and drain, and the refills of single-buffered levels the PEs wait for.
+    * ``whole_vectors``: a level's energy is billed per whole word (Timeloop's vector of ``block_size`` elements) each
+      instance moves, rounded up separately for every operand's reads, fills and updates; hwsim bills the bits moved
+      over the word width (a partly used word costs its share).
     """
 
     sliding_window: bool = False
     overlapped_cycles: bool = False
+    whole_vectors: bool = False
 
     @property
     def name(self) -> str:
@@ -142,7 +146,7 @@ class Semantics:
         return "+".join(k for k in SEMANTICS_OPTIONS if getattr(self, k)) or "hwsim"
 
 
-SEMANTICS_OPTIONS = ("sliding_window", "overlapped_cycles")
+SEMANTICS_OPTIONS = ("sliding_window", "overlapped_cycles", "whole_vectors")
 HWSIM = Semantics()
 TIMELOOP = Semantics(**{k: True for k in SEMANTICS_OPTIONS})
 NAMED_SEMANTICS = {"hwsim": HWSIM, "timeloop": TIMELOOP}

@@ -83,6 +83,7 @@ class Packed(NamedTuple):
     # the architecture's semantics options (hwsim.core.arch.Semantics)
     sliding_window: bool  # a tile stepping along a sliding window is filled with its new part only
     overlapped_cycles: bool  # latency = the longest of compute and every level's transfers
+    whole_vectors: bool  # an instance's accesses of an operand are billed in whole words, per action
 
     @staticmethod
     def build(layer: Layer, arch: Architecture) -> Packed:
@@ -141,6 +142,7 @@ class Packed(NamedTuple):
             fold_overhead=0.0,
             sliding_window=arch.semantics.sliding_window,
             overlapped_cycles=arch.semantics.overlapped_cycles,
+            whole_vectors=arch.semantics.whole_vectors,
         )
 
 
@@ -392,6 +394,12 @@ def top_output_write_bits(final, spilled, fills, final_bits, b):
     """Output bits written into DRAM: the ``final`` finished elements (zeros no MAC ran for included) at their final
     precision, the ``spilled`` partial sums (never negative) and ``fills`` at ``b`` bits per element."""
     return final * final_bits + max(spilled, 0.0) * b + fills * b
+
+
+@compiled_inline
+def _words(count, instances, bits, word_bits):
+    """Whole words one of ``instances`` instances moves for ``count`` accesses of ``bits`` bits over them all."""
+    return np.ceil(count * bits / instances / word_bits - 1e-9)
 
 
 @compiled
@@ -754,6 +762,13 @@ def cost(pk, nest, n, out, ws):
             else:
                 owb = (out.fills[l, o] + out.updates[l, o]) * b
             e = (orb * pk.read_pj[l] + owb * pk.write_pj[l]) / pk.word_bits[l]
+            if pk.whole_vectors:  # each instance's reads, fills and updates of the operand in whole words, rounded up
+                used = ws.spre[starts[l]]
+                if pk.is_output[o] and l == 0:
+                    writes = _words(owb, used, 1.0, pk.word_bits[l])
+                else:
+                    writes = _words(out.fills[l, o], used, b, pk.word_bits[l]) + _words(out.updates[l, o], used, b, pk.word_bits[l])
+                e = used * (_words(out.reads[l, o], used, b, pk.word_bits[l]) * pk.read_pj[l] + writes * pk.write_pj[l])
             out.access_energy[l, o] = e
             le += e
             rb += orb

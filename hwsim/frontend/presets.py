@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hwsim.core.arch import Architecture, architecture_from_dict
 from hwsim.core.errors import Problem, SpecError
@@ -16,7 +17,10 @@ from hwsim.core.spec import parse_yaml
 from hwsim.core.workload import Network
 from hwsim.frontend.network_spec import network_from_dict
 
-__all__ = ["arch_names", "load_arch", "load_workload", "looks_like_path", "preset_arch_data", "preset_name", "workload_names"]
+if TYPE_CHECKING:
+    from hwsim.frontend.importers.timeloop import TimeloopNames
+
+__all__ = ["arch_names", "load_arch", "load_workload", "looks_like_path", "preset_arch_data", "preset_name", "timeloop_names", "workload_names"]
 
 
 def preset_name(name: str) -> str:
@@ -36,31 +40,45 @@ def workload_names() -> list[str]:
 
 def looks_like_path(s: str) -> bool:
     """Whether ``--arch``/``--workload`` ``s`` names a file (a slash, a spec file's suffix, or an existing path) rather than a preset."""
-    return "/" in s or s.endswith((".yaml", ".yml", ".csv", ".cfg", ".onnx")) or Path(s).exists()
+    return "/" in s or s.endswith((".yaml", ".yml", ".jinja", ".jinja2", ".csv", ".cfg", ".onnx")) or Path(s).exists()
 
 
-def _read_spec(path: str) -> object:
-    """A YAML spec file, hwsim's or Timeloop's: Timeloop's ``!Container``-style tags are read as data (never constructed)."""
+def _read_spec(path: str, variables: dict[str, Any] | None = None) -> object:
+    """A YAML spec file, hwsim's or Timeloop's: Timeloop's ``!Container``-style tags are read as data (never
+    constructed); a file holding Jinja2 syntax is rendered with ``variables`` first, as Timeloop's front end does."""
     from hwsim.frontend.importers.timeloop import read_timeloop_yaml
 
-    return read_timeloop_yaml(path)
+    return read_timeloop_yaml(path, variables)
 
 
-def load_arch(spec: str, option: str = "--arch") -> Architecture:
-    """An architecture from a preset name (``eyeriss``), an hwsim or Timeloop YAML file, or a SCALE-Sim .cfg."""
+def load_arch(spec: str, option: str = "--arch", *, variables: dict[str, Any] | None = None, names: TimeloopNames | None = None) -> Architecture:
+    """An architecture from a preset name (``eyeriss``), an hwsim or Timeloop YAML file (``variables``: a templated
+    file's; ``names``: the Timeloop problem's dimension and data-space names its constraints use), or a SCALE-Sim .cfg."""
     if looks_like_path(spec):
         if spec.endswith(".cfg"):
             from hwsim.frontend.importers.scalesim import load_scalesim_config
 
             return load_scalesim_config(spec)
-        data = _read_spec(spec)
+        data = _read_spec(spec, variables)
         if isinstance(data, dict) and "architecture" in data:
             from hwsim.frontend.importers.timeloop import timeloop_architecture
 
-            return timeloop_architecture(data, source=spec)
+            return timeloop_architecture(data, source=spec, names=names)
         return architecture_from_dict(data, source=spec)
     data, source = preset_arch_data(spec, option)
     return architecture_from_dict(data, source=source)
+
+
+def timeloop_names(spec: str, variables: dict[str, Any] | None = None) -> TimeloopNames | None:
+    """The dimension and data-space names of the Timeloop problem in file ``spec`` (None if it holds none)."""
+    if not looks_like_path(spec) or not spec.endswith((".yaml", ".yml", ".jinja", ".jinja2")):
+        return None
+    data = _read_spec(spec, variables)
+    if not (isinstance(data, dict) and "problem" in data):
+        return None
+    from hwsim.frontend.importers.timeloop import timeloop_problem_names
+
+    return timeloop_problem_names(data, spec)
 
 
 def preset_arch_data(spec: str, option: str = "--arch") -> tuple[object, str]:
@@ -74,8 +92,9 @@ def preset_arch_data(spec: str, option: str = "--arch") -> tuple[object, str]:
     return parse_yaml(text, source), source
 
 
-def load_workload(spec: str, option: str = "--workload") -> Network:
-    """A network from a preset name (``resnet50``), an hwsim or Timeloop YAML file, a SCALE-Sim topology .csv or an ONNX file."""
+def load_workload(spec: str, option: str = "--workload", *, variables: dict[str, Any] | None = None) -> Network:
+    """A network from a preset name (``resnet50``), an hwsim or Timeloop YAML file (``variables``: a templated file's),
+    a SCALE-Sim topology .csv or an ONNX file."""
     if looks_like_path(spec):
         if spec.endswith(".csv"):
             from hwsim.frontend.importers.scalesim import load_scalesim_topology
@@ -85,7 +104,7 @@ def load_workload(spec: str, option: str = "--workload") -> Network:
             from hwsim.frontend.importers.onnx import load_onnx
 
             return load_onnx(spec)
-        data = _read_spec(spec)
+        data = _read_spec(spec, variables)
         if isinstance(data, dict) and "problem" in data:
             from hwsim.frontend.importers.timeloop import timeloop_problem
 
