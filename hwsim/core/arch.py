@@ -130,11 +130,18 @@ class Semantics:
     * ``whole_vectors``: a level's energy is billed per whole word (Timeloop's vector of ``block_size`` elements) each
       instance moves, rounded up separately for every operand's reads, fills and updates; hwsim bills the bits moved
       over the word width (a partly used word costs its share).
+    * ``per_pe_windows``: a level multicasting an operand to PEs whose windows overlap (neighbouring output rows
+      need overlapping input rows) reads each PE's window; hwsim reads the union once (a multicast network that
+      delivers every element to all PEs needing it, as Eyeriss's does).
+    * ``psum_fill_per_pe``: partial sums read back from a level into a group of PEs that reduce them spatially fill
+      every PE of the group; hwsim fills one (the others start from zero, the sum is the same).
     """
 
     sliding_window: bool = False
     overlapped_cycles: bool = False
     whole_vectors: bool = False
+    per_pe_windows: bool = False
+    psum_fill_per_pe: bool = False
 
     @property
     def name(self) -> str:
@@ -146,7 +153,7 @@ class Semantics:
         return "+".join(k for k in SEMANTICS_OPTIONS if getattr(self, k)) or "hwsim"
 
 
-SEMANTICS_OPTIONS = ("sliding_window", "overlapped_cycles", "whole_vectors")
+SEMANTICS_OPTIONS = ("sliding_window", "overlapped_cycles", "whole_vectors", "per_pe_windows", "psum_fill_per_pe")
 HWSIM = Semantics()
 TIMELOOP = Semantics(**{k: True for k in SEMANTICS_OPTIONS})
 NAMED_SEMANTICS = {"hwsim": HWSIM, "timeloop": TIMELOOP}

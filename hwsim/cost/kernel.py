@@ -84,6 +84,8 @@ class Packed(NamedTuple):
     sliding_window: bool  # a tile stepping along a sliding window is filled with its new part only
     overlapped_cycles: bool  # latency = the longest of compute and every level's transfers
     whole_vectors: bool  # an instance's accesses of an operand are billed in whole words, per action
+    per_pe_windows: bool  # a multicast to PEs whose windows overlap sends each PE its window (no union)
+    psum_fill_per_pe: bool  # partial sums read back into a spatial-reduction group fill every PE of it
 
     @staticmethod
     def build(layer: Layer, arch: Architecture) -> Packed:
@@ -143,6 +145,8 @@ class Packed(NamedTuple):
             sliding_window=arch.semantics.sliding_window,
             overlapped_cycles=arch.semantics.overlapped_cycles,
             whole_vectors=arch.semantics.whole_vectors,
+            per_pe_windows=arch.semantics.per_pe_windows,
+            psum_fill_per_pe=arch.semantics.psum_fill_per_pe,
         )
 
 
@@ -594,7 +598,7 @@ def cost(pk, nest, n, out, ws):
                 if a >= 0:
                     if not (pk.reduction[a] if is_out else pk.multicast[a]):
                         dup *= bound[k]
-                    elif simple:
+                    elif simple or pk.per_pe_windows:  # (per_pe_windows: overlapping windows are not merged)
                         if pk.relevant[o, dim[k]]:
                             grow *= bound[k]
                     else:
@@ -617,9 +621,10 @@ def cost(pk, nest, n, out, ws):
             else:
                 union = f_child * grow
             # the elements an instance of the child is filled with over the events: every event's whole tile, or with
-            # sliding_window its part the previous tile did not hold
+            # sliding_window its part the previous tile did not hold, when the loop is the innermost temporal one above
+            # the child (Timeloop: a loop inside it, even one the operand ignores, makes every tile a whole one)
             slid = events * f_child
-            if pk.sliding_window and not is_out and c < nl and last >= 0:
+            if pk.sliding_window and not is_out and c < nl and last >= 0 and ws.tpre[sc] == ws.tpre[last + 1]:
                 # the innermost relevant loop's restarts (tpre[last]) and steps (the other iterations)
                 slid = _slide(pk.proj, pk.n_tensor_axes, o, c, dim[last], ws.stride[last], ws.tpre[last], ws.tpre[last] * (bound[last] - 1.0), ws)
             moved = (events * union if slid == events * f_child else slid * union / f_child) * dup * inst_p
@@ -687,7 +692,8 @@ def cost(pk, nest, n, out, ws):
                 out.updates[p, o] += moved
                 out.reads[p, o] += back
                 if c < nl:
-                    out.fills[c, o] += back
+                    # psum_fill_per_pe: what is read back fills every child instance whose partial sums it reduces
+                    out.fills[c, o] += back * (f_child * inst_c / (union * dup * inst_p)) if pk.psum_fill_per_pe else back
             p = c
             relsp_p = relsp
     # compute: temporal iterations × unit cycles per MAC, less the skipped MACs, lengthened by the load imbalance
