@@ -80,11 +80,9 @@ def run_search_command(args: argparse.Namespace) -> str:
     objectives = tuple(o.strip() for o in args.objective.split(",") if o.strip())
     if not objectives or any(o not in OBJECTIVE_COLUMNS for o in objectives):
         problems.append(Problem("--objective", args.objective, f"expected a comma-separated list of {', '.join(OBJECTIVE_COLUMNS)}"))
-    for name in ("budget", "samples", "population"):
-        if getattr(args, name) < 1:
+    for name in ("budget", "samples", "population", "workers"):  # --workers may be left out (one per core)
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             problems.append(Problem(f"--{name}", getattr(args, name), "expected a positive integer"))
-    if args.workers is not None and args.workers < 1:
-        problems.append(Problem("--workers", args.workers, "expected a positive integer"))
     given = {key: getattr(args, key) for key in (*RESOURCE_LIMITS, "max_proxy") if getattr(args, key) is not None}
     problems += [Problem("--" + key.replace("_", "-"), value, LIMIT_EXPECTED) for key, value in given.items() if not positive_limit(value)]
     if args.no_resource_limit and args.max_area_mm2 is not None:

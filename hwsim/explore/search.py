@@ -275,11 +275,9 @@ def streams_for(workload: str, network: Network) -> dict[str, Network]:
     key = preset_name(workload)
     if key in CLIP_OF:
         return {"clip": load_preset(CLIP_OF[key]), "continual": network}
-    inverse: dict[str, str] = {}
-    for k, v in CLIP_OF.items():  # the first continual form of a clip network (the stride-free one)
-        inverse.setdefault(v, k)
-    if key in inverse:
-        return {"clip": network, "continual": load_preset(inverse[key])}
+    continual = next((k for k, v in CLIP_OF.items() if v == key), None)  # the first continual form (the stride-free one)
+    if continual is not None:
+        return {"clip": network, "continual": load_preset(continual)}
     return {}
 
 
@@ -344,8 +342,7 @@ def evaluate_network_cached(
 def evaluate_design(ctx: Context, params: dict[str, Any], checkpoint: Callable[[], None] | None = None) -> dict[str, Any]:
     """Cost one trial's choices: figures (``summarize``), the proxy's, and ``feasible``/``error``. ``checkpoint`` is
     called between layers (:func:`evaluate_network_cached`)."""
-    hw = {k: (None if k == "dataflow" and v == "any" else v) for k, v in params.items() if k in ctx.space.hardware}
-    hw = {k: v for k, v in hw.items() if v is not None}
+    hw = {k: v for k, v in params.items() if k in ctx.space.hardware and v is not None and not (k == "dataflow" and v == "any")}
     row: dict[str, Any] = {"error": ""}
     try:
         point = build_point(with_sparsity_support(ctx.base, str(params.get("hardware_sparsity", "none"))), hw, source="<search>")
@@ -405,12 +402,10 @@ def _suggest(trial: Any, ctx: Context) -> dict[str, Any]:
     for name, choices in (("execution", ctx.space.execution), ("hardware_sparsity", ctx.space.support)):
         if choices:
             params[name] = trial.suggest_categorical(name, list(choices)) if len(choices) > 1 else choices[0]
-    if len(ctx.space.sparsity) > 1:
-        for k in _layer_stages(ctx):
-            params[f"wsparsity.{k}"] = trial.suggest_categorical(f"wsparsity.{k}", list(ctx.space.sparsity))
-    if len(ctx.space.widths) > 1:
-        for s in _stage_keys(ctx):
-            params[f"width.{s}"] = trial.suggest_categorical(f"width.{s}", list(ctx.space.widths))
+    for prefix, values, keys in (("wsparsity", ctx.space.sparsity, _layer_stages), ("width", ctx.space.widths, _stage_keys)):
+        if len(values) > 1:
+            for k in keys(ctx):
+                params[f"{prefix}.{k}"] = trial.suggest_categorical(f"{prefix}.{k}", list(values))
     if len(ctx.space.bits) > 1:
         for k in _bit_keys(ctx):
             params[f"wbits.{k}"] = trial.suggest_categorical(f"wbits.{k}", list(ctx.space.bits))
@@ -494,11 +489,9 @@ class _Objective:
         params = _suggest(encoded or trial, ctx)
         stop.here()
         row = evaluate_design(ctx, params, stop.here)
-        for k, v in row.items():
+        decoded = {f"param.{k}": v for k, v in params.items()} if encoded is not None else {}  # stored as the other samplers' parameters
+        for k, v in {**row, **decoded}.items():
             trial.set_user_attr(k, v.item() if hasattr(v, "item") else v)
-        if encoded is not None:  # the decoded choices, as the other samplers' parameters are stored
-            for k, v in params.items():
-                trial.set_user_attr(f"param.{k}", v.item() if hasattr(v, "item") else v)
         trial.set_user_attr("constraint", [row["violation"]])
         if hasattr(trial, "set_constraint") and encoded is None:  # CMA-ES takes the violation as a penalty instead
             trial.set_constraint("violation", float(row["violation"]))
