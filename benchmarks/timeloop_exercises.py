@@ -91,11 +91,19 @@ CASES: list[Case] = [
       for mac, bits, psum in (("intmac", "8", "16"), ("fpmac", "32", "32"))],
     *[_mapper_case(design, f"{DESIGNS}/{design}/arch.yaml",
                    f"{DESIGNS}/{design}/problem.yaml" if (DATA / DESIGNS / design / "problem.yaml").exists() else f"{DESIGNS}/_include/default_problem.yaml",
-                   f"{DESIGNS}/{design}/ref_outputs/default_problem", fast=False)
+                   f"{DESIGNS}/{design}/ref_outputs/default_problem", fast=design in ("eyeriss_like", "simple_weight_stationary"))
       for design in ("eyeriss_like", "simba_like", "simple_output_stationary", "simple_weight_stationary", "sparse_tensor_core_like")],
     Case("tutorial-2024", f"{TUTORIAL_2024}/top.yaml.jinja", f"{TUTORIAL_2024}/top.yaml.jinja", f"{TUTORIAL_2024}/outputs/timeloop-mapper.map.yaml",
          f"{TUTORIAL_2024}/outputs", "timeloop-mapper", fast=False),
 ]
+
+
+# Cases that differ from their reference under Timeloop's semantics, and why (tests/test_timeloop_exercises.py checks
+# that each still differs: a note that stops being true fails)
+KNOWN: dict[str, str] = {
+    "sparse_tensor_core_like": "a Sparseloop design (2:4 structured-sparse A, compressed formats, skipping at the MACs): its "
+                               "A/B/Z data spaces and sparse actions are not read into hwsim's sparsity model yet",
+}
 
 
 # --------------------------------------------------------------------------------------------- Timeloop's stats.txt
@@ -210,13 +218,14 @@ def table(rows: dict[str, dict[str, Any]]) -> str:
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
     for name, r in rows.items():
         if "error" in r:
+            why = KNOWN.get(name) or r["error"].splitlines()[-1][:160]
             lines.append(f"| {name} | {r['ref_cycles']:,} | — | — | {r['ref_energy_pj']:,.2f} | — | — | {r['ref_energy_pj'] / r['ref_macs']:.3f} | — | "
-                         f"{r['error'].splitlines()[-1][:160].replace('|', '/')} |")  # fmt: skip
+                         f"{why.replace('|', '/')} |")  # fmt: skip
             continue
         c, e = r["cycles"], r["energy_pj"]
         rc, re_ = _ratio(c), _ratio(e)
         lines.append(f"| {name} | {c['ref']:,} | {c['hwsim']:,.0f} | {rc:.3f} | {e['ref']:,.2f} | {e['hwsim']:,.2f} | {re_:.3f} | "
-                     f"{e['ref'] / r['macs']['ref']:.3f} | {r['counts_equal']}/{len(r['counts'])} | |")  # fmt: skip
+                     f"{e['ref'] / r['macs']['ref']:.3f} | {r['counts_equal']}/{len(r['counts'])} | {KNOWN.get(name, '')} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

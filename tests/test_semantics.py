@@ -73,8 +73,8 @@ def test_hwsim_semantics_reload_a_sliding_tile_and_pay_the_stalls() -> None:
 
 def _walk_fills(layer: Layer, temporal: list[list[tuple[str, int]]], child: int) -> int:
     """Fills of the inputs at level ``child`` of a nest without spatial loops, by walking every iteration of the loops
-    above it: only loops inside the innermost one that moves the tile advanced: nothing; a step of that loop: the
-    elements the previous tile did not hold; the first tile and every restart of that loop: the whole tile (Timeloop's
+    above it: only loops inside the innermost one that moves the tile advanced: nothing; a step of that loop, when it
+    is the innermost of all: the elements the previous tile did not hold; anything else: the whole tile (Timeloop's
     rule)."""
     above = [lp for lv in temporal[:child] for lp in lv]
     inner: dict[str, int] = {d: 1 for d in DIMS}
@@ -99,7 +99,7 @@ def _walk_fills(layer: Layer, temporal: list[list[tuple[str, int]]], child: int)
         last = moving[-1] if moving else -1
         if prev_it and it[: last + 1] == prev_it[: last + 1]:
             pass  # only loops inside the innermost one that moves the tile advanced: the same tile, no event
-        elif prev_it and it[last] == prev_it[last] + 1 and it[:last] == prev_it[:last]:
+        elif prev_it and last == len(above) - 1 and it[last] == prev_it[last] + 1 and it[:last] == prev_it[:last]:
             fills += len(tile - prev)  # a step of that loop: the new part
         else:
             fills += len(tile)  # the first tile, and every restart of that loop: the whole tile
@@ -138,7 +138,8 @@ def test_semantics_in_spec_files() -> None:
     assert architecture_from_dict(base).semantics == HWSIM
     assert architecture_from_dict({**base, "semantics": "timeloop"}).semantics == TIMELOOP
     a = architecture_from_dict({**base, "semantics": {"base": "timeloop", "overlapped_cycles": False}})
-    assert a.semantics == Semantics(sliding_window=True, whole_vectors=True) and a.semantics.name == "sliding_window+whole_vectors"
+    assert a.semantics == replace(TIMELOOP, overlapped_cycles=False)
+    assert a.semantics.name == "sliding_window+whole_vectors+per_pe_windows+psum_fill_per_pe"
     assert a.levels[1].read_bandwidth_bits_per_cycle is None and a.levels[1].write_bandwidth_bits_per_cycle == 64 * 1
     with pytest.raises(SpecError) as e:
         architecture_from_dict({**base, "semantics": "zigzag"})

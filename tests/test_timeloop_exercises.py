@@ -1,0 +1,40 @@
+"""hwsim against Timeloop + Accelergy's published exercises, through the command line as a Timeloop user runs it
+(benchmarks/timeloop_exercises.py): the reference's own mapping and energy table, Timeloop's semantics — cycles equal,
+every level's reads, fills and updates equal, energy within 1%. The fast set runs the ISPASS exercises 00–05 and two
+example designs; the slow set every other case, each difference named in KNOWN with its cause."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.timeloop_exercises import CASES, KNOWN, Case, compare, parse_stats, run_hwsim
+
+
+def _check(case: Case) -> None:
+    ref = parse_stats(case.stats)
+    row = compare(ref, run_hwsim(case))
+    assert "error" not in row, row.get("error")
+    assert row["macs"]["hwsim"] == ref["computes"]
+    assert row["cycles"]["hwsim"] == ref["cycles"]
+    unequal = [c for c in row["counts"] if c["hwsim"] is None or abs(c["hwsim"] - c["ref"]) > 1e-9 * max(1.0, c["ref"])]
+    assert not unequal, unequal
+    assert row["energy_pj"]["hwsim"] == pytest.approx(ref["energy_pj"], rel=0.01)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.fast and c.name not in KNOWN], ids=lambda c: c.name)
+def test_exercise_agrees_with_timeloop(case: Case) -> None:
+    _check(case)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [c for c in CASES if not c.fast and c.name not in KNOWN], ids=lambda c: c.name)
+def test_exercise_agrees_with_timeloop_slow(case: Case) -> None:
+    _check(case)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [c for c in CASES if c.name in KNOWN], ids=lambda c: c.name)
+def test_known_difference_still_differs(case: Case) -> None:
+    """A case named in KNOWN differs as its note says (if it starts agreeing, the note is stale)."""
+    with pytest.raises(AssertionError):
+        _check(case)
