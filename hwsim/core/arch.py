@@ -135,6 +135,9 @@ class Semantics:
       delivers every element to all PEs needing it, as Eyeriss's does).
     * ``psum_fill_per_pe``: partial sums read back from a level into a group of PEs that reduce them spatially fill
       every PE of the group; hwsim fills one (the others start from zero, the sum is the same).
+    * ``mac_operand_reuse``: MACs fed across a spatial fan-out from the level holding an input operand keep it over
+      the innermost loops that do not index it (Timeloop counts one read per change); hwsim reads it for every MAC
+      (a MAC has no operand register of its own unless the spec gives it a level).
     """
 
     sliding_window: bool = False
@@ -142,6 +145,7 @@ class Semantics:
     whole_vectors: bool = False
     per_pe_windows: bool = False
     psum_fill_per_pe: bool = False
+    mac_operand_reuse: bool = False
 
     @property
     def name(self) -> str:
@@ -153,7 +157,7 @@ class Semantics:
         return "+".join(k for k in SEMANTICS_OPTIONS if getattr(self, k)) or "hwsim"
 
 
-SEMANTICS_OPTIONS = ("sliding_window", "overlapped_cycles", "whole_vectors", "per_pe_windows", "psum_fill_per_pe")
+SEMANTICS_OPTIONS = ("sliding_window", "overlapped_cycles", "whole_vectors", "per_pe_windows", "psum_fill_per_pe", "mac_operand_reuse")
 HWSIM = Semantics()
 TIMELOOP = Semantics(**{k: True for k in SEMANTICS_OPTIONS})
 NAMED_SEMANTICS = {"hwsim": HWSIM, "timeloop": TIMELOOP}

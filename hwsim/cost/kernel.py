@@ -86,6 +86,7 @@ class Packed(NamedTuple):
     whole_vectors: bool  # an instance's accesses of an operand are billed in whole words, per action
     per_pe_windows: bool  # a multicast to PEs whose windows overlap sends each PE its window (no union)
     psum_fill_per_pe: bool  # partial sums read back into a spatial-reduction group fill every PE of it
+    mac_operand_reuse: bool  # MACs fed across a fan-out keep an input operand over the inner loops that ignore it
 
     @staticmethod
     def build(layer: Layer, arch: Architecture) -> Packed:
@@ -147,6 +148,7 @@ class Packed(NamedTuple):
             whole_vectors=arch.semantics.whole_vectors,
             per_pe_windows=arch.semantics.per_pe_windows,
             psum_fill_per_pe=arch.semantics.psum_fill_per_pe,
+            mac_operand_reuse=arch.semantics.mac_operand_reuse,
         )
 
 
@@ -585,10 +587,12 @@ def cost(pk, nest, n, out, ws):
                 p = c
                 relsp_p = relsp
                 continue
-            # events: temporal loops above the child up to the innermost relevant one (every one for MACs)
-            last = last_t if c == nl else lastrel
-            events = ws.tpre[sc] if c == nl else ws.tpre[last + 1]
+            # events: temporal loops above the child up to the innermost relevant one (every one for MACs; with
+            # mac_operand_reuse, MACs fed across a fan-out keep an input operand over the loops that do not index it)
             inst_p = ws.spre[starts[p]]
+            reuse = c == nl and pk.mac_operand_reuse and not is_out and ws.spre[sc] > inst_p
+            last = last_t if c == nl and not reuse else lastrel
+            events = ws.tpre[sc] if c == nl and not reuse else ws.tpre[last + 1]
             f_child = ws.fc[c, o]
             dup = 1.0
             grow = 1.0

@@ -42,7 +42,7 @@ ARCH_DESCRIPTIONS: dict[str, str] = {
     "name": "Name of the design (default: the file name).",
     "clock_hz": "Clock frequency.",
     "semantics": "The model's semantics where Timeloop's and hwsim's differ: `hwsim` (default), `timeloop` (the default of "
-                 "imported Timeloop designs), or a mapping `{base: hwsim|timeloop, sliding_window: bool, overlapped_cycles: bool, whole_vectors: bool, per_pe_windows: bool, psum_fill_per_pe: bool}` "
+                 "imported Timeloop designs), or a mapping `{base: hwsim|timeloop, sliding_window: bool, overlapped_cycles: bool, whole_vectors: bool, per_pe_windows: bool, psum_fill_per_pe: bool, mac_operand_reuse: bool}` "
                  "(hwsim.core.arch.Semantics; docs/architecture.md, \"Two semantics\").",
     "technology": "Process technology of the energy and area model.",
     "technology.node_nm": "Process node; energies and areas scale from the 45 nm tables (range checked).",
