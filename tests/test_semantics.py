@@ -57,11 +57,12 @@ def test_hwsim_semantics_reload_a_sliding_tile_and_pay_the_stalls() -> None:
     with a DRAM of 8 bits per cycle its latency pays the first tiles' start-up (Timeloop: the 48 MACs, every transfer
     overlapped)."""
     arch_file, prob_file, (temporal, spatial), _ = EXERCISES["01-os"]
-    arch = _unlimited(load_arch(str(DATA / ISPASS / arch_file)))
+    imported = _unlimited(load_arch(str(DATA / ISPASS / arch_file)))
+    assert imported.semantics == TIMELOOP  # the default of a Timeloop design
+    arch = replace(imported, semantics=HWSIM)
     layer = load_workload(str(DATA / ISPASS / prob_file)).layers()[0]
     m = Mapping.build(temporal, spatial)
     ours = evaluate_mapping(layer, arch, m)
-    assert arch.semantics == HWSIM
     assert ours.accesses[("Buffer", "inputs")].fills == 48 and ours.accesses[("MainMemory", "inputs")].reads == 48
     theirs = evaluate_mapping(layer, replace(arch, semantics=Semantics(sliding_window=True)), m)
     assert theirs.accesses[("Buffer", "inputs")].fills == 18 and theirs.accesses[("MainMemory", "inputs")].reads == 18
