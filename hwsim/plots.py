@@ -85,6 +85,14 @@ def _stacked_bars(axis: Axes, stacks: dict[str, np.ndarray], colors: dict[str, A
     return bottom
 
 
+def _part_colors(parts: Sequence[str]) -> dict[str, Any]:
+    """A colour per energy part: tab20's dark shades first, then its light ones."""
+    import matplotlib
+
+    palette = matplotlib.colormaps["tab20"].colors  # type: ignore[attr-defined]
+    return {p: palette[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20] for i, p in enumerate(parts)}
+
+
 def _tick_labels(ax: Axes, names: Sequence[str], max_labels: int = 60) -> None:
     step = max(1, math.ceil(len(names) / max_labels))
     ax.set_xticks(range(0, len(names), step), [names[i] for i in range(0, len(names), step)], rotation=90, fontsize=6)
@@ -117,11 +125,9 @@ def plot_layers(report: NetworkReport, *, ax: Axes | None = None) -> Figure:
     stacks["MAC"] = np.array([r.mac_energy_pj for r in report.reports]) / 1e6
     stacks["leakage"] = np.array([r.leakage_energy_pj for r in report.reports]) / 1e6
     bottom = np.zeros(len(names))
-    import matplotlib
-
-    colors = matplotlib.colormaps["tab20"].colors  # type: ignore[attr-defined]
-    for i, (part, vals) in enumerate(stacks.items()):
-        en.bar(xs, vals, bottom=bottom, label=part, color=colors[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20], width=0.8)
+    colors = _part_colors(list(stacks))
+    for part, vals in stacks.items():
+        en.bar(xs, vals, bottom=bottom, label=part, color=colors[part], width=0.8)
         bottom += vals
     en.set_ylabel("energy (µJ)")
     en.set_xlabel("layer, in network order")
@@ -206,12 +212,8 @@ def _energy_of_points(frame: pd.DataFrame, ax: Axes | None, settings: Sequence[s
         labels = [f"{i + 1}: {t}" if t else str(i + 1) for i, t in enumerate(labels)]
     widest = max((len(t) for t in labels), default=1)
     fig, (axis,) = _figure(ax, (max(6.4, 0.5 * len(rows) + 3.5), 4.8 + 0.04 * widest))
-    import matplotlib
-
-    palette = matplotlib.colormaps["tab20"].colors  # type: ignore[attr-defined]
     names = [{"mac": "MACs"}.get(c[len("energy_") : -len("_pj")], c[len("energy_") : -len("_pj")]) for c in parts]
-    stacks = {n: stack[:, i] for i, n in enumerate(names)}
-    _stacked_bars(axis, stacks, {n: palette[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20] for i, n in enumerate(names)}, scale)
+    _stacked_bars(axis, {n: stack[:, i] for i, n in enumerate(names)}, _part_colors(names), scale)
     xs = np.arange(len(rows))
     axis.set_xticks(xs, labels, rotation=35, ha="right", rotation_mode="anchor", fontsize=8)
     axis.set_xlim(-0.6, len(rows) - 0.4)
@@ -339,12 +341,6 @@ def plot_pe_utilization(report: NetworkReport | CostReport, layer: str | Layer, 
     return fig
 
 
-def _frame(points: pd.DataFrame | Sequence[NetworkReport]) -> pd.DataFrame:
-    if isinstance(points, pd.DataFrame):
-        return points
-    return pd.DataFrame([{"arch": r.arch.name, "workload": r.network.name, **r.totals()} for r in points])
-
-
 def plot_pareto(points: pd.DataFrame | Sequence[NetworkReport], path: str | Path | None = None, *, x: str = "latency_s",
                 y: str = "energy_pj", label: str | None = None, ax: Axes | None = None, color: str | None = None,
                 front: str | None = None, objectives: Sequence[str] | None = None, title: str = "",
@@ -358,7 +354,8 @@ def plot_pareto(points: pd.DataFrame | Sequence[NetworkReport], path: str | Path
     two axes has points that look dominated here (they win in another). ``color`` (a column) colours the points, with
     a colour bar; ``label`` (a column) names the front points when there are at most ``annotate`` of them.
     """
-    frame = _frame(points)
+    frame = points if isinstance(points, pd.DataFrame) else pd.DataFrame([{"arch": r.arch.name, "workload": r.network.name, **r.totals()}
+                                                                           for r in points])  # fmt: skip
     if "status" in frame:
         frame = frame[frame["status"] == "ok"]
     objectives = tuple(objectives or (x, y))

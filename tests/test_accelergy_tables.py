@@ -31,7 +31,7 @@ from hwsim.frontend.importers.accelergy import (
     read_area_table,
     read_energy_table,
 )
-from hwsim.frontend.importers.timeloop import load_timeloop
+from hwsim.frontend.importers.timeloop import TIMELOOP_ELEMENT_BITS, load_timeloop
 
 DATA = Path(__file__).parent / "data" / "timeloop-exercises"
 ISPASS = DATA / "tutorial_exercises" / "01_accelergy_timeloop_2020_ispass" / "timeloop"
@@ -271,8 +271,9 @@ def test_timeloop_counts_priced_by_hwsim_give_timeloops_energy(exercise: str, re
     checked = 0
     for lv in arch.levels:
         st = stats[lv.name]
-        block, bits = int(st["Block size"]), st["Word bits"]
-        assert lv.word_bits == block * bits  # one Accelergy action = one hwsim word here
+        block = int(st["Block size"])
+        # one Accelergy action (a vector of block elements) = one hwsim word of block elements of TIMELOOP_ELEMENT_BITS
+        assert lv.word_bits == block * TIMELOOP_ELEMENT_BITS
         assert _close(lv.leakage_mw * 1e9 / arch.clock_hz, ert[lv.name]["leak"], rel=1e-9)
         assert lv.area_um2 == pytest.approx(st["Area"], rel=1e-6, abs=0.006)  # (Timeloop keeps areas in single precision)
         e_read, e_write, e_update = (ert[lv.name][a] for a in ("read", "write", "update"))
@@ -281,7 +282,8 @@ def test_timeloop_counts_priced_by_hwsim_give_timeloops_energy(exercise: str, re
             timeloop = s["Energy (per-instance)"]
             vectors = math.ceil(r / block) * e_read + math.ceil(f / block) * e_write + math.ceil(u / block) * e_update
             assert _close(vectors, timeloop, rel=1e-4), (lv.name, space)  # Timeloop's rule, re-derived from the ERT
-            hwsim = (r * bits * lv.read_energy_pj + (f + u) * bits * lv.write_energy_pj) / lv.word_bits
+            e = TIMELOOP_ELEMENT_BITS  # the bits of an imported problem's elements, the unit of the imported levels
+            hwsim = (r * e * lv.read_energy_pj + (f + u) * e * lv.write_energy_pj) / lv.word_bits
             if r % block == 0 and f % block == 0 and u % block == 0:
                 assert _close(hwsim, timeloop), (lv.name, space, hwsim, timeloop)
                 checked += 1

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 
 import pytest
 
+from hwsim.core import technology as tech
 from hwsim.core.errors import SpecError
 from hwsim.core.workload import Network, batched_matmul, conv2d, depthwise_conv2d, gemm
 from hwsim.evaluate import evaluate_network
@@ -170,7 +172,8 @@ def test_a_dimension_indexing_only_the_outputs() -> None:
     data = parse_timeloop_yaml("problem:\n" + shape + "  instance: {M: 4, N: 5, K: 6, T: 3}\n", "p.yaml")
     (layer,) = timeloop_problem(data, "p.yaml").layers()
     assert timeloop_problem_names(data, "p.yaml") == TimeloopNames(dims={"M": "P", "N": "K", "K": "C", "T": "N"},
-                                                                   spaces={"A": "inputs", "B": "weights", "Z": "outputs"})
+                                                                   spaces={"A": "inputs", "B": "weights", "Z": "outputs"},
+                                                                   bounds={"M": 4, "N": 5, "K": 6, "T": 3})
     assert layer.macs == 4 * 5 * 6 * 3
     sizes = {op.name: op.size(layer.dims) for op in layer.operands}
     assert sizes == {"weights": 5 * 6, "inputs": 4 * 6, "outputs": 4 * 5 * 3}
@@ -256,6 +259,12 @@ def test_eyeriss_like_tree_equals_the_preset_structure(tmp_path) -> None:
     assert (arch.name, arch.clock_hz, arch.node_nm, arch.num_macs) == ("system", 200e6, 65.0, 168)
     assert [lv.name for lv in arch.levels] == [lv.name for lv in ref.levels]
     for lv, want in zip(arch.levels, ref.levels, strict=True):
+        if lv.name == "psum_spad":  # 16 entries of 16 bits: 16 elements as Timeloop counts them, in 8-bit units
+            # priced as what it is: 32 bytes read 16 bits at a time
+            assert (lv.size_bytes, lv.word_bits, lv.read_energy_pj) == (16, 8, tech.sram_access_energy_pj(65, 32 / 2, 16, "read"))
+            want = replace(want, size_bytes=16, word_bits=8)
+        if lv.name != "GLB":  # n_banks not given: timeloopfe's default, 2
+            want = replace(want, banks=2)
         assert (lv.kind, set(lv.keeps), lv.size_bytes, lv.word_bits, lv.banks) == (want.kind, set(want.keeps), want.size_bytes, want.word_bits, want.banks)
         allowed = None if lv.temporal_dims is None else set(lv.temporal_dims) - {"G"}
         assert allowed == (None if want.temporal_dims is None else set(want.temporal_dims))
@@ -289,27 +298,26 @@ architecture:
   - !Component
     name: glb
     class: SRAM
-    attributes: {depth: 1024 * 2, width: 64, leakage_trick: 1}
+    attributes: {depth: 1024 * banks, width: 64, leakage_trick: 1}
     constraints: {utilization: 0.5}
   - !Container
     name: pe
     spatial: {meshX: 4}
     constraints: {spatial: {factors: [K=2, M=2]}}
-  - !Hierarchical {name: what}
+  - !Pipelined {name: what}
   - !Component {name: mac, class: intmac}
 """
     with pytest.raises(SpecError) as info:
         timeloop_architecture(parse_timeloop_yaml(text, "arch.yaml"), source="arch.yaml")
     assert str(info.value) == textwrap.dedent("""\
-        arch.yaml: 8 problems
-        - architecture.nodes[1].class: expected a DRAM, SRAM/buffer, register-file or MAC class (others are not supported), not 'XY_NoC'
-        - architecture.nodes[2].name: expected a plain component name (v0.3 name[1..N] arrays are not supported), not 'buf[0..3]'
-        - architecture.nodes[3].attributes.leakage_trick: expected only allow_overbooking, block_size, cluster_size, datawidth, depth, global_cycle_seconds, has_power_gating, meshX, meshY, min_utilization, multiple_buffering, n_banks, n_rd_ports, n_rdwr_ports, n_wr_ports, read_bandwidth, reduction_supported, technology, type, update_fifo_depth, width, word_bits, write_bandwidth (not supported by hwsim's importer), not 1
+        arch.yaml: 7 problems
+        - architecture.nodes[1].class: expected a DRAM, SRAM/buffer, register-file or MAC class (networks and other components are not modelled), not 'XY_NoC'
+        - architecture.nodes[2].name: expected a plain component name (arrays name[0..N-1] are v0.3 syntax), not 'buf[0..3]'
+        - architecture.nodes[3].attributes.depth: expected an integer of at least 1 (unknown names in the expression: banks), not '1024 * banks'
+        - architecture.nodes[3].attributes.leakage_trick: expected only allow_overbooking, bandwidth, block_size, cluster_size, datawidth, depth, entries, global_cycle_seconds, has_power_gating, memory_depth, memory_width, meshX, meshY, metadata_block_size, metadata_datawidth, metadata_storage_depth, metadata_storage_width, min_utilization, multiple_buffering, n_banks, n_rd_ports, n_rdwr_ports, n_words, n_wr_ports, nports, num_ports, power_gated_at, read_bandwidth, reduction_supported, sizeKB, technology, type, update_fifo_depth, version, width, word_bits, word_width, write_bandwidth (not supported by hwsim's importer), not 1
         - architecture.nodes[3].constraints.utilization: expected only dataspace, spatial, temporal (not supported by hwsim's importer), not 0.5
-        - architecture.nodes[3].attributes.depth: expected an integer of at least 1 (expressions and references are not supported), not '1024 * 2'
-        - architecture.nodes[4].constraints.spatial.factors[0]: expected DIM=n with a dimension of the problem (N, M, C, P, Q, R, S, G) and n ≥ 1, not 'K=2'
-        - architecture.nodes[4].constraints.spatial.factors: expected spatial factors of 1 only (fixed spatial unrolling is not supported), not 'M=2'
-        - architecture.nodes[5]: expected a !Container, !Component or !Parallel node, not '!Hierarchical'
+        - architecture.nodes[4].constraints.spatial.factors[0]: expected DIM=n, DIM<=n or DIM>=n with a dimension of the problem (C, M, R, S, N, P, Q, G) and n ≥ 1, not 'K=2'
+        - architecture.nodes[5]: expected a !Container, !Component, !Parallel, !Hierarchical or !Nothing node, not '!Pipelined'
         """).rstrip()
 
 

@@ -45,8 +45,11 @@ node-count limits of :mod:`hwsim.core.spec` apply.
 
 from __future__ import annotations
 
+import ast
+import math
+import operator
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,19 +58,23 @@ import yaml
 from hwsim.core.arch import Architecture, architecture_from_dict
 from hwsim.core.errors import Problem, Problems, SpecError
 from hwsim.core.spec import MAX_NUMBER, parse_yaml, read_spec_text
-from hwsim.core.workload import DIMS, Layer, Network, conv2d
+from hwsim.core.workload import DIMS, OPERANDS, Layer, Network, conv2d
+from hwsim.frontend.importers.timeloop_template import looks_templated, render_template
 
-__all__ = ["TimeloopNames", "load_timeloop", "parse_timeloop_yaml", "read_timeloop_yaml", "timeloop_architecture", "timeloop_problem",
-           "timeloop_problem_names"]
+__all__ = ["TimeloopNames", "load_timeloop", "parse_timeloop_yaml", "read_timeloop_yaml", "render_timeloop_template",
+           "timeloop_architecture", "timeloop_problem", "timeloop_problem_names"]
 
 TAG = "!tag"
-# Timeloop's conv dimension names and hwsim's (constraints name dimensions this way).
-CONV_DIMS = {"N": "N", "M": "K", "C": "C", "P": "P", "Q": "Q", "R": "R", "S": "S", "G": "G"}
+# Timeloop's conv dimension names, in its order (then groups), and hwsim's: the names constraints use by default.
+CONV_DIMS = {"C": "C", "M": "K", "R": "R", "S": "S", "N": "N", "P": "P", "Q": "Q", "G": "G"}
 # The hwsim dimension a dimension indexing only the outputs takes: the first of these the others leave free.
 ONLY_OUTPUTS_DIMS = ("N", "Q", "P", "K", "G", "C", "S", "R")
 # Bits of one element of an imported problem's operands (partial sums too): Timeloop stores every element at
 # its level's datawidth, and the imported architecture expresses each level in elements of this width.
 TIMELOOP_ELEMENT_BITS = 8
+# Banks of a storage level that does not say (timeloopfe's default n_banks), and bits of its elements (Timeloop's).
+TIMELOOP_BANKS = 2
+TIMELOOP_DEFAULT_DATAWIDTH = 16
 
 
 class _TimeloopLoader(yaml.SafeLoader):
@@ -91,14 +98,25 @@ def parse_timeloop_yaml(text: str, source: str) -> Any:
     return parse_yaml(text, source, _TimeloopLoader)
 
 
-def read_timeloop_yaml(path: str | Path) -> Any:
-    """Read a Timeloop YAML file (size-limited, tags as data)."""
-    return parse_timeloop_yaml(read_spec_text(path), str(path))
+def render_timeloop_template(path: str | Path, variables: dict[str, Any] | None = None) -> str:
+    """A Jinja2-templated Timeloop file rendered with ``variables`` as timeloopfe renders it (``include``,
+    ``include_all``, ``cwd``, ``add_to_path``, ``path_exists``; see :mod:`hwsim.frontend.importers.timeloop_template`)."""
+    return render_template(path, variables or {}, parse_timeloop_yaml)
 
 
-def load_timeloop(path: str | Path) -> Architecture | Network:
-    """A Timeloop v0.4 file: an :class:`Architecture` if it has ``architecture``, a one-layer :class:`Network` if ``problem``."""
-    data = read_timeloop_yaml(path)
+def read_timeloop_yaml(path: str | Path, variables: dict[str, Any] | None = None) -> Any:
+    """Read a Timeloop YAML file (size-limited, tags as data); one holding Jinja2 syntax is rendered with ``variables``
+    first."""
+    text = read_spec_text(path)
+    if looks_templated(text):
+        text = render_timeloop_template(path, variables)
+    return parse_timeloop_yaml(text, str(path))
+
+
+def load_timeloop(path: str | Path, variables: dict[str, Any] | None = None) -> Architecture | Network:
+    """A Timeloop file: an :class:`Architecture` if it has ``architecture`` (named as its ``problem``, if it has one
+    too), a one-layer :class:`Network` if only ``problem``; templated files are rendered with ``variables``."""
+    data = read_timeloop_yaml(path, variables)
     if isinstance(data, dict) and "architecture" in data:
         return timeloop_architecture(data, source=str(path))
     if isinstance(data, dict) and "problem" in data:
@@ -130,10 +148,13 @@ class TimeloopNames:
     ``dims`` maps each Timeloop dimension to the hwsim dimension it becomes (one of N G K C P Q R S);
     ``spaces`` maps each data-space name to the hwsim operand it becomes (``weights``, ``inputs`` or
     ``outputs``). Constraints, keep/bypass lists and mappings name dimensions and data spaces this way.
+    ``bounds`` are the problem's bounds by Timeloop dimension (empty when unknown): Timeloop's front end completes
+    a spatial permutation with the dimensions of bound 1.
     """
 
     dims: dict[str, str]
     spaces: dict[str, str]
+    bounds: dict[str, int] = field(default_factory=dict)
 
 
 # Timeloop's conv problem (C M R S N P Q, Weights/Inputs/Outputs): the names used when no problem is given.
@@ -164,7 +185,7 @@ def timeloop_problem_names(data: Any, source: str = "<timeloop>") -> TimeloopNam
     """
     shape = _shape(data, source)
     spaces = {str(s["name"]): role for s, role in zip(shape.spaces, shape.roles["order"], strict=True)}
-    return TimeloopNames(dims={d: shape.assign[d] for d in shape.dims}, spaces=spaces)
+    return TimeloopNames(dims={d: shape.assign[d] for d in shape.dims}, spaces=spaces, bounds=dict(shape.bounds))
 
 
 def timeloop_problem(data: Any, source: str = "<timeloop>") -> Network:
@@ -389,83 +410,266 @@ def _layer(shape: _Shape) -> Layer:
     return layer
 
 
+# --------------------------------------------------------------------------------------------- expressions
+
+_FUNCTIONS: dict[str, Any] = {"max": max, "min": min, "abs": abs, "round": round, "int": int, "float": float, "len": len,
+                              "ceil": math.ceil, "floor": math.floor, "log2": math.log2, "log": math.log, "sqrt": math.sqrt}  # fmt: skip
+_BINARY: dict[type, Any] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+                            ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}  # fmt: skip
+_COMPARE: dict[type, Any] = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+                             ast.Gt: operator.gt, ast.GtE: operator.ge}  # fmt: skip
+MAX_EXPRESSION_CHARS = 1000
+
+
+class _Unresolved(Exception):
+    """An expression names something that is not a variable or attribute in scope."""
+
+
+def _evaluate(text: str, lookup: Any) -> Any:
+    """A Timeloop attribute expression (Python arithmetic over variables, as timeloopfe evaluates them), restricted to
+    numbers, names, arithmetic, comparisons, conditionals and a few functions (max, min, ceil, floor, log2, len ...)."""
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ValueError("expression too long")
+    return _eval(ast.parse(text.strip(), mode="eval").body, lookup)
+
+
+def _eval(node: ast.AST, lookup: Any) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
+        return node.value
+    if isinstance(node, ast.Name):
+        return lookup(node.id)
+    if isinstance(node, ast.Attribute):
+        base = _eval(node.value, lookup)
+        if isinstance(base, dict) and node.attr in base:
+            return base[node.attr]
+        raise _Unresolved(node.attr)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_eval(e, lookup) for e in node.elts]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
+        v = _eval(node.operand, lookup)
+        return -v if isinstance(node.op, ast.USub) else +v if isinstance(node.op, ast.UAdd) else not v
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        a, b = _eval(node.left, lookup), _eval(node.right, lookup)
+        if not all(isinstance(v, (int, float)) for v in (a, b)):
+            raise ValueError("arithmetic on numbers only")
+        if isinstance(node.op, ast.Pow) and (not isinstance(b, (int, float)) or abs(b) > 64 or abs(a) > MAX_NUMBER):
+            raise ValueError("exponent too large")
+        out = _BINARY[type(node.op)](a, b)
+        if isinstance(out, (int, float)) and not isinstance(out, bool) and abs(out) > 1e30:
+            raise ValueError("number too large")
+        return out
+    if isinstance(node, ast.BoolOp):
+        values = [_eval(v, lookup) for v in node.values]
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+        left = _eval(node.left, lookup)
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
+            right = _eval(right_node, lookup)
+            if not _COMPARE[type(op)](left, right):
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.IfExp):
+        return _eval(node.body, lookup) if _eval(node.test, lookup) else _eval(node.orelse, lookup)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS and not node.keywords:
+        return _FUNCTIONS[node.func.id](*[_eval(a, lookup) for a in node.args])
+    raise ValueError(f"unsupported syntax {type(node).__name__}")
+
+
+def _names_in(text: str) -> list[str]:
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return []
+    return sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in _FUNCTIONS})
+
+
+class _Scope:
+    """Attributes (or variables) of one node over those it inherits: string values are expressions, evaluated on
+    first use with every name in scope; one that does not evaluate (``45nm``, ``LPDDR4``) stays a string."""
+
+    def __init__(self, raw: dict[str, Any], parent: _Scope | None = None, variables: bool = False):
+        self.raw = {str(k).replace("-", "_"): v for k, v in raw.items()}
+        self.parent = parent
+        self.variables = variables
+        self.done: dict[str, Any] = {}
+        self.busy: set[str] = set()
+
+    def get(self, name: str, attribute: bool = False) -> Any:
+        """``name``'s value here or above (``attribute``: not from the variables); KeyError if none."""
+        if name in self.raw and name not in self.busy and not (attribute and self.variables):
+            if name not in self.done:
+                self.busy.add(name)  # an attribute naming itself means the inherited one
+                try:
+                    self.done[name] = self.value(self.raw[name])
+                finally:
+                    self.busy.discard(name)
+            return self.done[name]
+        if self.parent is not None:
+            return self.parent.get(name, attribute)
+        raise KeyError(name)
+
+    def attr(self, *names: str) -> Any:
+        """The first of ``names`` that is an attribute of this node or one it inherits from, else None."""
+        for n in names:
+            try:
+                return self.get(n, attribute=True)
+            except KeyError:
+                continue
+        return None
+
+    def var(self, name: str) -> Any:
+        """``name``'s value as a variable or attribute in scope, else None."""
+        try:
+            return self.get(name)
+        except KeyError:
+            return None
+
+    def value(self, v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+
+        def lookup(name: str) -> Any:
+            try:
+                return self.get(name)
+            except KeyError:
+                raise _Unresolved(name) from None
+
+        try:
+            return _evaluate(v, lookup)
+        except (SyntaxError, _Unresolved, ValueError, TypeError, ArithmeticError, RecursionError, AttributeError):
+            return v
+
+    def unknown(self, text: str) -> list[str]:
+        out = []
+        for n in _names_in(text):
+            try:
+                self.get(n)
+            except KeyError:
+                out.append(n)
+        return out
+
+
 # --------------------------------------------------------------------------------------------- architectures
 
 _STORAGE_ATTRS = {"depth", "width", "datawidth", "n_banks", "read_bandwidth", "write_bandwidth", "multiple_buffering", "type",
-                  "technology", "global_cycle_seconds", "n_rdwr_ports", "n_rd_ports", "n_wr_ports", "update_fifo_depth",
-                  "cluster_size", "reduction_supported", "has_power_gating", "min_utilization", "allow_overbooking",
-                  "word_bits", "block_size", "meshX", "meshY"}  # fmt: skip
-_MAC_ATTRS = {"multiplier_width", "adder_width", "datawidth", "technology", "global_cycle_seconds", "meshX", "meshY", "width"}
-_CONTAINER_ATTRS = {"technology", "global_cycle_seconds", "has_power_gating", "version"}
+                  "technology", "global_cycle_seconds", "n_rdwr_ports", "n_rd_ports", "n_wr_ports", "nports", "num_ports",
+                  "update_fifo_depth", "cluster_size", "reduction_supported", "has_power_gating", "power_gated_at",
+                  "min_utilization", "allow_overbooking", "word_bits", "block_size", "meshX", "meshY", "memory_depth",
+                  "memory_width", "entries", "sizeKB", "metadata_storage_width", "metadata_storage_depth",
+                  "metadata_datawidth", "metadata_block_size", "version", "word_width", "n_words", "bandwidth"}  # fmt: skip
+_MAC_ATTRS = {"multiplier_width", "adder_width", "datawidth", "technology", "global_cycle_seconds", "meshX", "meshY", "width",
+              "has_power_gating", "power_gated_at", "version"}  # fmt: skip
+_COMPONENT_KEYS = {TAG, "name", "class", "subclass", "attributes", "constraints", "spatial", "required_actions", "enabled"}
+# Constraint keys Timeloop and its front end read that change nothing hwsim models (or only the mapper's order).
+_TEMPORAL_KEYS = {"factors", "permutation", "no_reuse", "factors_only", "default_max_factor", "default_min_factor", "type", "target"}
+_SPATIAL_KEYS = {"factors", "permutation", "split", "no_reuse", "no_link_transfer", "factors_only", "maximize_dims",
+                 "default_max_factor", "default_min_factor", "type", "target"}  # fmt: skip
+_DATASPACE_KEYS = {"keep", "bypass", "no_coalesce", "keep_only", "bypass_only", "type", "target"}
+
+
+@dataclass
+class _Node:
+    """One node of the tree, flattened outermost first: a storage level, the compute, or a spatial fan-out."""
+
+    kind: str  # "storage" | "compute" | "fanout"
+    path: str
+    name: str
+    scope: _Scope
+    cls: str = ""
+    constraints: dict[str, Any] = field(default_factory=dict)
+    cpath: str = ""  # where the constraints were given (for messages)
+    group: int | None = None  # the !Parallel it belongs to
+    mesh: dict[str, Any] = field(default_factory=dict)  # fan-out: {meshX, meshY}
+    own: dict[str, Any] = field(default_factory=dict)  # its own attributes (checked against the known ones)
 
 
 class _Arch:
-    """State while walking a v0.4 node list: the hwsim spec being built and the problems found."""
+    """State while reading an architecture: the problem's names, the hwsim spec being built and the problems found."""
 
-    def __init__(self, problems: Problems, names: TimeloopNames):
+    def __init__(self, problems: Problems, names: TimeloopNames, variables: _Scope):
         self.problems = problems
         self.names = names
+        self.variables = variables
         self.levels: list[dict[str, Any]] = []
+        self.real: list[dict[str, Any]] = []  # per level: Timeloop's own geometry (for energies and areas)
         self.axes: list[dict[str, Any]] = []
         self.mac: dict[str, Any] | None = None
         self.node_nm: float | None = None
         self.cycle_s: float | None = None
         self.name: str | None = None
+        self.groups = 0
 
-    def number(self, path: str, value: Any, minimum: float = 0, integer: bool = True) -> Any:
+    def number(self, path: str, value: Any, minimum: float = 0, integer: bool = True, scope: _Scope | None = None) -> Any:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and minimum <= value <= MAX_NUMBER
         if ok and integer and value != int(value):
             ok = False
         if not ok:
             what = "an integer" if integer else "a number"
-            extra = " (expressions and references are not supported)" if isinstance(value, str) else ""
+            unknown = scope.unknown(value) if isinstance(value, str) and scope is not None else []
+            extra = f" (unknown names in the expression: {', '.join(unknown)})" if unknown else ""
             huge = isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_NUMBER
             self.problems.add(path, value, f"expected {what} of at most {MAX_NUMBER:g}" if huge else f"expected {what} of at least {minimum}{extra}")
             return None
         return int(value) if integer else float(value)
 
-    def common(self, path: str, attrs: dict[str, Any]) -> None:
-        tech = attrs.get("technology")
-        if tech is not None:
-            m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(nm)?\s*", str(tech))
-            if not m:
-                self.problems.add(f"{path}.technology", tech, "expected a node such as 32nm")
-            elif self.node_nm is not None and float(m.group(1)) != self.node_nm:
-                self.problems.add(f"{path}.technology", tech, f"expected one technology for the whole design ({self.node_nm:g}nm)")
-            else:
-                self.node_nm = float(m.group(1))
-        if "global_cycle_seconds" in attrs:
-            v = attrs["global_cycle_seconds"]
-            try:
-                v = float(v)
-            except (TypeError, ValueError):
-                pass
-            self.cycle_s = self.number(f"{path}.global_cycle_seconds", v, 1e-15, integer=False)
+    def technology(self, path: str, tech: Any) -> None:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(nm)?\s*", str(tech))
+        if not m:
+            self.problems.add(path, tech, "expected a node such as 32nm")
+        elif self.node_nm is not None and float(m.group(1)) != self.node_nm:
+            self.problems.add(path, tech, f"expected one technology for the whole design ({self.node_nm:g}nm)")
+        else:
+            self.node_nm = float(m.group(1))
+
+    def clock(self, path: str, scope: _Scope) -> None:
+        v = scope.attr("global_cycle_seconds")
+        if v is None:
+            v, path = self.variables.var("global_cycle_seconds"), "variables"
+        if v is not None and self.cycle_s is None:
+            self.cycle_s = self.number(f"{path}.global_cycle_seconds", v, 1e-15, integer=False, scope=scope)
 
 
 def _dims_from(state: _Arch, path: str, value: Any) -> list[str]:
-    """Timeloop dimension names (a list or a string such as ``NCPRSQM``) as hwsim names."""
+    """Timeloop dimension names (a list, a string such as ``NCPRSQM`` or ``N,C,P``) as they are."""
     dims = state.names.dims
-    names = list(value) if isinstance(value, str) else value if isinstance(value, list) else None
+    names: list[Any] | None
+    if isinstance(value, str):  # "N,C,P" or "NCP" (spaces ignored), as timeloopfe reads a permutation string
+        names = [n.strip() for n in value.split(",")] if "," in value else [c for c in value if not c.isspace()]
+    else:
+        names = value if isinstance(value, list) else None
     if names is None or not all(isinstance(n, str) and n in dims for n in names):
         state.problems.add(path, value, f"expected the problem's dimension names ({', '.join(dims)})")
         return []
-    return [dims[n] for n in names]
+    return list(names)
 
 
-def _factors(state: _Arch, path: str, value: Any) -> dict[str, int]:
+def _factors(state: _Arch, path: str, value: Any) -> dict[str, tuple[str, int]]:
+    """``[N=1, C<=4]`` (a list, or one string split at commas or spaces) as {Timeloop dimension: (operator, n)}."""
     items = re.split(r"[\s,]+", value.strip()) if isinstance(value, str) else value if isinstance(value, list) else None
-    out: dict[str, int] = {}
+    out: dict[str, tuple[str, int]] = {}
     if items is None:
         state.problems.add(path, value, "expected factors such as [N=1, C=4]")
         return out
-    for i, item in enumerate(items):
-        m = re.fullmatch(r"(\w+)\s*=\s*(\d+)", str(item).strip())
-        if not m or m.group(1) not in state.names.dims or int(m.group(2)) < 1:
-            state.problems.add(f"{path}[{i}]", item, f"expected DIM=n with a dimension of the problem ({', '.join(state.names.dims)}) and n ≥ 1")
+    for i, item in enumerate(i for i in items if i != ""):
+        m = re.fullmatch(r"(\w+?)\s*(<=|>=|=)?\s*(\d+)", str(item).strip())
+        if not m or m.group(1) not in state.names.dims or (int(m.group(3)) < 1 and m.group(2) in ("=", None)):
+            state.problems.add(f"{path}[{i}]", item, f"expected DIM=n, DIM<=n or DIM>=n with a dimension of the problem "
+                                                     f"({', '.join(state.names.dims)}) and n ≥ 1")  # fmt: skip
             continue
-        out[state.names.dims[m.group(1)]] = int(m.group(2))
+        out[m.group(1)] = (m.group(2) or "=", int(m.group(3)))
     return out
+
+
+def _iteration_factors(state: _Arch, path: str, c: dict[str, Any]) -> dict[str, tuple[str, int]]:
+    """A temporal or spatial constraint's factors, ``factors_only`` (every other dimension 1) included."""
+    factors = _factors(state, f"{path}.factors", c["factors"]) if "factors" in c else {}
+    if "factors_only" in c:
+        only = _factors(state, f"{path}.factors_only", c["factors_only"]) if c["factors_only"] else {}
+        factors.update(only)
+        for d in state.names.dims:
+            factors.setdefault(d, ("=", 1))
+    return factors
 
 
 def _keeps(state: _Arch, path: str, ds: Any) -> list[str] | None:
@@ -474,221 +678,580 @@ def _keeps(state: _Arch, path: str, ds: Any) -> list[str] | None:
     if not isinstance(ds, dict):
         state.problems.add(path, ds, "expected {keep: [...], bypass: [...]}")
         return None
-    _unknown_keys(state.problems, path, ds, {"keep", "bypass", "no_coalesce"})
+    _unknown_keys(state.problems, path, ds, _DATASPACE_KEYS)
     spaces = state.names.spaces
 
-    def names(key: str) -> list[str]:
+    def names(key: str) -> list[str] | None:
+        if key not in ds:
+            return None
         v = ds.get(key) or []
-        if not isinstance(v, list) or not all(isinstance(n, str) and n in spaces for n in v):
+        if not isinstance(v, list) or not all(isinstance(n, str) and (n in spaces or n == "*") for n in v):
             state.problems.add(f"{path}.{key}", v, f"expected data spaces of the problem ({', '.join(spaces)})")
             return []
-        return [spaces[n] for n in v]
+        return [o for n in v for o in (spaces.values() if n == "*" else [spaces[n]])]
 
-    keep, bypass = names("keep"), names("bypass")
-    if "keep" in ds:
-        return [o for o in ("weights", "inputs", "outputs") if o in keep]
-    return [o for o in ("weights", "inputs", "outputs") if o not in bypass]
-
-
-def _axis_dims(state: _Arch, path: str, spatial: Any, mesh: str) -> list[str]:
-    dims = list(DIMS)
-    if spatial is None:
-        return dims
-    if not isinstance(spatial, dict):
-        state.problems.add(path, spatial, "expected {factors, permutation, split}")
-        return dims
-    _unknown_keys(state.problems, path, spatial, {"factors", "permutation", "split", "no_reuse", "no_link_transfer"})
-    factors = _factors(state, f"{path}.factors", spatial["factors"]) if "factors" in spatial else {}
-    for d, n in factors.items():
-        if n > 1:
-            timeloop_name = next(k for k, v in state.names.dims.items() if v == d)
-            state.problems.add(f"{path}.factors", f"{timeloop_name}={n}", "expected spatial factors of 1 only (fixed spatial unrolling is not supported)")
-    dims = [d for d in dims if factors.get(d, 0) != 1]
-    if "split" in spatial and "permutation" in spatial:
-        perm = _dims_from(state, f"{path}.permutation", spatial["permutation"])
-        split = state.number(f"{path}.split", spatial["split"])
-        if split is not None and perm:
-            share = perm[:split] if mesh == "meshX" else perm[split:]
-            dims = [d for d in dims if d in share]
-    elif "permutation" in spatial:
-        _dims_from(state, f"{path}.permutation", spatial["permutation"])
-    return dims
+    keep = names("keep_only") if "keep_only" in ds else names("keep")
+    bypass = names("bypass_only") if "bypass_only" in ds else names("bypass")
+    if keep is not None and "bypass_only" not in ds:
+        return [o for o in OPERANDS if o in keep]
+    return [o for o in OPERANDS if o not in (bypass or [])]
 
 
-def _fanout(state: _Arch, path: str, node: dict[str, Any]) -> None:
-    spatial = node.get("spatial")
-    if spatial is None:
-        return
-    if not isinstance(spatial, dict) or not spatial or any(k not in ("meshX", "meshY") for k in spatial):
-        state.problems.add(f"{path}.spatial", spatial, "expected {meshX: n} and/or {meshY: n}")
-        return
-    if not state.levels:
-        state.problems.add(f"{path}.spatial", spatial, "expected a fan-out below a storage level (DRAM first)")
-        return
-    constraints = node.get("constraints")
-    if not isinstance(constraints, dict):
-        constraints = {}
-    meshes = [m for m in ("meshX", "meshY") if m in spatial]
-    for mesh in meshes:
-        size = state.number(f"{path}.spatial.{mesh}", spatial[mesh], 1)
-        if size is None or size == 1:
+def _merge_constraints(into: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Add a constraint group (``{dataspace, temporal, spatial}``) to one already given (lists concatenated)."""
+    for kind, c in extra.items():
+        have = into.setdefault(kind, {})
+        if not isinstance(c, dict) or not isinstance(have, dict):
+            into[kind] = c
             continue
-        name = str(node.get("name") or "array")
-        dims = _axis_dims(state, f"{path}.constraints.spatial", constraints.get("spatial"), mesh)
-        state.axes.append({"name": f"{name}.{mesh[-1].lower()}" if len(meshes) > 1 else name, "size": size,
-                           "below": state.levels[-1]["name"], "dims": dims})  # fmt: skip
+        for key, v in c.items():
+            old = have.get(key)
+            if isinstance(old, str) and key == "factors":
+                old = re.split(r"[\s,]+", old.strip())
+            if isinstance(v, str) and key == "factors":
+                v = re.split(r"[\s,]+", v.strip())
+            have[key] = [*old, *v] if isinstance(old, list) and isinstance(v, list) else v
 
 
-def _kind(cls: str) -> str | None:
-    c = cls.lower()
-    if "metadata" in c:
-        return None
-    if "dram" in c:
-        return "dram"
-    if "regfile" in c or c.endswith("_rf") or c in ("rf", "register", "reg"):
-        return "regfile"
-    if "sram" in c or "buffer" in c or c == "storage":
-        return "sram"
-    if "mac" in c:
-        return "mac"
-    return None
+def _targets(state: _Arch, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Constraints given as a list of targets (``architecture_constraints``, ``mapspace_constraints``, ``constraints``,
+    ``mapspace.constraints``: Timeloop v0.3 files, the front end's output, the exercises' constraint files) by target."""
+    out: dict[str, dict[str, Any]] = {}
+    lists: list[tuple[str, Any]] = [(k, data.get(k)) for k in ("architecture_constraints", "mapspace_constraints", "constraints") if k in data]
+    mapspace = data.get("mapspace")
+    if isinstance(mapspace, dict) and "constraints" in mapspace:
+        lists.append(("mapspace.constraints", mapspace["constraints"]))
+    kinds = {"temporal": "temporal", "spatial": "spatial", "bypass": "dataspace", "dataspace": "dataspace", "datatype": "dataspace"}
+    for key, block in lists:
+        targets = block.get("targets") if isinstance(block, dict) else block
+        if isinstance(block, dict):
+            _unknown_keys(state.problems, key, block, {"version", "targets"})
+        if not isinstance(targets, list):
+            state.problems.add(f"{key}.targets", targets, "expected a list of {target, type, ...} constraints")
+            continue
+        for i, t in enumerate(targets):
+            where = f"{key}.targets[{i}]"
+            if not isinstance(t, dict) or not isinstance(t.get("target"), str):
+                state.problems.add(where, t, "expected {target: <component>, type: temporal|spatial|dataspace, ...}")
+                continue
+            kind = kinds.get(str(t.get("type")))
+            if kind is None:
+                state.problems.add(f"{where}.type", t.get("type"), "expected temporal, spatial, dataspace or bypass (other "
+                                                                   "constraint types are not supported by hwsim's importer)")  # fmt: skip
+                continue
+            name = re.sub(r"\[.*\]$", "", t["target"])
+            body = {k: v for k, v in t.items() if k not in ("target", "type")}
+            _merge_constraints(out.setdefault(name, {"__path__": where}), {kind: body})
+    return out
 
 
-def _component(state: _Arch, path: str, node: dict[str, Any]) -> None:
-    _unknown_keys(state.problems, path, node, {TAG, "name", "class", "attributes", "constraints", "spatial", "required_actions", "enabled"})
-    name, cls = node.get("name"), node.get("class")
-    if not isinstance(name, str) or not name or "[" in name:
-        state.problems.add(f"{path}.name", name, "expected a plain component name (v0.3 name[1..N] arrays are not supported)")
-        return
+def _constraints(state: _Arch, path: str, node: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+    c = node.get("constraints") or {}
+    if not isinstance(c, dict):
+        state.problems.add(f"{path}.constraints", c, "expected a mapping")
+        return {}
+    _unknown_keys(state.problems, f"{path}.constraints", c, allowed)
+    return {k: v for k, v in c.items() if k in allowed}
+
+
+def _attributes(state: _Arch, path: str, node: dict[str, Any]) -> dict[str, Any]:
     attrs = node.get("attributes") or {}
     if not isinstance(attrs, dict):
         state.problems.add(f"{path}.attributes", attrs, "expected a mapping")
-        attrs = {}
-    kind = _kind(str(cls)) if isinstance(cls, str) else None
-    if kind is None:
-        state.problems.add(f"{path}.class", cls, "expected a DRAM, SRAM/buffer, register-file or MAC class (others are not supported)")
-        return
-    state.common(f"{path}.attributes", attrs)
-    _fanout(state, path, node)
-    if state.mac is not None:
-        state.problems.add(path, name, "expected the MAC component last (no storage below the compute)")
-    constraints = node.get("constraints") or {}
-    if not isinstance(constraints, dict):
-        state.problems.add(f"{path}.constraints", constraints, "expected a mapping")
-        constraints = {}
-    if kind == "mac":
-        _unknown_keys(state.problems, f"{path}.attributes", attrs, _MAC_ATTRS)
-        _unknown_keys(state.problems, f"{path}.constraints", constraints, {"spatial"})
-        mult = state.number(f"{path}.attributes.multiplier_width", attrs.get("multiplier_width", attrs.get("datawidth", 8)), 1)
-        adder = state.number(f"{path}.attributes.adder_width", attrs.get("adder_width", 24), 1)
-        state.mac = {"weight_bits": mult or 8, "input_bits": mult or 8, "accumulator_bits": adder or 24}
-        return
-    _unknown_keys(state.problems, f"{path}.attributes", attrs, _STORAGE_ATTRS)
-    _unknown_keys(state.problems, f"{path}.constraints", constraints, {"dataspace", "temporal", "spatial"})
-    width = state.number(f"{path}.attributes.width", attrs.get("width", 64), 1)
-    datawidth = state.number(f"{path}.attributes.datawidth", attrs.get("datawidth", 8), 1)
-    level: dict[str, Any] = {"name": name, "kind": kind, "word_bits": width or 64}
-    if kind == "dram":
-        level["dram_type"] = str(attrs.get("type", "LPDDR4"))
-        if "depth" in attrs:
-            depth = state.number(f"{path}.attributes.depth", attrs["depth"], 1)
-            level["size_bytes"] = (depth or 1) * (width or 64) / 8
-    else:
-        depth = state.number(f"{path}.attributes.depth", attrs.get("depth"), 1)
-        level["size_bytes"] = (depth or 1) * (width or 64) / 8
-    if "n_banks" in attrs:
-        level["banks"] = state.number(f"{path}.attributes.n_banks", attrs["n_banks"], 1) or 1
-    for key in ("read_bandwidth", "write_bandwidth"):
-        if key in attrs:
-            bw = state.number(f"{path}.attributes.{key}", attrs[key], 0, integer=False)
-            level[f"{key}_bits_per_cycle"] = (bw or 1.0) * (datawidth or 8)
-    if attrs.get("n_rdwr_ports") == 1 and "n_rd_ports" not in attrs:
-        level["ports"] = 1
-    if "multiple_buffering" in attrs:
-        level["double_buffered"] = (state.number(f"{path}.attributes.multiple_buffering", attrs["multiple_buffering"], 1) or 1) >= 2
-    keeps = _keeps(state, f"{path}.constraints.dataspace", constraints.get("dataspace"))
-    level["keeps"] = keeps if keeps is not None else ["weights", "inputs", "outputs"]
-    temporal = constraints.get("temporal")
-    if temporal is not None:
-        tpath = f"{path}.constraints.temporal"
-        if not isinstance(temporal, dict):
-            state.problems.add(tpath, temporal, "expected {factors, permutation}")
-        else:
-            _unknown_keys(state.problems, tpath, temporal, {"factors", "permutation", "no_reuse"})
-            if "permutation" in temporal:
-                _dims_from(state, f"{tpath}.permutation", temporal["permutation"])
-            factors = _factors(state, f"{tpath}.factors", temporal["factors"]) if "factors" in temporal else {}
-            if any(n == 1 for n in factors.values()):
-                level["temporal_dims"] = [d for d in DIMS if factors.get(d) != 1]
-            if any(n > 1 for n in factors.values()):
-                level["factors"] = {d: n for d, n in factors.items() if n > 1}
-    state.levels.append(level)
+        return {}
+    return attrs
 
 
-def _walk(state: _Arch, path: str, nodes: Any) -> None:
+def _flatten_v4(state: _Arch, path: str, nodes: Any, scope: _Scope, group: int | None, out: list[_Node]) -> None:
+    """A v0.4 node list: each node is inside the containers before it (their attributes and fan-outs apply to it)."""
     if not isinstance(nodes, list):
-        state.problems.add(path, nodes, "expected a list of !Container, !Component and !Parallel nodes")
+        state.problems.add(path, nodes, "expected a list of !Container, !Component, !Parallel and !Nothing nodes")
         return
     for i, node in enumerate(nodes):
+        scope = _one_v4(state, f"{path}[{i}]", node, scope, group, out)
+
+
+def _one_v4(state: _Arch, where: str, node: Any, scope: _Scope, group: int | None, out: list[_Node]) -> _Scope:
+    tag = node.get(TAG) if isinstance(node, dict) else None
+    if tag == "!Component":
+        _unknown_keys(state.problems, where, node, _COMPONENT_KEYS | {"sparse_optimizations"})
+        if node.get("enabled") is False:
+            return scope  # a disabled component is not in Timeloop's tree
+        name = node.get("name")
+        if not isinstance(name, str) or not name or "[" in name:
+            state.problems.add(f"{where}.name", name, "expected a plain component name (arrays name[0..N-1] are v0.3 syntax)")
+            return scope
+        own = _attributes(state, where, node)
+        here = _Scope(own, scope)
+        if node.get("spatial") is not None:
+            out.append(_Node("fanout", where, name, here, mesh=node["spatial"], group=group,
+                             constraints=_constraints(state, where, node, {"spatial", "temporal", "dataspace"}),
+                             cpath=f"{where}.constraints"))  # fmt: skip
+        out.append(_Node("component", where, name, here, cls=_class(node), group=group, own=own,
+                         constraints=_constraints(state, where, node, {"spatial", "temporal", "dataspace"}),
+                         cpath=f"{where}.constraints"))  # fmt: skip
+        return scope
+    if tag == "!Container":
+        _unknown_keys(state.problems, where, node, {TAG, "name", "attributes", "spatial", "constraints", "nodes", "networks"})
+        if node.get("networks"):
+            state.problems.add(f"{where}.networks", node["networks"], "expected no networks (hwsim does not model "
+                                                                      "Timeloop's network components)")  # fmt: skip
+        inner = _Scope(_attributes(state, where, node), scope)
+        if state.name is None and isinstance(node.get("name"), str):
+            state.name = node["name"]
+        constraints = _constraints(state, where, node, {"spatial"})
+        if node.get("spatial") is not None:
+            out.append(_Node("fanout", where, str(node.get("name") or "array"), inner, mesh=node["spatial"], group=group,
+                             constraints=constraints, cpath=f"{where}.constraints"))  # fmt: skip
+        if "nodes" in node:
+            _flatten_v4(state, f"{where}.nodes", node["nodes"], inner, group, out)
+        return inner
+    if tag == "!Hierarchical":
+        _unknown_keys(state.problems, where, node, {TAG, "nodes", "name"})
+        _flatten_v4(state, f"{where}.nodes", node.get("nodes"), scope, group, out)
+        return scope
+    if tag == "!Parallel":
+        _unknown_keys(state.problems, where, node, {TAG, "nodes", "name"})
+        state.groups += 1
+        gid = state.groups
+        children = node.get("nodes")
+        if not isinstance(children, list):
+            state.problems.add(f"{where}.nodes", children, "expected a list of branches")
+            return scope
+        for j, child in enumerate(children):  # each branch sees the scope before the !Parallel, not its siblings'
+            _one_v4(state, f"{where}.nodes[{j}]", child, scope, gid, out)
+        return scope
+    if tag == "!Nothing":
+        _unknown_keys(state.problems, where, node, {TAG, "name", "constraints", "attributes"})
+        return scope  # an empty branch of a !Parallel: data passing through it is not stored
+    state.problems.add(where, tag or node, "expected a !Container, !Component, !Parallel, !Hierarchical or !Nothing node")
+    return scope
+
+
+def _array(name: Any) -> tuple[str, int] | None:
+    """``PE[0..167]`` → ("PE", 168); a plain name → (name, 1); None if malformed."""
+    if not isinstance(name, str) or not name:
+        return None
+    m = re.fullmatch(r"\s*([^\[\]]+?)\s*(?:\[\s*(\d+)\s*\.\.\s*(\d+)\s*\])?\s*", name)
+    if not m:
+        return None
+    if m.group(2) is None:
+        return m.group(1), 1
+    lo, hi = int(m.group(2)), int(m.group(3))
+    return (m.group(1), hi - lo + 1) if hi >= lo else None
+
+
+def _flatten_v3(state: _Arch, path: str, subtrees: Any, scope: _Scope, count: int, array: str | None,
+                out: list[_Node], counts: list[tuple[int, Any, str | None]]) -> None:  # fmt: skip
+    """A v0.3 tree (``subtree``/``local``, ``name[0..N-1]`` arrays): its components outermost first, each with its
+    instance count (the product of the array sizes above it and its own) and the array it is in."""
+    if not isinstance(subtrees, list):
+        state.problems.add(path, subtrees, "expected a list of subtrees {name, attributes, local, subtree}")
+        return
+    for i, st in enumerate(subtrees):
         where = f"{path}[{i}]"
-        tag = node.get(TAG) if isinstance(node, dict) else None
-        if tag == "!Component":
-            _component(state, where, node)
-        elif tag == "!Container":
-            _unknown_keys(state.problems, where, node, {TAG, "name", "attributes", "spatial", "constraints", "nodes"})
-            attrs = node.get("attributes") or {}
-            if isinstance(attrs, dict):
-                _unknown_keys(state.problems, f"{where}.attributes", attrs, _CONTAINER_ATTRS | {"meshX", "meshY"})
-                state.common(f"{where}.attributes", attrs)
-            constraints = node.get("constraints") or {}
-            if isinstance(constraints, dict):
-                _unknown_keys(state.problems, f"{where}.constraints", constraints, {"spatial"})
-            if state.name is None and isinstance(node.get("name"), str):
-                state.name = node["name"]
-            _fanout(state, where, node)
-            if "nodes" in node:
-                _walk(state, f"{where}.nodes", node["nodes"])
-        elif tag == "!Parallel":
-            _unknown_keys(state.problems, where, node, {TAG, "nodes", "name"})
-            before = len(state.levels)
-            _walk(state, f"{where}.nodes", node.get("nodes"))
-            kept = [o for lv in state.levels[before:] for o in lv["keeps"]]
-            if len(kept) != len(set(kept)):
-                state.problems.add(f"{where}.nodes", kept, "expected parallel storage keeping disjoint data spaces")
+        if not isinstance(st, dict):
+            state.problems.add(where, st, "expected a subtree {name, attributes, local, subtree}")
+            continue
+        _unknown_keys(state.problems, where, st, {"name", "attributes", "local", "subtree"})
+        parsed = _array(st.get("name"))
+        if parsed is None:
+            state.problems.add(f"{where}.name", st.get("name"), "expected a name or an array name[a..b]")
+            continue
+        base, n = parsed
+        if state.name is None:
+            state.name = re.sub(r"_top_level$", "", base)
+        inner = _Scope(_attributes(state, where, st), scope)
+        here_array = base if n > 1 else array
+        locals_ = st.get("local") or []
+        if not isinstance(locals_, list):
+            state.problems.add(f"{where}.local", locals_, "expected a list of components")
+            locals_ = []
+        for j, comp in enumerate(locals_):
+            cwhere = f"{where}.local[{j}]"
+            if not isinstance(comp, dict):
+                state.problems.add(cwhere, comp, "expected a component {name, class, attributes}")
+                continue
+            _unknown_keys(state.problems, cwhere, comp, _COMPONENT_KEYS - {TAG, "constraints", "spatial"})
+            if comp.get("enabled") is False:
+                continue
+            cparsed = _array(comp.get("name"))
+            if cparsed is None:
+                state.problems.add(f"{cwhere}.name", comp.get("name"), "expected a name or an array name[a..b]")
+                continue
+            cname, cn = cparsed
+            own = _attributes(state, cwhere, comp)
+            node = _Node("component", cwhere, cname, _Scope(own, inner), cls=_class(comp), own=own)
+            out.append(node)
+            counts.append((count * n * cn, node.scope.attr("meshX"), cname if cn > 1 else here_array))
+        _flatten_v3(state, f"{where}.subtree", st.get("subtree") or [], inner, count * n, here_array, out, counts)
+
+
+def _fanouts_v3(state: _Arch, nodes: list[_Node], counts: list[tuple[int, Any, str | None]]) -> list[_Node]:
+    """The v0.3 components with a fan-out wherever the instance count grows (meshX: the instances along X)."""
+    out: list[_Node] = []
+    prev_n, prev_x = 1, 1
+    for node, (n, mesh_x, array) in zip(nodes, counts, strict=True):
+        x = state.number(f"{node.path}.attributes.meshX", mesh_x, 1, scope=node.scope) if mesh_x is not None else None
+        x = x or (prev_x * (n // prev_n) if n > prev_n and n % prev_n == 0 else prev_x)
+        if n % prev_n or x % prev_x or n % x:
+            state.problems.add(node.path, f"{node.name}: {n} instances, meshX {x}",
+                               f"expected a whole multiple of the {prev_n} instances (meshX {prev_x}) above it")  # fmt: skip
+            x = n  # read on as one row, not to report the nodes below again
+        elif n > prev_n:
+            fx, fy = x // prev_x, (n // x) // (prev_n // prev_x)
+            placeholder = re.fullmatch(r"inter_(.+)_spatial", out[-1].name) if out else None
+            name = placeholder.group(1) if placeholder else array or node.name
+            out.append(_Node("fanout", node.path, name, node.scope, mesh={"meshX": fx, "meshY": fy},
+                             constraints={"spatial": out[-1].constraints.get("spatial")} if out and out[-1].constraints.get("spatial") else {},
+                             cpath=out[-1].cpath if out else ""))  # fmt: skip
+        prev_n, prev_x = n, x
+        out.append(node)
+    return out
+
+
+def _class(node: dict[str, Any]) -> str:
+    """``class`` or ``class/subclass``."""
+    cls, sub = node.get("class"), node.get("subclass")
+    return f"{cls}/{sub}" if isinstance(sub, str) and sub else str(cls) if cls is not None else ""
+
+
+def _kind(cls: str) -> str | None:
+    """The hwsim kind of a Timeloop component class (``class/subclass``: the subclass decides when it names a kind)."""
+    for c in reversed(cls.lower().split("/")):
+        if c == "dummy_storage":
+            return "placeholder"
+        if "dram" in c:
+            return "dram"
+        if "regfile" in c or c.endswith("_rf") or c.startswith("reg") or c in ("rf", "aladdin_register"):
+            return "regfile"
+        if "sram" in c or "buffer" in c or c in ("storage", "smartbuffer_metadata"):
+            return "sram"
+        if "mac" in c or c == "compute":
+            return "mac"
+    return None
+
+
+def _axis_dims(state: _Arch, path: str, spatial: Any, mesh: str, size: int, scope: _Scope) -> list[str]:
+    """The hwsim dimensions the fan-out along ``mesh`` may unroll: with a ``split``, the first ``split`` dimensions of the
+    permutation run along X and the rest along Y, the permutation completed as Timeloop's front end completes it
+    (dimensions fixed to 1, then those of bound 1, prepended; the others appended); dimensions fixed to 1 are out; a
+    dimension fixed to fill the whole fan-out is the only one."""
+    if spatial is None:
+        return list(DIMS)
+    if not isinstance(spatial, dict):
+        state.problems.add(path, spatial, "expected {factors, permutation, split}")
+        return list(DIMS)
+    _unknown_keys(state.problems, path, spatial, _SPATIAL_KEYS)
+    factors = _iteration_factors(state, path, spatial)
+    if spatial.get("maximize_dims"):
+        factors.update(_maximize(state, f"{path}.maximize_dims", spatial["maximize_dims"], factors, size))
+    names = list(state.names.dims)
+    if "permutation" in spatial:
+        perm = _dims_from(state, f"{path}.permutation", spatial["permutation"])
+    if "split" in spatial and "permutation" in spatial:
+        split = state.number(f"{path}.split", scope.value(spatial["split"]), scope=scope)
+        full = list(perm)
+        for d, (op, n) in factors.items():
+            if op == "=" and n == 1 and d not in full:
+                full.insert(0, d)
+        for d in names:
+            if state.names.bounds.get(d) == 1 and d not in full:
+                full.insert(0, d)
+        full += [d for d in names if d not in full]
+        chosen = (full[:split] if mesh == "meshX" else full[split:]) if split is not None else full
+    else:
+        chosen = names
+    dims = [d for d in chosen if factors.get(d) != ("=", 1)]
+    filling = [d for d in dims if factors.get(d, ("", 0))[0] == "=" and factors[d][1] == size]
+    hw = {state.names.dims[d] for d in (filling[:1] or dims)}
+    return [d for d in DIMS if d in hw]
+
+
+def _fill(bounds: tuple[int, ...], capacity: int) -> tuple[int, ...]:
+    """Divisors of ``bounds`` with the largest product at most ``capacity``; on a tie, earlier ones larger."""
+    if not bounds:
+        return ()
+    best: tuple[int, tuple[int, ...]] = (0, ())
+    b = bounds[0]
+    divisors = {d for i in range(1, math.isqrt(b) + 1) if b % i == 0 for d in (i, b // i)}
+    for f in sorted((d for d in divisors if d <= capacity), reverse=True):
+        rest = _fill(bounds[1:], capacity // f)
+        best = max(best, (f * math.prod(rest), (f, *rest)))
+    return best[1]
+
+
+def _maximize(state: _Arch, path: str, groups: Any, factors: dict[str, tuple[str, int]], size: int) -> dict[str, tuple[str, int]]:
+    """timeloopfe's ``maximize_dims`` macro: per group of dimensions, the factors (divisors of their bounds) whose product
+    fills most of what the fan-out has left, earlier dimensions taking the larger share on a tie; the rest of the group
+    fixed to 1. Without the problem's bounds the group's dimensions are only allowed on the axis."""
+    if isinstance(groups, list) and groups and all(isinstance(g, str) for g in groups):
+        groups = [groups]
+    if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
+        state.problems.add(path, groups, "expected a list of lists of dimensions")
+        return {}
+    out: dict[str, tuple[str, int]] = {}
+    left = size
+    for n in (n for op, n in factors.values() if op == "="):
+        left //= n
+    for i, group in enumerate(groups):
+        dims = _dims_from(state, f"{path}[{i}]", group)
+        if not dims or any(d not in state.names.bounds for d in dims):
+            continue
+        best = _fill(tuple(state.names.bounds[d] for d in dims), max(left, 1))
+        for d, f in zip(dims, best, strict=True):
+            out[d] = ("=", f)
+        left //= math.prod(best)
+    return out
+
+
+def _fanout(state: _Arch, node: _Node) -> None:
+    mesh = node.mesh
+    path = node.path
+    if not isinstance(mesh, dict) or not mesh or any(k not in ("meshX", "meshY") for k in mesh):
+        state.problems.add(f"{path}.spatial", mesh, "expected {meshX: n} and/or {meshY: n}")
+        return
+    if not state.levels:
+        state.problems.add(f"{path}.spatial", mesh, "expected a fan-out below a storage level (DRAM first)")
+        return
+    sizes = {m: state.number(f"{path}.spatial.{m}", node.scope.value(mesh[m]), 1, scope=node.scope) for m in ("meshX", "meshY") if m in mesh}
+    meshes = [m for m, n in sizes.items() if n is not None and n > 1]
+    for m in meshes:
+        dims = _axis_dims(state, f"{node.cpath}.spatial", node.constraints.get("spatial"), m, sizes[m], node.scope)
+        state.axes.append({"name": f"{node.name}.{m[-1].lower()}" if len(meshes) > 1 else node.name, "size": sizes[m],
+                           "below": state.levels[-1]["name"], "dims": dims})  # fmt: skip
+
+
+def _temporal(state: _Arch, path: str, temporal: Any, level: dict[str, Any]) -> None:
+    if temporal is None:
+        return
+    if not isinstance(temporal, dict):
+        state.problems.add(path, temporal, "expected {factors, permutation}")
+        return
+    _unknown_keys(state.problems, path, temporal, _TEMPORAL_KEYS)
+    if "permutation" in temporal:
+        _dims_from(state, f"{path}.permutation", temporal["permutation"])
+    factors = {state.names.dims[d]: f for d, f in _iteration_factors(state, path, temporal).items()}
+    if any(f == ("=", 1) for f in factors.values()):
+        level["temporal_dims"] = [d for d in DIMS if factors.get(d) != ("=", 1)]
+    pinned = {d: n for d, (op, n) in factors.items() if op == "=" and n > 1}
+    if pinned:
+        level["factors"] = pinned
+
+
+def _storage(state: _Arch, node: _Node, kind: str) -> None:
+    path, sc = node.path, node.scope
+    _unknown_keys(state.problems, f"{path}.attributes", node.own, _STORAGE_ATTRS)
+    _unknown_keys(state.problems, f"{path}.constraints", node.constraints, {"dataspace", "temporal", "spatial", "__path__"})
+
+    def num(key: str, value: Any, minimum: float = 1, integer: bool = True) -> Any:
+        return state.number(f"{path}.attributes.{key}", value, minimum, integer, scope=sc)
+
+    def given(key: str, *aliases: str, minimum: float = 1) -> int | None:
+        raw = sc.attr(key, *aliases)
+        return num(key, raw, minimum) if raw is not None else None
+
+    # Timeloop's geometry (its buffer model): elements of ``datawidth`` bits (16 if not given), accessed ``block_size``
+    # at a time (a vector); a ``width``-bit row holds ``cluster_size`` vectors; ``depth`` rows of vectors.
+    dw = given("datawidth", "word_bits", "word_width") or TIMELOOP_DEFAULT_DATAWIDTH
+    block, cluster, width = given("block_size", "n_words"), given("cluster_size"), given("width", "memory_width")
+    if width is not None:
+        if block is None:
+            block = max(width // (cluster or 1) // dw, 1)
+        cluster = cluster or max(width // (dw * block), 1)
+        if width % (dw * block) or (block * dw * cluster != width):
+            state.problems.add(f"{path}.attributes.width", width, f"expected a whole number of {block}-element vectors "
+                                                                  f"of {dw}-bit elements per row (Timeloop's block and "
+                                                                  f"cluster sizes)")  # fmt: skip
+    block, cluster = block or 1, cluster or 1
+    b = TIMELOOP_ELEMENT_BITS
+    level: dict[str, Any] = {"name": node.name, "kind": kind, "word_bits": block * b}
+    real: dict[str, Any] = {"word_bits": block * dw}
+    depth = given("depth", "memory_depth")
+    elements = depth * block if depth is not None else given("entries")
+    if elements is None and sc.attr("sizeKB") is not None:
+        kb = num("sizeKB", sc.attr("sizeKB"), 0, integer=False)
+        elements = max(1, int((kb or 1) * 1024 * 8 // dw))
+    if kind == "dram":
+        level["dram_type"] = str(sc.attr("type") or "LPDDR4")
+    elif elements is None and sc.attr("depth", "memory_depth", "entries", "sizeKB") is None:
+        state.problems.add(f"{path}.attributes.depth", None, "expected a depth (or entries, or sizeKB) for an on-chip storage level")
+    if elements is not None:
+        level["size_bytes"] = elements * b / 8
+        real["size_bytes"] = elements * dw / 8
+    elif kind != "dram":
+        level["size_bytes"] = real["size_bytes"] = 1.0
+    # Timeloop's front end gives every storage two banks unless told (Accelergy prices a bank's accesses)
+    level["banks"] = (num("n_banks", sc.attr("n_banks")) or 1) if sc.attr("n_banks") is not None else TIMELOOP_BANKS
+    for key in ("read_bandwidth", "write_bandwidth"):
+        bw = sc.attr(key)
+        if bw is None and sc.attr("bandwidth") is not None:  # Timeloop's deprecated shared figure: half each way
+            shared = num("bandwidth", sc.attr("bandwidth"), 0, integer=False)
+            bw = shared / 2 if shared is not None else None
+        if bw is not None:
+            v = num(key, bw, 0, integer=False)
+            level[f"{key}_bits_per_cycle"] = (v if v is not None else 1.0) * b
+    ports = [sc.attr(k) for k in ("nports", "num_ports")]
+    if (sc.attr("n_rdwr_ports") == 1 and sc.attr("n_rd_ports") is None) or any(p == 1 for p in ports):
+        level["ports"] = 1
+    if sc.attr("multiple_buffering") is not None:
+        level["double_buffered"] = (num("multiple_buffering", sc.attr("multiple_buffering"), 1, integer=False) or 1) >= 2
+    keeps = _keeps(state, f"{node.cpath}.dataspace", node.constraints.get("dataspace"))
+    if keeps == []:
+        return  # keeps nothing: a stand-in for a fan-out (v0.3's dummy buffers), as Timeloop's dummy_storage
+    level["keeps"] = keeps if keeps is not None else list(OPERANDS)
+    _temporal(state, f"{node.cpath}.temporal", node.constraints.get("temporal"), level)
+    level["__group__"] = node.group
+    level["__path__"] = path
+    state.levels.append(level)
+    state.real.append(real)
+
+
+def _compute(state: _Arch, node: _Node) -> None:
+    path, sc = node.path, node.scope
+    _unknown_keys(state.problems, f"{path}.attributes", node.own, _MAC_ATTRS)
+    _unknown_keys(state.problems, f"{path}.constraints", node.constraints, {"spatial", "__path__"})
+    if state.mac is not None:
+        state.problems.add(path, node.name, "expected one compute component")
+    width = sc.attr("multiplier_width", "datawidth", "width")
+    mult = state.number(f"{path}.attributes.multiplier_width", width, 1, scope=sc) if width is not None else 8
+    adder = sc.attr("adder_width")
+    acc = state.number(f"{path}.attributes.adder_width", adder, 1, scope=sc) if adder is not None else None
+    state.mac = {"weight_bits": mult or 8, "input_bits": mult or 8, "accumulator_bits": acc or max(2 * (mult or 8), 24)}
+
+
+def _technology(scope: _Scope) -> Any:
+    """The nearest technology given for a node (a number of at most 0, v0.3 files' -1, means not given there)."""
+    at: _Scope | None = scope
+    while at is not None and not at.variables:
+        if "technology" in at.raw:
+            tech = at.value(at.raw["technology"])
+            if not (isinstance(tech, (int, float)) and not isinstance(tech, bool) and tech <= 0):
+                return tech
+        at = at.parent
+    return None
+
+
+def _build(state: _Arch, nodes: list[_Node]) -> None:
+    for node in nodes:
+        if node.kind == "fanout":
+            _fanout(state, node)
+            continue
+        kind = _kind(node.cls)
+        if kind == "placeholder":
+            continue  # the front end's stand-in for a fan-out (its constraints went to the fan-out below it)
+        if kind is None:
+            state.problems.add(f"{node.path}.class", node.cls or None, "expected a DRAM, SRAM/buffer, register-file or MAC "
+                                                                       "class (networks and other components are not "
+                                                                       "modelled)")  # fmt: skip
+            continue
+        tech, where = _technology(node.scope), f"{node.path}.attributes.technology"
+        if tech is None:
+            tech, where = state.variables.var("technology"), "variables.technology"
+        if tech is not None and kind != "dram":  # DRAM is priced per bit whatever the node (often unset)
+            state.technology(where, tech)
+        state.clock(f"{node.path}.attributes", node.scope)
+        if state.mac is not None:
+            state.problems.add(node.path, node.name, "expected the compute component last (no storage below it)")
+        if kind == "mac":
+            _compute(state, node)
         else:
-            state.problems.add(where, tag or node, "expected a !Container, !Component or !Parallel node")
+            _storage(state, node, kind)
+    seen: dict[int, list[str]] = {}
+    for lv in state.levels:
+        if lv["__group__"] is not None:
+            seen.setdefault(lv["__group__"], []).extend(lv["keeps"])
+    for g, kept in seen.items():
+        if len(kept) != len(set(kept)):
+            state.problems.add(f"!Parallel #{g}", kept, "expected parallel storage keeping disjoint data spaces")
 
 
 def timeloop_architecture(data: Any, source: str = "<timeloop>", names: TimeloopNames | None = None) -> Architecture:
-    """A Timeloop v0.4 architecture tree as an :class:`Architecture` (see the module documentation).
+    """A Timeloop architecture (v0.4 ``nodes`` tree, v0.3 ``subtree`` tree, or the front end's processed input) as an
+    :class:`Architecture` (see the module documentation).
 
-    ``names`` (from :func:`timeloop_problem_names`) says how constraints and keep/bypass lists name dimensions
-    and data spaces; by default Timeloop's conv names (``C M R S N P Q``, ``Weights Inputs Outputs``).
+    ``names`` (from :func:`timeloop_problem_names`) says how constraints and keep/bypass lists name dimensions and data
+    spaces; by default the names of the problem in ``data`` if it has one, else Timeloop's conv names (``C M R S N P Q``,
+    ``Weights Inputs Outputs``).
     """
     problems = Problems(source)
     top = data.get("architecture") if isinstance(data, dict) else None
     if not isinstance(top, dict):
-        raise SpecError(source, [Problem("architecture", top, "expected a mapping with version and nodes")])
-    _unknown_keys(problems, "architecture", top, {"version", "nodes"})
-    if str(top.get("version", "0.4")) != "0.4":
-        problems.add("architecture.version", top.get("version"), "expected 0.4 (other Timeloop versions are not supported)")
-    state = _Arch(problems, names or CONV_NAMES)
-    _walk(state, "architecture.nodes", top.get("nodes"))
+        raise SpecError(source, [Problem("architecture", top, "expected a mapping with version and nodes (or subtree)")])
+    assert isinstance(data, dict)
+    if names is None:
+        names = timeloop_problem_names(data, source) if isinstance(data.get("problem"), dict) else CONV_NAMES
+    variables = data.get("variables") or {}
+    if not isinstance(variables, dict):
+        problems.add("variables", variables, "expected a mapping of variable names to values or expressions")
+        variables = {}
+    root = _Scope({k: v for k, v in variables.items() if k != "version"}, variables=True)
+    if isinstance(data.get("problem"), dict) and isinstance(data["problem"].get("instance"), dict):
+        root.raw.setdefault("spec", {"problem": {"instance": data["problem"]["instance"]}})
+        root.done.setdefault("spec", root.raw["spec"])
+    state = _Arch(problems, names, root)
+    nodes: list[_Node] = []
+    version = str(top.get("version", "0.4"))
+    if "nodes" in top:
+        _unknown_keys(problems, "architecture", top, {"version", "nodes"})
+        if version not in ("0.4", "0.5"):
+            problems.add("architecture.version", top.get("version"), "expected 0.4 for a tree of nodes")
+        _flatten_v4(state, "architecture.nodes", top["nodes"], root, None, nodes)
+    elif "subtree" in top:
+        _unknown_keys(problems, "architecture", top, {"version", "subtree", "local"})
+        counts: list[tuple[int, Any, str | None]] = []
+        _flatten_v3(state, "architecture.subtree", top["subtree"], root, 1, None, nodes, counts)
+    else:
+        problems.add("architecture", sorted(map(str, top)), "expected nodes (v0.4) or subtree (v0.3)")
+    targets = _targets(state, data)
+    for node in nodes:
+        extra = targets.pop(node.name, None) or targets.pop(f"inter_{node.name}_spatial", None)
+        if extra is not None:
+            node.cpath = extra.pop("__path__")
+            _merge_constraints(node.constraints, extra)
+    for name, extra in targets.items():
+        problems.add(extra["__path__"] + ".target", name, f"expected a component of the architecture ({', '.join(n.name for n in nodes if n.kind != 'fanout')})")
+    if "subtree" in top:  # v0.3 lists compute among the storage; it is always innermost
+        order = sorted(range(len(nodes)), key=lambda i: _kind(nodes[i].cls) == "mac")
+        nodes = _fanouts_v3(state, [nodes[i] for i in order], [counts[i] for i in order])
+    _build(state, nodes)
     if state.mac is None:
-        problems.add("architecture.nodes", None, "expected a MAC component (a class containing 'mac', e.g. intmac) last")
+        problems.add("architecture", None, "expected a compute component (a class containing 'mac', e.g. intmac) last")
     if not state.levels:
-        problems.add("architecture.nodes", None, "expected at least one storage component (DRAM first)")
+        problems.add("architecture", None, "expected at least one storage component (DRAM first)")
     if not state.axes:
         state.axes.append({"name": "pe", "size": 1, "below": state.levels[-1]["name"] if state.levels else "DRAM"})
+    problems.items.sort(key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.path)])
     problems.raise_if_any()
+    return _architecture(state, source)
+
+
+def _architecture(state: _Arch, source: str) -> Architecture:
+    """The hwsim architecture: priced with Timeloop's own geometry, then each level restated in elements of
+    :data:`TIMELOOP_ELEMENT_BITS` bits (capacity, word and bandwidth in elements as Timeloop counts them)."""
+    assert state.mac is not None
+    levels = [{k: v for k, v in lv.items() if not k.startswith("__")} for lv in state.levels]
+    real = [{**lv, "size_bytes": r.get("size_bytes", lv.get("size_bytes")), "word_bits": r["word_bits"]} if "size_bytes" in lv or
+            lv["kind"] == "dram" else lv for lv, r in zip(levels, state.real, strict=True)]  # fmt: skip
+    for lv in real:
+        if lv.get("size_bytes") is None:
+            lv.pop("size_bytes", None)
     spec: dict[str, Any] = {
         "name": state.name or (Path(source).stem if source.endswith((".yaml", ".yml")) else "timeloop"),
-        "levels": state.levels,
+        "levels": real,
         "pe_array": {"axes": state.axes},
         "mac": state.mac,
     }
     if state.node_nm is not None:
         spec["technology"] = {"node_nm": state.node_nm}
     if state.cycle_s is not None:
-        spec["clock_hz"] = 1.0 / state.cycle_s
-    return architecture_from_dict(spec, source=source)
+        spec["clock_hz"] = float(f"{1.0 / state.cycle_s:.12g}")  # 1e-9 s: 1 GHz, not 999999999.9999999 Hz
+    priced = architecture_from_dict(spec, source=source)
+    restated = []
+    for level, want in zip(priced.levels, levels, strict=True):
+        restated.append(replace(level, size_bytes=want.get("size_bytes"), word_bits=want["word_bits"],
+                                read_bandwidth_bits_per_cycle=want.get("read_bandwidth_bits_per_cycle"),
+                                write_bandwidth_bits_per_cycle=want.get("write_bandwidth_bits_per_cycle")))  # fmt: skip
+    b = TIMELOOP_ELEMENT_BITS
+    mac = replace(priced.mac, weight_bits=max(priced.mac.weight_bits, b), input_bits=max(priced.mac.input_bits, b))
+    return replace(priced, levels=tuple(restated), mac=mac)
