@@ -139,8 +139,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="a variable of Jinja2-templated Timeloop files, as timeloopfe's jinja_parse_data (repeatable)")
     run.add_argument("--energy-table", metavar="ERT", help="price the architecture's actions with Accelergy's ERT.yaml or ERT_summary.yaml")
     run.add_argument("--area-table", metavar="ART", help="and its areas with Accelergy's ART.yaml or ART_summary.yaml (with --energy-table)")
-    run.add_argument("--semantics", choices=("hwsim", "timeloop"),
-                     help="the model's semantics where hwsim's and Timeloop's differ (default: the architecture's; Timeloop files: timeloop)")
+    run.add_argument("--semantics", metavar="SPEC",
+                     help="the model's semantics where hwsim's and Timeloop's differ: hwsim, timeloop, and/or OPTION=on|off, comma-"
+                          "separated, over the architecture's (Timeloop files: timeloop), e.g. timeloop,sliding_window=off; options: "
+                          "sliding_window, overlapped_cycles, whole_vectors, per_pe_windows, psum_fill_per_pe, mac_operand_reuse")  # fmt: skip
     run.add_argument("--min-utilization", type=float, default=0.0, help="minimum spatial utilization of the PE array (0..1)")
     run.add_argument("--state-share", type=float, metavar="F",
                      help="streaming networks: give this share (0..1) of the largest on-chip buffer to state "
@@ -255,11 +257,12 @@ def _run(args: argparse.Namespace) -> str:
     if errors or arch is None or workload is None:
         raise SpecError("hwsim run", errors)
     if args.semantics:
+        semantics = loaded(lambda spec: _semantics(spec, arch.semantics), args.semantics)
+        if semantics is None:
+            raise SpecError("command line", errors)
         from dataclasses import replace
 
-        from hwsim.core.arch import NAMED_SEMANTICS
-
-        arch = replace(arch, semantics=NAMED_SEMANTICS[args.semantics])
+        arch = replace(arch, semantics=semantics)
     workload = _overrides(workload, args)
     tensors = None
     if args.weights:
@@ -343,6 +346,26 @@ def _variables(items: list[str]) -> tuple[dict[str, object], list[Problem]]:
         except yaml.YAMLError:
             out[name.strip()] = value
     return out, problems
+
+
+def _semantics(spec: str, base):  # type: ignore[no-untyped-def]
+    """``--semantics``: ``hwsim``, ``timeloop`` and ``OPTION=on|off`` items applied in turn over ``base``."""
+    from dataclasses import replace
+
+    from hwsim.core.arch import NAMED_SEMANTICS, SEMANTICS_OPTIONS
+
+    problems = []
+    for item in (i.strip() for i in spec.split(",")):
+        name, eq, value = item.partition("=")
+        if not eq and item in NAMED_SEMANTICS:
+            base = NAMED_SEMANTICS[item]
+        elif eq and name in SEMANTICS_OPTIONS and value in ("on", "off", "true", "false"):
+            base = replace(base, **{name: value in ("on", "true")})
+        else:
+            problems.append(Problem("--semantics", item, f"expected hwsim, timeloop or OPTION=on|off with an option among {', '.join(SEMANTICS_OPTIONS)}"))
+    if problems:
+        raise SpecError("command line", problems)
+    return base
 
 
 def _timeloop_mapping(path: str) -> bool:
