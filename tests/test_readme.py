@@ -1,7 +1,7 @@
 """Every ``hwsim`` command README.md shows, as written.
 
 The fast set parses each one with the real argument parser and checks that every input file it names is shipped
-(``examples/``); the slow set runs each in a fresh folder (with ``examples/`` beside it, as in a clone) and requires
+(``examples/``, ``tests/data/``); the slow set runs each in a fresh folder (with ``examples/`` and ``tests/`` beside it, as in a clone) and requires
 exit status 0 and no traceback. A README edit that breaks a command, or an example file that goes missing, fails here.
 """
 
@@ -85,7 +85,8 @@ def test_readme_command_runs_as_written(command: str, tmp_path: Path) -> None:
     reason = _needs(command)
     if reason:
         pytest.skip(reason)
-    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    for shipped in ("examples", "tests"):  # the README's inputs, as in a clone
+        (tmp_path / shipped).symlink_to(ROOT / shipped)
     hwsim = Path(sys.executable).parent / "hwsim"
     argv = [str(hwsim) if hwsim.exists() else "hwsim", *shlex.split(command)[1:]]
     done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=3600, env={**os.environ, "COLUMNS": "120"})

@@ -37,6 +37,8 @@ FIGURES: list[tuple[str, str, str]] = [
     (VALIDATION, "validation", "brute-force walk of every loop iteration on {bruteforce_cases} randomized layers"),
     (VALIDATION, "validation", "On the {eyeriss_reference[macs]:.1f/1e6}M-MAC reference layer"),
     (VALIDATION, "validation", "lands at {eyeriss_reference[pj_per_mac]:.2f} pJ/MAC against {eyeriss_reference[published_pj_per_mac]:.2f}"),
+    (VALIDATION, "timeloop_exercises", "reference's mapping and ERT, {summary[cycles_counts_equal_energy_within_1pct]} of "
+                                       "{summary[cases]} cases give Timeloop's cycles"),
     (VALIDATION, "validation", "Network MAC counts match published figures within {zoo[worst_macs_deviation]:.1%} and parameter counts "
                                "within {zoo[worst_params_deviation]:.1%}, {zoo[worst_params_network]} the farthest"),
     # Performance
