@@ -1,46 +1,100 @@
-"""Timeloop v0.4 specs as hwsim objects: problem shapes as one-layer networks, architecture trees as architectures.
+"""Timeloop specs as hwsim objects: problems as one-layer networks, architectures (v0.4 and v0.3) as architectures.
 
-**Problems** (``problem: {shape: {dimensions, coefficients, data_spaces}, instance}``): the
-dimensions are given hwsim's names by the role they play in the data spaces' projections —
-not by their letters, so a GEMM written ``A[M, K]·B[N, K] → Z[M, N]`` maps as well as
-Timeloop's conv (``C M R S N P Q``, with ``M`` → ``K``):
+What Timeloop is given — the files of a Timeloop + Accelergy user, as they are — is read here: a problem file, an
+architecture file, a constraints file, their Jinja2 templates, or the front end's ``parsed-processed-input.yaml``
+(all in one mapping: :func:`timeloop_architecture` and :func:`timeloop_problem` take the parts they need).
 
-======================  ======================================  ============
-indexes                 hwsim dimension                         in the conv
-======================  ======================================  ============
-weights and outputs     K                                       M
-weights and inputs      R, S when in a sliding-window sum, else C   R S C
-inputs and outputs      P, Q when in a sliding-window sum, else P, Q, N in turn (N first if so named)  P Q N
+**Problems** (``problem: {shape: {dimensions, coefficients, data_spaces}, instance}``): the dimensions are given
+hwsim's names by the role they play in the data spaces' projections — not by their letters, so a GEMM written
+``A[M, K]·B[N, K] → Z[M, N]`` maps as well as Timeloop's conv (``C M R S N P Q``, with ``M`` → ``K``):
+
+======================  ====================================================================  ============
+indexes                 hwsim dimension                                                       in the conv
+======================  ====================================================================  ============
+weights and outputs     K                                                                     M
+weights and inputs      R, S when in a sliding-window sum, else C                             R S C
+inputs and outputs      P, Q when in a sliding-window sum, else P, Q, N in turn (N first if   P Q N
+                        so named)
 all three               G (groups)
-======================  ======================================  ============
+outputs only            the first of N Q P K G C S R the others leave free (the layer's
+                        operands then follow the projections: that dimension indexes the
+                        outputs only)
+======================  ====================================================================  ============
 
-The output data space is the one with ``read_write: true``; the others are ``Weights`` and
-``Inputs`` by name, else the first is the inputs and the second the weights. An input axis may
-be a sum ``[[R, dilation], [P, stride]]`` (a sliding window); coefficients come from the
-instance or their defaults. ``densities`` of a data space (a number, or ``{density: x}``) make
-that operand sparse. Precision is hwsim's default (8-bit operands, 24-bit partial sums).
+The output data space is the one with ``read_write: true``; the others are ``Weights`` and ``Inputs`` by name, else
+the first is the inputs and the second the weights. An input axis may be a sum ``[[R, dilation], [P, stride]]`` (a
+sliding window); coefficients come from the instance or their defaults. ``densities`` of a data space (a number,
+or ``{density: x}``) make that operand sparse. A fourth data space (a ``Bias``) is refused by name: hwsim's layers
+have three operands and a bias is none of them. :func:`timeloop_problem_names` gives the mapping of names
+(:class:`TimeloopNames`: ``dims`` Timeloop → hwsim dimension, ``spaces`` data space → operand, and the bounds), which
+constraints, keep/bypass lists and mappings (:mod:`hwsim.frontend.importers.timeloop_mapping`) are read with.
 
-**Architectures** (``architecture: {version: 0.4, nodes: [...]}`` with ``!Container``,
-``!Component`` and ``!Parallel`` nodes): components whose class names DRAM, an SRAM or buffer,
-or a register file become storage levels, outermost first (``depth`` words of ``width`` bits;
-``read_bandwidth``/``write_bandwidth`` in words of ``datawidth`` bits per cycle; ``n_banks``,
-``multiple_buffering: 2`` for double buffering); the parallel scratchpads of a ``!Parallel``
-become consecutive levels keeping their own operands. A container's ``spatial: {meshX, meshY}``
-is a fan-out (one hwsim axis per mesh direction) below the storage level above it. The MAC
-component (a class containing ``mac``) sets the precision (``multiplier_width``,
-``adder_width``). ``technology: 32nm`` and ``global_cycle_seconds`` set the node and clock.
-Constraints: ``dataspace: {keep, bypass}``; temporal ``factors`` (``X=1`` forbids a loop of X at
-that level, ``X=n`` pins it); spatial ``factors`` of 1 and ``split`` narrow an axis's dimensions.
-Loop ``permutation`` s are accepted and left to the mapper, which searches orders itself.
-Energies and areas come from hwsim's technology table (Accelergy's tables are not read).
+**Precision.** Timeloop's problems carry none: every element, partial sums included, occupies its storage level's
+``datawidth`` bits there. hwsim gives precision per operand, not per level, so an imported problem's operands and
+partial sums are all :data:`TIMELOOP_ELEMENT_BITS` (8) bits, and each imported level is restated in elements of that
+width: its capacity, word and bandwidth count the elements Timeloop counts (a 16-entry, 16-bit partial-sum scratchpad
+holds 16 partial sums: 16 "bytes" of 8-bit units), while its energies and area are priced from its real geometry
+(bits, rows, banks). hwsim's own workloads on an imported architecture then see Timeloop's capacities in elements of
+8 bits (their 24-bit partial sums take three).
 
-Anything else — other classes (networks, sparse metadata buffers), attribute expressions, v0.3
-``name[1..N]`` arrays, unknown constraint kinds — is reported: one :class:`SpecError` lists every
-unsupported construct with its path.
+**Architectures.** v0.4 (``architecture: {version: 0.4, nodes: [...]}``): ``!Container`` nodes (their
+``attributes`` inherited by every node after and below them, their ``spatial: {meshX, meshY}`` a fan-out),
+``!Component`` (its own ``spatial`` a fan-out above it), ``!Parallel`` (its branches become consecutive levels
+keeping disjoint data spaces), ``!Hierarchical``, and ``!Nothing`` (an empty branch: a Timeloop no-op). v0.3
+(``architecture: {version: 0.3, subtree: [{name, attributes, local, subtree}]}``, and the front end's processed
+input in that form): components ``name[a..b]`` are arrays; a component's instances are the product of the array
+sizes above it and its own; a fan-out is where the instance count grows (``meshX``: the instances along X, all of
+them if not given); the compute is innermost wherever it is listed; the front end's ``dummy_storage`` placeholders
+(``inter_C_spatial``) and storage bypassing every data space (v0.3's dummy buffers) are fan-out points, not levels.
+Constraints may also come as targets lists: ``architecture_constraints``, ``mapspace_constraints``, ``constraints``
+or ``mapspace.constraints`` with ``{target, type: temporal|spatial|dataspace|bypass|datatype, ...}``.
 
-YAML tags are read by a loader derived from ``yaml.SafeLoader`` that turns *any* ``!Tag`` node
-into plain data recording the tag (nothing is constructed from it), so the usual size and
-node-count limits of :mod:`hwsim.core.spec` apply.
+Components by ``class`` (``class/subclass``: a subclass naming a kind decides; ``storage`` alone is an SRAM):
+DRAM; an SRAM or buffer (``smartbuffer_SRAM``, ``smartbuffer_metadata``); a register file or register
+(``regfile``, ``smartbuffer_RF``, ``aladdin_register``, ``register``, ``reg*``); the compute (a class containing
+``mac``, or ``compute``). A storage level reads Timeloop's geometry as Timeloop's buffer model does: elements of
+``datawidth`` (``word_bits``; 16 if not given) bits, accessed ``block_size`` at a time (a vector: one hwsim word), a
+``width``-bit row (``memory_width``) holding ``cluster_size`` vectors (the block size is ``width`` / ``datawidth`` /
+``cluster_size`` unless given), ``depth`` (``memory_depth``) rows, or ``entries`` elements, or ``sizeKB``; no
+depth on a DRAM is unbounded. ``read_bandwidth``/``write_bandwidth`` are elements per cycle (``bandwidth``: half
+each); **a level with no bandwidth given is unlimited**, as in Timeloop. ``n_banks`` (2 if not given, as the front
+end sets it), ``multiple_buffering`` ≥ 2 (double buffering), ``n_rdwr_ports``/``nports``/``num_ports`` of 1 (one
+port shared by reads and writes), ``technology`` (the nearest one given, else the ``variables``'; a number ≤ 0,
+v0.3's -1, is none; DRAM's is not read), ``global_cycle_seconds`` (the clock). Metadata storage
+(``metadata_storage_*``, ``*_metadata`` classes) is accepted as the data storage it is part of: Timeloop uses it
+only under sparse optimizations, which are refused. The compute: ``multiplier_width`` (else ``datawidth``, else
+``width``) and ``adder_width`` price the MAC; its operand widths are at least :data:`TIMELOOP_ELEMENT_BITS`, so an
+imported problem runs one MAC per cycle as in Timeloop. Bookkeeping attributes (``has_power_gating``,
+``reduction_supported``, ``update_fifo_depth``, ``min_utilization``, ``allow_overbooking``, ``required_actions``,
+``enabled: true``…) are accepted; ``enabled: false`` drops the component, as Timeloop does.
+
+Attribute values and ``variables`` may be expressions (timeloopfe evaluates them as Python): numbers, names of
+variables and attributes in scope (a node's own, those it inherits, then the ``variables``), arithmetic,
+comparisons, ``x if c else y``, ``max min abs round int float len ceil floor log2 log sqrt``, and
+``spec.problem.instance`` when the problem is in the same mapping; anything else stays a string (``45nm``,
+``LPDDR4``), reported where a number is needed, with the names it does not know.
+
+Constraints (a component's ``constraints``, a container's ``constraints.spatial``, or targets):
+``dataspace: {keep, bypass}`` (only the kept ones when ``keep`` is given; ``keep_only``/``bypass_only``; ``*``);
+temporal ``factors``: ``X=1`` forbids a loop of X at that level, ``X=n`` pins it, ``X<=n``/``X>=n`` are read and not
+enforced (hwsim's mapper has no bound on a loop); ``factors_only`` (every other dimension 1); spatial
+``factors``, ``permutation`` and ``split``: with a split, the first ``split`` dimensions of the permutation run
+along X and the rest along Y, the permutation completed as timeloopfe completes it (dimensions fixed to 1, then
+those of bound 1, prepended; the others appended), dimensions fixed to 1 are not on the axis, and a dimension
+fixed to fill the axis (``M=16`` on 16) is its only one (a smaller fixed factor is allowed, not pinned);
+``maximize_dims`` fixes each group as timeloopfe's macro does (the divisors of the bounds filling most of the
+fan-out, earlier dimensions first; only allowed without the problem's bounds). Loop ``permutation`` s are read and
+left to the mapper. ``no_reuse``/``no_link_transfer`` with data spaces, ``sparse_optimizations``, networks, other
+classes and constraint types, unknown attributes and keys are refused: one :class:`SpecError` lists every problem
+with its path, value and what was expected.
+
+**Templates** (:func:`render_timeloop_template`; :func:`read_timeloop_yaml` renders any file holding ``{{`` or
+``{%``): Jinja2 with the given variables, ``include``, ``include_all``, ``cwd``, ``add_to_path``, ``path_exists``, as
+timeloopfe renders them (:mod:`hwsim.frontend.importers.timeloop_template`).
+
+YAML tags are read by a loader derived from ``yaml.SafeLoader`` that turns *any* ``!Tag`` node into plain data
+recording the tag (nothing is constructed from it), so the usual size and node-count limits of
+:mod:`hwsim.core.spec` apply.
 """
 
 from __future__ import annotations
@@ -663,6 +717,9 @@ def _factors(state: _Arch, path: str, value: Any) -> dict[str, tuple[str, int]]:
 
 def _iteration_factors(state: _Arch, path: str, c: dict[str, Any]) -> dict[str, tuple[str, int]]:
     """A temporal or spatial constraint's factors, ``factors_only`` (every other dimension 1) included."""
+    for key in ("no_reuse", "no_link_transfer"):
+        if c.get(key):
+            state.problems.add(f"{path}.{key}", c[key], "expected no data spaces (hwsim always reuses and forwards data)")
     factors = _factors(state, f"{path}.factors", c["factors"]) if "factors" in c else {}
     if "factors_only" in c:
         only = _factors(state, f"{path}.factors_only", c["factors_only"]) if c["factors_only"] else {}
@@ -774,7 +831,7 @@ def _flatten_v4(state: _Arch, path: str, nodes: Any, scope: _Scope, group: int |
 def _one_v4(state: _Arch, where: str, node: Any, scope: _Scope, group: int | None, out: list[_Node]) -> _Scope:
     tag = node.get(TAG) if isinstance(node, dict) else None
     if tag == "!Component":
-        _unknown_keys(state.problems, where, node, _COMPONENT_KEYS | {"sparse_optimizations"})
+        _unknown_keys(state.problems, where, node, _COMPONENT_KEYS)
         if node.get("enabled") is False:
             return scope  # a disabled component is not in Timeloop's tree
         name = node.get("name")
@@ -1203,6 +1260,10 @@ def timeloop_architecture(data: Any, source: str = "<timeloop>", names: Timeloop
         _flatten_v3(state, "architecture.subtree", top["subtree"], root, 1, None, nodes, counts)
     else:
         problems.add("architecture", sorted(map(str, top)), "expected nodes (v0.4) or subtree (v0.3)")
+    if data.get("sparse_optimizations"):
+        problems.add("sparse_optimizations", sorted(map(str, data["sparse_optimizations"])) if isinstance(
+            data["sparse_optimizations"], dict) else data["sparse_optimizations"],
+            "expected no sparse optimizations (hwsim's sparsity is the problem's densities and its own formats)")  # fmt: skip
     targets = _targets(state, data)
     for node in nodes:
         extra = targets.pop(node.name, None) or targets.pop(f"inter_{node.name}_spatial", None)
