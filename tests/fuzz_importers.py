@@ -104,6 +104,41 @@ TIMELOOP_ARCH = """architecture:
     attributes: {multiplier_width: 8, adder_width: 16}
 """
 
+# A v0.3 tree (arrays, meshX, a dummy buffer), variables and expressions, and constraint targets.
+TIMELOOP_ARCH_V03 = """
+variables: {version: 0.4, W: 8, DEPTH: W * 2 ** 8}
+problem:
+  shape:
+    name: conv1d
+    dimensions: [K, R, P]
+    data_spaces:
+    - {name: Weights, projection: [[[K]], [[R]]]}
+    - {name: Inputs, projection: [[[R], [P]]]}
+    - {name: Outputs, projection: [[[K]], [[P]]], read_write: true}
+  instance: {K: 8, R: 3, P: 16}
+architecture:
+  version: 0.3
+  subtree:
+  - name: system
+    attributes: {technology: 40nm, datawidth: W}
+    local:
+    - {name: DRAM, class: DRAM, attributes: {width: 64, word_bits: W}}
+    - {name: glb, class: storage, subclass: smartbuffer_SRAM, attributes: {memory_depth: DEPTH, memory_width: "max(W * 8, 64)", n_banks: 2}}
+    - {name: "dummy[0..3]", class: regfile, attributes: {depth: 1, width: W, meshX: 4}}
+    subtree:
+    - name: PE[0..7]
+      local:
+      - {name: rf, class: regfile, attributes: {depth: 16, width: W * 2, block_size: 2, meshX: 4, technology: -1}}
+      - {name: mac, class: intmac, attributes: {multiplier_width: W, meshX: 4}}
+architecture_constraints:
+  targets:
+  - {target: dummy, type: bypass, bypass: [Weights, Inputs, Outputs]}
+  - {target: glb, type: spatial, factors: R=1 P=1, permutation: KRP, split: 1}
+  - {target: dummy, type: spatial, factors: K<=2, permutation: PK R, split: 0}
+  - {target: rf, type: temporal, factors: K=1 R=3, permutation: RPK}
+  - {target: rf, type: datatype, keep: [Weights, Outputs], bypass: [Inputs]}
+"""
+
 # ------------------------------------------------------------------------------------ text mutation
 
 _TOKENS = ["-1", "0", "1e99", "nan", "inf", "abc", "", "2**70", "99999999999999999999", "0.5", "🙂", "[", "{", "!", ":", ",", "&a", "*a",
@@ -179,7 +214,8 @@ def load_timeloop_data(data: Any) -> str:
 def timeloop_seed_dicts() -> list[Any]:
     from hwsim.frontend.importers.timeloop import parse_timeloop_yaml
 
-    return [parse_timeloop_yaml(TIMELOOP_PROBLEM, "p.yaml"), parse_timeloop_yaml(TIMELOOP_ARCH, "a.yaml")]
+    return [parse_timeloop_yaml(TIMELOOP_PROBLEM, "p.yaml"), parse_timeloop_yaml(TIMELOOP_ARCH, "a.yaml"),
+            parse_timeloop_yaml(TIMELOOP_ARCH_V03, "v03.yaml")]
 
 
 # ------------------------------------------------------------------------------------------------ ONNX
@@ -343,6 +379,7 @@ __all__ = [
     "SCALESIM_CONV",
     "SCALESIM_GEMM",
     "TIMELOOP_ARCH",
+    "TIMELOOP_ARCH_V03",
     "TIMELOOP_PROBLEM",
     "constrained_mapping",
     "load_onnx_bytes",

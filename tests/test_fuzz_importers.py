@@ -13,6 +13,7 @@ from tests.fuzz_importers import (
     SCALESIM_CONV,
     SCALESIM_GEMM,
     TIMELOOP_ARCH,
+    TIMELOOP_ARCH_V03,
     TIMELOOP_PROBLEM,
     constrained_mapping,
     load_onnx_bytes,
@@ -35,6 +36,7 @@ def test_seeds_are_valid() -> None:
     assert load_scalesim_cfg(SCALESIM_CFG) == "ok"
     assert load_scalesim_topology(SCALESIM_CONV) == "ok" and load_scalesim_topology(SCALESIM_GEMM) == "ok"
     assert load_timeloop_text(TIMELOOP_PROBLEM) == "ok" and load_timeloop_text(TIMELOOP_ARCH) == "ok"
+    assert load_timeloop_text(TIMELOOP_ARCH_V03) == "ok"
 
 
 @FAST
@@ -50,7 +52,7 @@ def test_scalesim_topology_text(text: str) -> None:
 
 
 @FAST
-@given(st.sampled_from([TIMELOOP_PROBLEM, TIMELOOP_ARCH]).flatmap(mutated_text))
+@given(st.sampled_from([TIMELOOP_PROBLEM, TIMELOOP_ARCH, TIMELOOP_ARCH_V03]).flatmap(mutated_text))
 def test_timeloop_text(text: str) -> None:
     assert load_timeloop_text(text) in OK
 
