@@ -6,6 +6,7 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -106,17 +107,13 @@ def run_search_command(args: argparse.Namespace) -> str:
         problems += e.problems
     if problems or base is None or network is None or space is None:
         raise SpecError("hwsim search", problems)
-    from dataclasses import replace
-
-    from hwsim.explore.search import base_area_mm2, resource_limits
+    from hwsim.explore.search import EXECUTIONS, PRUNE_SPARSITY, SUPPORT, base_area_mm2, resource_limits, streams_for
 
     limits, origin = resource_limits(base, space.constraints, given, args.same_resources, args.no_resource_limit)
     if "max_proxy" not in limits:
         limits["max_proxy"], origin["max_proxy"] = DEFAULT_MAX_PROXY, "the default; --max-proxy sets another"
     base_area = base_area_mm2(base)
     space = replace(space, constraints=limits, bits_per=args.bits_per or space.bits_per)
-    from hwsim.explore.search import EXECUTIONS, PRUNE_SPARSITY, SUPPORT, streams_for
-
     if args.prune:
         space = replace(space, sparsity=space.sparsity or PRUNE_SPARSITY, support=space.support or SUPPORT)
 
@@ -251,8 +248,6 @@ def _storage_error(e: BaseException) -> bool:
 
 def _rtl_space(space: Any, base: dict[str, Any]) -> tuple[Any, Any]:
     """The space restricted to what the RTL generator builds, and the per-design check (its refusals)."""
-    from dataclasses import replace
-
     from hwsim.explore.variants import build_point
     from hwsim.rtl.config import rtl_config
 

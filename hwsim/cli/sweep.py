@@ -46,10 +46,9 @@ def run_sweep_command(args: argparse.Namespace) -> str:
         problems.append(Problem("--set", None, "expected at least one PATH=V1,V2,... such as array.rows=8,16,32"))
     if args.random is not None and args.random < 1:
         problems.append(Problem("--random", args.random, "expected a positive number of points"))
-    if args.samples is not None and args.samples < 1:
-        problems.append(Problem("--samples", args.samples, "expected a positive integer"))
-    if args.workers is not None and args.workers < 1:
-        problems.append(Problem("--workers", args.workers, "expected a positive integer"))
+    for name in ("samples", "workers"):  # each may be left out (a default)
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            problems.append(Problem(f"--{name}", getattr(args, name), "expected a positive integer"))
     if not str(args.table).lower().endswith((".parquet", ".csv", ".jsonl")):
         problems.append(Problem("--out", args.table, "expected a .parquet, .csv or .jsonl file"))
     settings: dict[str, list[Any]] = {}

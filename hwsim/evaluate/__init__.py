@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from itertools import repeat
 from typing import Any
 
 import pandas as pd
@@ -275,10 +276,6 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in d.items()}
 
 
-def _map_key(args: tuple[Layer, Architecture, MapperOptions]) -> CostReport:
-    return map_layer(*args)
-
-
 def _workers(requested: int | None, jobs: int, options: MapperOptions) -> int:
     if requested is not None:
         return max(1, min(requested, jobs))
@@ -330,19 +327,19 @@ def evaluate_network(
         """Map the layers on ``arch`` less the state ``placed`` on chip; cost every node."""
         mapped_on = reserve_states(arch, network, placed)
         cache: dict[Layer, CostReport] = {}
-        jobs = [(unique[k], mapped_on, options) for k in keys]
         if n_workers > 1:
             ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
             with ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
-                for k, (key, report) in enumerate(zip(keys, pool.map(_map_key, jobs), strict=True)):
+                mapped = pool.map(map_layer, unique.values(), repeat(mapped_on), repeat(options))
+                for k, (key, report) in enumerate(zip(keys, mapped, strict=True)):
                     cache[key] = report
                     if progress:
                         progress(k, len(keys), unique[key].name)
         else:
-            for k, (key, job) in enumerate(zip(keys, jobs, strict=True)):
+            for k, key in enumerate(keys):
                 if progress:
-                    progress(k, len(keys), job[0].name)
-                cache[key] = _map_key(job)
+                    progress(k, len(keys), unique[key].name)
+                cache[key] = map_layer(unique[key], mapped_on, options)
         own = {op.name: evaluate_mapping(op, mapped_on, fixed[op.name], check=check_mappings)
                for op in ops if isinstance(op, Layer) and op.name in fixed}  # fmt: skip
         placement = tuple(placed.items())

@@ -283,8 +283,7 @@ def streams_for(workload: str, network: Network) -> dict[str, Network]:
 
 def _network_variant(ctx: Context, params: dict[str, Any]) -> Network:
     net = ctx.base_network(params)
-    st = stages(net)
-    widths = {s: float(params.get(f"width.{s}", 1.0)) for s in st}
+    widths = {s: float(params.get(f"width.{s}", 1.0)) for s in stages(net)}
     if any(w != 1.0 for w in widths.values()):
         net = scale_widths(net, widths)
     per_layer: dict[str, tuple[int, int]] = {}
@@ -940,8 +939,7 @@ def export_winner(ctx: Context, params: dict[str, Any], directory: str) -> dict[
     network = _network_variant(ctx, params)
     options = dataclasses.replace(ctx.options, **point.mapper)
     report = evaluate_network_cached(point.arch, network, options, ctx.cache)
-    arch = point.arch
-    mappings = mappings_to_dict(arch, {r.layer: r.mapping for r in report.reports if r.mapping is not None})
+    mappings = mappings_to_dict(point.arch, {r.layer: r.mapping for r in report.reports if r.mapping is not None})
     write_text_atomic(d / "mappings.yaml", "# Per layer: temporal loops (outer→inner) by level, spatial unrolling by axis.\n"
                       + yaml.safe_dump({"arch": spec["name"], "dataflow": point.mapper.get("dataflow", "any"), "layers": mappings},
                                        sort_keys=False))  # fmt: skip

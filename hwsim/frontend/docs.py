@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from hwsim.core.arch import architecture_from_dict
+from hwsim.core.spec import recording
 from hwsim.core.workload import DIMS
 
 __all__ = ["ARCH_DESCRIPTIONS", "WORKLOAD_DESCRIPTIONS", "arch_fields", "spec_reference", "workload_fields"]
@@ -147,8 +148,6 @@ def _merge(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def arch_fields() -> dict[str, dict[str, Any]]:
     """Every field the architecture validator reads, over the presets and an example of the conditional fields."""
-    from hwsim.core.spec import recording
-
     files = importlib.resources.files("hwsim.accelerators")
     docs = [yaml.safe_load(f.read_text(encoding="utf-8")) for f in sorted(files.iterdir(), key=lambda f: f.name) if f.name.endswith(".yaml")]
     with recording() as rec:
@@ -159,7 +158,6 @@ def arch_fields() -> dict[str, dict[str, Any]]:
 
 def workload_fields() -> tuple[dict[str, dict[str, Any]], dict[str, tuple[list[str], list[str]]]]:
     """The workload validator's fields, and per layer type its required and optional shape fields."""
-    from hwsim.core.spec import recording
     from hwsim.frontend import network_spec as ns
 
     example = {"name": "example", "precision": {"weights": 8, "inputs": 8, "psum": 24},
