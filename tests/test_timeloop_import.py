@@ -19,6 +19,7 @@ from hwsim.frontend.importers.timeloop import (
     timeloop_problem,
     timeloop_problem_names,
 )
+from hwsim.frontend.importers.timeloop_expressions import Scope
 from hwsim.frontend.presets import load_arch, load_workload
 from hwsim.mapper import MapperOptions
 
@@ -359,3 +360,15 @@ architecture:
     assert (buf.keeps, buf.temporal_dims, buf.fixed_factors) == (("weights", "outputs"), ("N", "G", "K", "P", "Q", "R", "S"), (("P", 2),))
     with pytest.raises(SpecError, match=r"constraints.dataspace.bypass: expected data spaces of the problem \(Weights, Inputs, Outputs\), not \['A'\]"):
         timeloop_architecture(parse_timeloop_yaml(text, "a.yaml"), "a.yaml")
+
+
+def test_attribute_expressions_evaluate_only_arithmetic() -> None:
+    """Variables, inherited names, arithmetic and the listed functions evaluate; anything else (calls, dunders, huge
+    powers, string arithmetic, unknown names) stays the string it was, as timeloopfe leaves what it cannot evaluate."""
+    root = Scope({"W": 8, "D": "W * 2"}, variables=True)
+    node = Scope({"width": "max(D, 12) * 2", "depth": "width // 4 if width > 16 else 1", "type": "LPDDR4", "t": "45nm"}, root)
+    assert [node.get(k) for k in ("width", "depth", "type", "t")] == [32, 8, "LPDDR4", "45nm"]
+    assert node.attr("W") is None and node.var("W") == 8  # variables are not attributes
+    for text in ("'x' * 10**9", "9**9**9", "__import__('os')", "W.__class__", "open('f')", "nope + 1", "[1] * 10**9"):
+        assert Scope({"v": text}, root).get("v") == text
+    assert Scope({}, root).unknown("nope * W + other") == ["nope", "other"]

@@ -72,7 +72,8 @@ Attribute values and ``variables`` may be expressions (timeloopfe evaluates them
 variables and attributes in scope (a node's own, those it inherits, then the ``variables``), arithmetic,
 comparisons, ``x if c else y``, ``max min abs round int float len ceil floor log2 log sqrt``, and
 ``spec.problem.instance`` when the problem is in the same mapping; anything else stays a string (``45nm``,
-``LPDDR4``), reported where a number is needed, with the names it does not know.
+``LPDDR4``), reported where a number is needed, with the names it does not know
+(:mod:`hwsim.frontend.importers.timeloop_expressions`).
 
 Constraints (a component's ``constraints``, a container's ``constraints.spatial``, or targets):
 ``dataspace: {keep, bypass}`` (only the kept ones when ``keep`` is given; ``keep_only``/``bypass_only``; ``*``);
@@ -99,9 +100,7 @@ recording the tag (nothing is constructed from it), so the usual size and node-c
 
 from __future__ import annotations
 
-import ast
 import math
-import operator
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -113,6 +112,7 @@ from hwsim.core.arch import Architecture, architecture_from_dict
 from hwsim.core.errors import Problem, Problems, SpecError
 from hwsim.core.spec import MAX_NUMBER, parse_yaml, read_spec_text
 from hwsim.core.workload import DIMS, OPERANDS, Layer, Network, conv2d
+from hwsim.frontend.importers.timeloop_expressions import Scope
 from hwsim.frontend.importers.timeloop_template import looks_templated, render_template
 
 __all__ = ["TimeloopNames", "load_timeloop", "parse_timeloop_yaml", "read_timeloop_yaml", "render_timeloop_template",
@@ -464,146 +464,6 @@ def _layer(shape: _Shape) -> Layer:
     return layer
 
 
-# --------------------------------------------------------------------------------------------- expressions
-
-_FUNCTIONS: dict[str, Any] = {"max": max, "min": min, "abs": abs, "round": round, "int": int, "float": float, "len": len,
-                              "ceil": math.ceil, "floor": math.floor, "log2": math.log2, "log": math.log, "sqrt": math.sqrt}  # fmt: skip
-_BINARY: dict[type, Any] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-                            ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}  # fmt: skip
-_COMPARE: dict[type, Any] = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-                             ast.Gt: operator.gt, ast.GtE: operator.ge}  # fmt: skip
-MAX_EXPRESSION_CHARS = 1000
-
-
-class _Unresolved(Exception):
-    """An expression names something that is not a variable or attribute in scope."""
-
-
-def _evaluate(text: str, lookup: Any) -> Any:
-    """A Timeloop attribute expression (Python arithmetic over variables, as timeloopfe evaluates them), restricted to
-    numbers, names, arithmetic, comparisons, conditionals and a few functions (max, min, ceil, floor, log2, len ...)."""
-    if len(text) > MAX_EXPRESSION_CHARS:
-        raise ValueError("expression too long")
-    return _eval(ast.parse(text.strip(), mode="eval").body, lookup)
-
-
-def _eval(node: ast.AST, lookup: Any) -> Any:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
-        return node.value
-    if isinstance(node, ast.Name):
-        return lookup(node.id)
-    if isinstance(node, ast.Attribute):
-        base = _eval(node.value, lookup)
-        if isinstance(base, dict) and node.attr in base:
-            return base[node.attr]
-        raise _Unresolved(node.attr)
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return [_eval(e, lookup) for e in node.elts]
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
-        v = _eval(node.operand, lookup)
-        return -v if isinstance(node.op, ast.USub) else +v if isinstance(node.op, ast.UAdd) else not v
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        a, b = _eval(node.left, lookup), _eval(node.right, lookup)
-        if not all(isinstance(v, (int, float)) for v in (a, b)):
-            raise ValueError("arithmetic on numbers only")
-        if isinstance(node.op, ast.Pow) and (not isinstance(b, (int, float)) or abs(b) > 64 or abs(a) > MAX_NUMBER):
-            raise ValueError("exponent too large")
-        out = _BINARY[type(node.op)](a, b)
-        if isinstance(out, (int, float)) and not isinstance(out, bool) and abs(out) > 1e30:
-            raise ValueError("number too large")
-        return out
-    if isinstance(node, ast.BoolOp):
-        values = [_eval(v, lookup) for v in node.values]
-        return all(values) if isinstance(node.op, ast.And) else any(values)
-    if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
-        left = _eval(node.left, lookup)
-        for op, right_node in zip(node.ops, node.comparators, strict=True):
-            right = _eval(right_node, lookup)
-            if not _COMPARE[type(op)](left, right):
-                return False
-            left = right
-        return True
-    if isinstance(node, ast.IfExp):
-        return _eval(node.body, lookup) if _eval(node.test, lookup) else _eval(node.orelse, lookup)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS and not node.keywords:
-        return _FUNCTIONS[node.func.id](*[_eval(a, lookup) for a in node.args])
-    raise ValueError(f"unsupported syntax {type(node).__name__}")
-
-
-def _names_in(text: str) -> list[str]:
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
-        return []
-    return sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in _FUNCTIONS})
-
-
-class _Scope:
-    """Attributes (or variables) of one node over those it inherits: string values are expressions, evaluated on
-    first use with every name in scope; one that does not evaluate (``45nm``, ``LPDDR4``) stays a string."""
-
-    def __init__(self, raw: dict[str, Any], parent: _Scope | None = None, variables: bool = False):
-        self.raw = {str(k).replace("-", "_"): v for k, v in raw.items()}
-        self.parent = parent
-        self.variables = variables
-        self.done: dict[str, Any] = {}
-        self.busy: set[str] = set()
-
-    def get(self, name: str, attribute: bool = False) -> Any:
-        """``name``'s value here or above (``attribute``: not from the variables); KeyError if none."""
-        if name in self.raw and name not in self.busy and not (attribute and self.variables):
-            if name not in self.done:
-                self.busy.add(name)  # an attribute naming itself means the inherited one
-                try:
-                    self.done[name] = self.value(self.raw[name])
-                finally:
-                    self.busy.discard(name)
-            return self.done[name]
-        if self.parent is not None:
-            return self.parent.get(name, attribute)
-        raise KeyError(name)
-
-    def attr(self, *names: str) -> Any:
-        """The first of ``names`` that is an attribute of this node or one it inherits from, else None."""
-        for n in names:
-            try:
-                return self.get(n, attribute=True)
-            except KeyError:
-                continue
-        return None
-
-    def var(self, name: str) -> Any:
-        """``name``'s value as a variable or attribute in scope, else None."""
-        try:
-            return self.get(name)
-        except KeyError:
-            return None
-
-    def value(self, v: Any) -> Any:
-        if not isinstance(v, str):
-            return v
-
-        def lookup(name: str) -> Any:
-            try:
-                return self.get(name)
-            except KeyError:
-                raise _Unresolved(name) from None
-
-        try:
-            return _evaluate(v, lookup)
-        except (SyntaxError, _Unresolved, ValueError, TypeError, ArithmeticError, RecursionError, AttributeError):
-            return v
-
-    def unknown(self, text: str) -> list[str]:
-        out = []
-        for n in _names_in(text):
-            try:
-                self.get(n)
-            except KeyError:
-                out.append(n)
-        return out
-
-
 # --------------------------------------------------------------------------------------------- architectures
 
 _STORAGE_ATTRS = {"depth", "width", "datawidth", "n_banks", "read_bandwidth", "write_bandwidth", "multiple_buffering", "type",
@@ -629,7 +489,7 @@ class _Node:
     kind: str  # "storage" | "compute" | "fanout"
     path: str
     name: str
-    scope: _Scope
+    scope: Scope
     cls: str = ""
     constraints: dict[str, Any] = field(default_factory=dict)
     cpath: str = ""  # where the constraints were given (for messages)
@@ -641,7 +501,7 @@ class _Node:
 class _Arch:
     """State while reading an architecture: the problem's names, the hwsim spec being built and the problems found."""
 
-    def __init__(self, problems: Problems, names: TimeloopNames, variables: _Scope):
+    def __init__(self, problems: Problems, names: TimeloopNames, variables: Scope):
         self.problems = problems
         self.names = names
         self.variables = variables
@@ -654,7 +514,7 @@ class _Arch:
         self.name: str | None = None
         self.groups = 0
 
-    def number(self, path: str, value: Any, minimum: float = 0, integer: bool = True, scope: _Scope | None = None) -> Any:
+    def number(self, path: str, value: Any, minimum: float = 0, integer: bool = True, scope: Scope | None = None) -> Any:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and minimum <= value <= MAX_NUMBER
         if ok and integer and value != int(value):
             ok = False
@@ -676,7 +536,7 @@ class _Arch:
         else:
             self.node_nm = float(m.group(1))
 
-    def clock(self, path: str, scope: _Scope) -> None:
+    def clock(self, path: str, scope: Scope) -> None:
         v = scope.attr("global_cycle_seconds")
         if v is None:
             v, path = self.variables.var("global_cycle_seconds"), "variables"
@@ -819,7 +679,7 @@ def _attributes(state: _Arch, path: str, node: dict[str, Any]) -> dict[str, Any]
     return attrs
 
 
-def _flatten_v4(state: _Arch, path: str, nodes: Any, scope: _Scope, group: int | None, out: list[_Node]) -> None:
+def _flatten_v4(state: _Arch, path: str, nodes: Any, scope: Scope, group: int | None, out: list[_Node]) -> None:
     """A v0.4 node list: each node is inside the containers before it (their attributes and fan-outs apply to it)."""
     if not isinstance(nodes, list):
         state.problems.add(path, nodes, "expected a list of !Container, !Component, !Parallel and !Nothing nodes")
@@ -828,7 +688,7 @@ def _flatten_v4(state: _Arch, path: str, nodes: Any, scope: _Scope, group: int |
         scope = _one_v4(state, f"{path}[{i}]", node, scope, group, out)
 
 
-def _one_v4(state: _Arch, where: str, node: Any, scope: _Scope, group: int | None, out: list[_Node]) -> _Scope:
+def _one_v4(state: _Arch, where: str, node: Any, scope: Scope, group: int | None, out: list[_Node]) -> Scope:
     tag = node.get(TAG) if isinstance(node, dict) else None
     if tag == "!Component":
         _unknown_keys(state.problems, where, node, _COMPONENT_KEYS)
@@ -839,7 +699,7 @@ def _one_v4(state: _Arch, where: str, node: Any, scope: _Scope, group: int | Non
             state.problems.add(f"{where}.name", name, "expected a plain component name (arrays name[0..N-1] are v0.3 syntax)")
             return scope
         own = _attributes(state, where, node)
-        here = _Scope(own, scope)
+        here = Scope(own, scope)
         if node.get("spatial") is not None:
             out.append(_Node("fanout", where, name, here, mesh=node["spatial"], group=group,
                              constraints=_constraints(state, where, node, {"spatial", "temporal", "dataspace"}),
@@ -853,7 +713,7 @@ def _one_v4(state: _Arch, where: str, node: Any, scope: _Scope, group: int | Non
         if node.get("networks"):
             state.problems.add(f"{where}.networks", node["networks"], "expected no networks (hwsim does not model "
                                                                       "Timeloop's network components)")  # fmt: skip
-        inner = _Scope(_attributes(state, where, node), scope)
+        inner = Scope(_attributes(state, where, node), scope)
         if state.name is None and isinstance(node.get("name"), str):
             state.name = node["name"]
         constraints = _constraints(state, where, node, {"spatial"})
@@ -898,7 +758,7 @@ def _array(name: Any) -> tuple[str, int] | None:
     return (m.group(1), hi - lo + 1) if hi >= lo else None
 
 
-def _flatten_v3(state: _Arch, path: str, subtrees: Any, scope: _Scope, count: int, array: str | None,
+def _flatten_v3(state: _Arch, path: str, subtrees: Any, scope: Scope, count: int, array: str | None,
                 out: list[_Node], counts: list[tuple[int, Any, str | None]]) -> None:  # fmt: skip
     """A v0.3 tree (``subtree``/``local``, ``name[0..N-1]`` arrays): its components outermost first, each with its
     instance count (the product of the array sizes above it and its own) and the array it is in."""
@@ -918,7 +778,7 @@ def _flatten_v3(state: _Arch, path: str, subtrees: Any, scope: _Scope, count: in
         base, n = parsed
         if state.name is None:
             state.name = re.sub(r"_top_level$", "", base)
-        inner = _Scope(_attributes(state, where, st), scope)
+        inner = Scope(_attributes(state, where, st), scope)
         here_array = base if n > 1 else array
         locals_ = st.get("local") or []
         if not isinstance(locals_, list):
@@ -938,7 +798,7 @@ def _flatten_v3(state: _Arch, path: str, subtrees: Any, scope: _Scope, count: in
                 continue
             cname, cn = cparsed
             own = _attributes(state, cwhere, comp)
-            node = _Node("component", cwhere, cname, _Scope(own, inner), cls=_class(comp), own=own)
+            node = _Node("component", cwhere, cname, Scope(own, inner), cls=_class(comp), own=own)
             out.append(node)
             counts.append((count * n * cn, node.scope.attr("meshX"), cname if cn > 1 else here_array))
         _flatten_v3(state, f"{where}.subtree", st.get("subtree") or [], inner, count * n, here_array, out, counts)
@@ -989,7 +849,7 @@ def _kind(cls: str) -> str | None:
     return None
 
 
-def _axis_dims(state: _Arch, path: str, spatial: Any, mesh: str, size: int, scope: _Scope) -> list[str]:
+def _axis_dims(state: _Arch, path: str, spatial: Any, mesh: str, size: int, scope: Scope) -> list[str]:
     """The hwsim dimensions the fan-out along ``mesh`` may unroll: with a ``split``, the first ``split`` dimensions of the
     permutation run along X and the rest along Y, the permutation completed as Timeloop's front end completes it
     (dimensions fixed to 1, then those of bound 1, prepended; the others appended); dimensions fixed to 1 are out; a
@@ -1177,9 +1037,9 @@ def _compute(state: _Arch, node: _Node) -> None:
     state.mac = {"weight_bits": mult or 8, "input_bits": mult or 8, "accumulator_bits": acc or max(2 * (mult or 8), 24)}
 
 
-def _technology(scope: _Scope) -> Any:
+def _technology(scope: Scope) -> Any:
     """The nearest technology given for a node (a number of at most 0, v0.3 files' -1, means not given there)."""
-    at: _Scope | None = scope
+    at: Scope | None = scope
     while at is not None and not at.variables:
         if "technology" in at.raw:
             tech = at.value(at.raw["technology"])
@@ -1242,7 +1102,7 @@ def timeloop_architecture(data: Any, source: str = "<timeloop>", names: Timeloop
     if not isinstance(variables, dict):
         problems.add("variables", variables, "expected a mapping of variable names to values or expressions")
         variables = {}
-    root = _Scope({k: v for k, v in variables.items() if k != "version"}, variables=True)
+    root = Scope({k: v for k, v in variables.items() if k != "version"}, variables=True)
     if isinstance(data.get("problem"), dict) and isinstance(data["problem"].get("instance"), dict):
         root.raw.setdefault("spec", {"problem": {"instance": data["problem"]["instance"]}})
         root.done.setdefault("spec", root.raw["spec"])
