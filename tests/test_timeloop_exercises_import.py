@@ -317,7 +317,22 @@ def test_v03_errors_list_every_problem() -> None:
     assert str(info.value) == (
         "v03.yaml: 3 problems\n"
         "- architecture.subtree[0].local[1]: expected a whole multiple of the 1 instances (meshX 1) above it, not 'buf: 3 instances, meshX 2'\n"
-        "- architecture_constraints.targets[0].target: expected a component of the architecture (DRAM, buf, mac), not 'nobody'\n"
+        "- architecture_constraints.targets[0].target: expected a component or container of the architecture (DRAM, buf, mac), not 'nobody'\n"
         "- architecture_constraints.targets[1].type: expected temporal, spatial, dataspace or bypass (other constraint types are not "
         "supported by hwsim's importer), not 'utilization'"
     )
+
+
+def test_constraint_targets_reach_containers_and_components() -> None:
+    """A constraints file naming a v0.4 container (``PE``, or its placeholder ``inter_PE_spatial``) constrains its
+    fan-out; one naming a component constrains that level (exercise 04: C alone across the 16 PEs, no C loop in the
+    register file, Weights bypassing the global buffer)."""
+    root = ISPASS / "timeloop" / "04-model-conv1d+oc-3levelspatial"
+    base = {**read_timeloop_yaml(root / "arch" / "3levelspatial.arch.yaml"), **read_timeloop_yaml(root / "prob" / "conv1d+oc+ic.prob.yaml")}
+    for target in ("PE", "inter_PE_spatial"):
+        constraints = {"targets": [{"target": target, "type": "spatial", "factors": "K=1 R=1 P=1"},
+                                   {"target": "RegisterFile", "type": "temporal", "factors": "C=1"},
+                                   {"target": "GlobalBuffer", "type": "bypass", "bypass": ["Weights"]}]}  # fmt: skip
+        arch = timeloop_architecture({**base, "mapspace_constraints": constraints}, "04")
+        assert [(a.name, a.size, a.dims) for a in arch.axes] == [("PE", 16, ("C",))]
+        assert "C" not in (arch.levels[2].temporal_dims or ()) and arch.levels[1].keeps == ("inputs", "outputs")

@@ -1083,6 +1083,24 @@ def _build(state: _Arch, nodes: list[_Node]) -> None:
             state.problems.add(f"!Parallel #{g}", kept, "expected parallel storage keeping disjoint data spaces")
 
 
+def _attach(state: _Arch, nodes: list[_Node], targets: dict[str, dict[str, Any]]) -> None:
+    """Constraints given as targets onto the tree: a spatial one onto the fan-out of that container (or below that
+    level: its placeholder ``inter_<container>_spatial`` or a v0.3 level), the others onto the component."""
+    for name, extra in targets.items():
+        path = extra.pop("__path__")
+        comps = [n for n in nodes if n.kind == "component" and n.name == name]
+        fans = [n for n in nodes if n.kind == "fanout" and name in (n.name, f"inter_{n.name}_spatial")]
+        if not comps and not fans:
+            have = ", ".join(dict.fromkeys(n.name for n in nodes))
+            state.problems.add(f"{path}.target", name, f"expected a component or container of the architecture ({have})")
+            continue
+        for kind, c in extra.items():
+            node = (fans or comps)[0] if kind == "spatial" else comps[0] if comps else None
+            if node is not None:  # a container's temporal or dataspace constraint: its placeholder's, a no-op
+                node.cpath = path
+                _merge_constraints(node.constraints, {kind: c})
+
+
 def timeloop_architecture(data: Any, source: str = "<timeloop>", names: TimeloopNames | None = None) -> Architecture:
     """A Timeloop architecture (v0.4 ``nodes`` tree, v0.3 ``subtree`` tree, or the front end's processed input) as an
     :class:`Architecture` (see the module documentation).
@@ -1124,14 +1142,7 @@ def timeloop_architecture(data: Any, source: str = "<timeloop>", names: Timeloop
         problems.add("sparse_optimizations", sorted(map(str, data["sparse_optimizations"])) if isinstance(
             data["sparse_optimizations"], dict) else data["sparse_optimizations"],
             "expected no sparse optimizations (hwsim's sparsity is the problem's densities and its own formats)")  # fmt: skip
-    targets = _targets(state, data)
-    for node in nodes:
-        extra = targets.pop(node.name, None) or targets.pop(f"inter_{node.name}_spatial", None)
-        if extra is not None:
-            node.cpath = extra.pop("__path__")
-            _merge_constraints(node.constraints, extra)
-    for name, extra in targets.items():
-        problems.add(extra["__path__"] + ".target", name, f"expected a component of the architecture ({', '.join(n.name for n in nodes if n.kind != 'fanout')})")
+    _attach(state, nodes, _targets(state, data))
     if "subtree" in top:  # v0.3 lists compute among the storage; it is always innermost
         order = sorted(range(len(nodes)), key=lambda i: _kind(nodes[i].cls) == "mac")
         nodes = _fanouts_v3(state, [nodes[i] for i in order], [counts[i] for i in order])
