@@ -89,7 +89,7 @@ def scale_widths(network: Network, multipliers: dict[str, float]) -> Network:
                 c = d["C"]
                 if src and in_old:
                     if op.kind == "fc" or d["C"] * d["G"] != in_old:
-                        c = round(d["C"] * in_new / in_old) if in_old else d["C"]  # flattened features scale with channels
+                        c = round(d["C"] * in_new / in_old)  # flattened features scale with channels
                     else:
                         c = in_new // d["G"]
                 dims = {**d, "K": k, "C": max(1, c)}

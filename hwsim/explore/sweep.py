@@ -250,8 +250,7 @@ def run_sweep(
     keys = [point_key(base, net_id, opts, pt) for pt in points]
     store = Journal(journal) if journal is not None else None
     done = set(store.rows) if store else set()
-    todo = [(k, base, pt, network, opts) for k, pt in zip(keys, points, strict=True) if k not in done]
-    todo = list({t[0]: t for t in todo}.values())  # identical points once
+    todo = list({k: (k, base, pt, network, opts) for k, pt in zip(keys, points, strict=True) if k not in done}.values())  # identical points once
     total = len(set(keys))
     finished = total - len(todo)
     rows: dict[str, dict[str, Any]] = dict(store.rows) if store else {}

@@ -46,6 +46,8 @@ MAC_FIELDS = ("weight_bits", "input_bits", "accumulator_bits", "energy_pj", "are
 TOP_FIELDS = ("clock_hz", "technology.node_nm", "name")
 MAPPER_KEYS = ("dataflow", "objective")
 _SIZE_KEYS = ("size_bytes", "size_kib", "size_mib")
+# A level field and the fields it replaces (a size in one unit; a DRAM bandwidth for the per-cycle ones).
+_REPLACES = {**dict.fromkeys(_SIZE_KEYS, _SIZE_KEYS), "bandwidth_bytes_per_s": ("read_bandwidth_bits_per_cycle", "write_bandwidth_bits_per_cycle")}
 _GEOMETRY = ("size_bytes", "size_kib", "size_mib", "word_bits", "banks", "kind", "dram_type")
 _LEVEL_DERIVED = ("read_energy_pj", "write_energy_pj", "leakage_mw", "area_um2")
 _MAC_GEOMETRY = ("weight_bits", "input_bits", "accumulator_bits", "kind")
@@ -238,12 +240,8 @@ def build_point(base: dict[str, Any], settings: dict[str, Any], source: str = "<
         elif kind == "level":
             lv = _find(spec["levels"], norm[1])
             assert lv is not None
-            if norm[2] in _SIZE_KEYS:
-                for k in _SIZE_KEYS:
-                    lv.pop(k, None)
-            if norm[2] == "bandwidth_bytes_per_s":
-                lv.pop("read_bandwidth_bits_per_cycle", None)
-                lv.pop("write_bandwidth_bits_per_cycle", None)
+            for k in _REPLACES.get(norm[2], ()):
+                lv.pop(k, None)
             lv[norm[2]] = value
             touched_levels.setdefault(lv["name"], set()).add(norm[2])
         else:
