@@ -122,13 +122,9 @@ MAPPER = [
     # templated too: the rendered inputs are in its parsed-processed-input.yaml
     ("2024-interface", TUTORIAL_2024 / "parsed-processed-input.yaml", TUTORIAL_2024 / "parsed-processed-input.yaml", CONV_G, TUTORIAL_2024),
 ]  # fmt: skip
-# Reference mappings check_mapping refuses, with the reason. Not strict: the importer's fixes may make them pass.
-REFUSED = {
-    # PE's constraint `permutation: [C, M], split: 1` is read by the importer as C along X and M along Y; Timeloop's
-    # front end completes a partial permutation by prepending the unlisted dimensions ([N P Q R S C M], split 1: only
-    # N along X), and its mapper put C and M both along Y (Spatial-Y in the reference map.txt).
-    "simple_weight_stationary": "importer: PE.y admits only M, Timeloop's completed permutation admits C too",
-}
+# Reference mappings check_mapping refuses, with the reason: none since the importer completes partial spatial
+# permutations as Timeloop's front end does (simple_weight_stationary's `permutation: [C, M], split: 1` put C along X).
+REFUSED: dict[str, str] = {}
 
 
 def _printed_tiles(path: Path) -> dict[str, dict[str, int]]:
