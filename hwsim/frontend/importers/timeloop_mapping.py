@@ -362,7 +362,7 @@ def _read_nest(view: _View, text: str) -> None:
     owner: int | str | None = None  # the last header's level index or container
     above: str | None = None  # the innermost storage level seen so far
     order: list[int] = []
-    computes = False
+    computes = headers = False
     for number, raw in enumerate(text.splitlines(), start=1):
         line, where = raw.strip(), f"line {number}"
         if not line or set(line) == {"-"}:
@@ -372,7 +372,7 @@ def _read_nest(view: _View, text: str) -> None:
             name = header.group("name")
             target = view.target(name)
             spaces = [m.group("space") for m in _SPACE.finditer(header.group("body"))]
-            owner = target
+            owner, headers = target, True
             if target is None:
                 view.unknown_target(where, name)
             elif isinstance(target, int):
@@ -392,7 +392,7 @@ def _read_nest(view: _View, text: str) -> None:
             if dim is None:
                 continue
             if owner is None:
-                if not order:
+                if not headers:  # (loops below an unknown header: that header is reported)
                     view.add(where, line, "expected a storage level's header before the first loop")
                 view.unplaced.append((dim, n))
             elif loop.group("mesh"):
