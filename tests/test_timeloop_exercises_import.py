@@ -336,3 +336,27 @@ def test_constraint_targets_reach_containers_and_components() -> None:
         arch = timeloop_architecture({**base, "mapspace_constraints": constraints}, "04")
         assert [(a.name, a.size, a.dims) for a in arch.axes] == [("PE", 16, ("C",))]
         assert "C" not in (arch.levels[2].temporal_dims or ()) and arch.levels[1].keeps == ("inputs", "outputs")
+
+
+def test_a_published_v03_artifact_imports_as_committed() -> None:
+    """Accelergy-Project/baseline-designs (tests/data/timeloop-v03/baseline-designs): v0.3 problem (``data-spaces``,
+    ``read-write``), architectures with ``word-bits``/``block-size``/``cluster-size``/``num-ports``/``nbanks``, and
+    their architecture and mapspace constraint files (``S=0``, ``P=0``: the rest of the dimension; ``M=4`` filling a
+    fan-out of 4). Hand counts: eyeriss 14 × 12 PEs, a 16384 × 64-bit buffer of 16-bit elements (65536 of them), the
+    psum scratchpad 16 of them; simba 16 × 4 × 4 MACs, the weight registers one element (depth 1, block size 1,
+    cluster size 64), M alone across the 4 weight buffers and C alone across the 4 register/MAC pairs."""
+    root = V03 / "baseline-designs"
+    problem = read_timeloop_yaml(root / "workload" / "AlexNet" / "AlexNet_layer1.yaml")
+    assert timeloop_problem(problem, "alexnet").layers()[0].macs == 3 * 96 * 11 * 11 * 55 * 55
+    archs = {}
+    for design in ("eyeriss_like", "simba_like"):
+        data = {**problem, **read_timeloop_yaml(root / "arch" / design / "arch" / f"{design}.yaml")}
+        for c in sorted((root / "arch" / design / "constraints").glob("*.yaml")):
+            data |= read_timeloop_yaml(c)
+        archs[design] = timeloop_architecture(data, design)
+    eyeriss, simba = archs["eyeriss_like"], archs["simba_like"]
+    assert [lv.name for lv in eyeriss.levels] == ["DRAM", "shared_glb", "ifmap_spad", "weights_spad", "psum_spad"]
+    assert [(a.size, a.below) for a in eyeriss.axes] == [(14, "shared_glb"), (12, "shared_glb")] and eyeriss.num_macs == 168
+    assert [_elements(eyeriss, i) for i in (1, 4)] == [65536, 16] and eyeriss.levels[4].keeps == ("outputs",)
+    assert [simba.instances(i) for i in range(6)] == [1, 1, 16, 64, 64, 256] and simba.num_macs == 256
+    assert (_elements(simba, 5), [a.dims for a in simba.axes][1:]) == (1, [("K",), ("C",)])

@@ -315,9 +315,9 @@ architecture:
         - architecture.nodes[1].class: expected a DRAM, SRAM/buffer, register-file or MAC class (networks and other components are not modelled), not 'XY_NoC'
         - architecture.nodes[2].name: expected a plain component name (arrays name[0..N-1] are v0.3 syntax), not 'buf[0..3]'
         - architecture.nodes[3].attributes.depth: expected an integer of at least 1 (unknown names in the expression: banks), not '1024 * banks'
-        - architecture.nodes[3].attributes.leakage_trick: expected only allow_overbooking, bandwidth, block_size, cluster_size, datawidth, depth, entries, global_cycle_seconds, has_power_gating, memory_depth, memory_width, meshX, meshY, metadata_block_size, metadata_datawidth, metadata_storage_depth, metadata_storage_width, min_utilization, multiple_buffering, n_banks, n_rd_ports, n_rdwr_ports, n_words, n_wr_ports, nports, num_ports, power_gated_at, read_bandwidth, reduction_supported, sizeKB, technology, type, update_fifo_depth, version, width, word_bits, word_width, write_bandwidth (not supported by hwsim's importer), not 1
+        - architecture.nodes[3].attributes.leakage_trick: expected a storage attribute hwsim's importer reads or accepts (hwsim.frontend.importers.timeloop.STORAGE_ATTRIBUTES), not 1
         - architecture.nodes[3].constraints.utilization: expected only dataspace, spatial, temporal (not supported by hwsim's importer), not 0.5
-        - architecture.nodes[4].constraints.spatial.factors[0]: expected DIM=n, DIM<=n or DIM>=n with a dimension of the problem (C, M, R, S, N, P, Q, G) and n ≥ 1, not 'K=2'
+        - architecture.nodes[4].constraints.spatial.factors[0]: expected DIM=n, DIM<=n or DIM>=n with a dimension of the problem (C, M, R, S, N, P, Q, G) and n ≥ 1 (DIM=0: the rest of DIM), not 'K=2'
         - architecture.nodes[5]: expected a !Container, !Component, !Parallel, !Hierarchical or !Nothing node, not '!Pipelined'
         """).rstrip()
 

@@ -78,11 +78,12 @@ comparisons, ``x if c else y``, ``max min abs round int float len ceil floor log
 Constraints (a component's ``constraints``, a container's ``constraints.spatial``, or targets):
 ``dataspace: {keep, bypass}`` (only the kept ones when ``keep`` is given; ``keep_only``/``bypass_only``; ``*``);
 temporal ``factors``: ``X=1`` forbids a loop of X at that level, ``X=n`` pins it, ``X<=n``/``X>=n`` are read and not
-enforced (hwsim's mapper has no bound on a loop); ``factors_only`` (every other dimension 1); spatial
+enforced (hwsim's mapper has no bound on a loop), nor is ``X=0`` (the rest of X); ``factors_only`` (every other dimension 1); spatial
 ``factors``, ``permutation`` and ``split``: with a split, the first ``split`` dimensions of the permutation run
 along X and the rest along Y, the permutation completed as timeloopfe completes it (dimensions fixed to 1, then
 those of bound 1, prepended; the others appended), dimensions fixed to 1 are not on the axis, and a dimension
-fixed to fill the axis (``M=16`` on 16) is its only one (a smaller fixed factor is allowed, not pinned);
+fixed to fill the axis (``M=16`` on 16) is its only one (a smaller fixed factor is allowed, not pinned; ``X=0``,
+the rest of X, is allowed);
 ``maximize_dims`` fixes each group as timeloopfe's macro does (the divisors of the bounds filling most of the
 fan-out, earlier dimensions first; only allowed without the problem's bounds). Loop ``permutation`` s are read and
 left to the mapper. ``no_reuse``/``no_link_transfer`` with data spaces, ``sparse_optimizations``, networks, other
@@ -115,7 +116,7 @@ from hwsim.core.workload import DIMS, OPERANDS, Layer, Network, conv2d
 from hwsim.frontend.importers.timeloop_expressions import Scope
 from hwsim.frontend.importers.timeloop_template import looks_templated, render_template
 
-__all__ = ["TimeloopNames", "load_timeloop", "parse_timeloop_yaml", "read_timeloop_yaml", "render_timeloop_template",
+__all__ = ["MAC_ATTRIBUTES", "STORAGE_ATTRIBUTES", "TimeloopNames", "load_timeloop", "parse_timeloop_yaml", "read_timeloop_yaml", "render_timeloop_template",
            "timeloop_architecture", "timeloop_problem", "timeloop_problem_names"]
 
 TAG = "!tag"
@@ -328,7 +329,7 @@ def _projection(problems: Problems, path: str, space: Any, dims: set[str], coefs
     if not isinstance(space, dict) or not isinstance(space.get("name"), str):
         problems.add(path, space, "expected a data space {name, projection}")
         return []
-    _unknown_keys(problems, path, space, {"name", "projection", "read_write"})
+    _unknown_keys(problems, path, space, {"name", "projection", "read_write", "read-write"})
     proj = space.get("projection")
     if not isinstance(proj, list) or not proj:
         problems.add(f"{path}.projection", proj, "expected a list of axes, each a list of [dimension] or [dimension, coefficient] terms")
@@ -364,7 +365,7 @@ def _projection(problems: Problems, path: str, space: Any, dims: set[str], coefs
 
 def _roles(problems: Problems, spaces: list[dict], parsed: list[list[list[Term]]]) -> dict[str, Any]:
     """Which data space is the weights, inputs and outputs."""
-    outs = [i for i, s in enumerate(spaces) if s.get("read_write") is True]
+    outs = [i for i, s in enumerate(spaces) if s.get("read_write", s.get("read-write")) is True]  # (v0.3: read-write)
     if len(outs) != 1:
         problems.add("problem.shape.data_spaces", [s.get("name") for s in spaces], "expected exactly one data space with read_write: true (the outputs)")
         return {}
@@ -466,13 +467,15 @@ def _layer(shape: _Shape) -> Layer:
 
 # --------------------------------------------------------------------------------------------- architectures
 
-_STORAGE_ATTRS = {"depth", "width", "datawidth", "n_banks", "read_bandwidth", "write_bandwidth", "multiple_buffering", "type",
+# The attributes of a storage and a compute component read (or accepted as bookkeeping); "-" reads as "_".
+STORAGE_ATTRIBUTES = {"depth", "width", "datawidth", "n_banks", "read_bandwidth", "write_bandwidth", "multiple_buffering", "type",
                   "technology", "global_cycle_seconds", "n_rdwr_ports", "n_rd_ports", "n_wr_ports", "nports", "num_ports",
                   "update_fifo_depth", "cluster_size", "reduction_supported", "has_power_gating", "power_gated_at",
                   "min_utilization", "allow_overbooking", "word_bits", "block_size", "meshX", "meshY", "memory_depth",
                   "memory_width", "entries", "sizeKB", "metadata_storage_width", "metadata_storage_depth",
-                  "metadata_datawidth", "metadata_block_size", "version", "word_width", "n_words", "bandwidth"}  # fmt: skip
-_MAC_ATTRS = {"multiplier_width", "adder_width", "datawidth", "technology", "global_cycle_seconds", "meshX", "meshY", "width",
+                  "metadata_datawidth", "metadata_block_size", "version", "word_width", "n_words", "bandwidth",
+                  "num_banks", "nbanks", "n_ports"}  # fmt: skip
+MAC_ATTRIBUTES = {"multiplier_width", "adder_width", "datawidth", "technology", "global_cycle_seconds", "meshX", "meshY", "width",
               "has_power_gating", "power_gated_at", "version"}  # fmt: skip
 _COMPONENT_KEYS = {TAG, "name", "class", "subclass", "attributes", "constraints", "spatial", "required_actions", "enabled"}
 # Constraint keys Timeloop and its front end read that change nothing hwsim models (or only the mapper's order).
@@ -567,9 +570,9 @@ def _factors(state: _Arch, path: str, value: Any) -> dict[str, tuple[str, int]]:
         return out
     for i, item in enumerate(i for i in items if i != ""):
         m = re.fullmatch(r"(\w+?)\s*(<=|>=|=)?\s*(\d+)", str(item).strip())
-        if not m or m.group(1) not in state.names.dims or (int(m.group(3)) < 1 and m.group(2) in ("=", None)):
+        if not m or m.group(1) not in state.names.dims or (int(m.group(3)) < 1 and m.group(2) in ("<=", ">=")):
             state.problems.add(f"{path}[{i}]", item, f"expected DIM=n, DIM<=n or DIM>=n with a dimension of the problem "
-                                                     f"({', '.join(state.names.dims)}) and n ≥ 1")  # fmt: skip
+                                                     f"({', '.join(state.names.dims)}) and n ≥ 1 (DIM=0: the rest of DIM)")  # fmt: skip
             continue
         out[m.group(1)] = (m.group(2) or "=", int(m.group(3)))
     return out
@@ -853,7 +856,7 @@ def _axis_dims(state: _Arch, path: str, spatial: Any, mesh: str, size: int, scop
     """The hwsim dimensions the fan-out along ``mesh`` may unroll: with a ``split``, the first ``split`` dimensions of the
     permutation run along X and the rest along Y, the permutation completed as Timeloop's front end completes it
     (dimensions fixed to 1, then those of bound 1, prepended; the others appended); dimensions fixed to 1 are out; a
-    dimension fixed to fill the whole fan-out is the only one."""
+    dimension fixed to fill the whole fan-out is the only one (or those, if several are)."""
     if spatial is None:
         return list(DIMS)
     if not isinstance(spatial, dict):
@@ -881,7 +884,7 @@ def _axis_dims(state: _Arch, path: str, spatial: Any, mesh: str, size: int, scop
         chosen = names
     dims = [d for d in chosen if factors.get(d) != ("=", 1)]
     filling = [d for d in dims if factors.get(d, ("", 0))[0] == "=" and factors[d][1] == size]
-    hw = {state.names.dims[d] for d in (filling[:1] or dims)}
+    hw = {state.names.dims[d] for d in (filling or dims)}
     return [d for d in DIMS if d in hw]
 
 
@@ -909,7 +912,7 @@ def _maximize(state: _Arch, path: str, groups: Any, factors: dict[str, tuple[str
         return {}
     out: dict[str, tuple[str, int]] = {}
     left = size
-    for n in (n for op, n in factors.values() if op == "="):
+    for n in (n for op, n in factors.values() if op == "=" and n > 0):
         left //= n
     for i, group in enumerate(groups):
         dims = _dims_from(state, f"{path}[{i}]", group)
@@ -956,9 +959,17 @@ def _temporal(state: _Arch, path: str, temporal: Any, level: dict[str, Any]) -> 
         level["factors"] = pinned
 
 
+def _unknown_attributes(state: _Arch, path: str, attrs: dict[str, Any], known: set[str], what: str) -> None:
+    for key, value in attrs.items():
+        if str(key).replace("-", "_") not in known:
+            name = "STORAGE_ATTRIBUTES" if what == "storage" else "MAC_ATTRIBUTES"
+            state.problems.add(f"{path}.{key}", value, f"expected a {what} attribute hwsim's importer reads or accepts "
+                                                       f"(hwsim.frontend.importers.timeloop.{name})")  # fmt: skip
+
+
 def _storage(state: _Arch, node: _Node, kind: str) -> None:
     path, sc = node.path, node.scope
-    _unknown_keys(state.problems, f"{path}.attributes", node.own, _STORAGE_ATTRS)
+    _unknown_attributes(state, f"{path}.attributes", node.own, STORAGE_ATTRIBUTES, "storage")
     _unknown_keys(state.problems, f"{path}.constraints", node.constraints, {"dataspace", "temporal", "spatial", "__path__"})
 
     def num(key: str, value: Any, minimum: float = 1, integer: bool = True) -> Any:
@@ -999,7 +1010,8 @@ def _storage(state: _Arch, node: _Node, kind: str) -> None:
     elif kind != "dram":
         level["size_bytes"] = real["size_bytes"] = 1.0
     # Timeloop's front end gives every storage two banks unless told (Accelergy prices a bank's accesses)
-    level["banks"] = (num("n_banks", sc.attr("n_banks")) or 1) if sc.attr("n_banks") is not None else TIMELOOP_BANKS
+    banks = sc.attr("n_banks", "num_banks", "nbanks")
+    level["banks"] = (num("n_banks", banks) or 1) if banks is not None else TIMELOOP_BANKS
     for key in ("read_bandwidth", "write_bandwidth"):
         bw = sc.attr(key)
         if bw is None and sc.attr("bandwidth") is not None:  # Timeloop's deprecated shared figure: half each way
@@ -1008,7 +1020,7 @@ def _storage(state: _Arch, node: _Node, kind: str) -> None:
         if bw is not None:
             v = num(key, bw, 0, integer=False)
             level[f"{key}_bits_per_cycle"] = (v if v is not None else 1.0) * b
-    ports = [sc.attr(k) for k in ("nports", "num_ports")]
+    ports = [sc.attr(k) for k in ("nports", "num_ports", "n_ports")]
     if (sc.attr("n_rdwr_ports") == 1 and sc.attr("n_rd_ports") is None) or any(p == 1 for p in ports):
         level["ports"] = 1
     if sc.attr("multiple_buffering") is not None:
@@ -1026,7 +1038,7 @@ def _storage(state: _Arch, node: _Node, kind: str) -> None:
 
 def _compute(state: _Arch, node: _Node) -> None:
     path, sc = node.path, node.scope
-    _unknown_keys(state.problems, f"{path}.attributes", node.own, _MAC_ATTRS)
+    _unknown_attributes(state, f"{path}.attributes", node.own, MAC_ATTRIBUTES, "compute")
     _unknown_keys(state.problems, f"{path}.constraints", node.constraints, {"spatial", "__path__"})
     if state.mac is not None:
         state.problems.add(path, node.name, "expected one compute component")
