@@ -61,8 +61,9 @@ each); **a level with no bandwidth given is unlimited**, as in Timeloop. ``n_ban
 end sets it), ``multiple_buffering`` ≥ 2 (double buffering), ``n_rdwr_ports``/``nports``/``num_ports`` of 1 (one
 port shared by reads and writes), ``technology`` (the nearest one given, else the ``variables``'; a number ≤ 0,
 v0.3's -1, is none; DRAM's is not read), ``global_cycle_seconds`` (the clock). Metadata storage
-(``metadata_storage_*``, ``*_metadata`` classes) is accepted as the data storage it is part of: Timeloop uses it
-only under sparse optimizations, which are refused. The compute: ``multiplier_width`` (else ``datawidth``, else
+(``metadata_*`` attributes, ``*_metadata`` classes, Sparseloop's ``data_storage_depth``/``_width`` and its
+``compression_supported``-style flags) is accepted as the data storage it is part of: Timeloop uses it only under
+sparse optimizations, which are refused. The compute: ``multiplier_width`` (else ``datawidth``, else
 ``width``) and ``adder_width`` price the MAC; its operand widths are at least :data:`TIMELOOP_ELEMENT_BITS`, so an
 imported problem runs one MAC per cycle as in Timeloop. Bookkeeping attributes (``has_power_gating``,
 ``reduction_supported``, ``update_fifo_depth``, ``min_utilization``, ``allow_overbooking``, ``required_actions``,
@@ -474,7 +475,8 @@ STORAGE_ATTRIBUTES = {"depth", "width", "datawidth", "n_banks", "read_bandwidth"
                   "min_utilization", "allow_overbooking", "word_bits", "block_size", "meshX", "meshY", "memory_depth",
                   "memory_width", "entries", "sizeKB", "metadata_storage_width", "metadata_storage_depth",
                   "metadata_datawidth", "metadata_block_size", "version", "word_width", "n_words", "bandwidth",
-                  "num_banks", "nbanks", "n_ports"}  # fmt: skip
+                  "num_banks", "nbanks", "n_ports", "data_storage_depth", "data_storage_width", "compression_supported",
+                  "decompression_supported", "concordant_compressed_tile_traversal", "tile_partition_supported"}  # fmt: skip
 MAC_ATTRIBUTES = {"multiplier_width", "adder_width", "datawidth", "technology", "global_cycle_seconds", "meshX", "meshY", "width",
               "has_power_gating", "power_gated_at", "version"}  # fmt: skip
 _COMPONENT_KEYS = {TAG, "name", "class", "subclass", "attributes", "constraints", "spatial", "required_actions", "enabled"}
@@ -961,10 +963,11 @@ def _temporal(state: _Arch, path: str, temporal: Any, level: dict[str, Any]) -> 
 
 def _unknown_attributes(state: _Arch, path: str, attrs: dict[str, Any], known: set[str], what: str) -> None:
     for key, value in attrs.items():
-        if str(key).replace("-", "_") not in known:
-            name = "STORAGE_ATTRIBUTES" if what == "storage" else "MAC_ATTRIBUTES"
+        name = str(key).replace("-", "_")
+        if name not in known and not (what == "storage" and name.startswith("metadata_")):  # metadata: see the docs
+            listed = "STORAGE_ATTRIBUTES" if what == "storage" else "MAC_ATTRIBUTES"
             state.problems.add(f"{path}.{key}", value, f"expected a {what} attribute hwsim's importer reads or accepts "
-                                                       f"(hwsim.frontend.importers.timeloop.{name})")  # fmt: skip
+                                                       f"(hwsim.frontend.importers.timeloop.{listed})")  # fmt: skip
 
 
 def _storage(state: _Arch, node: _Node, kind: str) -> None:
@@ -982,7 +985,7 @@ def _storage(state: _Arch, node: _Node, kind: str) -> None:
     # Timeloop's geometry (its buffer model): elements of ``datawidth`` bits (16 if not given), accessed ``block_size``
     # at a time (a vector); a ``width``-bit row holds ``cluster_size`` vectors; ``depth`` rows of vectors.
     dw = given("datawidth", "word_bits", "word_width") or TIMELOOP_DEFAULT_DATAWIDTH
-    block, cluster, width = given("block_size", "n_words"), given("cluster_size"), given("width", "memory_width")
+    block, cluster, width = given("block_size", "n_words"), given("cluster_size"), given("width", "memory_width", "data_storage_width")
     if width is not None:
         if block is None:
             block = max(width // (cluster or 1) // dw, 1)
@@ -995,14 +998,14 @@ def _storage(state: _Arch, node: _Node, kind: str) -> None:
     b = TIMELOOP_ELEMENT_BITS
     level: dict[str, Any] = {"name": node.name, "kind": kind, "word_bits": block * b}
     real: dict[str, Any] = {"word_bits": block * dw}
-    depth = given("depth", "memory_depth")
+    depth = given("depth", "memory_depth", "data_storage_depth")
     elements = depth * block if depth is not None else given("entries")
     if elements is None and sc.attr("sizeKB") is not None:
         kb = num("sizeKB", sc.attr("sizeKB"), 0, integer=False)
         elements = max(1, int((kb or 1) * 1024 * 8 // dw))
     if kind == "dram":
         level["dram_type"] = str(sc.attr("type") or "LPDDR4")
-    elif elements is None and sc.attr("depth", "memory_depth", "entries", "sizeKB") is None:
+    elif elements is None and sc.attr("depth", "memory_depth", "data_storage_depth", "entries", "sizeKB") is None:
         state.problems.add(f"{path}.attributes.depth", None, "expected a depth (or entries, or sizeKB) for an on-chip storage level")
     if elements is not None:
         level["size_bytes"] = elements * b / 8
