@@ -1188,6 +1188,7 @@ def _architecture(state: _Arch, source: str) -> Architecture:
         "levels": real,
         "pe_array": {"axes": state.axes},
         "mac": state.mac,
+        "semantics": "timeloop",  # Timeloop's modelling choices (hwsim.core.arch.Semantics); --semantics hwsim for hwsim's
     }
     if state.node_nm is not None:
         spec["technology"] = {"node_nm": state.node_nm}
