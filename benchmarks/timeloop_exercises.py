@@ -90,6 +90,12 @@ CASES: list[Case] = [
                    f"{DESIGNS}/{design}/problem.yaml" if (DATA / DESIGNS / design / "problem.yaml").exists() else f"{DESIGNS}/_include/default_problem.yaml",
                    f"{DESIGNS}/{design}/ref_outputs/default_problem")
       for design in ("eyeriss_like", "simba_like", "simple_output_stationary", "simple_weight_stationary", "sparse_tensor_core_like")],
+    # the same designs written in Timeloop v0.3 (timeloopfe's own arch_old.yaml; tests/data/timeloop-v03/SOURCE.md), run
+    # with the v0.4 references' printed mappings (map.txt: the v0.3 files name their containers otherwise) and ERTs
+    *[Case(f"{design}-v0.3", f"../timeloop-v03/{design}.arch.yaml", f"{DESIGNS}/_include/default_problem.yaml",
+           f"{DESIGNS}/{design}/ref_outputs/default_problem/timeloop-mapper.map.txt", f"{DESIGNS}/{design}/ref_outputs/default_problem",
+           "timeloop-mapper")
+      for design in ("eyeriss_like", "simba_like", "simple_output_stationary")],
     # the committed inputs are the tutorial's starting point, which its notebook edits (the `reg` level goes) before it
     # writes outputs/: the case runs the specification Timeloop's front end wrote there (parsed-processed-input.yaml)
     Case("tutorial-2024", f"{TUTORIAL_2024}/outputs/parsed-processed-input.yaml", f"{TUTORIAL_2024}/outputs/parsed-processed-input.yaml",
@@ -103,6 +109,10 @@ KNOWN: dict[str, str] = {
     "sparse_tensor_core_like": "a Sparseloop design (2:4-sparse A, compressed formats, skipping at the MACs): every count equal "
                                "and the energy within 1%, but Sparseloop's 3 cycles for 64 MACs on 32 units against hwsim's 2; "
                                "Sparseloop's cycle rule for skipped MACs is not modelled",
+    "eyeriss_like-v0.3": "the v0.3 file's fan-outs are PE arrays, not the v0.4 design's PE_column/PE containers the reference's "
+                         "printed mapping places its spatial loops on, so no reference mapping exists for it",
+    "simba_like-v0.3": "the v0.3 file has no distributed_buffers container, where the v0.4 reference's mapping puts a spatial "
+                       "loop, so no reference mapping exists for it",
     "simba_like": "every count and the cycles equal; energy +1.5%: PEWeightRegs (a 512-bit row of cluster_size 64) is billed by "
                   "Timeloop at 1/12 of its ERT action energy per scalar access (0.02 pJ vs the ERT's 0.26 pJ read), a rule "
                   "not identified, hwsim bills the ERT's energy per word",
