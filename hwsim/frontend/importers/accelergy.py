@@ -36,11 +36,11 @@ hwsim                  Accelergy action (first found)                           
 ``area_um2``           the ART's ``area`` (per instance)                                none
 =====================  ==============================================================  ===============================
 
-One Accelergy storage action moves one *vector*: Timeloop's ``block_size`` words of ``datawidth`` bits, i.e. the
-component's ``width`` (with ``cluster_size`` 1, the only case read here). hwsim prices one ``word_bits`` word
-(:class:`hwsim.core.arch.Level`), and bills element accesses as bits: ``accesses × element bits / word_bits`` words.
-``access_bits`` gives the bits of one Accelergy action per level; by default it is the level's ``word_bits``,
-which is right for architectures from :mod:`hwsim.frontend.importers.timeloop` (``word_bits`` = ``width``). With a
+One Accelergy storage action moves one *vector*: Timeloop's ``block_size`` words of ``datawidth`` bits. hwsim
+prices one ``word_bits`` word (:class:`hwsim.core.arch.Level`), and bills element accesses as bits: ``accesses ×
+element bits / word_bits`` words. ``access_bits`` gives the bits of one Accelergy action per level; by default it is
+the level's ``word_bits``, which is right for architectures from :mod:`hwsim.frontend.importers.timeloop` (one
+hwsim word is one vector there: ``word_bits`` = ``block_size`` elements of the importer's element bits). With a
 level's element bits equal to Timeloop's ``datawidth``, hwsim's energy then equals Timeloop's whenever an operand's
 per-instance access count is a whole number of vectors; otherwise Timeloop rounds each (data space, action) count up
 to whole vectors (``ceil(count / block_size)``, ``BufferLevel::ComputeVectorAccesses``) and hwsim does not (it bills
