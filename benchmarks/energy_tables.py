@@ -249,6 +249,9 @@ def write_doc(figs: dict[str, Any], doc: Path = DOC) -> None:
 
 
 def main() -> None:
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # (--help prints and writes nothing)
     from results_io import write_results
 
     figs = figures()
