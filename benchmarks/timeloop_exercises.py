@@ -410,7 +410,10 @@ def main() -> None:
         "# hwsim vs Timeloop + Accelergy exercises\n\nWritten by `python benchmarks/timeloop_exercises.py`; data: "
         "tests/data/timeloop-exercises/SOURCE.md.\n\n" + table(rows)
         + ("\n## Under hwsim's own semantics, and what each option changes\n\n" + options_table(rows) if not args.no_attribution else "")
-        + "\n## hwsim's mapper against Timeloop's (same model, Timeloop's objective)\n\n" + mapper_table(rows),
+        + "\n## hwsim's mapper against Timeloop's (same model, Timeloop's objective)\n\n" + mapper_table(rows)
+        + "\nThe mapspaces are not the same: hwsim's mapper honours the constraints' keep/bypass, factors fixed or set "
+          "to 1 and fan-out splits, but not Timeloop's partial loop permutations nor `X<=n`/`X>=n` factor bounds (the "
+          "importer reads and reports them; the mapper cannot express them yet), and it searches no bypass.\n",
         encoding="utf-8")  # fmt: skip
 
 
