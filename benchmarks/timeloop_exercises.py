@@ -413,7 +413,7 @@ def main() -> None:
         + "\n## hwsim's mapper against Timeloop's (same model, Timeloop's objective)\n\n" + mapper_table(rows)
         + "\nThe mapspaces are not the same: hwsim's mapper honours the constraints' keep/bypass, factors fixed or set "
           "to 1 and fan-out splits, but not Timeloop's partial loop permutations nor `X<=n`/`X>=n` factor bounds (the "
-          "importer reads and reports them; the mapper cannot express them yet), and it searches no bypass.\n",
+          "importer reads them and `hwsim run` says so; the mapper cannot express them yet), and it searches no bypass.\n",
         encoding="utf-8")  # fmt: skip
 
 

@@ -57,3 +57,20 @@ def test_hwsims_mapper_is_at_least_as_good_as_timeloops(case: Case) -> None:
     result = mapper_comparison(case)
     assert "error" not in result, result.get("error")
     assert result["as_good"] == (case.name not in MAPPER_KNOWN), result
+
+
+def test_constraints_the_mapper_does_not_apply_are_said(capsys: pytest.CaptureFixture[str]) -> None:
+    """simple_weight_stationary's pe_spad pins a partial loop order hwsim's mapper does not apply: the imported
+    architecture notes it and ``hwsim run`` says so when its mapper maps (not when the mapping is given)."""
+    from hwsim.cli import main
+    from hwsim.frontend.presets import load_arch, timeloop_names
+
+    design = DATA / "example_designs/example_designs"
+    problem = str(design / "_include/default_problem.yaml")
+    arch = load_arch(str(design / "simple_weight_stationary/arch.yaml"), names=timeloop_names(problem))
+    assert any("permutation" in n and "not applied" in n for n in arch.notes)
+    args = ["run", "--arch", str(design / "simple_weight_stationary/arch.yaml"), "--workload", problem, "--format", "json"]
+    assert main([*args, "--samples", "100"]) == 0
+    assert "note:" in capsys.readouterr().err
+    assert main([*args, "--mappings", str(design / "simple_weight_stationary/ref_outputs/default_problem/timeloop-mapper.map.txt")]) == 0
+    assert "note:" not in capsys.readouterr().err

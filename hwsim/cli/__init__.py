@@ -263,6 +263,9 @@ def _run(args: argparse.Namespace) -> str:
         from dataclasses import replace
 
         arch = replace(arch, semantics=semantics)
+    if not args.mappings:  # what the mapper will not honour of the architecture file's constraints
+        for note in arch.notes:
+            sys.stderr.write(f"hwsim: note: {arch.source}: {note}\n")
     workload = _overrides(workload, args)
     tensors = None
     if args.weights:

@@ -173,6 +173,7 @@ class Architecture:
     node_nm: float
     source: str = "<python>"
     semantics: Semantics = HWSIM
+    notes: tuple[str, ...] = ()  # what an importer read but the model does not apply (the command line prints them)
 
     def level_index(self, name: str) -> int:
         for i, lv in enumerate(self.levels):

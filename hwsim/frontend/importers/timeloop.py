@@ -87,7 +87,8 @@ fixed to fill the axis (``M=16`` on 16) is its only one (a smaller fixed factor 
 the rest of X, is allowed);
 ``maximize_dims`` fixes each group as timeloopfe's macro does (the divisors of the bounds filling most of the
 fan-out, earlier dimensions first; only allowed without the problem's bounds). Loop ``permutation`` s are read and
-left to the mapper. ``no_reuse``/``no_link_transfer`` with data spaces, ``sparse_optimizations``, networks, other
+left to the mapper; every constraint read but not applied is listed in ``Architecture.notes`` (``hwsim run`` prints
+them when hwsim's mapper maps). ``no_reuse``/``no_link_transfer`` with data spaces, ``sparse_optimizations``, networks, other
 classes and constraint types, unknown attributes and keys are refused: one :class:`SpecError` lists every problem
 with its path, value and what was expected.
 
@@ -518,6 +519,7 @@ class _Arch:
         self.cycle_s: float | None = None
         self.name: str | None = None
         self.groups = 0
+        self.notes: list[str] = []  # constraints read but not applied (Architecture.notes)
 
     def number(self, path: str, value: Any, minimum: float = 0, integer: bool = True, scope: Scope | None = None) -> Any:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and minimum <= value <= MAX_NUMBER
@@ -586,6 +588,9 @@ def _iteration_factors(state: _Arch, path: str, c: dict[str, Any]) -> dict[str, 
         if c.get(key):
             state.problems.add(f"{path}.{key}", c[key], "expected no data spaces (hwsim always reuses and forwards data)")
     factors = _factors(state, f"{path}.factors", c["factors"]) if "factors" in c else {}
+    loose = [f"{d}{op}{n}" for d, (op, n) in factors.items() if op != "=" or n == 0]
+    if loose:
+        state.notes.append(f"{path}.factors: {', '.join(loose)} not applied (hwsim's mapper bounds no loop factor)")
     if "factors_only" in c:
         only = _factors(state, f"{path}.factors_only", c["factors_only"]) if c["factors_only"] else {}
         factors.update(only)
@@ -953,6 +958,7 @@ def _temporal(state: _Arch, path: str, temporal: Any, level: dict[str, Any]) -> 
     _unknown_keys(state.problems, path, temporal, _TEMPORAL_KEYS)
     if "permutation" in temporal:
         _dims_from(state, f"{path}.permutation", temporal["permutation"])
+        state.notes.append(f"{path}.permutation: Timeloop's loop order not applied (hwsim's mapper searches the orders)")
     factors = {state.names.dims[d]: f for d, f in _iteration_factors(state, path, temporal).items()}
     if any(f == ("=", 1) for f in factors.values()):
         level["temporal_dims"] = [d for d in DIMS if factors.get(d) != ("=", 1)]
@@ -1202,4 +1208,4 @@ def _architecture(state: _Arch, source: str) -> Architecture:
                                 write_bandwidth_bits_per_cycle=want.get("write_bandwidth_bits_per_cycle")))  # fmt: skip
     b = TIMELOOP_ELEMENT_BITS
     mac = replace(priced.mac, weight_bits=max(priced.mac.weight_bits, b), input_bits=max(priced.mac.input_bits, b))
-    return replace(priced, levels=tuple(restated), mac=mac)
+    return replace(priced, levels=tuple(restated), mac=mac, notes=tuple(dict.fromkeys(state.notes)))
