@@ -25,8 +25,9 @@ from hwsim.core import technology as tech  # noqa: E402
 from hwsim.core.spec import read_yaml  # noqa: E402
 from hwsim.frontend.importers.accelergy import base_name, read_energy_table  # noqa: E402
 from hwsim.frontend.importers.timeloop import read_timeloop_yaml  # noqa: E402
+from tests import timeloop_data  # noqa: E402  (the data's paths, once)
 
-DATA = ROOT / "tests" / "data" / "timeloop-exercises"
+DATA = timeloop_data.DATA
 DOC = ROOT / "docs" / "energy_tables.md"
 BEGIN, END = "<!-- energy_tables.py: begin -->", "<!-- energy_tables.py: end -->"
 

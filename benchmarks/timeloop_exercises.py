@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "data" / "timeloop-exercises"
-ISPASS = "tutorial_exercises/01_accelergy_timeloop_2020_ispass/timeloop"
-LAB = "tutorial_exercises/01_accelergy_timeloop_2020_ispass/timeloop+accelergy"
-DESIGNS = "example_designs/example_designs"
-TUTORIAL_2024 = "tutorial_exercises/02_interface_and_design_space_exploration_2024"
+sys.path.insert(0, str(ROOT))
+from tests import timeloop_data  # noqa: E402  (the data's paths, once)
+
+DATA = timeloop_data.DATA
+ISPASS, LAB, DESIGNS, TUTORIAL_2024 = (str(p.relative_to(DATA)) for p in (timeloop_data.ISPASS, timeloop_data.LAB, timeloop_data.DESIGNS,
+                                                                           timeloop_data.TUTORIAL_2024))  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,7 @@ from hwsim.frontend.importers.accelergy import (
     read_energy_table,
 )
 from hwsim.frontend.importers.timeloop import TIMELOOP_ELEMENT_BITS, load_timeloop
-
-DATA = Path(__file__).parent / "data" / "timeloop-exercises"
-ISPASS = DATA / "tutorial_exercises" / "01_accelergy_timeloop_2020_ispass" / "timeloop"
+from tests.timeloop_data import DATA, ISPASS
 
 # (exercise folder, reference-output folder) of every case whose architecture the Timeloop importer reads
 CASES = [

@@ -26,11 +26,10 @@ from hwsim.frontend.importers.timeloop import (
     timeloop_problem,
     timeloop_problem_names,
 )
+from tests.timeloop_data import DATA, DESIGNS, LAB
+from tests.timeloop_data import TUTORIAL_2024 as TUTORIAL
 
-DATA = Path(__file__).parent / "data" / "timeloop-exercises"
-DESIGNS = DATA / "example_designs" / "example_designs"
-ISPASS = DATA / "tutorial_exercises" / "01_accelergy_timeloop_2020_ispass"
-TUTORIAL = DATA / "tutorial_exercises" / "02_interface_and_design_space_exploration_2024"
+ISPASS = LAB.parent  # the ISPASS'20 tutorial: its timeloop/ exercises and the timeloop+accelergy lab
 V03 = Path(__file__).parent / "data" / "timeloop-v03"
 REFERENCES = sorted(p.parent for p in DATA.rglob("parsed-processed-input.yaml"))
 DESIGN_NAMES = ["eyeriss_like", "simba_like", "simple_output_stationary", "simple_weight_stationary", "sparse_tensor_core_like"]

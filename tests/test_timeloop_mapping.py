@@ -33,12 +33,10 @@ from hwsim.frontend.importers.timeloop import (
 )
 from hwsim.frontend.importers.timeloop_mapping import looks_like_timeloop_mapping, read_timeloop_mapping
 from tests.fuzz_importers import mutated_text
+from tests.timeloop_data import DATA, DESIGNS, ISPASS, LAB
+from tests.timeloop_data import TUTORIAL_2024 as TUTORIAL
 
-DATA = Path(__file__).parent / "data" / "timeloop-exercises"
-ISPASS = DATA / "tutorial_exercises" / "01_accelergy_timeloop_2020_ispass" / "timeloop"
-DESIGNS = DATA / "example_designs" / "example_designs"
-LAB = DATA / "tutorial_exercises" / "01_accelergy_timeloop_2020_ispass" / "timeloop+accelergy"
-TUTORIAL_2024 = DATA / "tutorial_exercises" / "02_interface_and_design_space_exploration_2024" / "outputs"
+TUTORIAL_2024 = TUTORIAL / "outputs"
 
 ARCH_3LEVEL = ISPASS / "03-model-conv1d+oc-3level/arch/3level.arch.yaml"
 PROB_OC = ISPASS / "03-model-conv1d+oc-3level/prob/conv1d+oc.prob.yaml"
