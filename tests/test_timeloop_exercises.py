@@ -6,7 +6,18 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.timeloop_exercises import CASES, DATA, KNOWN, MAPPER_KNOWN, Case, compare, mapper_comparison, parse_stats, run_hwsim
+from benchmarks.timeloop_exercises import (
+    CASES,
+    DATA,
+    KNOWN,
+    MAPPER_KNOWN,
+    Case,
+    attribution,
+    compare,
+    mapper_comparison,
+    parse_stats,
+    run_hwsim,
+)
 
 
 def _check(case: Case) -> None:
@@ -74,3 +85,11 @@ def test_constraints_the_mapper_does_not_apply_are_said(capsys: pytest.CaptureFi
     assert "note:" in capsys.readouterr().err
     assert main([*args, "--mappings", str(design / "simple_weight_stationary/ref_outputs/default_problem/timeloop-mapper.map.txt")]) == 0
     assert "note:" not in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [c for c in CASES if c.name not in KNOWN], ids=lambda c: c.name)
+def test_hwsims_own_semantics_differ_only_by_the_options(case: Case) -> None:
+    """Under hwsim's semantics every count that moves from Timeloop's is moved by one documented option alone."""
+    a = attribution(case, parse_stats(case.stats))
+    assert "error" not in a and not a["unexplained"], a
