@@ -107,9 +107,6 @@ CASES: list[Case] = [
 # Cases that differ from their reference under Timeloop's semantics, and why (tests/test_timeloop_exercises.py checks
 # that each still differs: a note that stops being true fails)
 KNOWN: dict[str, str] = {
-    "sparse_tensor_core_like": "a Sparseloop design (2:4-sparse A, compressed formats, skipping at the MACs): every count equal "
-                               "and the energy within 1%, but Sparseloop's 3 cycles for 64 MACs on 32 units against hwsim's 2; "
-                               "Sparseloop's cycle rule for skipped MACs is not modelled",
     "eyeriss_like-v0.3": "the v0.3 file's fan-outs are PE arrays, not the v0.4 design's PE_column/PE containers the reference's "
                          "printed mapping places its spatial loops on, so no reference mapping exists for it",
     "simba_like-v0.3": "the v0.3 file has no distributed_buffers container, where the v0.4 reference's mapping puts a spatial "

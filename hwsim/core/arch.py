@@ -124,8 +124,8 @@ class Semantics:
       (an input row over the output positions and filter taps), the level is filled only with the part of the new
       tile the previous one did not hold; hwsim reloads the whole tile (a buffer that shifts its contents in place
       is hardware hwsim does not assume).
-    * ``overlapped_cycles``: the latency is the longest of the compute and every level's transfer time (Timeloop:
-      every transfer overlaps compute); hwsim's pays the first tiles' start-up, the last tile's drain, a systolic
+    * ``overlapped_cycles``: the latency is the longest of the compute and every level's transfer time in whole
+      cycles (Timeloop: every transfer overlaps compute); hwsim's pays the first tiles' start-up, the last tile's drain, a systolic
       array's fill and drain, and the refills of single-buffered levels the PEs wait for.
     * ``whole_vectors``: a level's energy is billed per whole word (Timeloop's vector of ``block_size`` elements) each
       instance moves, rounded up separately for every operand's reads, fills and updates; hwsim bills the bits moved

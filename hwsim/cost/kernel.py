@@ -849,10 +849,10 @@ def cost(pk, nest, n, out, ws):
         span += waits
         dram_wait += waits
     cycles = startup + span + drain
-    if pk.overlapped_cycles:  # every transfer overlaps compute: the longest of them, nothing exposed
+    if pk.overlapped_cycles:  # every transfer overlaps compute: the longest of them in whole cycles, nothing exposed
         cycles = compute
         for l in range(nl):
-            cycles = max(cycles, out.transfer[l])
+            cycles = max(cycles, np.ceil(out.transfer[l] - 1e-9))
         startup = drain = exposed = dram_wait = fill_drain = 0.0
         refill = -1
     mac_energy = pk.macs * pk.mac_pj * pk.gate_fraction
