@@ -111,9 +111,9 @@ KNOWN: dict[str, str] = {
                          "printed mapping places its spatial loops on, so no reference mapping exists for it",
     "simba_like-v0.3": "the v0.3 file has no distributed_buffers container, where the v0.4 reference's mapping puts a spatial "
                        "loop, so no reference mapping exists for it",
-    "simba_like": "every count and the cycles equal; energy +1.5%: PEWeightRegs (a 512-bit row of cluster_size 64) is billed by "
-                  "Timeloop at 1/12 of its ERT action energy per scalar access (0.02 pJ vs the ERT's 0.26 pJ read), a rule "
-                  "not identified, hwsim bills the ERT's energy per word",
+    "simba_like": "every count and the cycles equal; energy +1.5%: PEWeightRegs has cluster_size 64 (one 512-bit row of 64 "
+                  "registers per access): Timeloop bills a register's accesses once per utilized cluster (4), not per "
+                  "utilized register (48, 12 per cluster); hwsim has no clusters and bills every register's accesses",
 }
 
 # Mapper cases where hwsim's mapper does not yet find a mapping as good as Timeloop's, and why
