@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from hwsim.core import technology as tech
-from hwsim.core.errors import Problems
+from hwsim.core.errors import Problem, Problems
 from hwsim.core.formats import FORMATS, bits_per_element
 from hwsim.core.spec import Fields, read_yaml
 from hwsim.core.workload import DIMS, OPERANDS, Operand
 
 __all__ = ["HWSIM", "TIMELOOP", "Architecture", "Level", "MacUnit", "Semantics", "SpatialAxis", "architecture_from_dict", "element_bits",
-           "load_architecture"]
+           "load_architecture", "may_bypass_problems"]
 
 LEVEL_KINDS = ("dram", "sram", "regfile")
 
@@ -38,7 +38,8 @@ class Level:
     Energies are pJ per access of one ``word_bits`` word; ``temporal_dims`` restricts which
     dimensions may have temporal loops at this level (a mapping constraint; None = any);
     ``fixed_factors`` pins temporal loop bounds and ``loop_order`` the order (outer to inner)
-    of this level's loops for the mapper.
+    of this level's loops for the mapper; ``may_bypass`` names kept operands the mapper may also send past this level
+    (a mapping's ``bypass``, searched per layer; never at the outermost level, which holds every operand).
     """
 
     name: str
@@ -60,6 +61,7 @@ class Level:
     fixed_factors: tuple[tuple[str, int], ...] = ()
     loop_order: tuple[str, ...] | None = None
     formats: tuple[tuple[str, str], ...] = ()
+    may_bypass: tuple[str, ...] = ()
 
     def format_of(self, operand: str) -> str | None:
         """The compression format this level stores ``operand`` in (None: uncompressed)."""
@@ -241,6 +243,7 @@ def architecture_from_dict(data: Any, source: str = "<dict>") -> Architecture:
             problems.add("levels[0].keeps", list(levels[0].keeps), f"expected the outermost level to keep every operand (missing {', '.join(missing)})")
     elif isinstance(top.data.get("levels"), list):
         problems.add("levels", [], "expected at least one storage level")
+    problems.extend(may_bypass_problems(levels))
 
     pe = top.sub("pe_array", required=True)
     axes = []
@@ -267,6 +270,19 @@ def architecture_from_dict(data: Any, source: str = "<dict>") -> Architecture:
     top.done()
     problems.raise_if_any()
     return Architecture(name, tuple(levels), tuple(axes), mac, clock_hz, node_nm, source, semantics)
+
+
+def may_bypass_problems(levels: tuple[Level, ...] | list[Level]) -> list[Problem]:
+    """Every level whose ``may_bypass`` names an operand it does not keep, or that is the outermost level."""
+    out = []
+    for i, lv in enumerate(levels):
+        if not lv.may_bypass:
+            continue
+        if i == 0:
+            out.append(Problem(f"levels[{i}].may_bypass", list(lv.may_bypass), "expected no bypass at the outermost level (it holds every operand)"))
+        elif any(o not in lv.keeps for o in lv.may_bypass):
+            out.append(Problem(f"levels[{i}].may_bypass", list(lv.may_bypass), f"expected operands the level keeps ({', '.join(lv.keeps)})"))
+    return out
 
 
 def _semantics(top: Fields) -> Semantics:
@@ -327,6 +343,7 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
     keeps = f.str_list("keeps", OPERANDS, choices=OPERANDS)
     if f.has("keeps") and not keeps:
         f.problems.add(f.at("keeps"), [], "expected at least one operand (a level keeping nothing is not a storage level)")
+    may_bypass = f.str_list("may_bypass", (), choices=OPERANDS)
     sizes = [k for k in _SIZE_KEYS if f.has(k)]
     size_bytes: float | None = None
     if len(sizes) > 1:
@@ -414,4 +431,5 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
         fixed_factors=fixed_factors,
         loop_order=order,
         formats=formats,
+        may_bypass=may_bypass,
     )

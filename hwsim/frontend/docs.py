@@ -33,7 +33,7 @@ _ARCH_EXAMPLE: dict[str, Any] = {
     "levels": [
         {"name": "DRAM", "kind": "dram", "keeps": ["weights", "inputs", "outputs"], "bandwidth_bytes_per_s": 1e10},
         {"name": "GLB", "kind": "sram", "size_kib": 64, "keeps": ["weights", "inputs", "outputs"], "order": ["K", "C"],
-         "factors": {"K": 2}, "temporal_dims": ["K", "C", "P", "Q"], "formats": {"weights": "bitmask", "inputs": "rle", "outputs": "uncompressed"}},
+         "factors": {"K": 2}, "temporal_dims": ["K", "C", "P", "Q"], "may_bypass": ["inputs"], "formats": {"weights": "bitmask", "inputs": "rle", "outputs": "uncompressed"}},
         {"name": "RF", "kind": "regfile", "size_bytes": 64, "keeps": ["weights"]},
     ],
     "pe_array": {"axes": [{"name": "x", "size": 4, "below": "GLB", "dims": ["K"]}]},
@@ -64,6 +64,8 @@ ARCH_DESCRIPTIONS: dict[str, str] = {
     "levels[].name": "Unique level name (used by mappings, --fix, --order and --set levels.<name>.<field>).",
     "levels[].kind": "dram, sram or regfile (sets the energy/area model and the bandwidth defaults).",
     "levels[].keeps": "Operands stored at this level (others bypass it).",
+    "levels[].may_bypass": "Kept operands the mapper may also send past this level, choosing per layer whether to (a subset of "
+                           "keeps; not at the outermost level; default none: the level keeps all of keeps).",
     "levels[].size_bytes": "Capacity per instance (one of size_bytes, size_kib, size_mib; DRAM may omit it).",
     "levels[].size_kib": "Capacity per instance, KiB.",
     "levels[].size_mib": "Capacity per instance, MiB.",
