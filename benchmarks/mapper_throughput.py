@@ -30,7 +30,7 @@ def main() -> None:
     layer = load_workload("resnet50").graph.nodes["layer3.0.conv2"]["op"]  # 3×3, 256→256, 14×14 outputs
     packed = fastmodel.Packed.build(layer, arch)
     spatial = _spatial_array(spatial_candidates(layer, arch, 24))
-    factors, orders = fastmodel.random_mappings(packed, spatial, args.n, seed=1)
+    factors, orders, _ = fastmodel.random_mappings(packed, spatial, args.n, seed=1)
     fastmodel.evaluate_batch(packed, factors[:10], orders[:10])  # compile (or load the cache)
     best = 0.0
     for _ in range(args.repeat):
@@ -42,7 +42,7 @@ def main() -> None:
 
     fastmodel.search(packed, spatial, ("edp",), max_samples=1000, seed=0)  # warm
     t = time.process_time()
-    _, _, out, n = fastmodel.search(packed, spatial, ("edp",), max_samples=200_000, victory=10**9, refine=50_000, seed=0)
+    _, _, _, out, n = fastmodel.search(packed, spatial, ("edp",), max_samples=200_000, victory=10**9, refine=50_000, seed=0)
     dt = time.process_time() - t
     print(f"whole search (sample + repair + evaluate + refine): {n / dt:,.0f} mappings/s; {n:,} in {dt:.2f} s;"
           f" best {out[0] / layer.macs:.3f} pJ/MAC, {out[1]:,.0f} cycles")  # fmt: skip

@@ -48,7 +48,8 @@ def test_batch_equals_single_mapping(case, price):
     if check_mapping(layer, arch, mapping):
         return
     ref = evaluate_mapping(layer, arch, mapping)
-    factors, orders = encode(mapping, arch)
+    factors, orders, bypass = encode(mapping, arch)
+    assert bypass == 0
     assert decode(factors, orders, arch).nest(arch) == mapping.nest(arch)
     energy, cycles, fits = evaluate_batch(Packed.build(layer, arch), factors[None], orders[None])[0]
     assert (energy, cycles) == (ref.energy_pj, ref.cycles)  # one kernel: the same numbers, not merely close ones
@@ -111,10 +112,10 @@ def test_capacity_flag_matches_check_mapping():
                         [[("Q", 14)], [("C", 3), ("S", 3)]])  # fmt: skip
     packed = Packed.build(layer, arch)
     for m, fits in ((good, 1.0), (bad, 0.0)):
-        f, o = encode(m, arch)
+        f, o, _ = encode(m, arch)
         assert evaluate_batch(packed, f[None], o[None])[0, 2] == fits
         assert (not any(p.path.startswith("capacity") for p in check_mapping(layer, arch, m))) == bool(fits)
-    f, o = encode(good, arch)
+    f, o, _ = encode(good, arch)
     out = evaluate_batch(packed, np.repeat(f[None], 5, 0), np.repeat(o[None], 5, 0))
     assert np.all(out == out[0])
 
@@ -130,7 +131,7 @@ def test_batch_padded_beyond_need_equals_single_mapping():
     arch = load_arch("eyeriss")
     layer = conv2d("c", in_channels=8, out_channels=8, in_hw=15, kernel=3, stride=2)
     packed = Packed.build(layer, arch)
-    factors, orders = fastmodel.random_mappings(packed, _spatial_array(spatial_candidates(layer, arch, 8)), 20, seed=3)
+    factors, orders, _ = fastmodel.random_mappings(packed, _spatial_array(spatial_candidates(layer, arch, 8)), 20, seed=3)
     rng = np.random.default_rng(0)
     windows = [DIMS.index(d) for d in "PQRS"]
     factors[:, :, windows] *= rng.integers(1, 6, size=(len(factors), factors.shape[1], len(windows)))
@@ -156,8 +157,8 @@ def test_search_refinement_is_never_worse_than_the_best_sample():
     spatial = _spatial_array(spatial_candidates(layer, arch, 24))
     edp = {}
     for refine in (0, 3000):
-        f, o, out, n = fastmodel.search(packed, spatial, max_samples=20_000, victory=300, refine=refine, seed=0)
-        assert out[2] == 1.0 and n > 0
+        f, o, b, out, n = fastmodel.search(packed, spatial, max_samples=20_000, victory=300, refine=refine, seed=0)
+        assert out[2] == 1.0 and n > 0 and b == 0
         assert tuple(evaluate_batch(packed, f[None], o[None])[0]) == tuple(out)
         edp[refine] = out[0] * out[1]
     assert edp[3000] <= edp[0]

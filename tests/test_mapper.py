@@ -76,7 +76,7 @@ def test_order_classes_are_true_equivalences():
     """Every permutation of a level's loops costs exactly what its class representative costs."""
     arch = load_arch("eyeriss")
     layer = conv2d("c", in_channels=4, out_channels=8, in_hw=8, kernel=3)
-    f, _ = next(iter(enumerate_mapspace(layer, arch, batch=1)))
+    f, _, _ = next(iter(enumerate_mapspace(layer, arch, batch=1)))
     factors = f[0].copy()
     # put four dims at the GLB level so the order there matters
     factors[:, :] = 1
@@ -123,7 +123,7 @@ def test_mapper_result_is_valid_and_deterministic(layer):
     b = map_layer(layer, arch, MapperOptions(seed=5))
     assert a.mapping == b.mapping and a.energy_pj == b.energy_pj
     assert check_mapping(layer, arch, a.mapping) == []
-    f, o = fastmodel.encode(a.mapping, arch)
+    f, o, _ = fastmodel.encode(a.mapping, arch)
     energy, cycles, fits = fastmodel.evaluate_batch(fastmodel.Packed.build(layer, arch), f[None], o[None])[0]
     assert fits == 1.0
     assert a.energy_pj == pytest.approx(energy, rel=1e-9)

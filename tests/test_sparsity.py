@@ -127,7 +127,7 @@ def test_compiled_model_equals_reference_with_sparsity():
                         ("sparse-tensor-core", gemm("g", M=64, N=64, K=64).with_sparsity(weights="2:4"))]:  # fmt: skip
         arch = load_arch(name)
         problem = Packed.build(layer, arch)
-        factors, orders = fastmodel.random_mappings(problem, _spatial_array(spatial_candidates(layer, arch, 8)), 30, seed=2)
+        factors, orders, _ = fastmodel.random_mappings(problem, _spatial_array(spatial_candidates(layer, arch, 8)), 30, seed=2)
         out = fastmodel.evaluate_batch(problem, factors, orders)
         for f, o, row in zip(factors, orders, out, strict=True):
             ref = evaluate_mapping(layer, arch, fastmodel.decode(f, o, arch), check=False)

@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 import numba as nb
 import numpy as np
 
-from hwsim.core.arch import Architecture
+from hwsim.core.arch import Architecture, may_bypass_problems
+from hwsim.core.errors import SpecError
 from hwsim.core.mapping import Mapping, level_starts
 from hwsim.core.workload import DIMS, Layer
 from hwsim.cost.precision import check_numbers, cycles_per_mac, energy_per_mac_pj
@@ -41,6 +42,7 @@ class Packed(NamedTuple):
 
     # levels
     keeps: np.ndarray  # (L, 3) bool: the level may keep the operand
+    may_bypass: np.ndarray  # (L, 3) bool: the mapper may also bypass the kept operand there (Level.may_bypass)
     double_buffered: np.ndarray  # (L,) bool
     ports: np.ndarray  # (L,) int64
     word_bits: np.ndarray  # (L,) float64
@@ -94,6 +96,9 @@ class Packed(NamedTuple):
         check_sparsity(layer, arch.levels, f"layer {layer.name!r} on {arch.name!r}")
         check_numbers(layer, arch.mac, f"layer {layer.name!r} on {arch.name!r}")
         levels, axes = arch.levels, arch.axes
+        bad = may_bypass_problems(levels)
+        if bad:
+            raise SpecError(f"architecture {arch.name!r}", bad)
         ops = [layer.operand(n) for n in OPERANDS]
         names = [lv.name for lv in levels]
         proj = np.zeros((3, MAX_TENSOR_AXES, MAX_TERMS, 2), np.int64)
@@ -108,6 +113,7 @@ class Packed(NamedTuple):
         pe_first = max((names.index(ax.below) for ax in axes), default=len(levels) - 1) + 1 if axes else len(levels)
         return Packed(
             keeps=np.array([[op.name in lv.keeps for op in ops] for lv in levels], np.bool_).reshape(len(levels), 3),
+            may_bypass=np.array([[op.name in lv.may_bypass for op in ops] for lv in levels], np.bool_).reshape(len(levels), 3),
             double_buffered=np.array([lv.double_buffered for lv in levels], np.bool_),
             ports=np.array([lv.ports for lv in levels], np.int64),
             word_bits=np.array([lv.word_bits for lv in levels], np.float64),

@@ -9,7 +9,9 @@ The mapspace (LOMA/CoSA style):
 * **loop orders** per level, pruned for equivalence: two orders are one when, for every
   operand, the same set of loops trails the innermost loop that operand depends on, since
   the cost model sees nothing else of an order (this subsumes orders differing only in
-  bound-1 loops or in loops irrelevant to every operand kept there).
+  bound-1 loops or in loops irrelevant to every operand kept there);
+* **bypass**: each (level, operand) pair the spec's ``may_bypass`` names is kept or bypassed
+  (every subset; none when no level allows bypass).
 
 Search: :func:`map_layer` samples that space at random (seeded), each spatial candidate in
 turn with its share of ``samples``, moving on after a run of samples without improvement (the
@@ -248,8 +250,11 @@ def _order_classes(layer: Layer, dims: tuple[int, ...]) -> list[tuple[int, ...]]
 
 def enumerate_mapspace(
     layer: Layer, arch: Architecture, options: MapperOptions | None = None, batch: int = 65_536
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The whole pruned mapspace as batches of encoded (factors, orders)."""
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The whole pruned mapspace as batches of encoded (factors, orders, bypass masks): every tiling and order with
+    every bypass mask the spec allows."""
+    from hwsim.mapper import fastmodel
+
     options = options or MapperOptions()
     nl, na, nd = len(arch.levels), len(arch.axes), len(DIMS)
     stationary = _STATIONARY.get(options.dataflow or "", -1)
@@ -257,8 +262,15 @@ def enumerate_mapspace(
     allowed = {k: [lv for lv, level in enumerate(arch.levels) if (level.temporal_dims is None or DIMS[k] in level.temporal_dims)
                    and fixed[lv, k] == 0] for k in range(nd)}  # fmt: skip
     order_cache: dict[tuple[tuple[int, ...], int], np.ndarray] = {}
+    pairs = sum(len(lv.may_bypass) for lv in arch.levels)
+    if 2**pairs > options.exhaustive_limit:
+        raise SpecError(f"exhaustive mapping of layer {layer.name!r}",
+                        [Problem("mapspace", f"more than {options.exhaustive_limit} mappings ({2**pairs} bypass choices)",
+                                 "expected a small layer for --exhaustive")])  # fmt: skip
+    masks = fastmodel.bypass_masks(arch)
     fb: list[np.ndarray] = []
     ob: list[np.ndarray] = []
+    bb: list[np.ndarray] = []
     pending = 0
     for chosen in spatial_candidates(layer, arch, None, options):
         spatial = _spatial_array([chosen])[0]
@@ -291,14 +303,19 @@ def enumerate_mapspace(
                 level_opts.append(order_cache[key])
             idx = np.array(list(itertools.product(*(range(len(x)) for x in level_opts))), np.int64).reshape(-1, nl)
             orders = np.stack([level_opts[lv][idx[:, lv]] for lv in range(nl)], axis=1)
-            fb.append(np.broadcast_to(factors, (len(idx), *factors.shape)))
-            ob.append(orders)
-            pending += len(idx)
-            if pending >= batch:
-                yield np.concatenate(fb), np.concatenate(ob)
-                fb, ob, pending = [], [], 0
+            step = max(1, batch // len(idx))  # every order with every bypass mask, mask by mask, a batch's worth at a time
+            for start in range(0, len(masks), step):
+                chunk = masks[start : start + step]
+                count = len(idx) * len(chunk)
+                fb.append(np.broadcast_to(factors, (count, *factors.shape)))
+                ob.append(orders if len(chunk) == 1 else np.tile(orders, (len(chunk), 1, 1)))
+                bb.append(np.repeat(chunk, len(idx)))
+                pending += count
+                if pending >= batch:
+                    yield np.concatenate(fb), np.concatenate(ob), np.concatenate(bb)
+                    fb, ob, bb, pending = [], [], [], 0
     if fb:
-        yield np.concatenate(fb), np.concatenate(ob)
+        yield np.concatenate(fb), np.concatenate(ob), np.concatenate(bb)
 
 
 def _scores(out: np.ndarray, objectives: tuple[str, ...], clock_hz: float) -> np.ndarray:
@@ -338,19 +355,19 @@ def map_layer(layer: Layer, arch: Architecture, options: MapperOptions | None = 
         best = _exhaustive(layer, arch, options, packed)
         if best is None:
             raise _no_mapping(layer, arch, options)
-        mapping = fastmodel.decode(*best, arch)
+        mapping = fastmodel.decode(best[0], best[1], arch, best[2])
     else:
         cands = spatial_candidates(layer, arch, options.spatial_candidates, options)
         if not cands:
             raise _no_mapping(layer, arch, options)
-        f, o, out, _ = fastmodel.search(
+        f, o, b, out, _ = fastmodel.search(
             packed, _spatial_array(cands), options.objectives, max_samples=options.samples, victory=options.victory,
             refine=options.refine, seed=options.seed, stationary=_STATIONARY.get(options.dataflow or "", -1),
             fixed=constraint_array(arch, options),
         )  # fmt: skip
         if out[2] != 1.0:
             raise _no_mapping(layer, arch, options)
-        mapping = fastmodel.decode(f, o, arch)
+        mapping = fastmodel.decode(f, o, arch, b)
     return evaluate_mapping(layer, arch, mapping)
 
 
@@ -390,24 +407,24 @@ def greedy_mapping(layer: Layer, arch: Architecture, dataflow: str = "ws") -> Ma
 
 
 def mapspace_size(layer: Layer, arch: Architecture, options: MapperOptions | None = None) -> int:
-    return sum(len(f) for f, _ in enumerate_mapspace(layer, arch, options))
+    return sum(len(f) for f, _, _ in enumerate_mapspace(layer, arch, options))
 
 
-def _exhaustive(layer: Layer, arch: Architecture, options: MapperOptions, packed: object) -> tuple[np.ndarray, np.ndarray] | None:
+def _exhaustive(layer: Layer, arch: Architecture, options: MapperOptions, packed: object) -> tuple[np.ndarray, np.ndarray, int] | None:
     from hwsim.mapper import fastmodel
 
     assert isinstance(packed, fastmodel.Packed)
-    best: tuple[np.ndarray, np.ndarray] | None = None
+    best: tuple[np.ndarray, np.ndarray, int] | None = None
     best_score: np.ndarray | None = None
     seen = 0
-    for factors, orders in enumerate_mapspace(layer, arch, options):
+    for factors, orders, bypass in enumerate_mapspace(layer, arch, options):
         seen += len(factors)
         if seen > options.exhaustive_limit:
             raise SpecError(
                 f"exhaustive mapping of layer {layer.name!r}",
                 [Problem("mapspace", f"more than {options.exhaustive_limit} mappings", "expected a small layer for --exhaustive")],
             )
-        out = fastmodel.evaluate_batch(packed, factors, orders)
+        out = fastmodel.evaluate_batch(packed, factors, orders, bypass)
         ok = (out[:, 2] == 1.0) & fastmodel.padding_ok(factors, packed.bounds)
         if not ok.any():
             continue
@@ -416,5 +433,5 @@ def _exhaustive(layer: Layer, arch: Architecture, options: MapperOptions, packed
         if best_score is None or tuple(scores[idx]) < tuple(best_score):
             best_score = scores[idx]
             k = np.flatnonzero(ok)[idx]
-            best = (factors[k].copy(), orders[k].copy())
+            best = (factors[k].copy(), orders[k].copy(), int(bypass[k]))
     return best

@@ -6,10 +6,13 @@ the one closed-form model, :func:`hwsim.cost.kernel.cost`, on loop nests built f
   levels' temporal loops, slots ``L..L+A-1`` the spatial axes;
 * ``orders[l, :]``: the permutation of the eight dims at level ``l``, outermost first
   (loops of bound 1 are skipped). Spatial loops within an axis are in dimension order, which
-  changes no count (unions over an axis do not depend on the order of its loops).
+  changes no count (unions over an axis do not depend on the order of its loops);
+* ``bypass``: an int64 bit mask, bit ``3·l + o`` set when level ``l`` does not keep operand ``o`` (in
+  :data:`hwsim.cost.kernel.OPERANDS` order) although it may (``Packed.may_bypass``, from ``Level.may_bypass``); the
+  nest's keep mask is the levels' keeps less these bits. A batch holds one mask per mapping.
 
-The encoding holds one loop per dim per level and no bypass (the mapspace the mapper searches);
-:mod:`hwsim.cost.analytical` costs any mapping through the same kernel.
+The encoding holds one loop per dim per level and bypass only where the spec allows it (the mapspace the mapper
+searches); :mod:`hwsim.cost.analytical` costs any mapping through the same kernel.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from hwsim.core.arch import Architecture
 from hwsim.core.mapping import Mapping
 from hwsim.core.workload import DIMS
 from hwsim.cost.kernel import (
+    OPERANDS,
     Costs,
     Nest,
     Packed,
@@ -40,14 +44,32 @@ from hwsim.cost.kernel import (
     workspace,
 )
 
-__all__ = ["OBJECTIVE_CODES", "Packed", "decode", "encode", "evaluate_batch"]
+__all__ = ["OBJECTIVE_CODES", "Packed", "bypass_masks", "decode", "encode", "evaluate_batch"]
 
 ND = len(DIMS)
 OBJECTIVE_CODES = {"energy": 0, "delay": 1, "edp": 2}
+MAX_BYPASS_LEVELS = 21  # bits 3·l + o of an int64 mask
 
 
-def encode(mapping: Mapping, arch: Architecture) -> tuple[np.ndarray, np.ndarray]:
-    """(factors, orders) arrays of a mapping with at most one loop per dim per level and no bypass."""
+def _check_bypass_levels(may_bypass: np.ndarray) -> None:
+    """may_bypass (L, 3): the levels allowing bypass fit the int64 mask."""
+    if may_bypass[MAX_BYPASS_LEVELS:].any():
+        raise ValueError(f"bypass is searched only at the first {MAX_BYPASS_LEVELS} levels")
+
+
+def bypass_masks(arch: Architecture) -> np.ndarray:
+    """Every bypass mask the spec allows (each subset of the levels' ``may_bypass``), the empty one first."""
+    _check_bypass_levels(np.array([[o in lv.may_bypass for o in OPERANDS] for lv in arch.levels], np.bool_))
+    bits = [1 << (3 * l + OPERANDS.index(o)) for l, lv in enumerate(arch.levels) for o in lv.may_bypass]
+    masks = [0]
+    for bit in bits:
+        masks += [m | bit for m in masks]
+    return np.array(masks, np.int64)
+
+
+def encode(mapping: Mapping, arch: Architecture) -> tuple[np.ndarray, np.ndarray, int]:
+    """(factors, orders, bypass) of a mapping with at most one loop per dim per level and bypass only where the
+    levels' ``may_bypass`` allow it."""
     nl, na = len(arch.levels), len(arch.axes)
     factors = np.ones((nl + na, ND), np.int64)
     orders = np.tile(np.arange(ND, dtype=np.int64), (nl, 1))
@@ -64,28 +86,36 @@ def encode(mapping: Mapping, arch: Architecture) -> tuple[np.ndarray, np.ndarray
     for a, group in enumerate(mapping.spatial):
         for d, n in group:
             factors[nl + a, DIMS.index(d)] *= n
-    if mapping.bypass:
-        raise ValueError("mappings with bypass are not encodable (hwsim.cost.analytical costs them)")
-    return factors, orders
+    names = [lv.name for lv in arch.levels]
+    bypass = 0
+    for lv, o in mapping.bypass:
+        l = names.index(lv) if lv in names else -1
+        if l < 0 or o not in arch.levels[l].may_bypass or l >= MAX_BYPASS_LEVELS:
+            raise ValueError(f"bypass of {o} at {lv} is not in the level's may_bypass: not encodable (hwsim.cost.analytical costs it)")
+        bypass |= 1 << (3 * l + OPERANDS.index(o))
+    return factors, orders, bypass
 
 
-def decode(factors: np.ndarray, orders: np.ndarray, arch: Architecture) -> Mapping:
+def decode(factors: np.ndarray, orders: np.ndarray, arch: Architecture, bypass: int = 0) -> Mapping:
+    """The :class:`Mapping` of an encoded one; its bypass pairs in level, then operand order."""
     nl, na = len(arch.levels), len(arch.axes)
     temporal = [[(DIMS[d], int(factors[l, d])) for d in orders[l] if factors[l, d] > 1] for l in range(nl)]
     spatial = [[(DIMS[d], int(factors[nl + a, d])) for d in range(ND) if factors[nl + a, d] > 1] for a in range(na)]
-    return Mapping.build(temporal, spatial)
+    bypassed = [(arch.levels[l].name, OPERANDS[o]) for l in range(nl) for o in range(3) if int(bypass) >> (3 * l + o) & 1]
+    return Mapping.build(temporal, spatial, bypassed)
 
 
 class Scratch(NamedTuple):
     """Every array the compiled functions write (compiled as the kernel is, they allocate nothing)."""
 
-    nest: Nest  # the nest of the mapping being costed
+    nest: Nest  # the nest of the mapping being costed (its keep mask rewritten from each mapping's bypass)
     costs: Costs  # its figures
     work: Work  # the kernel's scratch (also the capacity repair's tiles and footprints)
     allowed: np.ndarray  # (L,) levels a dim may take temporal loops at
     order: np.ndarray  # (8,) one level's order being partitioned
     factors: np.ndarray  # (1, L+A, 8) a batch of one mapping: the search's candidate
     orders: np.ndarray  # (1, L, 8)
+    bypass: np.ndarray  # (1,) int64
     rows: np.ndarray  # (1, 3) its (energy_pj, cycles, fits)
 
 
@@ -94,17 +124,27 @@ def _scratch(pk: Packed, padded: np.ndarray) -> Scratch:
     nl, na = pk.keeps.shape[0], pk.axis_level.shape[0]
     m = ND * (nl + na)
     nest = Nest(dim=np.empty(m, np.int64), bound=np.empty(m, np.int64), axis=np.empty(m, np.int64),
-                starts=np.empty(nl + 1, np.int64), keep=pk.keeps)  # fmt: skip
+                starts=np.empty(nl + 1, np.int64), keep=pk.keeps.copy())  # fmt: skip
     return Scratch(
         nest=nest, costs=new_costs(nl), work=workspace(pk, m, padded), allowed=np.empty(nl, np.int64), order=np.empty(ND, np.int64),
-        factors=np.ones((1, nl + na, ND), np.int64), orders=np.zeros((1, nl, ND), np.int64), rows=np.zeros((1, 3)),
+        factors=np.ones((1, nl + na, ND), np.int64), orders=np.zeros((1, nl, ND), np.int64), bypass=np.zeros(1, np.int64),
+        rows=np.zeros((1, 3)),
     )  # fmt: skip
+
+
+@compiled_inline
+def _fill_keep(pk, bypass, keep):
+    """keep: the levels' keeps less the bits of the bypass mask."""
+    for l in range(pk.keeps.shape[0]):
+        for o in range(3):
+            keep[l, o] = pk.keeps[l, o] and ((bypass >> (3 * l + o)) & 1) == 0
 
 
 @compiled_inline
 def _build_nest(pk, factors, orders, b, nest):
     """The loop nest of encoded mapping b: each level's temporal loops in its order, then the spatial loops of
-    the axes below it in dimension order; loops of bound 1 dropped. Returns its length."""
+    the axes below it in dimension order; loops of bound 1 dropped. Returns its length (the keep mask is the
+    caller's: :func:`_fill_keep`)."""
     nl = pk.keeps.shape[0]
     na = pk.axis_level.shape[0]
     n = np.int64(0)  # (not a literal 0: numba would compile cost for it too)
@@ -130,27 +170,32 @@ def _build_nest(pk, factors, orders, b, nest):
 
 
 @compiled_inline
-def _evaluate_one(pk, factors, orders, b, rows, sc):
+def _evaluate_one(pk, factors, orders, bypass, b, rows, sc):
     """(energy_pj, cycles, fits) of encoded mapping b into rows[b]."""
+    _fill_keep(pk, bypass[b], sc.nest.keep)
     cost(pk, sc.nest, _build_nest(pk, factors, orders, b, sc.nest), sc.costs, sc.work)
     rows[b, 0], rows[b, 1], rows[b, 2] = sc.costs.energy[0], sc.costs.cycles[0], sc.costs.fits[0]
 
 
 @compiled
-def _evaluate_batch(pk, factors, orders, rows, sc):
-    for b in range(factors.shape[0]):  # (_evaluate_one with the kernel inlined)
+def _evaluate_batch(pk, factors, orders, bypass, rows, sc):
+    for b in range(factors.shape[0]):  # (_evaluate_one with the kernel inlined; the keep mask rewritten when the bypass changes)
+        if b == 0 or bypass[b] != bypass[b - 1]:
+            _fill_keep(pk, bypass[b], sc.nest.keep)
         cost_inline(pk, sc.nest, _build_nest(pk, factors, orders, b, sc.nest), sc.costs, sc.work)
         rows[b, 0], rows[b, 1], rows[b, 2] = sc.costs.energy[0], sc.costs.cycles[0], sc.costs.fits[0]
 
 
-def evaluate_batch(packed: Packed, factors: np.ndarray, orders: np.ndarray) -> np.ndarray:
-    """Rows of (energy_pj, cycles, fits) for a batch: factors (B, L+A, 8), orders (B, L, 8)."""
+def evaluate_batch(packed: Packed, factors: np.ndarray, orders: np.ndarray, bypass: np.ndarray | None = None) -> np.ndarray:
+    """Rows of (energy_pj, cycles, fits) for a batch: factors (B, L+A, 8), orders (B, L, 8), bypass masks (B,)
+    (default: none)."""
     rows = np.empty((factors.shape[0], 3), np.float64)
     factors, orders = np.ascontiguousarray(factors, np.int64), np.ascontiguousarray(orders, np.int64)
+    bypass = np.zeros(factors.shape[0], np.int64) if bypass is None else np.ascontiguousarray(bypass, np.int64)
     try:  # a dim's loops multiply to less than twice its bound when no factor is larger than needed
-        _evaluate_batch(packed, factors, orders, rows, _scratch(packed, 2 * packed.bounds))
+        _evaluate_batch(packed, factors, orders, bypass, rows, _scratch(packed, 2 * packed.bounds))
     except ValueError:  # a nest padded beyond that (the enumeration costs such candidates before padding_ok drops them)
-        _evaluate_batch(packed, factors, orders, rows, _scratch(packed, factors.prod(axis=1).max(axis=0)))
+        _evaluate_batch(packed, factors, orders, bypass, rows, _scratch(packed, factors.prod(axis=1).max(axis=0)))
     return rows
 
 
@@ -172,9 +217,10 @@ def padding_ok(factors: np.ndarray, bounds: np.ndarray) -> np.ndarray:
 
 @compiled
 def _tile_bits(pk, l, factors, sc):
-    """Capacity one instance of level l needs for the tiles of an encoded mapping (the kernel's rule; in the kernel's
-    scratch, which it rewrites before reading)."""
+    """Capacity one instance of level l needs for the tiles of an encoded mapping kept as sc.nest.keep says (the
+    kernel's rule; in the kernel's scratch, which it rewrites before reading)."""
     nl = pk.keeps.shape[0]
+    keep = sc.nest.keep
     ws = sc.work
     for d in range(ND):
         ws.tiles[l, d] = 1
@@ -186,9 +232,9 @@ def _tile_bits(pk, l, factors, sc):
             for d in range(ND):
                 ws.tiles[l, d] *= factors[nl + a, d]
     for o in range(3):
-        if pk.keeps[l, o]:
+        if keep[l, o]:
             ws.fc[l, o] = contiguous(pk.proj, pk.n_tensor_axes, o, ws.tiles, l, ws.cs, ws.ns, ws.marks, ws.marks_next)
-    return capacity_bits(pk.keeps, pk.elem_bits, pk.double_buffered, l, ws.fc)
+    return capacity_bits(keep, pk.elem_bits, pk.double_buffered, l, ws.fc)
 
 
 @compiled
@@ -222,11 +268,12 @@ def _pick_free(factors, fixed, lo, hi):
 
 
 @compiled
-def _repair(pk, factors, fixed, sc):
-    """Move prime factors outwards until every level's tiles fit; False if impossible."""
+def _repair(pk, factors, fixed, bypass, sc):
+    """Move prime factors outwards until every level's tiles (kept as the bypass mask says) fit; False if impossible."""
     nl = pk.keeps.shape[0]
     na = pk.axis_level.shape[0]
     bounds = pk.bounds
+    _fill_keep(pk, bypass, sc.nest.keep)
     for l in range(nl - 1, 0, -1):
         cap = pk.size_bits[l]
         if cap < 0:
@@ -257,8 +304,20 @@ def _repair(pk, factors, fixed, sc):
     return True
 
 
+@compiled_inline
+def _may_count(pk):
+    """How many (level, operand) pairs the mapper may bypass."""
+    count = 0
+    for l in range(pk.keeps.shape[0]):
+        for o in range(3):
+            count += pk.may_bypass[l, o]
+    return count
+
+
 @compiled
-def _sample(pk, spatial, k, stationary, fixed, factors, orders, sc):
+def _sample(pk, spatial, k, stationary, fixed, factors, orders, bypass, sc):
+    """A random encoded mapping of spatial candidate k into factors, orders and bypass[0] (each allowed bypass with
+    probability ½), repaired to fit; False when it cannot be."""
     nl = pk.keeps.shape[0]
     na = pk.axis_level.shape[0]
     bounds = pk.bounds
@@ -299,7 +358,13 @@ def _sample(pk, spatial, k, stationary, fixed, factors, orders, sc):
             orders[l, i], orders[l, j] = orders[l, j], orders[l, i]
         if stationary >= 0:
             _stationary_order(orders, l, pk, stationary, sc.order)
-    return _repair(pk, factors, fixed, sc)
+    mask = np.int64(0)
+    for l in range(nl):
+        for o in range(3):
+            if pk.may_bypass[l, o] and np.random.random() < 0.5:
+                mask |= np.int64(1) << (3 * l + o)
+    bypass[0] = mask
+    return _repair(pk, factors, fixed, mask, sc)
 
 
 @compiled
@@ -333,8 +398,20 @@ def _better(out, best, objective, clock):
 
 
 @compiled
-def _mutate(pk, factors, orders, stationary, fixed, sc):
+def _mutate(pk, factors, orders, bypass, stationary, fixed, sc):
+    """One local move: (where the spec allows bypass, a quarter of the time) flip one allowed bypass, else move a prime
+    factor between levels (two thirds) or swap two dims of one level's order."""
     nl = pk.keeps.shape[0]
+    n_may = _may_count(pk)
+    if n_may > 0 and np.random.randint(4) == 0:
+        pick = np.random.randint(n_may)
+        for l in range(nl):
+            for o in range(3):
+                if pk.may_bypass[l, o]:
+                    if pick == 0:
+                        bypass[0] ^= np.int64(1) << (3 * l + o)
+                    pick -= 1
+        return
     if np.random.randint(3) < 2:  # move one prime factor of one dim to another allowed level
         j, d = _pick_free(factors, fixed, 0, nl)
         if j < 0:
@@ -356,8 +433,9 @@ def _mutate(pk, factors, orders, stationary, fixed, sc):
 
 
 @compiled_inline
-def _keep(factors, orders, row, from_factors, from_orders, from_row):
+def _keep(factors, orders, bypass, row, from_factors, from_orders, from_bypass, from_row):
     """Copy one encoded mapping and its row of figures."""
+    bypass[0] = from_bypass[0]
     for s in range(factors.shape[0]):
         for d in range(ND):
             factors[s, d] = from_factors[s, d]
@@ -381,14 +459,16 @@ def _rank(rank, n, cand_out, objective, clock):
 
 
 @compiled
-def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, refine, seed, best_f, best_o, best_out,
-            cand_f, cand_o, cand_out, rank, sc):  # fmt: skip
+def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, refine, seed, best_f, best_o, best_b, best_out,
+            cand_f, cand_o, cand_b, cand_out, rank, sc):  # fmt: skip
     np.random.seed(seed)
-    f1 = sc.factors  # a batch of one: f, o and out are its rows
+    f1 = sc.factors  # a batch of one: f, o, b (a view of its one mask) and out are its rows
     o1 = sc.orders
+    b1 = sc.bypass
     out1 = sc.rows
     f = f1[0]
     o = o1[0]
+    b = b1[0:1]
     out = out1[0]
     found = False
     evaluated = 0
@@ -401,17 +481,17 @@ def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, ref
         cand_out[k, 2] = 0.0
         since = 0
         for _ in range(per_cand):
-            if not _sample(pk, spatial, k, stationary, fixed, f, o, sc):
+            if not _sample(pk, spatial, k, stationary, fixed, f, o, b, sc):
                 continue
-            _evaluate_one(pk, f1, o1, 0, out1, sc)
+            _evaluate_one(pk, f1, o1, b1, 0, out1, sc)
             evaluated += 1
             if out[2] == 0.0:
                 continue
             if cand_out[k, 2] == 0.0 or _better(out, cand_out[k], objective, pk.clock_hz):
-                _keep(cand_f[k], cand_o[k], cand_out[k], f, o, out)
+                _keep(cand_f[k], cand_o[k], cand_b[k], cand_out[k], f, o, b, out)
             if not found or _better(out, best_out, objective, pk.clock_hz):
                 found = True
-                _keep(best_f, best_o, best_out, f, o, out)
+                _keep(best_f, best_o, best_b, best_out, f, o, b, out)
                 since = 0
             else:
                 since += 1
@@ -440,18 +520,18 @@ def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, ref
         for i in range(n):
             k = rank[i]
             for _ in range(budget // n):
-                _keep(f, o, out, cand_f[k], cand_o[k], cand_out[k])
-                _mutate(pk, f, o, stationary, fixed, sc)
-                if not _repair(pk, f, fixed, sc):
+                _keep(f, o, b, out, cand_f[k], cand_o[k], cand_b[k], cand_out[k])
+                _mutate(pk, f, o, b, stationary, fixed, sc)
+                if not _repair(pk, f, fixed, b[0], sc):
                     continue
-                _evaluate_one(pk, f1, o1, 0, out1, sc)
+                _evaluate_one(pk, f1, o1, b1, 0, out1, sc)
                 evaluated += 1
                 if out[2] == 1.0 and not _better(cand_out[k], out, objective, pk.clock_hz):
-                    _keep(cand_f[k], cand_o[k], cand_out[k], f, o, out)
+                    _keep(cand_f[k], cand_o[k], cand_b[k], cand_out[k], f, o, b, out)
         _rank(rank, n, cand_out, objective, pk.clock_hz)
         n = (n + 1) // 2
     k = rank[0]
-    _keep(best_f, best_o, best_out, cand_f[k], cand_o[k], cand_out[k])
+    _keep(best_f, best_o, best_b, best_out, cand_f[k], cand_o[k], cand_b[k], cand_out[k])
     return evaluated
 
 
@@ -473,42 +553,47 @@ def search(
     seed: int = 0,
     stationary: int = -1,
     fixed: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, int]:
     """Random-pruned sampling of each spatial candidate with a victory condition, then local refinement of the
-    candidates' bests by successive halving (``refine`` moves in all). Returns (factors, orders, (energy_pj, cycles,
-    fits), mappings evaluated); fits is 0 when no valid mapping was found."""
+    candidates' bests by successive halving (``refine`` moves in all). Returns (factors, orders, bypass mask,
+    (energy_pj, cycles, fits), mappings evaluated); fits is 0 when no valid mapping was found."""
+    _check_bypass_levels(packed.may_bypass)
     nl, na = packed.keeps.shape[0], packed.axis_level.shape[0]
     best_f = np.ones((nl + na, ND), np.int64)
     best_o = np.tile(np.arange(ND, dtype=np.int64), (nl, 1))
+    best_b = np.zeros(1, np.int64)
     best_out = np.array([np.inf, np.inf, 0.0])
-    k = spatial.shape[0]  # each candidate's best (factors, orders, figures) and their ranking
+    k = spatial.shape[0]  # each candidate's best (factors, orders, bypass, figures) and their ranking
     cand_f, cand_o, cand_out, rank = np.ones((k, nl + na, ND), np.int64), np.zeros((k, nl, ND), np.int64), np.zeros((k, 3)), np.zeros(k, np.int64)  # fmt: skip
+    cand_b = np.zeros((k, 1), np.int64)
     codes = np.array([OBJECTIVE_CODES[o] for o in objective], np.int64)
     fixed = no_constraints(nl) if fixed is None else np.ascontiguousarray(fixed, np.int64)
     spatial = np.ascontiguousarray(spatial, np.int64)
-    n = _search(packed, spatial, stationary, fixed, codes, max_samples, victory, refine, seed, best_f, best_o, best_out,
-                cand_f, cand_o, cand_out, rank, _scratch(packed, _sampled_padding(packed, spatial, fixed)))  # fmt: skip
-    return best_f, best_o, best_out, int(n)
+    n = _search(packed, spatial, stationary, fixed, codes, max_samples, victory, refine, seed, best_f, best_o, best_b, best_out,
+                cand_f, cand_o, cand_b, cand_out, rank, _scratch(packed, _sampled_padding(packed, spatial, fixed)))  # fmt: skip
+    return best_f, best_o, int(best_b[0]), best_out, int(n)
 
 
 @compiled
-def _random_batch(pk, spatial, seed, stationary, factors, orders, fixed, sc):
+def _random_batch(pk, spatial, seed, stationary, factors, orders, bypass, fixed, sc):
     np.random.seed(seed)
     made = 0
     while made < factors.shape[0]:
         k = np.random.randint(spatial.shape[0])
-        if _sample(pk, spatial, k, stationary, fixed, factors[made], orders[made], sc):
+        if _sample(pk, spatial, k, stationary, fixed, factors[made], orders[made], bypass[made : made + 1], sc):
             made += 1
 
 
-def random_mappings(packed: Packed, spatial: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` random valid encoded mappings (for benchmarks and tests)."""
+def random_mappings(packed: Packed, spatial: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` random valid encoded mappings (factors, orders, bypass masks; for benchmarks and tests)."""
+    _check_bypass_levels(packed.may_bypass)
     nl, na = packed.keeps.shape[0], packed.axis_level.shape[0]
     factors = np.ones((n, nl + na, ND), np.int64)
     orders = np.zeros((n, nl, ND), np.int64)
+    bypass = np.zeros(n, np.int64)
     spatial, fixed = np.ascontiguousarray(spatial, np.int64), no_constraints(nl)
-    _random_batch(packed, spatial, seed, -1, factors, orders, fixed, _scratch(packed, _sampled_padding(packed, spatial, fixed)))
-    return factors, orders
+    _random_batch(packed, spatial, seed, -1, factors, orders, bypass, fixed, _scratch(packed, _sampled_padding(packed, spatial, fixed)))
+    return factors, orders, bypass
 
 
 def drop_stale_cache(cache_dir: Path, kernel_source: Path, prefix: str = "fastmodel") -> bool:
