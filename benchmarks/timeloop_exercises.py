@@ -117,9 +117,7 @@ KNOWN: dict[str, str] = {
 }
 
 # Mapper cases where hwsim's mapper does not yet find a mapping as good as Timeloop's, and why
-MAPPER_KNOWN: dict[str, str] = {
-    "05-freebypass": "Timeloop's optimum bypasses buffers; hwsim's mapper searches no bypass yet (issue 17, item 5)",
-}
+MAPPER_KNOWN: dict[str, str] = {}
 
 
 # --------------------------------------------------------------------------------------------- Timeloop's stats.txt
@@ -418,7 +416,8 @@ def main() -> None:
         + "\n## hwsim's mapper against Timeloop's (same model, Timeloop's objective)\n\n" + mapper_table(rows)
         + "\nThe mapspaces are not the same: hwsim's mapper honours the constraints' keep/bypass, factors fixed or set "
           "to 1 and fan-out splits, but not Timeloop's partial loop permutations nor `X<=n`/`X>=n` factor bounds (the "
-          "importer reads them and `hwsim run` says so; the mapper cannot express them yet), and it searches no bypass.\n",
+          "importer reads them and `hwsim run` says so; the mapper cannot express them yet). It searches keep/bypass where the "
+          "constraints leave it free (`may_bypass`), as Timeloop's mapper does.\n",
         encoding="utf-8")  # fmt: skip
 
 

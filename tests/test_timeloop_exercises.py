@@ -93,3 +93,19 @@ def test_hwsims_own_semantics_differ_only_by_the_options(case: Case) -> None:
     """Under hwsim's semantics every count that moves from Timeloop's is moved by one documented option alone."""
     a = attribution(case, parse_stats(case.stats))
     assert "error" not in a and not a["unexplained"], a
+
+
+def test_keep_and_bypass_left_free_are_the_mappers_choice() -> None:
+    """Timeloop's mapspace: a level's data spaces neither kept nor bypassed by its constraints are the mapper's choice
+    (Level.may_bypass); the outermost level keeps everything; a !Parallel group's members keep only what they list."""
+    from hwsim.frontend.presets import load_arch, timeloop_names
+
+    ex05 = DATA / "tutorial_exercises/01_accelergy_timeloop_2020_ispass/timeloop/05-mapper-conv1d+oc-3level"
+    arch = load_arch(str(ex05 / "arch/3level.arch.yaml"), names=timeloop_names(str(ex05 / "prob/conv1d+oc.prob.yaml")))
+    assert [lv.may_bypass for lv in arch.levels] == [(), ("weights", "inputs", "outputs"), ("weights", "inputs", "outputs")]
+    design = DATA / "example_designs/example_designs"
+    names = timeloop_names(str(design / "_include/default_problem.yaml"))
+    ws = {lv.name: lv for lv in load_arch(str(design / "simple_weight_stationary/arch.yaml"), names=names).levels}
+    assert ws["pe_spad"].keeps == ("weights",) and ws["pe_spad"].may_bypass == ()  # keep: [Weights], bypass: the others
+    assert ws["weight_reg"].keeps == ("weights",) and ws["weight_reg"].may_bypass == ()  # a !Parallel member
+    assert set(ws["shared_glb"].may_bypass) == {"weights", "inputs", "outputs"}  # no constraint

@@ -77,7 +77,9 @@ comparisons, ``x if c else y``, ``max min abs round int float len ceil floor log
 (:mod:`hwsim.frontend.importers.timeloop_expressions`).
 
 Constraints (a component's ``constraints``, a container's ``constraints.spatial``, or targets):
-``dataspace: {keep, bypass}`` (only the kept ones when ``keep`` is given; ``keep_only``/``bypass_only``; ``*``);
+``dataspace: {keep, bypass}`` (``keep`` ones must stay, ``bypass`` ones must not, the others are the mapper's choice:
+``Level.may_bypass``, as in Timeloop's mapspace; ``keep_only``/``bypass_only`` leave no choice; a ``!Parallel``
+group's members keep only what they list; ``*``);
 temporal ``factors``: ``X=1`` forbids a loop of X at that level, ``X=n`` pins it, ``X<=n``/``X>=n`` are read and not
 enforced (hwsim's mapper has no bound on a loop), nor is ``X=0`` (the rest of X); ``factors_only`` (every other dimension 1); spatial
 ``factors``, ``permutation`` and ``split``: with a split, the first ``split`` dimensions of the permutation run
@@ -599,12 +601,15 @@ def _iteration_factors(state: _Arch, path: str, c: dict[str, Any]) -> dict[str, 
     return factors
 
 
-def _keeps(state: _Arch, path: str, ds: Any) -> list[str] | None:
+def _keeps(state: _Arch, path: str, ds: Any, strict: bool = False) -> tuple[list[str] | None, list[str]]:
+    """(the data spaces a level may keep, those of them the mapper may bypass): ``keep`` ones must stay, ``bypass`` ones
+    must not, the rest are the mapper's choice, as in Timeloop's mapspace (``keep_only``/``bypass_only`` leave none;
+    ``strict``: unlisted ones are bypassed, for the members of a ``!Parallel`` group, which each hold their own)."""
     if ds is None:
-        return None
+        return None, [] if strict else list(OPERANDS)
     if not isinstance(ds, dict):
         state.problems.add(path, ds, "expected {keep: [...], bypass: [...]}")
-        return None
+        return None, []
     _unknown_keys(state.problems, path, ds, _DATASPACE_KEYS)
     spaces = state.names.spaces
 
@@ -619,9 +624,10 @@ def _keeps(state: _Arch, path: str, ds: Any) -> list[str] | None:
 
     keep = names("keep_only") if "keep_only" in ds else names("keep")
     bypass = names("bypass_only") if "bypass_only" in ds else names("bypass")
-    if keep is not None and "bypass_only" not in ds:
-        return [o for o in OPERANDS if o in keep]
-    return [o for o in OPERANDS if o not in (bypass or [])]
+    if keep is not None and ("keep_only" in ds or strict):
+        return [o for o in OPERANDS if o in keep], []
+    kept = [o for o in OPERANDS if o not in (bypass or [])]
+    return kept, [] if "bypass_only" in ds else [o for o in kept if o not in (keep or [])]
 
 
 def _merge_constraints(into: dict[str, Any], extra: dict[str, Any]) -> None:
@@ -1034,10 +1040,12 @@ def _storage(state: _Arch, node: _Node, kind: str) -> None:
         level["ports"] = 1
     if sc.attr("multiple_buffering") is not None:
         level["double_buffered"] = (num("multiple_buffering", sc.attr("multiple_buffering"), 1, integer=False) or 1) >= 2
-    keeps = _keeps(state, f"{node.cpath}.dataspace", node.constraints.get("dataspace"))
+    keeps, free = _keeps(state, f"{node.cpath}.dataspace", node.constraints.get("dataspace"), strict=node.group is not None)
     if keeps == []:
         return  # keeps nothing: a stand-in for a fan-out (v0.3's dummy buffers), as Timeloop's dummy_storage
     level["keeps"] = keeps if keeps is not None else list(OPERANDS)
+    if state.levels and free:  # (the outermost level keeps everything)
+        level["may_bypass"] = [o for o in free if o in level["keeps"]]
     _temporal(state, f"{node.cpath}.temporal", node.constraints.get("temporal"), level)
     level["__group__"] = node.group
     level["__path__"] = path
