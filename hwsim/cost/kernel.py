@@ -633,11 +633,13 @@ def cost(pk, nest, n, out, ws):
             # the elements an instance of the child is filled with over the events: every event's whole tile, or with
             # sliding_window its part the previous tile did not hold, when the loop is the innermost temporal one above
             # the child (Timeloop: a loop inside it, even one the operand ignores, makes every tile a whole one)
-            slid = events * f_child
-            if pk.sliding_window and not is_out and c < nl and last >= 0 and ws.tpre[sc] == ws.tpre[last + 1]:
-                # the innermost relevant loop's restarts (tpre[last]) and steps (the other iterations)
+            sliding = pk.sliding_window and not is_out and c < nl and last >= 0 and ws.tpre[sc] == ws.tpre[last + 1]
+            if sliding:  # the innermost relevant loop's restarts (tpre[last]) and steps (the other iterations)
                 slid = _slide(pk.proj, pk.n_tensor_axes, o, c, dim[last], ws.stride[last], ws.tpre[last], ws.tpre[last] * (bound[last] - 1.0), ws)
-            moved = (events * union if slid == events * f_child else slid * union / f_child) * dup * inst_p
+                moved = slid * union / f_child * dup * inst_p
+            else:
+                slid = events * f_child
+                moved = events * union * dup * inst_p
             if p == 0:  # the real elements' share of what crosses the edge
                 moved = moved * real_num / real_den
             per_event = moved / events if events > 0 else 0.0
