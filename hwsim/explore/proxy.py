@@ -4,7 +4,7 @@ An estimator takes the original network and a variant (narrower layers, fewer bi
 returns figures where lower is better, with ``proxy`` the one a search uses. Built in:
 
 * **quantization noise**: per layer, the relative noise power ``‖x − Q(x)‖² / ‖x‖²`` of a
-  symmetric uniform quantizer (per tensor, max-abs scale) at the layer's weight and activation
+  symmetric uniform quantizer (per tensor, max-abs scale: :func:`hwsim.explore.compression.quantize`) at the layer's weight and activation
   widths, i.e. ``10^(−SQNR/10)``. With real weights (an ``.npz`` of arrays by layer name) the
   weights' figure is measured; otherwise it is the analytic value for Gaussian data whose
   peak is ``√(2 ln n)`` standard deviations (n elements): ``peak² / (3 · (2^(b−1) − 1)²)``.
@@ -13,7 +13,7 @@ returns figures where lower is better, with ``proxy`` the one a search uses. Bui
   with real weights, the smallest-norm output and input channels are removed; without them,
   every weight is assumed equal, so the share is the fraction of weights removed. Weight
   sparsity (a density, i.e. magnitude pruning, or N:M) removes the smallest weights: measured on
-  real weights (N:M groups run along the input channels), or for Gaussian weights
+  real weights with :mod:`hwsim.explore.compression`'s masks (N:M groups run along the input channels), or for Gaussian weights
   ``P(|z|<t) − 2tφ(t)`` with ``t`` the magnitude below which ``1 − density`` of them lie, and for
   N:M the expected squared norm of the ``M − N`` smallest of ``M`` (order statistics, integrated
   numerically). Width and magnitude pruning combine as ``1 − (1 − a)(1 − b)``.
@@ -35,6 +35,7 @@ from hwsim.core.errors import Problem, SpecError
 from hwsim.core.formats import nm_of
 from hwsim.core.spec import read_yaml
 from hwsim.core.workload import Layer, Network
+from hwsim.explore.compression import levels, magnitude_mask, nm_mask, quantize
 
 __all__ = ["AccuracyProxy", "QuantPruneProxy", "gaussian_magnitude_share", "gaussian_nm_share", "load_sensitivity"]
 
@@ -47,18 +48,15 @@ class AccuracyProxy(Protocol):
 
 def _analytic_noise(bits: int, n: int) -> float:
     peak = math.sqrt(2 * math.log(max(n, 2)))
-    levels = max(2 ** (bits - 1) - 1, 1)
-    return peak**2 / (3 * levels**2)
+    return peak**2 / (3 * levels(bits) ** 2)
 
 
 def _measured_noise(w: np.ndarray, bits: int) -> float:
-    scale = float(np.abs(w).max())
-    power = float((w.astype(np.float64) ** 2).sum())
-    if scale == 0 or power == 0:
+    w = np.asarray(w, dtype=np.float64)
+    power = float((w**2).sum())
+    if power == 0:
         return 0.0
-    levels = max(2 ** (bits - 1) - 1, 1)
-    q = np.round(w / scale * levels) / levels * scale
-    return float(((w - q) ** 2).sum()) / power
+    return float(((w - quantize(w, bits)) ** 2).sum()) / power
 
 
 def _measured_pruned(w: np.ndarray, k_keep: int, c_keep: int) -> float:
@@ -105,14 +103,10 @@ def _measured_magnitude(w: np.ndarray, density: float, nm: tuple[int, int] | Non
     total = float(w2.sum())
     if total == 0:
         return 0.0
-    if nm is not None:
-        n, m = nm
-        if w2.ndim < 2 or w2.shape[1] % m:
-            return gaussian_nm_share(n, m)
-        groups = np.moveaxis(w2, 1, -1).reshape(-1, m)  # groups of m along the input channels
-        return float(np.sort(groups, axis=1)[:, : m - n].sum()) / total
-    flat = np.sort(w2.reshape(-1))
-    return float(flat[: round((1.0 - density) * flat.size)].sum()) / total
+    if nm is not None and (w2.ndim < 2 or w2.shape[1] % nm[1]):
+        return gaussian_nm_share(*nm)
+    mask = nm_mask(w2, *nm) if nm is not None else magnitude_mask(w2, density)
+    return float(w2[~mask].sum()) / total
 
 
 @dataclass
