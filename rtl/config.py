@@ -61,6 +61,24 @@ class RtlConfig:
     dram_write_bits_per_cycle: float | None = None
     dram_shared: bool = True
     clock_hz: float = 100e6
+    network: bool = False
+    max_channels: int = 2048
+
+    @property
+    def out_bits(self) -> int:
+        """Bits of one output lane on the write port: the raw accumulator, or (network core) the
+        requantized activation at the input precision of the next layer."""
+        return self.a_bits if self.network else self.acc_bits
+
+    @property
+    def wr_beat_bits(self) -> int:
+        """Bits of one output beat written to DRAM."""
+        return self.cols * self.out_bits
+
+    @property
+    def q_groups(self) -> int:
+        """Entries of the network core's requantization table: one per group of ``cols`` output channels."""
+        return -(-self.max_channels // self.cols)
 
     @property
     def a_beat_bits(self) -> int:
@@ -72,6 +90,7 @@ class RtlConfig:
 
     @property
     def c_beat_bits(self) -> int:
+        """Bits of one accumulator beat (a row of the output buffer)."""
         return self.cols * self.acc_bits
 
     @property
@@ -94,11 +113,15 @@ class RtlConfig:
         return GemmPlan.make(self, M, N, K)
 
 
-def rtl_config(arch: Architecture, *, pipe: int = 2, zero_gating: bool = True) -> RtlConfig:
-    """The core the generator builds for ``arch``; raises :class:`SpecError` naming every field it cannot build."""
+def rtl_config(arch: Architecture, *, pipe: int = 2, zero_gating: bool = True, network: bool = False) -> RtlConfig:
+    """The core the generator builds for ``arch``; raises :class:`SpecError` naming every field it cannot build.
+    ``network``: the network-capable core (requantization and activation on the write port; on-array
+    convolution for weight-stationary arrays)."""
     problems = Problems(f"rtl generator: {arch.source}")
     add = problems.add
     mac = arch.mac
+    if network and mac.accumulator_bits > 32:
+        add("mac.accumulator_bits", mac.accumulator_bits, "expected at most 32 for the network core (TFLite requantizes int32 accumulators)")
     if mac.kind != "fixed":
         add("mac.kind", mac.kind, "expected fixed (bit-serial and bit-fusion MACs are not generatable)")
     if mac.skip:
@@ -168,7 +191,7 @@ def rtl_config(arch: Architecture, *, pipe: int = 2, zero_gating: bool = True) -
         a_bits=mac.input_bits, w_bits=mac.weight_bits, acc_bits=mac.accumulator_bits,
         a_depth=depth["inputs"], b_depth=depth["weights"], c_depth=depth["outputs"], pipe=pipe, zero_gating=zero_gating,
         dram_read_bits_per_cycle=dram.read_bandwidth_bits_per_cycle, dram_write_bits_per_cycle=dram.write_bandwidth_bits_per_cycle,
-        dram_shared=dram.ports == 1, clock_hz=arch.clock_hz,
+        dram_shared=dram.ports == 1, clock_hz=arch.clock_hz, network=network,
     )  # fmt: skip
 
 
@@ -212,10 +235,10 @@ class GemmPlan:
         return self.stream_len if self.cfg.dataflow == "ws" else self.cfg.rows
 
     def layer(self) -> Layer:
-        """The padded GEMM the core computes, as an hwsim layer (outputs at the accumulator width)."""
+        """The padded GEMM the core computes, as an hwsim layer (outputs at the write port's width, ``cfg.out_bits``)."""
         c = self.cfg
         g = gemm("rtl_gemm", M=self.Mp, N=self.Np, K=self.Kp, weight_bits=c.w_bits, input_bits=c.a_bits, psum_bits=c.acc_bits)
-        return replace(g, operands=tuple(replace(op, bits=c.acc_bits) if op.is_output else op for op in g.operands))
+        return replace(g, operands=tuple(replace(op, bits=c.out_bits) if op.is_output else op for op in g.operands))
 
     def mapping(self, arch: Architecture) -> Mapping:
         """The fold schedule as an hwsim mapping on ``arch`` (the spec the core was generated from)."""

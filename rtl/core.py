@@ -25,8 +25,10 @@ from amaranth.lib.wiring import In, Out
 
 from hwsim.rtl.array import SystolicArray
 from hwsim.rtl.config import RtlConfig
+from hwsim.rtl.im2col import ADDRESS_BITS, Im2colWalker, conv_layout
+from hwsim.rtl.requant import Requantizer, qparam_layout
 
-__all__ = ["FoldCounter", "GemmCore", "config_layout"]
+__all__ = ["FoldCounter", "GemmCore", "config_layout", "net_layout", "qparam_write_layout"]
 
 COUNT_BITS = 16
 SEQ_BITS = 3  # tile sequence counters: a difference of at most 2 (double buffers) fits
@@ -36,13 +38,32 @@ def config_layout() -> data.StructLayout:
     return data.StructLayout({"stream_len": COUNT_BITS, "folds_m": COUNT_BITS, "folds_n": COUNT_BITS, "folds_k": COUNT_BITS})
 
 
-def request_layout() -> data.StructLayout:
-    return data.StructLayout({"operand": 1, "tile_row": COUNT_BITS, "tile_col": COUNT_BITS, "beats": COUNT_BITS})
+def net_layout(cfg: RtlConfig) -> data.StructLayout:
+    """The network core's layer configuration beyond :func:`config_layout` (held while busy): ``conv``
+    (A is read from the input feature map, :mod:`hwsim.rtl.im2col`), ``depthwise``, the input zero point
+    (the padding value), the output zero point and activation clamp, and the convolution's geometry."""
+    return data.StructLayout({"conv": 1, "depthwise": 1, "kernel_r": 8, "in_zero_point": signed(cfg.a_bits),
+                              "out_zero_point": signed(cfg.out_bits), "act_min": signed(cfg.out_bits), "act_max": signed(cfg.out_bits),
+                              "geometry": conv_layout()})  # fmt: skip
+
+
+def qparam_write_layout(cfg: RtlConfig) -> data.StructLayout:
+    """A write into the requantization table: ``cols`` channels (bias, multiplier, shift) of group ``addr``."""
+    return data.StructLayout({"en": 1, "addr": max((cfg.q_groups - 1).bit_length(), 1),
+                              "data": data.ArrayLayout(qparam_layout(), cfg.cols)})  # fmt: skip
+
+
+def request_layout(cfg: RtlConfig | None = None) -> data.StructLayout:
+    """A DRAM read: a tile (``beats`` beats) or, on the network core, one gathered beat at ``address``."""
+    fields = {"operand": 1, "tile_row": COUNT_BITS, "tile_col": COUNT_BITS, "beats": COUNT_BITS}
+    if cfg is not None and cfg.network:
+        fields |= {"gather": 1, "address": ADDRESS_BITS}
+    return data.StructLayout(fields)
 
 
 def write_layout(cfg: RtlConfig) -> data.StructLayout:
     return data.StructLayout({"tile_row": COUNT_BITS, "tile_col": COUNT_BITS, "index": COUNT_BITS,
-                              "data": data.ArrayLayout(signed(cfg.acc_bits), cfg.cols)})  # fmt: skip
+                              "data": data.ArrayLayout(signed(cfg.out_bits), cfg.cols)})  # fmt: skip
 
 
 class FoldCounter(wiring.Component):
@@ -53,12 +74,17 @@ class FoldCounter(wiring.Component):
     one; ``first_k``/``last_k``: first/last K-fold of an output tile; ``last``: the final fold.
     """
 
-    def __init__(self) -> None:
-        super().__init__({
+    def __init__(self, sub_k: bool = False) -> None:
+        ports = {
             "cfg": In(config_layout()), "restart": In(1), "advance": In(1),
             "mt": Out(COUNT_BITS), "nt": Out(COUNT_BITS), "kt": Out(COUNT_BITS),
             "new_a": Out(1), "new_b": Out(1), "first_k": Out(1), "last_k": Out(1), "last": Out(1), "first": Out(1),
-        })  # fmt: skip
+        }
+        self.sub_k = sub_k
+        if sub_k:  # kt also as (kr, ks, kc), kc innermost (a convolution's kernel row, column, channel group)
+            ports |= {"lim_ks": In(COUNT_BITS), "lim_kc": In(COUNT_BITS), "always_new_a": In(1),
+                      "kr": Out(COUNT_BITS), "ks": Out(COUNT_BITS), "kc": Out(COUNT_BITS)}  # fmt: skip
+        super().__init__(ports)
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
@@ -68,17 +94,30 @@ class FoldCounter(wiring.Component):
         m.d.comb += [
             self.first_k.eq(self.kt == 0), self.last_k.eq(self.kt == c.folds_k),
             self.last.eq(last_m & last_n & self.last_k), self.first.eq(first),
-            self.new_a.eq(first | (c.folds_k != 0) | (self.nt == 0)),
+            self.new_a.eq(first | (c.folds_k != 0) | (self.nt == 0) | (self.always_new_a if self.sub_k else 0)),
             self.new_b.eq(first | (c.folds_k != 0) | (c.folds_n != 0)),
         ]  # fmt: skip
         with m.If(self.restart):
             m.d.sync += [self.mt.eq(0), self.nt.eq(0), self.kt.eq(0), first.eq(1)]
+            if self.sub_k:
+                m.d.sync += [self.kr.eq(0), self.ks.eq(0), self.kc.eq(0)]
         with m.Elif(self.advance):
             m.d.sync += first.eq(0)
             with m.If(~self.last_k):
                 m.d.sync += self.kt.eq(self.kt + 1)
+                if self.sub_k:
+                    with m.If(self.kc != self.lim_kc):
+                        m.d.sync += self.kc.eq(self.kc + 1)
+                    with m.Else():
+                        m.d.sync += self.kc.eq(0)
+                        with m.If(self.ks != self.lim_ks):
+                            m.d.sync += self.ks.eq(self.ks + 1)
+                        with m.Else():
+                            m.d.sync += [self.ks.eq(0), self.kr.eq(self.kr + 1)]
             with m.Else():
                 m.d.sync += self.kt.eq(0)
+                if self.sub_k:
+                    m.d.sync += [self.kr.eq(0), self.ks.eq(0), self.kc.eq(0)]
                 with m.If(~last_n):
                     m.d.sync += self.nt.eq(self.nt + 1)
                 with m.Else():
@@ -98,12 +137,15 @@ class GemmCore(wiring.Component):
     def __init__(self, cfg: RtlConfig):
         self.params = cfg
         self.beat_bits = max(cfg.a_beat_bits, cfg.b_beat_bits)
-        super().__init__({
+        ports = {
             "cfg": In(config_layout()), "start": In(1), "busy": Out(1), "done": Out(1),
-            "rd_req": Out(stream.Signature(request_layout())),
+            "rd_req": Out(stream.Signature(request_layout(cfg))),
             "rd_data": In(stream.Signature(self.beat_bits)),
             "wr": Out(stream.Signature(write_layout(cfg))),
-        })  # fmt: skip
+        }
+        if cfg.network:
+            ports |= {"net": In(net_layout(cfg)), "qp_wr": In(qparam_write_layout(cfg))}
+        super().__init__(ports)
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
@@ -132,6 +174,37 @@ class GemmCore(wiring.Component):
             m.d.sync += [cfg.eq(self.cfg), run.eq(1)]
             m.d.sync += [lim.stream_len.eq(self.cfg.stream_len - 1), lim.folds_m.eq(self.cfg.folds_m - 1),
                          lim.folds_n.eq(self.cfg.folds_n - 1), lim.folds_k.eq(self.cfg.folds_k - 1)]  # fmt: skip
+        net = Signal(net_layout(c)) if c.network else None
+        conv_hw = c.network and ws  # on-array convolution: weight-stationary cores only
+        conv = Signal()  # this run gathers A from a feature map
+        depthwise = Signal()
+        lim_ks, lim_kc = Signal(COUNT_BITS), Signal(COUNT_BITS)
+        if net is not None:
+            with m.If(restart):
+                m.d.sync += net.eq(self.net)
+                if conv_hw:
+                    m.d.sync += [conv.eq(self.net.conv), depthwise.eq(self.net.conv & self.net.depthwise),
+                                 lim_ks.eq(self.net.geometry.kernel_s - 1),
+                                 lim_kc.eq(Mux(self.net.depthwise, 0, self.net.geometry.groups - 1))]  # fmt: skip
+            qmem = Memory(shape=data.ArrayLayout(qparam_layout(), C), depth=c.q_groups, init=[])
+            m.submodules.qmem = qmem
+            q_wr, q_rd = qmem.write_port(), qmem.read_port()
+            m.d.comb += [q_wr.en.eq(self.qp_wr.en), q_wr.addr.eq(self.qp_wr.addr), q_wr.data.eq(self.qp_wr.data)]
+
+        def counter() -> FoldCounter:
+            if not conv_hw:
+                return FoldCounter()
+            fcnt = FoldCounter(sub_k=True)
+            m.d.comb += [fcnt.lim_ks.eq(lim_ks), fcnt.lim_kc.eq(lim_kc), fcnt.always_new_a.eq(depthwise)]
+            return fcnt
+
+        def walker(name: str, fcnt: FoldCounter) -> Im2colWalker:
+            assert net is not None
+            m.submodules[name] = wk = Im2colWalker()
+            m.d.comb += [wk.conv.eq(net.geometry), wk.stream_last.eq(lim.stream_len), wk.mt.eq(fcnt.mt), wk.r.eq(fcnt.kr),
+                         wk.s.eq(fcnt.ks), wk.g.eq(Mux(depthwise, fcnt.nt, fcnt.kc))]  # fmt: skip
+            return wk
+
         b_tile = Const(R, COUNT_BITS) if ws else cfg.stream_len
         b_last = Const(R - 1, COUNT_BITS) if ws else lim.stream_len
         c_rows = cfg.stream_len if ws else Const(R, COUNT_BITS)
@@ -146,7 +219,7 @@ class GemmCore(wiring.Component):
             return (x - y)[:SEQ_BITS]
 
         # ---- requester: one descriptor per new tile, in fold order.
-        m.submodules.req_folds = rq = FoldCounter()
+        m.submodules.req_folds = rq = counter()
         m.d.comb += [rq.cfg.eq(lim), rq.restart.eq(restart)]
         req_b = Signal()  # 0: A of this fold next, 1: B
         req_done = Signal()
@@ -162,7 +235,23 @@ class GemmCore(wiring.Component):
                 p.tile_col.eq(Mux(req_b, rq.nt, rq.kt)),
                 p.beats.eq(Mux(req_b, b_tile, cfg.stream_len)),
             ]
-            with m.If(~need | self.rd_req.ready):
+            tile_sent = Signal()
+            m.d.comb += tile_sent.eq(~need | self.rd_req.ready)
+            if conv_hw:  # an A tile of a convolution: one gathered beat per in-bounds pixel
+                rw = walker("req_im2col", rq)
+                walking = Signal()
+                with m.If(conv & ~req_b & need):
+                    m.d.comb += [self.rd_req.valid.eq(rw.ready & rw.in_bounds), p.gather.eq(1), p.address.eq(rw.address),
+                                 p.beats.eq(1), tile_sent.eq(0)]  # fmt: skip
+                    with m.If(~walking):
+                        m.d.comb += rw.start.eq(1)
+                        m.d.sync += walking.eq(1)
+                    with m.Elif(rw.ready & (~rw.in_bounds | self.rd_req.ready)):
+                        m.d.comb += rw.step.eq(1)
+                        with m.If(rw.last):
+                            m.d.sync += walking.eq(0)
+                            m.d.comb += tile_sent.eq(1)
+            with m.If(tile_sent):
                 m.d.sync += req_b.eq(~req_b)
                 with m.If(req_b):
                     m.d.comb += rq.advance.eq(1)
@@ -170,7 +259,7 @@ class GemmCore(wiring.Component):
                         m.d.sync += req_done.eq(1)
 
         # ---- receiver: the same walk, writing beats into free buffer halves.
-        m.submodules.rcv_folds = rv = FoldCounter()
+        m.submodules.rcv_folds = rv = counter()
         m.d.comb += [rv.cfg.eq(lim), rv.restart.eq(restart)]
         rcv_b, rcv_done = Signal(), Signal()
         rcv_idx = Signal(COUNT_BITS)
@@ -186,7 +275,23 @@ class GemmCore(wiring.Component):
                 b_wr.addr.eq(Cat(rcv_idx[:bb], b_loaded[0])), b_wr.data.eq(self.rd_data.payload[: c.b_beat_bits]),
             ]  # fmt: skip
             tile_end = Signal()
-            with m.If(self.rd_data.valid & self.rd_data.ready):
+            beat_in = Signal()
+            m.d.comb += beat_in.eq(self.rd_data.valid & self.rd_data.ready)
+            if conv_hw:  # an A tile of a convolution: gathered beats, the input zero point at padding
+                vw = walker("rcv_im2col", rv)
+                walking = Signal()
+                with m.If(conv & ~rcv_b & need):
+                    m.d.comb += [self.rd_data.ready.eq(free & vw.ready & vw.in_bounds), beat_in.eq(0)]
+                    with m.If(~walking):
+                        m.d.comb += vw.start.eq(1)
+                        m.d.sync += walking.eq(1)
+                    with m.Elif(vw.ready & free & (~vw.in_bounds | self.rd_data.valid)):
+                        m.d.comb += [vw.step.eq(1), beat_in.eq(1)]
+                        with m.If(~vw.in_bounds):
+                            m.d.comb += a_wr.data.eq(Cat(*[net.in_zero_point for _ in range(R)]))  # type: ignore[union-attr]
+                        with m.If(vw.last):
+                            m.d.sync += walking.eq(0)
+            with m.If(beat_in):
                 m.d.comb += [a_wr.en.eq(~rcv_b), b_wr.en.eq(rcv_b), tile_end.eq(rcv_idx == beats_last)]
                 m.d.sync += rcv_idx.eq(rcv_idx + 1)
                 with m.If(tile_end):
@@ -216,7 +321,7 @@ class GemmCore(wiring.Component):
             m.d.sync += c_done.eq(c_done + 1)
 
         # ---- compute: one fold at a time.
-        m.submodules.fold = fc = FoldCounter()
+        m.submodules.fold = fc = counter()
         m.d.comb += [fc.cfg.eq(lim), fc.restart.eq(restart)]
         cnt = Signal(COUNT_BITS)
         comp_done = Signal()
@@ -255,7 +360,7 @@ class GemmCore(wiring.Component):
             with m.Else():
                 # Release a tile when the next fold uses a different one (the counter's flags
                 # for the next fold are known only after it advances: compute them here).
-                nxt_new_a = (lim.folds_k != 0) | fc.last_k & (fc.nt == lim.folds_n)
+                nxt_new_a = (lim.folds_k != 0) | fc.last_k & (fc.nt == lim.folds_n) | depthwise
                 nxt_new_b = (lim.folds_k != 0) | (lim.folds_n != 0)
                 with m.If(nxt_new_a):
                     m.d.sync += a_used.eq(a_used + 1)
@@ -316,8 +421,24 @@ class GemmCore(wiring.Component):
         with m.If(restart):
             m.d.sync += [w_active.eq(0), w_done.eq(0), w_idx.eq(0), w_valid.eq(0)]
         p = self.wr.payload
-        m.d.comb += [self.wr.valid.eq(w_valid), p.tile_row.eq(wf.mt), p.tile_col.eq(wf.nt), p.index.eq(w_row), p.data.eq(c_out.data)]
-        advance = ~w_valid | self.wr.ready
+        drained = Const(1)
+        if net is None:
+            m.d.comb += [self.wr.valid.eq(w_valid), p.tile_row.eq(wf.mt), p.tile_col.eq(wf.nt), p.index.eq(w_row), p.data.eq(c_out.data)]
+            advance = ~w_valid | self.wr.ready
+        else:  # the requantizer between the output buffer and the write port; beats carry their tile with them
+            m.submodules.requant = rq_out = Requantizer(C, c.acc_bits, c.out_bits, 3 * COUNT_BITS)
+            w_mt, w_nt = Signal(COUNT_BITS), Signal(COUNT_BITS)
+            advance = ~rq_out.o_valid | self.wr.ready
+            with m.If(advance):
+                m.d.sync += [w_mt.eq(wf.mt), w_nt.eq(wf.nt)]
+            m.d.comb += [q_rd.addr.eq(wf.nt), q_rd.en.eq(advance)]
+            m.d.comb += [rq_out.en.eq(advance), rq_out.i_valid.eq(w_valid), rq_out.i_tag.eq(Cat(w_mt, w_nt, w_row)),
+                         rq_out.acc.eq(c_out.data), rq_out.params.eq(q_rd.data), rq_out.out_zero_point.eq(net.out_zero_point),
+                         rq_out.act_min.eq(net.act_min), rq_out.act_max.eq(net.act_max)]  # fmt: skip
+            tag = rq_out.o_tag
+            m.d.comb += [self.wr.valid.eq(rq_out.o_valid), p.tile_row.eq(tag[:COUNT_BITS]), p.tile_col.eq(tag[COUNT_BITS : 2 * COUNT_BITS]),
+                         p.index.eq(tag[2 * COUNT_BITS :]), p.data.eq(rq_out.out)]  # fmt: skip
+            drained = ~w_valid & ~rq_out.busy
         m.d.comb += [c_out.addr.eq(Cat(w_idx[:cb], c_written[0])), c_out.en.eq(advance)]
         with m.If(run & ~w_done & ~restart):
             with m.If(~w_active):
@@ -336,7 +457,7 @@ class GemmCore(wiring.Component):
                     m.d.comb += wf.advance.eq(1)
         m.d.comb += self.done.eq(0)
         finished = Signal()
-        m.d.comb += finished.eq(run & w_done & comp_done)
+        m.d.comb += finished.eq(run & w_done & comp_done & drained)
         with m.If(finished):
             m.d.sync += run.eq(0)
             m.d.comb += self.done.eq(1)

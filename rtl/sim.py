@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from hwsim.core.arch import Architecture
 from hwsim.rtl.config import GemmPlan, RtlConfig, rtl_config
 
-__all__ = ["DramModel", "VerifyResult", "im2col", "random_operands", "reference_conv2d", "reference_gemm", "run_gemm", "verify", "verify_conv2d"]
+__all__ = ["DramModel", "VerifyResult", "gemm_b_tile", "im2col", "random_operands", "reference_conv2d", "reference_gemm", "run_core", "run_gemm", "verify",
+           "verify_conv2d"]
 
 
 def wrap(x: np.ndarray, bits: int) -> np.ndarray:
@@ -92,36 +95,82 @@ def run_gemm(plan: GemmPlan, A: np.ndarray, B: np.ndarray, dram: DramModel, *, m
              trace: list[tuple[int, str]] | None = None) -> tuple[np.ndarray, int, float]:
     """Simulate ``A·B`` on the core; returns (C, cycles from ``start`` to ``done``, wall seconds).
     ``trace`` (if given) receives ``(cycle, event)`` for every request and beat."""
+    cfg = plan.cfg
+    R, T = cfg.rows, plan.stream_len
+    Ap, Bp = _pad(A, plan.Mp, plan.Kp), _pad(B, plan.Kp, plan.Np)
+    ws = cfg.dataflow == "ws"
+
+    def a_tile(r: int, c: int) -> np.ndarray:  # A (M, K)
+        return Ap[r * T : (r + 1) * T, c * R : (c + 1) * R] if ws else Ap[r * R : (r + 1) * R, c * T : (c + 1) * T].T
+
+    out, cycles, secs = run_core(plan, a_tile, gemm_b_tile(plan, Bp), dram, max_cycles=max_cycles, trace=trace)
+    return out[: A.shape[0], : B.shape[1]], cycles, secs
+
+
+def gemm_b_tile(plan: GemmPlan, Bp: np.ndarray) -> Callable[[int, int], np.ndarray]:
+    """The B tile ``(tile_row, tile_col)`` of the padded weights ``Bp[Kp, Np]`` as the core requests it."""
+    cfg, T = plan.cfg, plan.stream_len
+    R, C = cfg.rows, cfg.cols
+
+    def b_tile(r: int, c: int) -> np.ndarray:
+        return Bp[r * R : (r + 1) * R, c * C : (c + 1) * C] if cfg.dataflow == "ws" else Bp[r * T : (r + 1) * T, c * C : (c + 1) * C]
+
+    return b_tile
+
+
+def run_core(plan: GemmPlan, a_tile: Callable[[int, int], np.ndarray] | None, b_tile: Callable[[int, int], np.ndarray], dram: DramModel, *,
+             net: dict[str, Any] | None = None, qparams: np.ndarray | None = None, gather: list[int] | None = None,
+             max_cycles: int = 10_000_000, trace: list[tuple[int, str]] | None = None) -> tuple[np.ndarray, int, float]:  # fmt: skip
+    """The testbench: run ``plan`` on the core with DRAM serving tiles (``a_tile``/``b_tile`` of a tile's row and
+    column) and, on the network core, single gathered beats from ``gather`` (the input feature map's beats);
+    ``net``: the network core's layer fields (:func:`hwsim.rtl.core.net_layout`, nested dicts), ``qparams``:
+    ``[channels, 3]`` (bias, multiplier, shift) written into the requantization table before ``start``.
+    Returns the output ``[folds_m · c_rows, Np]`` (write port lanes), cycles from ``start`` to ``done``, seconds."""
     from amaranth.sim import Simulator
 
     from hwsim.rtl.core import GemmCore, request_layout, write_layout
 
     cfg = plan.cfg
-    R, C, T = cfg.rows, cfg.cols, plan.stream_len
-    Ap, Bp = _pad(A, plan.Mp, plan.Kp), _pad(B, plan.Kp, plan.Np)
-    ws = cfg.dataflow == "ws"
-
-    def tile(operand: int, r: int, c: int) -> list[int]:
-        if operand == 0:  # A (M, K)
-            t = Ap[r * T : (r + 1) * T, c * R : (c + 1) * R] if ws else Ap[r * R : (r + 1) * R, c * T : (c + 1) * T].T
-            return _pack(t, cfg.a_bits)
-        t = Bp[r * R : (r + 1) * R, c * C : (c + 1) * C] if ws else Bp[r * T : (r + 1) * T, c * C : (c + 1) * C]
-        return _pack(t, cfg.w_bits)
-
+    C = cfg.cols
     dut = GemmCore(cfg)
     out = np.zeros((plan.folds_m * plan.c_rows, plan.Np), dtype=np.int64)
-    req_l, wr_l = request_layout(), write_layout(cfg)
+    req_l, wr_l = request_layout(cfg), write_layout(cfg)
 
     def field(raw: int, layout: object, name: str) -> int:
         f = layout[name]  # type: ignore[index]
         return (raw >> f.offset) & ((1 << f.width) - 1)
 
-    lane_mask, acc_half = (1 << cfg.acc_bits) - 1, 1 << (cfg.acc_bits - 1)
+    bits = cfg.out_bits
+    lane_mask, lane_half = (1 << bits) - 1, 1 << (bits - 1)
     data_off = wr_l["data"].offset
     result: dict[str, int] = {}
 
+    def set_fields(ctx, port, values: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+        for k, v in values.items():
+            if isinstance(v, dict):
+                set_fields(ctx, getattr(port, k), v)
+            else:
+                ctx.set(getattr(port, k), int(v))
+
     async def bench(ctx):  # type: ignore[no-untyped-def]
-        ctx.set(dut.cfg.stream_len, T)
+        if cfg.network:
+            set_fields(ctx, dut.net, net or {})
+            q = np.zeros((cfg.q_groups * C, 3), dtype=np.int64)
+            if qparams is not None:
+                q[: len(qparams)] = qparams
+            for g in range(-(-(len(qparams) if qparams is not None else 0) // C)):
+                ctx.set(dut.qp_wr.en, 1)
+                ctx.set(dut.qp_wr.addr, g)
+                for j in range(C):
+                    bias, mult, shift = (int(v) for v in q[g * C + j])
+                    ctx.set(dut.qp_wr.data[j].bias, bias)
+                    ctx.set(dut.qp_wr.data[j].multiplier, mult)
+                    ctx.set(dut.qp_wr.data[j].shift, shift)
+                await ctx.tick()
+            ctx.set(dut.qp_wr.en, 0)
+        elif net or qparams is not None or gather is not None:
+            raise ValueError("Layer fields, requantization and gathers need the network core (rtl_config(..., network=True))")
+        ctx.set(dut.cfg.stream_len, plan.stream_len)
         ctx.set(dut.cfg.folds_m, plan.folds_m)
         ctx.set(dut.cfg.folds_n, plan.folds_n)
         ctx.set(dut.cfg.folds_k, plan.folds_k)
@@ -141,8 +190,15 @@ def run_gemm(plan: GemmPlan, A: np.ndarray, B: np.ndarray, dram: DramModel, *, m
             if ctx.get(dut.rd_req.valid):
                 raw = ctx.get(dut.rd_req.payload.as_value())
                 op = field(raw, req_l, "operand")
-                beats = tile(op, field(raw, req_l, "tile_row"), field(raw, req_l, "tile_col"))
-                assert len(beats) == field(raw, req_l, "beats")
+                if cfg.network and field(raw, req_l, "gather"):
+                    assert gather is not None and op == 0 and field(raw, req_l, "beats") == 1
+                    beats = [gather[field(raw, req_l, "address")]]
+                else:
+                    r, c = field(raw, req_l, "tile_row"), field(raw, req_l, "tile_col")
+                    if op == 0 and a_tile is None:
+                        raise AssertionError("the core requested an A tile of a convolution")
+                    beats = _pack(b_tile(r, c), cfg.w_bits) if op else _pack(a_tile(r, c), cfg.a_bits)  # type: ignore[misc]
+                    assert len(beats) == field(raw, req_l, "beats")
                 queue.append((beats, now + 1 + dram.latency_cycles, cfg.b_beat_bits if op else cfg.a_beat_bits))
                 if trace is not None:
                     trace.append((now, f"request {'AB'[op]}"))
@@ -162,15 +218,15 @@ def run_gemm(plan: GemmPlan, A: np.ndarray, B: np.ndarray, dram: DramModel, *, m
             ctx.set(dut.wr.ready, w_ready)
             if w_ready and ctx.get(dut.wr.valid):
                 raw = ctx.get(dut.wr.payload.as_value())
-                wrc.charge(now, cfg.c_beat_bits)
+                wrc.charge(now, cfg.wr_beat_bits)
                 if trace is not None:
                     trace.append((now, "write beat"))
                 row = field(raw, wr_l, "tile_row") * plan.c_rows + field(raw, wr_l, "index")
                 col = field(raw, wr_l, "tile_col") * C
                 d = raw >> data_off
                 for j in range(C):
-                    v = (d >> (cfg.acc_bits * j)) & lane_mask
-                    out[row, col + j] = v - (1 << cfg.acc_bits) if v >= acc_half else v
+                    v = (d >> (bits * j)) & lane_mask
+                    out[row, col + j] = v - (1 << bits) if v >= lane_half else v
             await ctx.tick()
             now += 1
         raise RuntimeError(f"the core did not finish within {max_cycles} cycles")
@@ -180,7 +236,7 @@ def run_gemm(plan: GemmPlan, A: np.ndarray, B: np.ndarray, dram: DramModel, *, m
     sim.add_testbench(bench)
     t0 = time.perf_counter()
     sim.run()
-    return out[: A.shape[0], : B.shape[1]], result["cycles"], time.perf_counter() - t0
+    return out, result["cycles"], time.perf_counter() - t0
 
 
 @dataclass(frozen=True)
@@ -242,16 +298,23 @@ def im2col(x: np.ndarray, kernel: int, stride: int = 1, padding: int = 0) -> np.
     return np.stack(cols)
 
 
-def reference_conv2d(x: np.ndarray, wt: np.ndarray, stride: int, padding: int, acc_bits: int) -> np.ndarray:
-    """Direct convolution ``y[K, P, Q]`` of ``x[C, H, W]`` with ``wt[K, C, R, S]``, wrapped at ``acc_bits``."""
-    k, _, r, s = wt.shape
-    xp = np.pad(x.astype(np.int64), ((0, 0), (padding, padding), (padding, padding)))
-    p, q = (xp.shape[1] - r) // stride + 1, (xp.shape[2] - s) // stride + 1
+def reference_conv2d(x: np.ndarray, wt: np.ndarray, stride: int, padding: int | tuple[int, int, int, int], acc_bits: int, *,
+                     dilation: int = 1, groups: int = 1, pad_value: int = 0) -> np.ndarray:  # fmt: skip
+    """Direct convolution ``y[K, P, Q]`` of ``x[C, H, W]`` with ``wt[K, C / groups, R, S]``, wrapped at ``acc_bits``.
+    ``padding``: all sides, or ``(top, left, bottom, right)``, filled with ``pad_value``; ``groups``: input and
+    output channels split in that many groups (``groups == C``: depthwise)."""
+    k, cg, r, s = wt.shape
+    top, left, bottom, right = (padding,) * 4 if isinstance(padding, int) else padding
+    xp = np.pad(x.astype(np.int64), ((0, 0), (top, bottom), (left, right)), constant_values=pad_value)
+    p, q = (xp.shape[1] - dilation * (r - 1) - 1) // stride + 1, (xp.shape[2] - dilation * (s - 1) - 1) // stride + 1
+    kg = k // groups
     y = np.zeros((k, p, q), dtype=np.int64)
-    for i in range(r):
-        for j in range(s):
-            win = xp[:, i : i + stride * p : stride, j : j + stride * q : stride]
-            y = wrap(y + np.einsum("chw,kc->khw", win, wt[:, :, i, j].astype(np.int64)), acc_bits)
+    for g in range(groups):
+        xg = xp[g * cg : (g + 1) * cg]
+        for i in range(r):
+            for j in range(s):
+                win = xg[:, i * dilation : i * dilation + stride * p : stride, j * dilation : j * dilation + stride * q : stride][:, :p, :q]
+                y[g * kg : (g + 1) * kg] = wrap(y[g * kg : (g + 1) * kg] + np.einsum("chw,kc->khw", win, wt[g * kg : (g + 1) * kg, :, i, j].astype(np.int64)), acc_bits)
     return y
 
 
