@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 
@@ -147,6 +148,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--state-share", type=float, metavar="F",
                      help="streaming networks: give this share (0..1) of the largest on-chip buffer to state "
                           "(default: try 0, 0.25, 0.5, 0.75 and keep the best)")
+    run.add_argument("--schedule", choices=("layer", "resident"), default="layer",
+                     help="layer: every layer reads its inputs from DRAM and writes its outputs back (default); resident: "
+                          "activations stay on chip between layers where the largest buffer has room, element-wise ops run "
+                          "on the producer's output path where the design has a vector_unit, every layer re-mapped knowing "
+                          "which operands arrive on chip (analytical engine)")  # fmt: skip
     run.add_argument("--compare-clip", action="store_true",
                      help="streaming networks: also cost the clip (window) network it streams and compare per prediction")
     run.add_argument("--seed", type=int, default=0)
@@ -233,6 +239,12 @@ def _run(args: argparse.Namespace) -> str:
         problems.append(Problem("--plot", args.plot, "expected a .png, .svg or .pdf file"))
     if args.state_share is not None and not 0 <= args.state_share <= 1:
         problems.append(Problem("--state-share", args.state_share, "expected a share of the buffer between 0 and 1"))
+    if args.schedule == "resident":
+        for flag, value, bad in (("--engine", args.engine, args.engine != "analytical"), ("--mappings", args.mappings, bool(args.mappings)),
+                                 ("--compare-clip", True, args.compare_clip), ("--timeline", args.timeline, args.timeline is not None)):
+            if bad:
+                problems.append(Problem(flag, value, "expected only with --schedule layer (--schedule resident: analytical engine, "
+                                                     "searched mappings)"))  # fmt: skip
     if problems:
         raise SpecError("command line", problems)
     errors: list[Problem] = []
@@ -313,7 +325,8 @@ def _run(args: argparse.Namespace) -> str:
         clip_net = _overrides(load_workload(clip_of(args.workload)), args)
     show = _progress() if args.format == "table" and not args.out else None
     report = evaluate_network(arch, workload, options, progress=show, engine=args.engine, mappings=fixed, state_share=args.state_share,
-                              tensors=tensors, cycle_options=cycle_options, check_mappings=args.mappings != "scalesim")  # fmt: skip
+                              tensors=tensors, cycle_options=cycle_options, check_mappings=args.mappings != "scalesim",
+                              schedule=args.schedule)  # fmt: skip
     if clip_net is not None:
         return _compare_clip(args, arch, clip_net, report, options, show)
     if args.plot is not None:
@@ -541,8 +554,10 @@ def _table(report, show_mappings: bool, mapping_note: str = "") -> str:  # type:
     # what precision and zero-skipping make of a MAC unit's cycle (hwsim.cost.precision.mac_speedup): a column when it is
     # not 1 and there is room, the total on the summary line
     speedup = not narrow and any(r.macs and abs(r.mac_speedup - 1) > 1e-9 for r in report.reports)
-    for name in ("layer", "kind", "MACs", "cycles", "energy µJ", "pJ/MAC", "util.", *(("speedup",) if speedup else ()), "bound by"):
-        column(t, name, name not in ("layer", "kind", "bound by"))
+    resident = getattr(report, "resident", None)
+    placed = ("from", "to", "DRAM KB saved") if resident is not None else ()
+    for name in ("layer", "kind", "MACs", "cycles", "energy µJ", "pJ/MAC", "util.", *(("speedup",) if speedup else ()), "bound by", *placed):
+        column(t, name, name not in ("layer", "kind", "bound by", "from", "to"))
     # the cycle engine's breakdown: more columns, in the same table when there is room, else in a second one
     side = table(f"{report.network.name}: cycles by cause (cycle engine)") if cycle and width < 200 else t if cycle else None
     if side is not None:
@@ -557,17 +572,22 @@ def _table(report, show_mappings: bool, mapping_note: str = "") -> str:  # type:
         if side is not None and side is not t:
             side.add_row(main_row[0], *extra)
 
-    for r, row in zip(report.reports, rows, strict=True):
+    def short(at: str) -> str:  # "fused:conv1" → "fused" (the JSON and CSV name the producer)
+        return re.sub(r"fused:[^+]+", "fused", at)
+
+    where = [(short(p["inputs_from"]), short(p["outputs_to"]), f"{p['dram_saved_bytes'] / 1e3:,.1f}") for p in resident.rows] if resident else [()] * len(rows)
+    for r, row, at in zip(report.reports, rows, where, strict=True):
         add([r.layer, r.kind, f"{r.macs:,}", f"{r.cycles:,.0f}", f"{r.energy_pj / 1e6:.3f}",
              f"{r.energy_pj / r.macs:.2f}" if r.macs else "-", f"{r.utilization:.0%}" if r.macs else "-",
-             *((f"{r.mac_speedup:.3g}×" if r.macs else "-",) if speedup else ()), row.get("bound_by", r.bound_by)],
+             *((f"{r.mac_speedup:.3g}×" if r.macs else "-",) if speedup else ()), row.get("bound_by", r.bound_by), *at],
             [f"{row[k]:,.0f}" for k in stalls] if cycle else [])  # fmt: skip
     tot = report.totals()
     t.add_section()
     if side is not None and side is not t:
         side.add_section()
     add(["TOTAL", "", f"{tot['macs']:,}", f"{tot['cycles']:,.0f}", f"{tot['energy_pj'] / 1e6:.3f}", f"{tot['pj_per_mac']:.2f}",
-         f"{tot['utilization']:.0%}", *((f"{tot['mac_speedup']:.3g}×",) if speedup else ()), ""],
+         f"{tot['utilization']:.0%}", *((f"{tot['mac_speedup']:.3g}×",) if speedup else ()), "",
+         *(("", "", f"{tot['dram_saved_bytes'] / 1e3:,.1f}") if resident else ())],
         [f"{sum(rw[k] for rw in rows):,.0f}" for k in stalls] if cycle else [])  # fmt: skip
     buf = io.StringIO()
     console = Console(file=buf, width=width, force_terminal=False, color_system=None)
@@ -585,14 +605,24 @@ def _table(report, show_mappings: bool, mapping_note: str = "") -> str:  # type:
             f"{tot['steps_per_s']:,.1f} steps/s · first output after {tot['first_output_delay_steps']} steps "
             f"({tot['first_output_delay_s'] * 1e3:.1f} ms)"
         )
+    if resident is not None:
+        sched = resident.schedule
+        home = report.arch.levels[sched.level].name if sched.level is not None else "-"
+        console.print(
+            f"schedule resident: DRAM {tot['dram_bytes'] / 1e6:,.3f} MB (layer by layer {tot['dram_bytes_layer'] / 1e6:,.3f} MB) · "
+            f"{len(sched.resident)} tensors kept in {home} (peak {sched.peak_bytes() / 1024:,.1f} of {sched.budget_bytes / 1024:,.1f} KiB, "
+            f"share {sched.share:g}) · {len(sched.fused)} ops fused on the output path"
+        )
     if show_mappings:
         seen = set()
+        views = resident.views if resident is not None else {}
         for r in report.reports:
             if r.mapping is None or r.mapping in seen:
                 continue
             seen.add(r.mapping)
             layer = report.network.graph.nodes[r.layer]["op"]
-            console.print(f"\n[{r.layer}]\n{format_nest(layer, report.arch, r.mapping)}", markup=False, highlight=False)
+            nest = format_nest(layer, views.get(r.layer, report.arch), r.mapping)
+            console.print(f"\n[{r.layer}]\n{nest}", markup=False, highlight=False)
     return buf.getvalue()
 
 

@@ -23,8 +23,8 @@ from hwsim.core.formats import FORMATS, bits_per_element
 from hwsim.core.spec import Fields, read_yaml
 from hwsim.core.workload import DIMS, OPERANDS, Operand
 
-__all__ = ["HWSIM", "TIMELOOP", "Architecture", "Level", "MacUnit", "Semantics", "SpatialAxis", "architecture_from_dict", "element_bits",
-           "load_architecture", "may_bypass_problems"]
+__all__ = ["HWSIM", "TIMELOOP", "Architecture", "Level", "MacUnit", "Semantics", "SpatialAxis", "VectorUnit", "architecture_from_dict",
+           "element_bits", "load_architecture", "may_bypass_problems"]
 
 LEVEL_KINDS = ("dram", "sram", "regfile")
 
@@ -116,6 +116,17 @@ class MacUnit:
 
 
 @dataclass(frozen=True)
+class VectorUnit:
+    """A vector (post-processing) unit on the PE array's output path: pooling, residual adds, activations and norms
+    applied to a layer's outputs as they leave the array, instead of a DRAM round trip
+    (:mod:`hwsim.evaluate.residency`). ``energy_pj_per_op`` is one element operation, ``ops_per_cycle`` its throughput."""
+
+    ops_per_cycle: float
+    energy_pj_per_op: float
+    area_um2: float = 0.0
+
+
+@dataclass(frozen=True)
 class Semantics:
     """The modelling choices where Timeloop's model and hwsim's differ (docs/architecture.md, "Two semantics").
 
@@ -176,6 +187,7 @@ class Architecture:
     source: str = "<python>"
     semantics: Semantics = HWSIM
     notes: tuple[str, ...] = ()  # what an importer read but the model does not apply (the command line prints them)
+    vector: VectorUnit | None = None  # the post-processing unit on the output path (None: element-wise ops go through DRAM)
 
     def level_index(self, name: str) -> int:
         for i, lv in enumerate(self.levels):
@@ -198,7 +210,7 @@ class Architecture:
     @property
     def area_um2(self) -> float:
         storage = sum(lv.area_um2 * self.instances(i) for i, lv in enumerate(self.levels) if lv.kind != "dram")
-        return storage + self.mac.area_um2 * self.num_macs
+        return storage + self.mac.area_um2 * self.num_macs + (self.vector.area_um2 if self.vector is not None else 0.0)
 
     @property
     def leakage_mw(self) -> float:
@@ -267,9 +279,30 @@ def architecture_from_dict(data: Any, source: str = "<dict>") -> Architecture:
         if order != sorted(order):
             problems.add("pe_array.axes", [a.name for a in axes], "expected axes listed from the outermost fan-out to the innermost")
     semantics = _semantics(top)
+    vector = _vector(top.sub("vector_unit"), node_nm) if top.has("vector_unit") else None
     top.done()
     problems.raise_if_any()
-    return Architecture(name, tuple(levels), tuple(axes), mac, clock_hz, node_nm, source, semantics)
+    return Architecture(name, tuple(levels), tuple(axes), mac, clock_hz, node_nm, source, semantics, vector=vector)
+
+
+VECTOR_OP_BITS = (16, 16, 32)  # an element operation's widths when its energy is not given: a 16-bit multiply-add into 32 bits
+
+
+def _vector(f: Fields, node_nm: float) -> VectorUnit:
+    """``vector_unit: {ops_per_cycle, energy_pj_per_op, area_um2}``. Without an energy, one element operation (a
+    requantizing scale, an activation, a compare or an add) costs a 16×16-bit multiply-add into 32 bits of the
+    technology model (Horowitz-anchored, :func:`hwsim.core.technology.mac_energy_pj`); its area counts only when given."""
+    throughput = f.number("ops_per_cycle", None, required=True, unit="element operations per cycle")
+    energy = f.number("energy_pj_per_op", None, minimum=0, exclusive=False, unit="pJ per element operation")
+    area = f.number("area_um2", None, minimum=0, exclusive=False, unit="µm²")
+    f.done()
+    if throughput is None:
+        return VectorUnit(1.0, 0.0)
+    return VectorUnit(
+        ops_per_cycle=throughput,
+        energy_pj_per_op=energy if energy is not None else tech.mac_energy_pj(node_nm, *VECTOR_OP_BITS),
+        area_um2=area or 0.0,
+    )
 
 
 def may_bypass_problems(levels: tuple[Level, ...] | list[Level]) -> list[Problem]:

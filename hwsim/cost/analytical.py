@@ -69,6 +69,8 @@ class CostReport(UnitCycles):
     dram_wait_cycles: float = 0.0  # DRAM reads and write-back bursts of single-buffered levels the PEs wait for
     folds: int = 1  # temporal iterations outside the stream: the stationary operand changes at each
     stationary: str = ""  # the operand the PEs keep in place over the stream
+    dram_read_bits: float = 0.0  # bits read from the outermost level (DRAM), every operand
+    dram_write_bits: float = 0.0  # bits written to it
 
     @property
     def latency_s(self) -> float:
@@ -104,7 +106,7 @@ class CostReport(UnitCycles):
             self, macs=self.macs * f, macs_executed=self.macs_executed * f, cycles=self.cycles * f, compute_cycles=self.compute_cycles * f,
             startup_cycles=self.startup_cycles * f, exposed_cycles=self.exposed_cycles * f,
             fill_drain_cycles=self.fill_drain_cycles * f, drain_cycles=self.drain_cycles * f,
-            dram_wait_cycles=self.dram_wait_cycles * f,
+            dram_wait_cycles=self.dram_wait_cycles * f, dram_read_bits=self.dram_read_bits * f, dram_write_bits=self.dram_write_bits * f,
             transfer_cycles={k: v * f for k, v in self.transfer_cycles.items()}, energy_pj=self.energy_pj * f,
             mac_energy_pj=self.mac_energy_pj * f, leakage_energy_pj=self.leakage_energy_pj * f,
             level_energy_pj={k: v * f for k, v in self.level_energy_pj.items()},
@@ -208,4 +210,6 @@ def evaluate_mapping(layer: Layer, arch: Architecture, mapping: Mapping, *, chec
         dram_wait_cycles=float(out.dram_wait[0]),
         folds=int(out.folds[0]),
         stationary=kernel.OPERANDS[int(out.stationary[0])] if out.stationary[0] >= 0 else "",
+        dram_read_bits=float(out.read_bits[0]),
+        dram_write_bits=float(out.write_bits[0]),
     )

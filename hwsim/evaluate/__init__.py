@@ -16,11 +16,11 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from hwsim.core.arch import Architecture
+from hwsim.core.arch import Architecture, Level
 from hwsim.core.errors import Problem, SpecError
 from hwsim.core.mapping import Mapping
 from hwsim.core.workload import Layer, Network, StateOp, TensorOp
@@ -29,7 +29,10 @@ from hwsim.cost.cycle import CycleOptions, CycleReport
 from hwsim.cost.precision import mac_speedup, utilization
 from hwsim.mapper import MapperOptions, map_layer
 
-__all__ = ["NetworkReport", "cost_tensor_op", "evaluate_network"]
+if TYPE_CHECKING:
+    from hwsim.evaluate.residency import ResidentInfo
+
+__all__ = ["SCHEDULES", "NetworkReport", "cost_tensor_op", "evaluate_network", "traffic_cost"]
 
 
 def state_level(arch: Architecture) -> int | None:
@@ -38,6 +41,7 @@ def state_level(arch: Architecture) -> int | None:
     return max(sizes, key=sizes.__getitem__, default=None)  # the first of equal sizes
 
 
+SCHEDULES = ("layer", "resident")  # layer by layer (each layer from and to DRAM), or residency and fusion between layers
 STATE_SHARE = 0.5  # of the state level's capacity, when one share is asked for; the rest stays for the layers' tiles
 STATE_SHARES = (0.0, 0.25, 0.5, 0.75)  # the allocations evaluate_network tries, keeping the cheapest
 
@@ -113,32 +117,40 @@ def best_allocation(
     return best
 
 
+def traffic_cost(level: Level, read_bits: float, write_bits: float) -> tuple[float, float]:
+    """(energy pJ, transfer cycles) of ``read_bits`` read from and ``write_bits`` written to one instance of ``level``
+    by a non-MAC op (one port: reads and writes share its bandwidth)."""
+    rbw, wbw = level.read_bandwidth_bits_per_cycle, level.write_bandwidth_bits_per_cycle
+    if rbw is None and wbw is None:
+        transfer = 0.0
+    elif level.ports == 1:
+        transfer = (read_bits + write_bits) / (rbw or wbw or math.inf)
+    else:
+        transfer = max(read_bits / (rbw or math.inf), write_bits / (wbw or math.inf))
+    return (read_bits * level.read_energy_pj + write_bits * level.write_energy_pj) / level.word_bits, transfer
+
+
 def cost_tensor_op(op: TensorOp, arch: Architecture, on_chip: bool = False) -> CostReport:
     """Cost a non-MAC op by its traffic (DRAM, or the state level for on-chip streaming state)."""
     level = state_level(arch) if on_chip else None
     dram = arch.dram if level is None else arch.levels[level]
     read_bits = op.input_elements * op.bits
     write_bits = op.output_elements * op.bits
-    rbw, wbw = dram.read_bandwidth_bits_per_cycle, dram.write_bandwidth_bits_per_cycle
-    if rbw is None and wbw is None:
-        transfer = 0.0
-    elif dram.ports == 1:
-        transfer = (read_bits + write_bits) / (rbw or wbw or math.inf)
-    else:
-        transfer = max(read_bits / (rbw or math.inf), write_bits / (wbw or math.inf))
+    dram_e, transfer = traffic_cost(dram, read_bits, write_bits)
     compute = math.ceil(op.ops / arch.num_macs)
     cycles = max(float(compute), transfer, 1.0)
-    dram_e = (read_bits * dram.read_energy_pj + write_bits * dram.write_energy_pj) / dram.word_bits
     alu_e = op.ops * arch.mac.energy_pj
     leak = arch.leakage_mw * 1e-3 * cycles / arch.clock_hz * 1e12
     level_energy = {lv.name: 0.0 for lv in arch.levels}
     level_energy[dram.name] = dram_e
     notes = (f"state {_state_size(op):.0f} bytes in {dram.name}",) if isinstance(op, StateOp) else ()
+    in_dram = level is None
     return CostReport(
         layer=op.name, arch=arch.name, macs=0, macs_executed=0, cycles=cycles, compute_cycles=float(compute),
         startup_cycles=0.0, exposed_cycles=0.0, transfer_cycles={dram.name: transfer}, energy_pj=dram_e + alu_e + leak,
         mac_energy_pj=alu_e, leakage_energy_pj=leak, level_energy_pj=level_energy, accesses={}, access_energy_pj={},
         num_macs=arch.num_macs, clock_hz=arch.clock_hz, area_um2=arch.area_um2, kind=op.kind, notes=notes,
+        dram_read_bits=read_bits if in_dram else 0.0, dram_write_bits=write_bits if in_dram else 0.0,
     )  # fmt: skip
 
 
@@ -162,6 +174,7 @@ class NetworkReport:
     cycle_reports: tuple[CycleReport | None, ...] = ()
     analytical_cycles: tuple[float, ...] = ()
     placement: tuple[tuple[str, bool], ...] | None = None  # state op → on chip; None: place_states' default
+    resident: ResidentInfo | None = None  # the resident schedule (hwsim.evaluate.residency); None: layer by layer
 
     @property
     def macs(self) -> int | float:
@@ -221,8 +234,17 @@ class NetworkReport:
             streaming = {"state_bytes": state, "state_onchip_bytes": onchip, "state_level_fraction": onchip / size if size else 0.0,
                          "steps_per_s": 1 / self.latency_s if self.cycles else 0.0,
                          "first_output_delay_steps": delay, "first_output_delay_s": delay * self.latency_s}  # fmt: skip
+        between = {}
+        if self.resident is not None:
+            dram = sum((r.dram_read_bits + r.dram_write_bits) / 8 for r in self.reports)
+            sched = self.resident.schedule
+            between = {"dram_bytes": dram, "dram_bytes_layer": self.resident.layer_dram_bytes,
+                       "dram_saved_bytes": self.resident.layer_dram_bytes - dram, "resident_tensors": len(sched.resident),
+                       "fused_ops": len(sched.fused), "resident_share": sched.share, "resident_budget_bytes": sched.budget_bytes,
+                       "resident_peak_bytes": sched.peak_bytes()}  # fmt: skip
         return {
             **streaming,
+            **between,
             "macs": self.macs,
             "cycles": self.cycles,
             "energy_pj": self.energy_pj,
@@ -244,6 +266,10 @@ class NetworkReport:
                     row[key] = b.get(key, 0.0)
                 if c is not None:
                     row["bound_by"] = c.bound_by
+        if self.resident is not None:
+            for row, r, extra in zip(rows, self.reports, self.resident.rows, strict=True):
+                row.update(extra)
+                row["dram_bytes"] = (r.dram_read_bits + r.dram_write_bits) / 8
         return rows
 
     def to_frame(self) -> pd.DataFrame:
@@ -258,6 +284,7 @@ class NetworkReport:
             "clock_hz": self.arch.clock_hz,
             "num_macs": self.arch.num_macs,
             "engine": self.engine,
+            **({"schedule": "resident"} if self.resident is not None else {}),
             "layers": [{**_jsonable(row), "accesses": _accesses_json(r)} for row, r in zip(self._rows(), self.reports, strict=True)],
             "total": _jsonable(self.totals()),
         }
@@ -296,6 +323,7 @@ def evaluate_network(
     state_share: float | None = None,
     tensors: dict[str, dict[str, Any]] | None = None,
     check_mappings: bool = True,
+    schedule: str = "layer",
 ) -> NetworkReport:
     """Map and cost every node of ``network`` on ``arch`` in topological order.
 
@@ -309,9 +337,24 @@ def evaluate_network(
     Streaming state is placed first (:func:`place_states`, :func:`reserve_states`): every layer is mapped within what
     the on-chip state leaves of the state level. ``state_share`` None tries each share in ``STATE_SHARES`` and keeps
     the best objective per step; a number fixes the share.
+
+    ``schedule="resident"`` (:mod:`hwsim.evaluate.residency`) then schedules the network over its graph: element-wise
+    ops fused on their producers' output paths, activations kept on chip between layers, every layer re-mapped knowing
+    which operands arrive on chip (analytical engine, searched mappings only).
     """
     if engine not in ("analytical", "cycle"):
         raise SpecError("evaluate_network", [Problem("engine", engine, "expected analytical or cycle")])
+    if schedule not in SCHEDULES:
+        raise SpecError("evaluate_network", [Problem("schedule", schedule, f"expected {' or '.join(SCHEDULES)}")])
+    if schedule == "resident":
+        if engine != "analytical" or mappings:
+            what = ("engine", engine) if engine != "analytical" else ("mappings", sorted(mappings or {}))
+            raise SpecError("evaluate_network", [Problem(what[0], what[1], "expected the analytical engine and searched mappings "
+                                                                          "with schedule=resident")])  # fmt: skip
+        from hwsim.evaluate.residency import evaluate_resident
+
+        base = evaluate_network(arch, network, options, progress, workers, state_share=state_share)
+        return evaluate_resident(arch, network, base, options)
     shares = STATE_SHARES if state_share is None else (state_share,)
     options = options or MapperOptions()
     ops = list(network.ops())

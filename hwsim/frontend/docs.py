@@ -59,6 +59,12 @@ ARCH_DESCRIPTIONS: dict[str, str] = {
     "mac.fp_energy_pj": "Energy of one floating-point MAC.",
     "mac.skip": "Operands whose zeros the PE skips (saves cycles and energy).",
     "mac.gate": "Operands whose zeros the PE gates (saves energy only).",
+    "vector_unit": "A vector (post-processing) unit on the PE array's output path: with `hwsim run --schedule resident`, pooling, "
+                   "residual adds, activations, norms and softmax run on their producer's output path instead of a DRAM round trip "
+                   "(hwsim.evaluate.residency). Absent: those ops go through DRAM on the PE array.",
+    "vector_unit.ops_per_cycle": "Element operations the vector unit performs per cycle.",
+    "vector_unit.energy_pj_per_op": "Energy of one element operation (default: the technology model's 16-bit multiply-add into 32 bits).",
+    "vector_unit.area_um2": "Area of the vector unit (default: not counted).",
     "mac.skip_structure": "Sparsity the skipping hardware exploits: any (unstructured) or an N:M pattern such as 2:4.",
     "levels": "The storage hierarchy, outermost (DRAM) first; the outermost level keeps every operand.",
     "levels[].name": "Unique level name (used by mappings, --fix, --order and --set levels.<name>.<field>).",
