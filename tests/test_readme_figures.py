@@ -56,6 +56,15 @@ FIGURES: list[tuple[str, str, str]] = [
                                  "at `hwsim sweep`'s default {samples:,} mapper samples per layer"),
     (PERFORMANCE, "sweep_scale", "{in_process[seconds]:.1f} s in-process, {dask_local[seconds]:.1f} s on a Dask LocalCluster (2 workers); "
                                  "{in_process[pareto]} on the Pareto front"),
+    (PERFORMANCE, "residency", "DRAM {cases[eyeriss/mobilenetv2][layer][dram_mb]:sig3} → {cases[eyeriss/mobilenetv2][resident][dram_mb]:sig3} / "
+                               "{cases[eyeriss/resnet18][layer][dram_mb]:sig3} → {cases[eyeriss/resnet18][resident][dram_mb]:sig3} / "
+                               "{cases[eyeriss/bert-base][layer][dram_mb]:sig3} → {cases[eyeriss/bert-base][resident][dram_mb]:sig3} MB, energy "
+                               "{cases[eyeriss/mobilenetv2][layer][energy_mj]:sig3} → {cases[eyeriss/mobilenetv2][resident][energy_mj]:sig3} / "
+                               "{cases[eyeriss/resnet18][layer][energy_mj]:sig3} → {cases[eyeriss/resnet18][resident][energy_mj]:sig3} / "
+                               "{cases[eyeriss/bert-base][layer][energy_mj]:sig3} → {cases[eyeriss/bert-base][resident][energy_mj]:sig3} mJ"),
+    (PERFORMANCE, "residency", "DRAM ×{summary[dram_mb_ratio_min]:.2f}–{summary[dram_mb_ratio_max]:.2f}, energy "
+                               "×{summary[energy_mj_ratio_min]:.2f}–{summary[energy_mj_ratio_max]:.2f}, latency "
+                               "×{summary[latency_ms_ratio_min]:.2f}–{summary[latency_ms_ratio_max]:.2f}; {seconds:.0f} s for all nine"),
     (PERFORMANCE, "continual_energy", "X3D-S → CoX3D-S {pairs[eyeriss][x3d-s][clip_mj]:sig3} → {pairs[eyeriss][x3d-s][step_mj]:sig3} mJ "
                                       "(state {pairs[eyeriss][x3d-s][state_energy_share]:.0%} of it; "
                                       "{pairs[eyeriss][x3d-s][state_onchip_kib]:,.0f} of {pairs[eyeriss][x3d-s][state_kib]:,.0f} KiB on chip) / "

@@ -417,10 +417,11 @@ def cost_schedule(
 
 def evaluate_resident(
     arch: Architecture, network: Network, base: NetworkReport, options: MapperOptions | None = None,
-    shares: tuple[float, ...] = RESIDENT_SHARES, progress: Callable[[int, int, str], None] | None = None,
+    shares: tuple[float, ...] = RESIDENT_SHARES, progress: Callable[[int, int, str], None] | None = None, refine: bool = True,
 ) -> NetworkReport:  # fmt: skip
     """``network`` on ``arch`` under the best resident schedule over ``shares`` (the mapper's objective), given its
-    layer-by-layer evaluation ``base`` (whose streaming-state placement it keeps and whose reports price the tensors)."""
+    layer-by-layer evaluation ``base`` (whose streaming-state placement it keeps and whose reports price the tensors);
+    ``refine``: then one eviction pass over the kept tensors on the costed objective."""
     from hwsim.evaluate import NetworkReport, _objective, reserve_states, state_level
     from hwsim.mapper import map_layer
 
@@ -434,25 +435,40 @@ def evaluate_resident(
     size = (mapped_on.levels[level].size_bytes or 0.0) if level is not None else 0.0
     base_rows = {r.layer: _dram_bytes(r) for r in base.reports}
     cache: dict[Any, CostReport] = {}
+    layer_dram = sum(base_rows.values())
+
+    def costed(schedule: Schedule) -> NetworkReport:
+        views: dict[str, Architecture] = {}
+        reports, rows = cost_schedule(arch, mapped_on, network, schedule, options, map_layer, cache, views)
+        for row, r in zip(rows, reports, strict=True):
+            row.dram_saved_bytes = base_rows[r.layer] - _dram_bytes(r)
+        info = ResidentInfo(schedule, tuple(vars(row) for row in rows), layer_dram, views)
+        return NetworkReport(arch, network, tuple(reports), placement=base.placement, resident=info)
+
     best: NetworkReport | None = None
     failure: SpecError | None = None
     for k, share in enumerate(sorted(set(shares))):
         if progress:
             progress(k, len(shares), f"resident share {share:g}")
-        schedule = plan(network, fused, level, share * size, benefit, share)
-        views: dict[str, Architecture] = {}
-        try:
-            reports, rows = cost_schedule(arch, mapped_on, network, schedule, options, map_layer, cache, views)
-        except SpecError as exc:  # a layer whose tiles do not fit beside the tensors resident at its step
+        try:  # (a layer whose tiles do not fit beside the tensors resident at its step refuses the share)
+            report = costed(plan(network, fused, level, share * size, benefit, share))
+        except SpecError as exc:
             failure = failure or exc
             continue
-        for row, r in zip(rows, reports, strict=True):
-            row.dram_saved_bytes = base_rows[r.layer] - _dram_bytes(r)
-        layer_dram = sum(base_rows.values())
-        info = ResidentInfo(schedule, tuple(vars(row) for row in rows), layer_dram, views)
-        report = NetworkReport(arch, network, tuple(reports), placement=base.placement, resident=info)
         if best is None or _objective(report, options) < _objective(best, options):
             best = report
+    # The program prices a tensor by the DRAM traffic it saves, not by the tile capacity it takes from the layers alive
+    # beside it: one pass over the kept tensors, least saving first, evicts each whose eviction improves the costed objective.
+    if best is not None and best.resident is not None and refine:
+        for name in sorted(best.resident.schedule.resident, key=lambda n: (benefit[n], n)):
+            sched = best.resident.schedule
+            kept = sched.resident - {name}
+            try:
+                trial = costed(replace(sched, resident=kept, saved_pj=sum(benefit[n] for n in kept), algorithm="milp+evict"))
+            except SpecError:
+                continue
+            if _objective(trial, options) < _objective(best, options):
+                best = trial
     if best is None:
         raise failure or SpecError("resident schedule", [Problem("shares", list(shares), "expected at least one share")])
     return best
