@@ -223,3 +223,18 @@ def test_vector_unit_spec_errors():
     assert "vector_unit.ops_per_cycle" in str(e.value)
     arch = architecture_from_dict({**data, "vector_unit": {"ops_per_cycle": 8, "energy_pj_per_op": 0.5}})
     assert arch.vector == VectorUnit(8.0, 0.5)
+
+
+@pytest.mark.parametrize("workload", ["resnet18", "cost-gcn-strided"])
+def test_nothing_resident_nothing_fused_is_layer_by_layer(workload):
+    # share 0 and no vector unit: the resident schedule must reproduce the layer-by-layer figures exactly (streaming
+    # state where the layer-by-layer schedule placed it, ops behind temporal strides per step)
+    from hwsim.frontend.presets import load_arch, load_workload
+
+    arch = replace(load_arch("eyeriss"), vector=None)
+    net = load_workload(workload)
+    base = evaluate_network(arch, net, OPTIONS)
+    res = evaluate_resident(arch, net, base, OPTIONS, shares=(0.0,))
+    assert [r.energy_pj for r in res.reports] == [r.energy_pj for r in base.reports]
+    assert [r.cycles for r in res.reports] == [r.cycles for r in base.reports]
+    assert res.totals()["dram_saved_bytes"] == 0

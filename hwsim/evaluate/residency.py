@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hwsim.core.arch import Architecture
+from hwsim.core.arch import Architecture, Level
 from hwsim.core.errors import Problem, SpecError
 from hwsim.core.workload import Layer, Network, StateOp, TensorOp, output_bytes
 from hwsim.cost.analytical import Accesses, CostReport
@@ -209,15 +209,36 @@ def residency_view(arch: Architecture, level: int, operands: Iterable[str], rese
     return replace(arch, levels=tuple(levels))
 
 
+def shared_port(layer: Layer, view: Architecture, level: int, report: CostReport) -> CostReport:
+    """``report`` (``layer`` on ``view``, a :func:`residency_view` whose resident copy is ``view.levels[level]`` and
+    the residence level the next one) re-costed with the one SRAM's bandwidth split between the two in proportion to
+    their transfer times: each then takes their sum, the time the shared port needs (same mapping, the one model)."""
+    copy, own = view.levels[level], view.levels[level + 1]
+    t_copy, t_own = report.transfer_cycles.get(copy.name, 0.0), report.transfer_cycles.get(own.name, 0.0)
+    if t_copy <= 0 or t_own <= 0 or report.mapping is None:
+        return report
+    from hwsim.cost.analytical import evaluate_mapping
+
+    def part(lv: Level, f: float) -> Level:
+        rbw, wbw = lv.read_bandwidth_bits_per_cycle, lv.write_bandwidth_bits_per_cycle
+        return replace(lv, read_bandwidth_bits_per_cycle=None if rbw is None else rbw * f, write_bandwidth_bits_per_cycle=None if wbw is None else wbw * f)
+
+    share = t_copy / (t_copy + t_own)
+    levels = list(view.levels)
+    levels[level], levels[level + 1] = part(copy, share), part(own, 1.0 - share)
+    return evaluate_mapping(layer, replace(view, levels=tuple(levels)), report.mapping)
+
+
 def merged(report: CostReport, arch: Architecture, level: int) -> CostReport:
-    """A report of a layer costed on its :func:`residency_view`, in ``arch``'s levels: the resident copy's energy,
-    accesses and transfer time counted under the residence level's name (transfers added: one SRAM)."""
+    """A report of a layer costed on its :func:`residency_view` (and :func:`shared_port`), in ``arch``'s levels: the
+    resident copy's energy and accesses counted under the residence level's name, its transfer time the longer of the
+    two (after :func:`shared_port`, both are the shared port's)."""
     name = arch.levels[level].name
     copy = name + RESIDENT_SUFFIX
 
-    def fold(d: dict[Any, float]) -> dict[Any, float]:
+    def fold(d: dict[Any, float], add: bool = True) -> dict[Any, float]:
         out = {k: v for k, v in d.items() if k != copy}
-        out[name] = out.get(name, 0.0) + d.get(copy, 0.0)
+        out[name] = out.get(name, 0.0) + d.get(copy, 0.0) if add else max(out.get(name, 0.0), d.get(copy, 0.0))
         return {lv.name: out.get(lv.name, 0.0) for lv in arch.levels}
 
     accesses: dict[tuple[str, str], Accesses] = {}
@@ -227,7 +248,7 @@ def merged(report: CostReport, arch: Architecture, level: int) -> CostReport:
         accesses[key] = a
         energies[key] = report.access_energy_pj.get((lv, o), 0.0)
     refill = name if report.refill_level == copy else report.refill_level
-    return replace(report, level_energy_pj=fold(report.level_energy_pj), transfer_cycles=fold(report.transfer_cycles),
+    return replace(report, level_energy_pj=fold(report.level_energy_pj), transfer_cycles=fold(report.transfer_cycles, add=False),
                    accesses=accesses, access_energy_pj=energies, refill_level=refill, area_um2=arch.area_um2)  # fmt: skip
 
 
@@ -338,7 +359,7 @@ def _tensor_op(
 def cost_schedule(
     arch: Architecture, mapped_on: Architecture, network: Network, schedule: Schedule, options: MapperOptions | None,
     map_layer: Callable[[Layer, Architecture, MapperOptions | None], CostReport], cache: dict[Any, CostReport],
-    views: dict[str, Architecture] | None = None,
+    views: dict[str, Architecture] | None = None, placed: dict[str, bool] | None = None,
 ) -> tuple[list[CostReport], list[_Row]]:  # fmt: skip
     """Every op of ``network`` costed under ``schedule`` (layers mapped on their :func:`residency_view` of
     ``mapped_on``, the architecture less on-chip streaming state), in network order, with its placement."""
@@ -377,7 +398,9 @@ def cost_schedule(
             view = mapped_on if level is None or (not resident and not reserved) else residency_view(mapped_on, level, resident, reserved)
             if key not in cache:
                 report = map_layer(op, view, options)
-                cache[key] = report if view is mapped_on or level is None else merged(report, mapped_on, level)
+                if view is not mapped_on and level is not None:
+                    report = merged(shared_port(op, view, level, report) if resident else report, mapped_on, level)
+                cache[key] = report
             if views is not None:
                 views[name] = view
             r = replace(cache[key], layer=name, arch=arch.name, area_um2=arch.area_um2)
@@ -385,8 +408,10 @@ def cost_schedule(
             feeds = [p for ps in operand_feeds(network, op).values() for p in ps]
             rows.append(_Row("+".join(sorted({loc(p) for p in feeds})) or dram, out_to))
         elif isinstance(op, StateOp) or network.every_steps(name) != 1:
-            r = cost_tensor_op(op, arch, False)
-            rows.append(_Row(dram, dram))
+            on_chip = (placed or {}).get(name, False)  # streaming state where the layer-by-layer schedule placed it
+            r = cost_tensor_op(op, arch, on_chip)
+            where = arch.levels[level].name if on_chip and level is not None else dram
+            rows.append(_Row(where, where))
         else:
             vector = name in schedule.fused
             head = schedule.fused.get(name)
@@ -411,7 +436,7 @@ def cost_schedule(
             if head is not None:
                 slack[head] = left
             rows.append(_Row("+".join(sorted(set(sources))), out_to))
-        reports.append(r)
+        reports.append(r.per_step(network.every_steps(name)))
     return reports, rows
 
 
@@ -439,7 +464,7 @@ def evaluate_resident(
 
     def costed(schedule: Schedule) -> NetworkReport:
         views: dict[str, Architecture] = {}
-        reports, rows = cost_schedule(arch, mapped_on, network, schedule, options, map_layer, cache, views)
+        reports, rows = cost_schedule(arch, mapped_on, network, schedule, options, map_layer, cache, views, placed)
         for row, r in zip(rows, reports, strict=True):
             row.dram_saved_bytes = base_rows[r.layer] - _dram_bytes(r)
         info = ResidentInfo(schedule, tuple(vars(row) for row in rows), layer_dram, views)
