@@ -57,10 +57,12 @@ def evaluate(
     samples: int = MapperOptions.samples,
     seed: int = 0,
     dataflow: str | None = None,
+    schedule: str = "layer",
 ) -> NetworkReport:
-    """Map and cost ``workload`` on ``arch``; either may be a preset name, a YAML path or an object."""
+    """Map and cost ``workload`` on ``arch``; either may be a preset name, a YAML path or an object. ``schedule``:
+    ``layer`` (every layer from and to DRAM) or ``resident`` (activations kept on chip, element-wise ops fused)."""
     from hwsim.frontend.presets import load_arch, load_workload
 
     a = load_arch(arch) if isinstance(arch, str) else arch
     w = load_workload(workload) if isinstance(workload, str) else workload
-    return evaluate_network(a, w, MapperOptions(objective=objective, samples=samples, seed=seed, dataflow=dataflow))
+    return evaluate_network(a, w, MapperOptions(objective=objective, samples=samples, seed=seed, dataflow=dataflow), schedule=schedule)

@@ -77,9 +77,16 @@ def reserve_states(arch: Architecture, network: Network, placed: dict[str, bool]
     used = sum(_state_size(op) for op in network.ops() if isinstance(op, StateOp) and placed.get(op.name))
     if level is None or not used:
         return arch
+    return reserve(arch, level, used)
+
+
+def reserve(arch: Architecture, level: int, used_bytes: float) -> Architecture:
+    """``arch`` with ``used_bytes`` of ``arch.levels[level]`` held by data that lives across layers (streaming state,
+    resident activations: :mod:`hwsim.evaluate.residency`): the mapper tiles within the rest. Energies and area stay
+    those of the whole physical buffer."""
     lv = arch.levels[level]
-    assert lv.size_bytes is not None and used <= lv.size_bytes
-    levels = tuple(replace(x, size_bytes=lv.size_bytes - used) if i == level else x for i, x in enumerate(arch.levels))
+    assert lv.size_bytes is not None and used_bytes <= lv.size_bytes
+    levels = tuple(replace(x, size_bytes=lv.size_bytes - used_bytes) if i == level else x for i, x in enumerate(arch.levels))
     return replace(arch, levels=levels)
 
 

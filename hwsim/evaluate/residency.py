@@ -194,13 +194,14 @@ def residency_view(arch: Architecture, level: int, operands: Iterable[str], rese
     level named ``<level>.resident`` just above the residence level (its energies, width and bandwidth; unbounded, no
     loops of its own, no leakage or area: the same SRAM) holds them whole, and they bypass the residence level's tiles
     (read in place); the residence level loses ``reserved_bytes`` of capacity."""
+    from hwsim.evaluate import reserve
+
     ops = tuple(operands)
+    arch = reserve(arch, level, reserved_bytes)  # (the one reservation rule, streaming state's)
     lv = arch.levels[level]
-    assert lv.size_bytes is not None and reserved_bytes <= lv.size_bytes
     levels = list(arch.levels)
     levels[0] = replace(levels[0], keeps=tuple(o for o in levels[0].keeps if o not in ops))
-    levels[level] = replace(lv, keeps=tuple(o for o in lv.keeps if o not in ops), size_bytes=lv.size_bytes - reserved_bytes,
-                            may_bypass=tuple(o for o in lv.may_bypass if o not in ops))  # fmt: skip
+    levels[level] = replace(lv, keeps=tuple(o for o in lv.keeps if o not in ops), may_bypass=tuple(o for o in lv.may_bypass if o not in ops))
     if ops:
         copy = replace(lv, name=lv.name + RESIDENT_SUFFIX, keeps=tuple(o for o in ("weights", "inputs", "outputs") if o in ops),
                        size_bytes=None, double_buffered=True, temporal_dims=(), leakage_mw=0.0, area_um2=0.0, fixed_factors=(),
