@@ -414,10 +414,10 @@ def main() -> None:
         "tests/data/timeloop-exercises/SOURCE.md.\n\n" + table(rows)
         + ("\n## Under hwsim's own semantics, and what each option changes\n\n" + options_table(rows) if not args.no_attribution else "")
         + "\n## hwsim's mapper against Timeloop's (same model, Timeloop's objective)\n\n" + mapper_table(rows)
-        + "\nThe mapspaces are not the same: hwsim's mapper honours the constraints' keep/bypass, factors fixed or set "
-          "to 1 and fan-out splits, but not Timeloop's partial loop permutations nor `X<=n`/`X>=n` factor bounds (the "
-          "importer reads them and `hwsim run` says so; the mapper cannot express them yet). It searches keep/bypass where the "
-          "constraints leave it free (`may_bypass`), as Timeloop's mapper does.\n",
+        + "\nBoth mappers search the constraints' mapspace: keep/bypass (searched where the constraints leave it free, "
+          "`may_bypass`), factors fixed, set to 1, bounded (`X<=n`, `X>=n`) or whole (`X=0`), fan-out splits and partial "
+          "loop permutations. One difference: at the innermost storage level Timeloop's mapper ignores a permutation and "
+          "takes the problem's dimension order, where hwsim's searches the orders (the importer notes it).\n",
         encoding="utf-8")  # fmt: skip
 
 

@@ -24,7 +24,7 @@ from hwsim.core.spec import Fields, read_yaml
 from hwsim.core.workload import DIMS, OPERANDS, Operand
 
 __all__ = ["HWSIM", "TIMELOOP", "Architecture", "Level", "MacUnit", "Semantics", "SpatialAxis", "VectorUnit", "architecture_from_dict",
-           "element_bits", "load_architecture", "may_bypass_problems"]
+           "element_bits", "factor_constraints", "load_architecture", "may_bypass_problems"]
 
 LEVEL_KINDS = ("dram", "sram", "regfile")
 
@@ -37,8 +37,12 @@ class Level:
     None means unlimited. With ``ports == 1`` reads and writes share one port's bandwidth.
     Energies are pJ per access of one ``word_bits`` word; ``temporal_dims`` restricts which
     dimensions may have temporal loops at this level (a mapping constraint; None = any);
-    ``fixed_factors`` pins temporal loop bounds and ``loop_order`` the order (outer to inner)
-    of this level's loops for the mapper; ``may_bypass`` names kept operands the mapper may also send past this level
+    ``fixed_factors`` pins temporal loop bounds, ``min_factors``/``max_factors`` bound them (Timeloop's ``X>=n``,
+    ``X<=n``), ``whole_dims`` are dimensions this level's loops cover entirely, no other level or axis splitting them
+    (Timeloop's ``X=0``), ``loop_order`` pins the order (outer to inner) of this level's loops and ``inner_order``
+    only its innermost ones (outer to inner; the others come outside them in any order: a partial permutation); all
+    are mapping constraints (:func:`hwsim.core.mapping.constraint_problems` decides whether a mapping meets them).
+    ``may_bypass`` names kept operands the mapper may also send past this level
     (a mapping's ``bypass``, searched per layer; never at the outermost level, which holds every operand).
     """
 
@@ -62,6 +66,10 @@ class Level:
     loop_order: tuple[str, ...] | None = None
     formats: tuple[tuple[str, str], ...] = ()
     may_bypass: tuple[str, ...] = ()
+    min_factors: tuple[tuple[str, int], ...] = ()
+    max_factors: tuple[tuple[str, int], ...] = ()
+    whole_dims: tuple[str, ...] = ()
+    inner_order: tuple[str, ...] = ()
 
     def format_of(self, operand: str) -> str | None:
         """The compression format this level stores ``operand`` in (None: uncompressed)."""
@@ -80,7 +88,8 @@ class SpatialAxis:
     ``dims`` lists the dimensions the mapper may unroll on this axis (the dataflow).
     ``multicast``: one read of the level above serves every instance needing the same
     element. ``reduction``: partial sums from instances are summed in the network, so
-    dimensions irrelevant to the outputs may be unrolled here.
+    dimensions irrelevant to the outputs may be unrolled here. ``fixed_factors``, ``min_factors``, ``max_factors`` and
+    ``whole_dims`` constrain the axis's unrolling as a level's constrain its loops (mapping constraints).
     """
 
     name: str
@@ -89,6 +98,10 @@ class SpatialAxis:
     dims: tuple[str, ...] = DIMS
     multicast: bool = True
     reduction: bool = True
+    fixed_factors: tuple[tuple[str, int], ...] = ()
+    min_factors: tuple[tuple[str, int], ...] = ()
+    max_factors: tuple[tuple[str, int], ...] = ()
+    whole_dims: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -268,8 +281,16 @@ def architecture_from_dict(data: Any, source: str = "<dict>") -> Architecture:
             multicast=f.boolean("multicast", True),
             reduction=f.boolean("reduction", True),
         )
+        fixed, mins, maxs, whole = factor_constraints(f)
+        a = replace(a, fixed_factors=fixed, min_factors=mins, max_factors=maxs, whole_dims=whole)
         if a.below and names and a.below not in names:
             problems.add(f.at("below"), a.below, f"expected the name of a level ({', '.join(names)})")
+        for key, dims in (("factors", [d for d, n in fixed if n > 1]), ("min_factors", [d for d, n in mins if n > 1]), ("whole_dims", whole)):
+            for d in dims:
+                if d not in a.dims:
+                    problems.add(f"{f.at(key)}.{d}" if key != "whole_dims" else f.at(key), d, f"expected a dimension the axis unrolls ({', '.join(a.dims)})")
+        if math.prod(n for _, n in fixed) > a.size:
+            problems.add(f.at("factors"), dict(fixed), f"expected pinned factors multiplying to at most the axis size {a.size}")
         f.done()
         axes.append(a)
     pe.done()
@@ -416,11 +437,19 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
         wr = wr if wr is not None or "write_bandwidth_bits_per_cycle" in unlimited else float(word_bits * banks)
 
     tdims = f.str_list("temporal_dims", (), choices=DIMS) if f.has("temporal_dims") else None
-    fixed = f.sub("factors")
-    fixed_factors = tuple((d, fixed.integer(d, 1)) for d in list(fixed.data) if d in DIMS)
-    fixed.done()
+    fixed_factors, min_factors, max_factors, whole_dims = factor_constraints(f)
     order = f.str_list("order", (), choices=DIMS) if f.has("order") else None
+    inner_order = f.str_list("inner_order", (), choices=DIMS)
     f.seen.update({"temporal_dims", "order"})
+    for key, dims in (("order", order or ()), ("inner_order", inner_order)):
+        if len(set(dims)) != len(dims):
+            f.problems.add(f.at(key), list(dims), "expected distinct dimensions")
+    if order is not None and inner_order:
+        f.problems.add(f.at("inner_order"), list(inner_order), "expected either order (all of the level's loops) or inner_order, not both")
+    if tdims is not None:
+        for d in whole_dims:
+            if d not in tdims:
+                f.problems.add(f.at("whole_dims"), d, f"expected a dimension temporal_dims allows ({', '.join(tdims) or 'none'})")
     fmt = f.sub("formats")
     formats = tuple((o, fmt.text(o, "uncompressed", choices=FORMATS)) for o in list(fmt.data) if o in OPERANDS)
     fmt.done()
@@ -465,4 +494,33 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
         loop_order=order,
         formats=formats,
         may_bypass=may_bypass,
+        min_factors=min_factors,
+        max_factors=max_factors,
+        whole_dims=whole_dims,
+        inner_order=inner_order,
     )
+
+
+def factor_constraints(f: Fields) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...], tuple[tuple[str, int], ...], tuple[str, ...]]:
+    """A level's or an axis's ``factors`` (pinned), ``min_factors``, ``max_factors`` and ``whole_dims``, checked against
+    each other (a dimension pinned or whole has no bounds; a minimum is at most the maximum)."""
+    got = []
+    for key in ("factors", "min_factors", "max_factors"):
+        sub = f.sub(key)
+        got.append(tuple((d, sub.integer(d, 1)) for d in list(sub.data) if d in DIMS))
+        sub.done()
+    fixed, mins, maxs = got
+    whole = f.str_list("whole_dims", (), choices=DIMS)
+    pinned = {d for d, _ in fixed} | set(whole)
+    for key, items in (("min_factors", mins), ("max_factors", maxs)):
+        for d, _ in items:
+            if d in pinned:
+                f.problems.add(f"{f.at(key)}.{d}", dict(items)[d], f"expected no bound on {d}, which factors or whole_dims pins")
+    for d, _ in fixed:
+        if d in whole:
+            f.problems.add(f.at("whole_dims"), d, f"expected {d} either pinned by factors or whole, not both")
+    hi = dict(maxs)
+    for d, lo in mins:
+        if d in hi and lo > hi[d]:
+            f.problems.add(f"{f.at('min_factors')}.{d}", lo, f"expected at most max_factors.{d} ({hi[d]})")
+    return fixed, mins, maxs, whole

@@ -20,11 +20,11 @@ import math
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 
-from hwsim.core.arch import Architecture, element_bits
+from hwsim.core.arch import Architecture, Level, SpatialAxis, element_bits
 from hwsim.core.errors import Problem, SpecError
 from hwsim.core.workload import DIMS, Layer
 
-__all__ = ["Loop", "Mapping", "capacity_problems", "check_mapping", "format_nest", "tile_bytes", "validate_mapping"]
+__all__ = ["Loop", "Mapping", "capacity_problems", "check_mapping", "constraint_problems", "format_nest", "tile_bytes", "validate_mapping"]
 
 Factors = tuple[tuple[str, int], ...]
 
@@ -139,8 +139,6 @@ def check_mapping(layer: Layer, arch: Architecture, mapping: Mapping) -> list[Pr
                 add(Problem(where, d, f"expected a dimension in {', '.join(DIMS)}"))
             if not isinstance(n, int) or n < 1:
                 add(Problem(where, n, "expected a positive integer loop bound"))
-            elif n > 1 and lv.temporal_dims is not None and d not in lv.temporal_dims:
-                add(Problem(where, f"{d}={n}", f"expected temporal loops at {lv.name} only over {', '.join(lv.temporal_dims) or 'no dimension'}"))
     names = [lv.name for lv in arch.levels]
     for k, (lv_name, o) in enumerate(mapping.bypass):
         if lv_name not in names[1:] or o not in arch.levels[names.index(lv_name)].keeps:
@@ -167,7 +165,67 @@ def check_mapping(layer: Layer, arch: Architecture, mapping: Mapping) -> list[Pr
             add(Problem(f"factors[{d}]", total, f"expected the factors of {d} to multiply to at least its bound {want}"))
         elif any(total // f * (f - 1) >= want for f in factors):
             add(Problem(f"factors[{d}]", factors, f"expected no factor of {d} larger than needed to cover its bound {want}"))
+    problems += constraint_problems(arch, mapping)
     return problems or capacity_problems(layer, arch, mapping)
+
+
+def constraint_problems(arch: Architecture, mapping: Mapping) -> list[Problem]:
+    """Every mapping constraint of ``arch``'s levels and axes that ``mapping`` breaks (empty if it meets them all): the one
+    rule the mapper's generation follows and :func:`check_mapping` applies to given mappings.
+
+    Per level, over its temporal loops (a dimension's factor is the product of its loops there, 1 without one):
+    ``temporal_dims`` (no loop > 1 over another dimension), ``fixed_factors`` (the factor equals the pin),
+    ``min_factors``/``max_factors`` (the factor is within them), ``whole_dims`` (no other level or axis has a factor > 1
+    of the dimension), ``loop_order`` (its loops > 1 follow that order) and ``inner_order`` (its loops > 1 over those
+    dimensions are its innermost, in that order); per axis, the same factor rules over the axis's unrolling."""
+    problems: list[Problem] = []
+    add = problems.append
+    slots: list[tuple[str, dict[str, int]]] = []
+    for i, lv in enumerate(arch.levels):
+        loops = [(d, n) for d, n in mapping.temporal[i] if n > 1]
+        f: dict[str, int] = {}
+        for d, n in loops:
+            f[d] = f.get(d, 1) * n
+        slots.append((f"temporal[{lv.name}]", f))
+        where = f"temporal[{lv.name}]"
+        if lv.temporal_dims is not None:
+            for d in f:
+                if d not in lv.temporal_dims:
+                    add(Problem(f"{where}.{d}", f[d], f"expected temporal loops at {lv.name} only over {', '.join(lv.temporal_dims) or 'no dimension'}"))
+        seq = [d for d, _ in loops]
+        if lv.loop_order is not None:
+            rank = {d: k for k, d in enumerate(lv.loop_order)}
+            ranks = [rank.get(d, len(rank) + DIMS.index(d)) for d in seq]
+            if ranks != sorted(ranks) or len(set(seq)) != len(seq):
+                add(Problem(f"{where}.order", seq, f"expected the loops in the level's order {','.join(lv.loop_order)} (outer first)"))
+        if lv.inner_order:
+            listed = [d for d in seq if d in lv.inner_order]
+            tail = seq[len(seq) - len(listed):]
+            if tail != listed or listed != [d for d in lv.inner_order if d in listed]:
+                add(Problem(f"{where}.order", seq, f"expected loops over {','.join(lv.inner_order)} innermost, in that order (outer first)"))
+    for j, axis in enumerate(arch.axes):
+        f = {}
+        for d, n in mapping.spatial[j]:
+            if n > 1:
+                f[d] = f.get(d, 1) * n
+        slots.append((f"spatial[{axis.name}]", f))
+    owners: list[Level | SpatialAxis] = [*arch.levels, *arch.axes]
+    for k, (where, f) in enumerate(slots):
+        c = owners[k]
+        for d, n in c.fixed_factors:
+            if f.get(d, 1) != n:
+                add(Problem(f"{where}.{d}", f.get(d, 1), f"expected the factor pinned to {n}"))
+        for d, n in c.min_factors:
+            if f.get(d, 1) < n:
+                add(Problem(f"{where}.{d}", f.get(d, 1), f"expected a factor of at least {n} (min_factors)"))
+        for d, n in c.max_factors:
+            if f.get(d, 1) > n:
+                add(Problem(f"{where}.{d}", f.get(d, 1), f"expected a factor of at most {n} (max_factors)"))
+        for d in c.whole_dims:
+            split = [w for kk, (w, g) in enumerate(slots) if kk != k and g.get(d, 1) > 1]
+            if split:
+                add(Problem(f"{where}.{d}", ", ".join(split), f"expected {d} whole here (whole_dims: no other level or axis splitting it)"))
+    return problems
 
 
 def tile_bytes(layer: Layer, arch: Architecture, mapping: Mapping, level: int) -> float:

@@ -34,9 +34,11 @@ _ARCH_EXAMPLE: dict[str, Any] = {
         {"name": "DRAM", "kind": "dram", "keeps": ["weights", "inputs", "outputs"], "bandwidth_bytes_per_s": 1e10},
         {"name": "GLB", "kind": "sram", "size_kib": 64, "keeps": ["weights", "inputs", "outputs"], "order": ["K", "C"],
          "factors": {"K": 2}, "temporal_dims": ["K", "C", "P", "Q"], "may_bypass": ["inputs"], "formats": {"weights": "bitmask", "inputs": "rle", "outputs": "uncompressed"}},
-        {"name": "RF", "kind": "regfile", "size_bytes": 64, "keeps": ["weights"]},
+        {"name": "RF", "kind": "regfile", "size_bytes": 64, "keeps": ["weights"], "min_factors": {"K": 2},
+         "max_factors": {"C": 4}, "whole_dims": ["S"], "inner_order": ["C", "K"]},
     ],
-    "pe_array": {"axes": [{"name": "x", "size": 4, "below": "GLB", "dims": ["K"]}]},
+    "pe_array": {"axes": [{"name": "x", "size": 4, "below": "GLB", "dims": ["K", "C"], "factors": {"K": 2}, "min_factors": {"C": 1},
+                           "max_factors": {"C": 2}, "whole_dims": []}]},
 }  # fmt: skip
 
 ARCH_DESCRIPTIONS: dict[str, str] = {
@@ -91,6 +93,14 @@ ARCH_DESCRIPTIONS: dict[str, str] = {
     "levels[].factors": "Temporal loop bounds pinned at this level (a mapping constraint), DIM: bound.",
     "levels[].factors.<DIM>": "The pinned bound of one dimension (N, G, K, C, P, Q, R or S).",
     "levels[].order": "Loop order pinned at this level, outer first (a mapping constraint).",
+    "levels[].min_factors": "Smallest temporal loop bound of a dimension at this level (a mapping constraint; Timeloop's X>=n), DIM: bound.",
+    "levels[].min_factors.<DIM>": "The smallest bound of one dimension's loop here.",
+    "levels[].max_factors": "Largest temporal loop bound of a dimension at this level (a mapping constraint; Timeloop's X<=n), DIM: bound.",
+    "levels[].max_factors.<DIM>": "The largest bound of one dimension's loop here.",
+    "levels[].whole_dims": "Dimensions this level's loops cover entirely, no other level or axis splitting them (a mapping "
+                           "constraint; Timeloop's X=0).",
+    "levels[].inner_order": "This level's innermost loops, outer first; its other loops come outside them in any order (a "
+                            "mapping constraint: a partial order; Timeloop's permutation, which lists them innermost first).",
     "levels[].formats": "Compression format per operand at this level (metadata counted in capacity and traffic).",
     "levels[].formats.<operand>": "uncompressed, bitmask, rle, coo, csr or nm (N:M index) for weights, inputs or outputs.",
     "pe_array": "The spatial PE array.",
@@ -101,6 +111,13 @@ ARCH_DESCRIPTIONS: dict[str, str] = {
     "pe_array.axes[].dims": "Dimensions this axis may unroll (the dataflow's spatial choices).",
     "pe_array.axes[].multicast": "Whether one read feeds every PE along the axis that needs the same data.",
     "pe_array.axes[].reduction": "Whether partial sums are reduced across the axis in the network (spatial reduction).",
+    "pe_array.axes[].factors": "Unrolling factors pinned on this axis (a mapping constraint), DIM: factor.",
+    "pe_array.axes[].factors.<DIM>": "The pinned factor of one dimension on the axis.",
+    "pe_array.axes[].min_factors": "Smallest unrolling factor of a dimension on this axis (a mapping constraint), DIM: factor.",
+    "pe_array.axes[].min_factors.<DIM>": "The smallest factor of one dimension on the axis.",
+    "pe_array.axes[].max_factors": "Largest unrolling factor of a dimension on this axis (a mapping constraint), DIM: factor.",
+    "pe_array.axes[].max_factors.<DIM>": "The largest factor of one dimension on the axis.",
+    "pe_array.axes[].whole_dims": "Dimensions this axis unrolls entirely, no level or other axis splitting them (a mapping constraint).",
 }
 
 WORKLOAD_DESCRIPTIONS: dict[str, str] = {
@@ -139,7 +156,7 @@ _DEFAULT_TEXT = {
 
 
 def _normalize(path: str) -> str:
-    path = re.sub(r"\.factors\.(" + "|".join(DIMS) + r")$", ".factors.<DIM>", path)
+    path = re.sub(r"\.((?:min_|max_)?factors)\.(" + "|".join(DIMS) + r")$", r".\1.<DIM>", path)
     return re.sub(r"\.formats\.(weights|inputs|outputs)$", ".formats.<operand>", path)
 
 

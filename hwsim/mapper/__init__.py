@@ -32,11 +32,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from hwsim.core.arch import Architecture
+from hwsim.core.arch import Architecture, SpatialAxis
 from hwsim.core.errors import Problem, SpecError
 from hwsim.core.mapping import Mapping, check_mapping
 from hwsim.core.spec import MAX_NUMBER
@@ -128,18 +128,38 @@ def _dataflow_dims(layer: Layer, dataflow: str | None) -> set[str] | None:
     return None
 
 
+def _axis_options(axis: SpatialAxis, dims: tuple[str, ...], remaining: dict[str, int]) -> list[dict[str, int]]:
+    """The axis's unrollings meeting its constraints: its pinned and whole dimensions at their factors (a whole one at
+    all that is left of it) with the free options of :func:`_spatial_options` in what the pins leave of the axis, then
+    only those within its min_factors and max_factors."""
+    pinned = {d: n for d, n in axis.fixed_factors if n > 1} | {d: remaining.get(d, 1) for d in axis.whole_dims}
+    pinned = {d: n for d, n in pinned.items() if n > 1}
+    free = tuple(d for d in dims if d not in pinned and d not in dict(axis.fixed_factors))
+    if pinned:
+        if math.prod(pinned.values()) > axis.size:
+            return []
+        opts = [{**pinned, **o} for o in _spatial_options(axis.size // math.prod(pinned.values()), free, remaining)]
+    else:
+        opts = _spatial_options(axis.size, free, remaining)
+    if axis.min_factors or axis.max_factors:
+        opts = [o for o in opts if all(o.get(d, 1) >= n for d, n in axis.min_factors) and all(o.get(d, 1) <= n for d, n in axis.max_factors)]
+    return opts
+
+
 def spatial_candidates(layer: Layer, arch: Architecture, keep: int | None, options: MapperOptions | None = None) -> list[list[dict[str, int]]]:
-    """Spatial unrollings, best spatial utilization first (all of them when ``keep`` is None)."""
+    """Spatial unrollings, best spatial utilization first (all of them when ``keep`` is None), meeting the axes'
+    constraints (a dimension whole at a level or at another axis is not unrolled)."""
     options = options or MapperOptions()
     out_rel = layer.operand("outputs").relevant_dims
     flow = _dataflow_dims(layer, options.dataflow)
     beams: list[tuple[float, list[dict[str, int]], dict[str, int]]] = [(1.0, [], dict(layer.dims))]
-    for axis in arch.axes:
-        dims = tuple(d for d in axis.dims if (axis.reduction or d in out_rel) and (flow is None or d in flow))
+    for j, axis in enumerate(arch.axes):
+        whole_elsewhere = {d for lv in arch.levels for d in lv.whole_dims} | {d for k, a in enumerate(arch.axes) if k != j for d in a.whole_dims}
+        dims = tuple(d for d in axis.dims if (axis.reduction or d in out_rel) and (flow is None or d in flow) and d not in whole_elsewhere)
         grown = []
         seen = set()
         for _, chosen, remaining in beams:
-            for opt in _spatial_options(axis.size, dims, remaining):
+            for opt in _axis_options(axis, dims, remaining):
                 rem = dict(remaining)
                 for d, f in opt.items():
                     rem[d] = math.ceil(rem[d] / f)
@@ -167,30 +187,68 @@ def spatial_candidates(layer: Layer, arch: Architecture, keep: int | None, optio
     return result if keep is None else result[:keep]
 
 
-def constraint_array(arch: Architecture, options: MapperOptions) -> np.ndarray:
-    """The compiled search's ``fixed`` array from the spec's level constraints and the options'."""
-    from hwsim.mapper import fastmodel
-
+def constrained_arch(arch: Architecture, options: MapperOptions) -> Architecture:
+    """``arch`` with the options' pins (``--fix LEVEL.DIM=N``, ``--order LEVEL=D1,D2``) added to its levels' own
+    constraints (an option's pin or order replacing the level's for that dim or level); the architecture unchanged
+    when there are none."""
+    if not options.fixed_factors and not options.fixed_orders:
+        return arch
     names = [lv.name for lv in arch.levels]
-    fixed = fastmodel.no_constraints(len(names))
     problems = []
-    pins = [(lv.name, d, n, f"levels[{i}].factors.{d}") for i, lv in enumerate(arch.levels) for d, n in lv.fixed_factors]
-    pins += [(lv, d, n, f"--fix {lv}.{d}") for lv, d, n in options.fixed_factors]
-    for lv, d, n, where in pins:
-        if lv not in names or d not in DIMS or not 1 <= n <= MAX_NUMBER:
-            problems.append(Problem(where, f"{lv}.{d}={n}", f"expected LEVEL.DIM=N with a level of {arch.name} ({', '.join(names)}), "
-                                                             f"a dim of {''.join(DIMS)} and 1 ≤ N ≤ {MAX_NUMBER:g}"))  # fmt: skip
+    pins: dict[str, dict[str, int]] = {}
+    for name, d, n in options.fixed_factors:
+        if name not in names or d not in DIMS or not 1 <= n <= MAX_NUMBER:
+            problems.append(Problem(f"--fix {name}.{d}", f"{name}.{d}={n}", f"expected LEVEL.DIM=N with a level of {arch.name} ({', '.join(names)}), "
+                                                                              f"a dim of {''.join(DIMS)} and 1 ≤ N ≤ {MAX_NUMBER:g}"))  # fmt: skip
             continue
-        fixed[names.index(lv), DIMS.index(d)] = n
-    orders = [(lv.name, lv.loop_order, f"levels[{i}].order") for i, lv in enumerate(arch.levels) if lv.loop_order is not None]
-    orders += [(lv, o, f"--order {lv}") for lv, o in options.fixed_orders]
-    for lv, order, where in orders:
-        if lv not in names or any(d not in DIMS for d in order) or len(set(order)) != len(order):
-            problems.append(Problem(where, f"{lv}={','.join(order)}", f"expected LEVEL=D1,D2,... with a level of {arch.name} and distinct dims"))
+        pins.setdefault(name, {})[d] = n
+    orders: dict[str, tuple[str, ...]] = {}
+    for name, order in options.fixed_orders:
+        if name not in names or any(d not in DIMS for d in order) or len(set(order)) != len(order):
+            problems.append(Problem(f"--order {name}", f"{name}={','.join(order)}", f"expected LEVEL=D1,D2,... with a level of {arch.name} and distinct dims"))
             continue
-        fixed[names.index(lv), len(DIMS):] = [DIMS.index(d) for d in order] + [DIMS.index(d) for d in DIMS if d not in order]
+        orders[name] = tuple(order)
     if problems:
         raise SpecError("mapping constraints", problems)
+    levels = []
+    for lv in arch.levels:
+        mine = pins.get(lv.name, {})
+        fixed = tuple((d, n) for d, n in lv.fixed_factors if d not in mine) + tuple(mine.items())
+        lo = tuple((d, n) for d, n in lv.min_factors if d not in mine)
+        hi = tuple((d, n) for d, n in lv.max_factors if d not in mine)
+        levels.append(replace(lv, fixed_factors=fixed, min_factors=lo, max_factors=hi, whole_dims=tuple(d for d in lv.whole_dims if d not in mine),
+                              loop_order=orders.get(lv.name, lv.loop_order), inner_order=() if lv.name in orders else lv.inner_order))  # fmt: skip
+    return replace(arch, levels=tuple(levels))
+
+
+def constraint_array(arch: Architecture, options: MapperOptions, layer: Layer | None = None) -> np.ndarray:
+    """The compiled search's ``fixed`` array (:data:`hwsim.mapper.fastmodel.PIN` ...) from the levels' constraints and the
+    options' (:func:`constrained_arch`); with ``layer``, a dimension whole at a level is pinned there to its bound and
+    to 1 at the other levels, and one whole at an axis to 1 at every level."""
+    from hwsim.mapper import fastmodel as fm
+
+    arch = constrained_arch(arch, options)
+    nl = len(arch.levels)
+    fixed = fm.no_constraints(nl)
+    for l, lv in enumerate(arch.levels):
+        for d, n in lv.fixed_factors:
+            fixed[l, fm.PIN + DIMS.index(d)] = n
+        for d, n in lv.min_factors:
+            fixed[l, fm.MIN + DIMS.index(d)] = n
+        for d, n in lv.max_factors:
+            fixed[l, fm.MAX + DIMS.index(d)] = n
+        if lv.loop_order is not None:
+            fixed[l, fm.ORDER : fm.ORDER + len(DIMS)] = [DIMS.index(d) for d in lv.loop_order] + [DIMS.index(d) for d in DIMS if d not in lv.loop_order]
+        fixed[l, fm.N_INNER] = len(lv.inner_order)
+        fixed[l, fm.INNER : fm.INNER + len(lv.inner_order)] = [DIMS.index(d) for d in lv.inner_order]
+    if layer is not None:
+        for l, lv in enumerate(arch.levels):
+            for d in lv.whole_dims:
+                k = DIMS.index(d)
+                fixed[:, fm.PIN + k] = 1
+                fixed[l, fm.PIN + k] = layer.dims[d]
+        for d in (d for a in arch.axes for d in a.whole_dims):
+            fixed[:, fm.PIN + DIMS.index(d)] = 1
     return fixed
 
 
@@ -229,13 +287,24 @@ def _distributions(q: int, levels: list[int]) -> list[dict[int, int]]:
     return [dict(r) for r in sorted(results)]
 
 
-def _order_classes(layer: Layer, dims: tuple[int, ...]) -> list[tuple[int, ...]]:
-    """One order per equivalence class: same trailing-irrelevant loop set for every operand."""
+def _inner_last(order: tuple[int, ...], inner: tuple[int, ...]) -> tuple[int, ...]:
+    """``order`` with the dims of ``inner`` (a level's inner_order) last, in that order; the others keep theirs."""
+    return (*(d for d in order if d not in inner), *(d for d in inner if d in order))
+
+
+def _order_classes(layer: Layer, dims: tuple[int, ...], inner: tuple[int, ...] = (), prune: bool = True) -> list[tuple[int, ...]]:
+    """One order per equivalence class: same trailing-irrelevant loop set for every operand; only orders with the
+    dims of ``inner`` innermost, in that order (a level's inner_order); every such order when not ``prune``."""
     if len(dims) <= 1:
         return [dims]
     rel = [{DIMS.index(d) for d in op.relevant_dims} for op in layer.operands]
     classes: dict[tuple[frozenset[int], ...], tuple[int, ...]] = {}
-    for perm in itertools.permutations(dims):
+    last = tuple(d for d in inner if d in dims)
+    free = tuple(d for d in dims if d not in last)
+    if not prune:
+        return [(*head, *last) for head in itertools.permutations(free)]
+    for head in itertools.permutations(free):
+        perm = (*head, *last)
         sig = []
         for r in rel:
             tail: list[int] = []
@@ -249,7 +318,7 @@ def _order_classes(layer: Layer, dims: tuple[int, ...]) -> list[tuple[int, ...]]
 
 
 def enumerate_mapspace(
-    layer: Layer, arch: Architecture, options: MapperOptions | None = None, batch: int = 65_536
+    layer: Layer, arch: Architecture, options: MapperOptions | None = None, batch: int = 65_536, _prune_orders: bool = True
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The whole pruned mapspace as batches of encoded (factors, orders, bypass masks): every tiling and order with
     every bypass mask the spec allows."""
@@ -258,10 +327,11 @@ def enumerate_mapspace(
     options = options or MapperOptions()
     nl, na, nd = len(arch.levels), len(arch.axes), len(DIMS)
     stationary = _STATIONARY.get(options.dataflow or "", -1)
-    fixed = constraint_array(arch, options)
+    fixed = constraint_array(arch, options, layer)
+    pin, lo, hi = fixed[:, fastmodel.PIN : fastmodel.PIN + nd], fixed[:, fastmodel.MIN : fastmodel.MIN + nd], fixed[:, fastmodel.MAX : fastmodel.MAX + nd]
     allowed = {k: [lv for lv, level in enumerate(arch.levels) if (level.temporal_dims is None or DIMS[k] in level.temporal_dims)
-                   and fixed[lv, k] == 0] for k in range(nd)}  # fmt: skip
-    order_cache: dict[tuple[tuple[int, ...], int], np.ndarray] = {}
+                   and pin[lv, k] == 0] for k in range(nd)}  # fmt: skip
+    order_cache: dict[tuple[tuple[int, ...], int, tuple[int, ...]], np.ndarray] = {}
     pairs = sum(len(lv.may_bypass) for lv in arch.levels)
     if 2**pairs > options.exhaustive_limit:
         raise SpecError(f"exhaustive mapping of layer {layer.name!r}",
@@ -276,29 +346,33 @@ def enumerate_mapspace(
         spatial = _spatial_array([chosen])[0]
         per_dim = []
         for k in range(nd):
-            pinned = int(np.where(fixed[:, k] > 0, fixed[:, k], 1).prod())
+            pinned = int(np.where(pin[:, k] > 0, pin[:, k], 1).prod())
             q = math.ceil(layer.dims[DIMS[k]] / (int(spatial[:, k].prod()) * pinned))
-            per_dim.append(_distributions(q, allowed[k]) if allowed[k] else ([{}] if q == 1 else []))
+            dists = _distributions(q, allowed[k]) if allowed[k] else ([{}] if q == 1 else [])
+            if (lo[:, k] > 1).any() or (hi[:, k] > 0).any():  # the levels' factor bounds, per dim before the product
+                dists = [x for x in dists if all(x.get(lv, 1) >= lo[lv, k] and (hi[lv, k] == 0 or x.get(lv, 1) <= hi[lv, k]) for lv in allowed[k])]
+            per_dim.append(dists)
         for combo in itertools.product(*per_dim):
             factors = np.ones((nl + na, len(DIMS)), np.int64)
             factors[nl:] = spatial
-            factors[:nl] = np.where(fixed[:, :nd] > 0, fixed[:, :nd], 1)
+            factors[:nl] = np.where(pin > 0, pin, 1)
             for k, dist in enumerate(combo):
                 for lv, f in dist.items():
                     factors[lv, k] = f
             level_opts = []
             for lv in range(nl):
                 present = tuple(d for d in range(len(DIMS)) if factors[lv, d] > 1)
-                key = (present, stationary)
-                if fixed[lv, nd] >= 0:
-                    level_opts.append(fixed[lv, nd:][None, :])
+                inner = tuple(int(d) for d in fixed[lv, fastmodel.INNER : fastmodel.INNER + fixed[lv, fastmodel.N_INNER]])
+                key = (present, stationary, inner)
+                if fixed[lv, fastmodel.ORDER] >= 0:
+                    level_opts.append(fixed[lv, fastmodel.ORDER : fastmodel.ORDER + nd][None, :])
                     continue
                 if key not in order_cache:
                     if stationary >= 0:
                         rel = {DIMS.index(x) for x in layer.operands[stationary].relevant_dims}
-                        opts = [tuple(sorted(present, key=lambda x: x not in rel))]
+                        opts = [_inner_last(tuple(sorted(present, key=lambda x: x not in rel)), inner)]
                     else:
-                        opts = _order_classes(layer, present)
+                        opts = _order_classes(layer, present, inner, prune=_prune_orders)
                     order_cache[key] = np.array([(*o, *(d for d in range(len(DIMS)) if d not in o)) for o in opts], np.int64)
                 level_opts.append(order_cache[key])
             idx = np.array(list(itertools.product(*(range(len(x)) for x in level_opts))), np.int64).reshape(-1, nl)
@@ -363,7 +437,7 @@ def map_layer(layer: Layer, arch: Architecture, options: MapperOptions | None = 
         f, o, b, out, _ = fastmodel.search(
             packed, _spatial_array(cands), options.objectives, max_samples=options.samples, victory=options.victory,
             refine=options.refine, seed=options.seed, stationary=_STATIONARY.get(options.dataflow or "", -1),
-            fixed=constraint_array(arch, options),
+            fixed=constraint_array(arch, options, layer),
         )  # fmt: skip
         if out[2] != 1.0:
             raise _no_mapping(layer, arch, options)

@@ -47,6 +47,15 @@ from hwsim.cost.kernel import (
 __all__ = ["OBJECTIVE_CODES", "Packed", "bypass_masks", "decode", "encode", "evaluate_batch"]
 
 ND = len(DIMS)
+# Columns of the search's ``fixed`` array, one row per level (:func:`no_constraints`; the spec's constraints,
+# :func:`hwsim.mapper.constraint_array`; :func:`hwsim.core.mapping.constraint_problems` is their rule):
+PIN = 0  # [PIN:PIN+8] the pinned factor of each dim (0: free)
+ORDER = ND  # [ORDER:ORDER+8] a pinned full order, outermost first (-1: free)
+MIN = 2 * ND  # [MIN:MIN+8] the smallest factor of each dim (≤ 1: no bound)
+MAX = 3 * ND  # [MAX:MAX+8] the largest (0: no bound)
+N_INNER = 4 * ND  # how many dims inner_order lists (0: none)
+INNER = 4 * ND + 1  # [INNER:INNER+N] those dims, outer to inner: the level's innermost loops
+COLUMNS = 5 * ND + 1
 OBJECTIVE_CODES = {"energy": 0, "delay": 1, "edp": 2}
 MAX_BYPASS_LEVELS = 21  # bits 3·l + o of an int64 mask
 
@@ -202,7 +211,7 @@ def evaluate_batch(packed: Packed, factors: np.ndarray, orders: np.ndarray, bypa
 def _sampled_padding(packed: Packed, spatial: np.ndarray, fixed: np.ndarray) -> np.ndarray:
     """The largest product of a dim's loops the sampler makes: it covers the bound b of a dim unrolled (and pinned) s
     times with ⌈b / s⌉ more, s·⌈b / s⌉ < b + s ≤ 2·max(b, s); its moves and repairs keep that product."""
-    pinned = np.where(fixed[:, :ND] > 0, fixed[:, :ND], 1).prod(axis=0)
+    pinned = np.where(fixed[:, PIN : PIN + ND] > 0, fixed[:, PIN : PIN + ND], 1).prod(axis=0)
     unrolled = spatial.prod(axis=1).max(axis=0) if spatial.size else np.ones(ND, np.int64)
     return 2 * np.maximum(packed.bounds, unrolled * pinned)
 
@@ -248,19 +257,38 @@ def _smallest_prime(n):
 
 
 @compiled_inline
+def _movable(factors, fixed, j, d):
+    """Whether a prime factor may leave the loop of dim d at level j: a factor > 1, not pinned, and above its
+    minimum (min_factors) without its smallest prime."""
+    f = factors[j, d]
+    if f <= 1 or fixed[j, PIN + d] != 0:
+        return False
+    lo = fixed[j, MIN + d]
+    return lo <= 1 or f // _smallest_prime(f) >= lo
+
+
+@compiled_inline
+def _room(factors, fixed, t, d, p):
+    """Whether the loop of dim d at level t may take a prime factor p more (max_factors)."""
+    hi = fixed[t, MAX + d]
+    return hi == 0 or factors[t, d] * p <= hi
+
+
+@compiled_inline
 def _pick_free(factors, fixed, lo, hi):
-    """A random free temporal factor > 1 at the levels lo..hi-1, as (level, dim); (-1, -1) when there is none."""
+    """A random free temporal factor > 1 at the levels lo..hi-1 that may lose a prime factor, as (level, dim); (-1, -1)
+    when there is none."""
     count = 0
     for j in range(lo, hi):
         for d in range(ND):
-            if factors[j, d] > 1 and fixed[j, d] == 0:
+            if _movable(factors, fixed, j, d):
                 count += 1
     if count == 0:
         return -1, -1
     pick = np.random.randint(count)
     for j in range(lo, hi):
         for d in range(ND):
-            if factors[j, d] > 1 and fixed[j, d] == 0:
+            if _movable(factors, fixed, j, d):
                 if pick == 0:
                     return j, d
                 pick -= 1
@@ -282,12 +310,12 @@ def _repair(pk, factors, fixed, bypass, sc):
             j, d = _pick_free(factors, fixed, l, nl)
             if j < 0:
                 return False
-            t = l - 1
-            while t > 0 and (not pk.temporal_ok[t, d] or fixed[t, d] > 0):
-                t -= 1
-            if fixed[t, d] > 0:
-                return False
             p = _smallest_prime(factors[j, d])
+            t = l - 1
+            while t > 0 and (not pk.temporal_ok[t, d] or fixed[t, PIN + d] > 0 or not _room(factors, fixed, t, d, p)):
+                t -= 1
+            if fixed[t, PIN + d] > 0 or not _room(factors, fixed, t, d, p):
+                return False
             factors[j, d] //= p
             factors[t, d] *= p
     # no factor larger than needed (padding only where it buys coverage)
@@ -300,6 +328,9 @@ def _repair(pk, factors, fixed, bypass, sc):
         for s in range(nl + na):
             f = factors[s, d]
             if f > 1 and (total // f) * (f - 1) >= bounds[d]:
+                return False
+        for l in range(nl):  # the levels' factor bounds (constraint_problems' rule)
+            if factors[l, d] < fixed[l, MIN + d] or (fixed[l, MAX + d] > 0 and factors[l, d] > fixed[l, MAX + d]):
                 return False
     return True
 
@@ -333,23 +364,38 @@ def _sample(pk, spatial, k, stationary, fixed, factors, orders, bypass, sc):
             s *= spatial[k, a, d]
         m = 0
         for l in range(nl):
-            if fixed[l, d] > 0:
-                factors[l, d] = fixed[l, d]
-                s *= fixed[l, d]
+            if fixed[l, PIN + d] > 0:
+                factors[l, d] = fixed[l, PIN + d]
+                s *= fixed[l, PIN + d]
             elif pk.temporal_ok[l, d]:
                 allowed[m] = l
                 m += 1
         q = (bounds[d] + s - 1) // s
         if m == 0 and q > 1:
             return False
+        for i in range(m):  # minimums first (min_factors), smallest primes
+            l = allowed[i]
+            while factors[l, d] < fixed[l, MIN + d] and q > 1:
+                p = _smallest_prime(q)
+                q //= p
+                factors[l, d] *= p
         while q > 1:
             p = _smallest_prime(q)
             q //= p
-            factors[allowed[m - 1] if greedy else allowed[np.random.randint(m)], d] *= p
+            c = allowed[m - 1] if greedy else allowed[np.random.randint(m)]
+            if not _room(factors, fixed, c, d, p):  # at its maximum (max_factors): the outermost level with room
+                c = -1
+                for i in range(m):
+                    if _room(factors, fixed, allowed[i], d, p):
+                        c = allowed[i]
+                        break
+                if c < 0:
+                    return False
+            factors[c, d] *= p
     for l in range(nl):
-        if fixed[l, ND] >= 0:
+        if fixed[l, ORDER] >= 0:
             for d in range(ND):
-                orders[l, d] = fixed[l, ND + d]
+                orders[l, d] = fixed[l, ORDER + d]
             continue
         for d in range(ND):
             orders[l, d] = d
@@ -358,6 +404,8 @@ def _sample(pk, spatial, k, stationary, fixed, factors, orders, bypass, sc):
             orders[l, i], orders[l, j] = orders[l, j], orders[l, i]
         if stationary >= 0:
             _stationary_order(orders, l, pk, stationary, sc.order)
+        if fixed[l, N_INNER] > 0:
+            _inner_order(orders, l, fixed, sc.order)
     mask = np.int64(0)
     for l in range(nl):
         for o in range(3):
@@ -365,6 +413,26 @@ def _sample(pk, spatial, k, stationary, fixed, factors, orders, bypass, sc):
                 mask |= np.int64(1) << (3 * l + o)
     bypass[0] = mask
     return _repair(pk, factors, fixed, mask, sc)
+
+
+@compiled
+def _inner_order(orders, l, fixed, tmp):
+    """Level l's order with the dims of its inner_order last, in that order; the others keep theirs, outside them."""
+    n = fixed[l, N_INNER]
+    m = 0
+    for i in range(ND):
+        d = orders[l, i]
+        listed = False
+        for k in range(n):
+            if fixed[l, INNER + k] == d:
+                listed = True
+        if not listed:
+            tmp[m] = d
+            m += 1
+    for k in range(n):
+        tmp[m + k] = fixed[l, INNER + k]
+    for i in range(ND):
+        orders[l, i] = tmp[i]
 
 
 @compiled
@@ -417,19 +485,22 @@ def _mutate(pk, factors, orders, bypass, stationary, fixed, sc):
         if j < 0:
             return
         t = np.random.randint(nl)
-        if t != j and pk.temporal_ok[t, d] and fixed[t, d] == 0:
+        if t != j and pk.temporal_ok[t, d] and fixed[t, PIN + d] == 0:
             p = _smallest_prime(factors[j, d])
-            factors[j, d] //= p
-            factors[t, d] *= p
+            if _room(factors, fixed, t, d, p):
+                factors[j, d] //= p
+                factors[t, d] *= p
     else:
         l = np.random.randint(nl)
-        if fixed[l, ND] >= 0:
+        if fixed[l, ORDER] >= 0:
             return
         i = np.random.randint(ND)
         j = np.random.randint(ND)
         orders[l, i], orders[l, j] = orders[l, j], orders[l, i]
         if stationary >= 0:
             _stationary_order(orders, l, pk, stationary, sc.order)
+        if fixed[l, N_INNER] > 0:
+            _inner_order(orders, l, fixed, sc.order)
 
 
 @compiled_inline
@@ -536,9 +607,10 @@ def _search(pk, spatial, stationary, fixed, objective, max_samples, victory, ref
 
 
 def no_constraints(n_levels: int) -> np.ndarray:
-    """The ``fixed`` array meaning no constraint: [:, :8] fixed factors (0 = free), [:, 8:] a fixed order (-1 = free)."""
-    fixed = np.zeros((n_levels, 2 * ND), np.int64)
-    fixed[:, ND:] = -1
+    """The ``fixed`` array meaning no constraint (columns :data:`PIN`, :data:`ORDER`, :data:`MIN`, :data:`MAX`,
+    :data:`N_INNER`, :data:`INNER`): no pin, no order, no bound, no inner order."""
+    fixed = np.zeros((n_levels, COLUMNS), np.int64)
+    fixed[:, ORDER : ORDER + ND] = -1
     return fixed
 
 
@@ -584,14 +656,16 @@ def _random_batch(pk, spatial, seed, stationary, factors, orders, bypass, fixed,
             made += 1
 
 
-def random_mappings(packed: Packed, spatial: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``n`` random valid encoded mappings (factors, orders, bypass masks; for benchmarks and tests)."""
+def random_mappings(packed: Packed, spatial: np.ndarray, n: int, seed: int = 0, fixed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` random valid encoded mappings (factors, orders, bypass masks; for benchmarks and tests), under the
+    constraints of ``fixed`` (:func:`hwsim.mapper.constraint_array`; default none)."""
     _check_bypass_levels(packed.may_bypass)
     nl, na = packed.keeps.shape[0], packed.axis_level.shape[0]
     factors = np.ones((n, nl + na, ND), np.int64)
     orders = np.zeros((n, nl, ND), np.int64)
     bypass = np.zeros(n, np.int64)
-    spatial, fixed = np.ascontiguousarray(spatial, np.int64), no_constraints(nl)
+    spatial = np.ascontiguousarray(spatial, np.int64)
+    fixed = no_constraints(nl) if fixed is None else np.ascontiguousarray(fixed, np.int64)
     _random_batch(packed, spatial, seed, -1, factors, orders, bypass, fixed, _scratch(packed, _sampled_padding(packed, spatial, fixed)))
     return factors, orders, bypass
 

@@ -80,16 +80,22 @@ Constraints (a component's ``constraints``, a container's ``constraints.spatial`
 ``dataspace: {keep, bypass}`` (``keep`` ones must stay, ``bypass`` ones must not, the others are the mapper's choice:
 ``Level.may_bypass``, as in Timeloop's mapspace; ``keep_only``/``bypass_only`` leave no choice; a ``!Parallel``
 group's members keep only what they list; ``*``);
-temporal ``factors``: ``X=1`` forbids a loop of X at that level, ``X=n`` pins it, ``X<=n``/``X>=n`` are read and not
-enforced (hwsim's mapper has no bound on a loop), nor is ``X=0`` (the rest of X); ``factors_only`` (every other dimension 1); spatial
-``factors``, ``permutation`` and ``split``: with a split, the first ``split`` dimensions of the permutation run
-along X and the rest along Y, the permutation completed as timeloopfe completes it (dimensions fixed to 1, then
-those of bound 1, prepended; the others appended), dimensions fixed to 1 are not on the axis, and a dimension
-fixed to fill the axis (``M=16`` on 16) is its only one (a smaller fixed factor is allowed, not pinned; ``X=0``,
-the rest of X, is allowed);
+temporal ``factors``: ``X=1`` forbids a loop of X at that level, ``X=n`` pins it (``Level.fixed_factors``), ``X<=n``
+and ``X>=n`` bound it (``max_factors``, ``min_factors``), ``X=0`` makes the level's loop cover all of X
+(``whole_dims``: Timeloop's mapper reads 0 as the full problem dimension), and ``X=n`` larger than the problem's X is
+ignored, as Timeloop ignores it; ``factors_only`` (every other dimension 1); a temporal ``permutation`` lists the
+level's loops innermost first: those listed are its innermost loops in that order, the others outside them in any
+order (``Level.inner_order``, Timeloop's mapspace; not at the innermost storage level, where Timeloop's mapper
+ignores it and takes the problem's dimension order); spatial ``factors``, ``permutation`` and ``split``: with a split,
+the first ``split`` dimensions of the permutation run along X and the rest along Y, the permutation completed as
+timeloopfe completes it (dimensions fixed to 1, then those of bound 1, prepended; the others appended), dimensions
+fixed to 1 are not on the axis, a dimension fixed to fill the axis (``M=16`` on 16) is its only one, and the other
+factors constrain the axis the dimension runs along as they constrain a level (``SpatialAxis.fixed_factors``,
+``min_factors``, ``max_factors``, ``whole_dims``; not when it may run along both meshes, where Timeloop bounds the
+product);
 ``maximize_dims`` fixes each group as timeloopfe's macro does (the divisors of the bounds filling most of the
-fan-out, earlier dimensions first; only allowed without the problem's bounds). Loop ``permutation`` s are read and
-left to the mapper; every constraint read but not applied is listed in ``Architecture.notes`` (``hwsim run`` prints
+fan-out, earlier dimensions first; only allowed without the problem's bounds). Every constraint read but not applied
+is listed in ``Architecture.notes`` (``hwsim run`` prints
 them when hwsim's mapper maps). ``no_reuse``/``no_link_transfer`` with data spaces, ``sparse_optimizations``, networks, other
 classes and constraint types, unknown attributes and keys are refused: one :class:`SpecError` lists every problem
 with its path, value and what was expected.
@@ -590,9 +596,11 @@ def _iteration_factors(state: _Arch, path: str, c: dict[str, Any]) -> dict[str, 
         if c.get(key):
             state.problems.add(f"{path}.{key}", c[key], "expected no data spaces (hwsim always reuses and forwards data)")
     factors = _factors(state, f"{path}.factors", c["factors"]) if "factors" in c else {}
-    loose = [f"{d}{op}{n}" for d, (op, n) in factors.items() if op != "=" or n == 0]
-    if loose:
-        state.notes.append(f"{path}.factors: {', '.join(loose)} not applied (hwsim's mapper bounds no loop factor)")
+    for d, (op, n) in list(factors.items()):
+        bound = state.names.bounds.get(d)
+        if op == "=" and bound is not None and n > bound:  # Timeloop warns and ignores it
+            state.notes.append(f"{path}.factors: {d}={n} ignored, as Timeloop ignores it (larger than the problem's {d}={bound})")
+            del factors[d]
     if "factors_only" in c:
         only = _factors(state, f"{path}.factors_only", c["factors_only"]) if c["factors_only"] else {}
         factors.update(only)
@@ -865,16 +873,17 @@ def _kind(cls: str) -> str | None:
     return None
 
 
-def _axis_dims(state: _Arch, path: str, spatial: Any, mesh: str, size: int, scope: Scope) -> list[str]:
+def _axis_dims(state: _Arch, path: str, spatial: Any, mesh: str, size: int, scope: Scope) -> tuple[list[str], dict[str, tuple[str, int]]]:
     """The hwsim dimensions the fan-out along ``mesh`` may unroll: with a ``split``, the first ``split`` dimensions of the
     permutation run along X and the rest along Y, the permutation completed as Timeloop's front end completes it
     (dimensions fixed to 1, then those of bound 1, prepended; the others appended); dimensions fixed to 1 are out; a
-    dimension fixed to fill the whole fan-out is the only one (or those, if several are)."""
+    dimension fixed to fill the whole fan-out is the only one (or those, if several are). Also the constraint's
+    factors, by hwsim dimension."""
     if spatial is None:
-        return list(DIMS)
+        return list(DIMS), {}
     if not isinstance(spatial, dict):
         state.problems.add(path, spatial, "expected {factors, permutation, split}")
-        return list(DIMS)
+        return list(DIMS), {}
     _unknown_keys(state.problems, path, spatial, _SPATIAL_KEYS)
     factors = _iteration_factors(state, path, spatial)
     if spatial.get("maximize_dims"):
@@ -898,7 +907,7 @@ def _axis_dims(state: _Arch, path: str, spatial: Any, mesh: str, size: int, scop
     dims = [d for d in chosen if factors.get(d) != ("=", 1)]
     filling = [d for d in dims if factors.get(d, ("", 0))[0] == "=" and factors[d][1] == size]
     hw = {state.names.dims[d] for d in (filling or dims)}
-    return [d for d in DIMS if d in hw]
+    return [d for d in DIMS if d in hw], {state.names.dims[d]: f for d, f in factors.items()}
 
 
 def _fill(bounds: tuple[int, ...], capacity: int) -> tuple[int, ...]:
@@ -949,10 +958,29 @@ def _fanout(state: _Arch, node: _Node) -> None:
         return
     sizes = {m: state.number(f"{path}.spatial.{m}", node.scope.value(mesh[m]), 1, scope=node.scope) for m in ("meshX", "meshY") if m in mesh}
     meshes = [m for m, n in sizes.items() if n is not None and n > 1]
-    for m in meshes:
-        dims = _axis_dims(state, f"{node.cpath}.spatial", node.constraints.get("spatial"), m, sizes[m], node.scope)
-        state.axes.append({"name": f"{node.name}.{m[-1].lower()}" if len(meshes) > 1 else node.name, "size": sizes[m],
-                           "below": state.levels[-1]["name"], "dims": dims})  # fmt: skip
+    where = f"{node.cpath}.spatial"
+    axes = {m: _axis_dims(state, where, node.constraints.get("spatial"), m, sizes[m], node.scope) for m in meshes}
+    for m, (dims, factors) in axes.items():
+        axis = {"name": f"{node.name}.{m[-1].lower()}" if len(meshes) > 1 else node.name, "size": sizes[m],
+                "below": state.levels[-1]["name"], "dims": dims}  # fmt: skip
+        shared = [d for d, (op, n) in factors.items() if d in dims and (op != "=" or n != 1)
+                  and any(d in other for k, (other, _) in axes.items() if k != m)]  # fmt: skip
+        if shared:  # Timeloop bounds the fan-out's factor of d over both meshes: two hwsim axes cannot say that
+            state.notes.append(f"{where}.factors: {', '.join(shared)} not applied (the dimension may run along meshX and meshY)")
+        _iteration_bounds(axis, {d: f for d, f in factors.items() if d in dims and d not in shared})
+        state.axes.append(axis)
+
+
+def _iteration_bounds(into: dict[str, Any], factors: dict[str, tuple[str, int]]) -> None:
+    """A level's or an axis's hwsim constraints from Timeloop factors (by hwsim dimension): ``X=n`` (n > 1) pins,
+    ``X<=n``/``X>=n`` bound (``max_factors``/``min_factors``), ``X=0`` is ``whole_dims`` (Timeloop's mapper reads it as
+    the whole problem dimension at that level: "Interpreting 0 to mean full problem dimension instead of residue")."""
+    keys = {"=": "factors", "<=": "max_factors", ">=": "min_factors"}
+    for d, (op, n) in factors.items():
+        if op == "=" and n == 0:
+            into.setdefault("whole_dims", []).append(d)
+        elif n > 1 or op == "<=":
+            into.setdefault(keys[op], {})[d] = n
 
 
 def _temporal(state: _Arch, path: str, temporal: Any, level: dict[str, Any]) -> None:
@@ -962,15 +990,18 @@ def _temporal(state: _Arch, path: str, temporal: Any, level: dict[str, Any]) -> 
         state.problems.add(path, temporal, "expected {factors, permutation}")
         return
     _unknown_keys(state.problems, path, temporal, _TEMPORAL_KEYS)
-    if "permutation" in temporal:
-        _dims_from(state, f"{path}.permutation", temporal["permutation"])
-        state.notes.append(f"{path}.permutation: Timeloop's loop order not applied (hwsim's mapper searches the orders)")
-    factors = {state.names.dims[d]: f for d, f in _iteration_factors(state, path, temporal).items()}
+    loops = _iteration_factors(state, path, temporal)
+    if "permutation" in temporal:  # innermost first: the listed loops innermost, the others outside them in any order
+        perm = _dims_from(state, f"{path}.permutation", temporal["permutation"])
+        # (without the dimensions that have no loop here, fixed to 1 or of bound 1, which timeloopfe prepends)
+        perm = [d for d in perm if loops.get(d) != ("=", 1) and state.names.bounds.get(d) != 1]
+        if perm:
+            level["inner_order"] = [state.names.dims[d] for d in reversed(perm)]
+            level["__permutation__"] = f"{path}.permutation"
+    factors = {state.names.dims[d]: f for d, f in loops.items()}
     if any(f == ("=", 1) for f in factors.values()):
         level["temporal_dims"] = [d for d in DIMS if factors.get(d) != ("=", 1)]
-    pinned = {d: n for d, (op, n) in factors.items() if op == "=" and n > 1}
-    if pinned:
-        level["factors"] = pinned
+    _iteration_bounds(level, factors)
 
 
 def _unknown_attributes(state: _Arch, path: str, attrs: dict[str, Any], known: set[str], what: str) -> None:
@@ -1176,6 +1207,9 @@ def timeloop_architecture(data: Any, source: str = "<timeloop>", names: Timeloop
         order = sorted(range(len(nodes)), key=lambda i: _kind(nodes[i].cls) == "mac")
         nodes = _fanouts_v3(state, [nodes[i] for i in order], [counts[i] for i in order])
     _build(state, nodes)
+    if state.levels and state.levels[-1].pop("inner_order", None):  # Timeloop's mapper takes the canonical order there
+        state.notes.append(f"{state.levels[-1]['__permutation__']}: not applied at the innermost storage level, where Timeloop's "
+                           "mapper does not apply it either (it takes the problem's dimension order; hwsim's mapper searches the orders)")  # fmt: skip
     if state.mac is None:
         problems.add("architecture", None, "expected a compute component (a class containing 'mac', e.g. intmac) last")
     if not state.levels:
