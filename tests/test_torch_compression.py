@@ -14,7 +14,7 @@ nn, F = torch.nn, torch.nn.functional
 
 from hwsim.core.errors import SpecError  # noqa: E402
 from hwsim.explore.compression import magnitude_mask, nm_mask, quantize, quantize_unsigned  # noqa: E402
-from hwsim.explore.torch_compression import LayerPlan, compress, fake_quantize, masks_of, plan_of  # noqa: E402
+from hwsim.explore.torch_compression import LayerPlan, compress, fake_quantize, mac_modules, masks_of, plan_of  # noqa: E402
 
 
 def _model() -> torch.nn.Module:
@@ -103,7 +103,7 @@ def test_plan_of_a_variant_network_imported_from_the_model() -> None:
     g.nodes["2"]["op"] = g.nodes["2"]["op"].with_sparsity(weights="2:4").with_bits(weights=4, inputs=6)
     from hwsim.core.workload import Network
 
-    plan = plan_of(Network(net.name, g, net.last), model)
+    plan = plan_of(Network(net.name, g, net.last), mac_modules(model))
     assert plan == {"0": LayerPlan(8, 8, 1.0), "2": LayerPlan(4, 6, "2:4"), "5": LayerPlan(8, 8, 1.0)}
     assert masks_of(compress(model, plan))["2"].mean() == 0.5
 

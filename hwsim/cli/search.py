@@ -21,7 +21,8 @@ def add_parser(sub: Any) -> None:
     se.add_argument("--arch", default="eyeriss", help="the base architecture the space is around (default eyeriss)")
     se.add_argument("--workload", default="mobilenetv2", help="preset name or YAML file (default mobilenetv2)")
     se.add_argument("--space", metavar="S", help="a space YAML (hardware paths, network widths/bits, constraints); default: around --arch")
-    se.add_argument("--objective", default="edp,proxy", help="comma-separated, minimized: edp, latency, energy, area, proxy (default edp,proxy)")
+    se.add_argument("--objective", help="comma-separated, minimized: edp, latency, energy, area, proxy, accuracy (the measured accuracy's "
+                                        "loss, with --accuracy) (default edp,proxy; edp,accuracy with --accuracy)")
     se.add_argument("--budget", type=int, default=200, help="complete trials in the study (default 200)")
     se.add_argument("--out", dest="directory", required=True, help="output directory: study.db, trials.csv, pareto.csv, pareto.png, winner/")
     se.add_argument("--storage", help="an Optuna storage URL (default sqlite:///OUT/study.db)")
@@ -51,6 +52,10 @@ def add_parser(sub: Any) -> None:
                     help="accuracy-proxy limit (default: the space file's, else 0.05; lower is closer to the original). The proxy is a mean relative noise "
                          "power plus pruned norm share: int8 everywhere ≈ 0.001, int6 ≈ 0.017, int4 ≈ 0.3; narrowing a fifth of the "
                          "layers to 0.75 width adds ≈ 0.05. 0.01 admitted little but int8 at full width.")  # fmt: skip
+    se.add_argument("--accuracy", metavar="MODULE:FUNCTION",
+                    help="measure accuracy: FUNCTION(variant) returns the accuracy (0..1) of each trial's network variant that meets "
+                         "every other limit (hwsim.explore.accuracy; MODULE dotted, from the working directory, or a .py file)")
+    se.add_argument("--min-accuracy", type=float, help="measured-accuracy limit (0..1), with --accuracy")
     se.add_argument("--weights", metavar="NPZ", help="real weights by layer name: the proxy measures their quantization noise and pruned norm")
     se.add_argument("--sensitivity", metavar="FILE", help="per-layer sensitivity table for the proxy (YAML layer: weight, or CSV layer,sensitivity)")
     se.add_argument("--format", choices=("table", "json"), default="table")
@@ -78,9 +83,16 @@ def run_search_command(args: argparse.Namespace) -> str:
     from hwsim.mapper import MapperOptions
 
     problems: list[Problem] = []
-    objectives = tuple(o.strip() for o in args.objective.split(",") if o.strip())
+    objective = args.objective or ("edp,accuracy" if args.accuracy else "edp,proxy")
+    objectives = tuple(o.strip() for o in objective.split(",") if o.strip())
     if not objectives or any(o not in OBJECTIVE_COLUMNS for o in objectives):
-        problems.append(Problem("--objective", args.objective, f"expected a comma-separated list of {', '.join(OBJECTIVE_COLUMNS)}"))
+        problems.append(Problem("--objective", objective, f"expected a comma-separated list of {', '.join(OBJECTIVE_COLUMNS)}"))
+    if "accuracy" in objectives and not args.accuracy:
+        problems.append(Problem("--objective", objective, "expected --accuracy MODULE:FUNCTION with the accuracy objective (it is measured)"))
+    if args.min_accuracy is not None and not args.accuracy:
+        problems.append(Problem("--min-accuracy", args.min_accuracy, "expected --accuracy MODULE:FUNCTION with it (the accuracy it limits is measured)"))
+    if args.min_accuracy is not None and not (0 < args.min_accuracy < 1):
+        problems.append(Problem("--min-accuracy", args.min_accuracy, "expected an accuracy in (0, 1)"))
     for name in ("budget", "samples", "population", "workers"):  # --workers may be left out (one per core)
         if getattr(args, name) is not None and getattr(args, name) < 1:
             problems.append(Problem(f"--{name}", getattr(args, name), "expected a positive integer"))
@@ -98,6 +110,14 @@ def run_search_command(args: argparse.Namespace) -> str:
         problems += [Problem(f"{e.source}: {p.path}", p.value, p.expected) for p in e.problems]
     weights: dict[str, Any] = {}
     sensitivity: dict[str, float] = {}
+    accuracy = None
+    try:
+        if args.accuracy:
+            from hwsim.explore.accuracy import load_accuracy
+
+            accuracy = load_accuracy(args.accuracy)
+    except SpecError as e:
+        problems += e.problems
     try:
         if args.weights:
             weights = load_npz(args.weights)
@@ -109,8 +129,15 @@ def run_search_command(args: argparse.Namespace) -> str:
         raise SpecError("hwsim search", problems)
     from hwsim.explore.search import EXECUTIONS, PRUNE_SPARSITY, SUPPORT, base_area_mm2, resource_limits, streams_for
 
+    if args.min_accuracy is not None:
+        given["max_accuracy_loss"] = 1.0 - args.min_accuracy
     limits, origin = resource_limits(base, space.constraints, given, args.same_resources, args.no_resource_limit)
-    if "max_proxy" not in limits:
+    if "max_accuracy_loss" in origin and args.min_accuracy is not None:
+        origin["max_accuracy_loss"] = "--min-accuracy"
+    if "max_accuracy_loss" in limits and accuracy is None:
+        raise SpecError("hwsim search", [Problem("space.constraints.max_accuracy_loss", limits["max_accuracy_loss"],
+                                                 "expected --accuracy MODULE:FUNCTION with a measured-accuracy limit")])  # fmt: skip
+    if "max_proxy" not in limits and accuracy is None:  # a measured accuracy replaces the proxy's default limit
         limits["max_proxy"], origin["max_proxy"] = DEFAULT_MAX_PROXY, "the default; --max-proxy sets another"
     base_area = base_area_mm2(base)
     space = replace(space, constraints=limits, bits_per=args.bits_per or space.bits_per)
@@ -136,9 +163,9 @@ def run_search_command(args: argparse.Namespace) -> str:
     if args.rtl:
         space, check = _rtl_space(space, base)
     ctx = Context(base, network, space, objectives, MapperOptions(samples=args.samples, seed=args.seed),
-                  QuantPruneProxy(weights, sensitivity), arch_check=check, streams=streams)  # type: ignore[arg-type]  # fmt: skip
+                  QuantPruneProxy(weights, sensitivity), arch_check=check, streams=streams, accuracy=accuracy)  # type: ignore[arg-type]  # fmt: skip
     names = {"--workload": args.workload, "--arch": args.arch, "--space": args.space or f"the default space around {args.arch}",
-             "--weights": args.weights, "--sensitivity": args.sensitivity}  # fmt: skip
+             "--weights": args.weights, "--sensitivity": args.sensitivity, "--accuracy": args.accuracy}  # fmt: skip
     settings = study_settings(ctx, args.seed, args.sampler, args.population, {k: v for k, v in names.items() if v}, {"--prune": args.prune})
     start = time.perf_counter()
     update, close = _progress(objectives[0])
@@ -178,7 +205,8 @@ def run_search_command(args: argparse.Namespace) -> str:
         "seconds": round(seconds, 1), "objectives": list(objectives), "constraints": limits, "limits": held,
         "base_area_mm2": base_area, "storage": url, "files": files,
         "winner": None if best is None else {"trial": int(best["trial"]), **{OBJECTIVE_COLUMNS[o]: float(best[OBJECTIVE_COLUMNS[o]])
-                                                                             for o in (*objectives, "edp", "area", "proxy")}},
+                                                                             for o in (*objectives, "edp", "area", "proxy")},
+                                             **({"accuracy": float(best["accuracy"])} if accuracy is not None else {})},
     }  # fmt: skip
     if args.format == "json":
         return json.dumps(summary, indent=1) + "\n"
@@ -187,7 +215,8 @@ def run_search_command(args: argparse.Namespace) -> str:
     if best is not None:
         lines.append(f"winner (trial {int(best['trial'])}): EDP {best['edp_pj_s']:.4g} pJ·s, area {best['area_mm2']:.3g} mm² "
                      f"(base design {base_area:.3g} mm²), "
-                     f"accuracy proxy {best['proxy']:.3g} (a proxy, not accuracy) → {out / 'winner'}")  # fmt: skip
+                     + (f"measured accuracy {best['accuracy']:.4g} (proxy {best['proxy']:.3g})" if accuracy is not None else
+                        f"accuracy proxy {best['proxy']:.3g} (a proxy, not accuracy)") + f" → {out / 'winner'}")  # fmt: skip
     else:
         lines.append("no feasible design: relax the constraints or widen the space")
     return "\n".join(lines) + "\n"
@@ -195,7 +224,8 @@ def run_search_command(args: argparse.Namespace) -> str:
 
 DEFAULT_MAX_PROXY = 0.05
 _LIMIT_TEXT = {"max_area_mm2": ("area", " mm²"), "max_power_mw": ("power", " mW"), "max_pes": ("PEs", ""),
-               "max_onchip_kib": ("on-chip storage", " KiB"), "max_proxy": ("accuracy proxy", "")}  # fmt: skip
+               "max_onchip_kib": ("on-chip storage", " KiB"), "max_proxy": ("accuracy proxy", ""),
+               "max_accuracy_loss": ("measured accuracy loss (1 − accuracy)", "")}  # fmt: skip
 
 
 def _held(limits: dict[str, float], origin: dict[str, str], base_area: float) -> list[str]:
@@ -206,7 +236,7 @@ def _held(limits: dict[str, float], origin: dict[str, str], base_area: float) ->
     return out
 
 
-_UNITS = {"edp": " pJ·s", "latency": " s", "energy": " pJ", "area": " mm²", "proxy": ""}
+_UNITS = {"edp": " pJ·s", "latency": " s", "energy": " pJ", "area": " mm²", "proxy": "", "accuracy": " loss"}
 
 
 def _progress(objective: str) -> tuple[Any, Callable[[], None]]:

@@ -14,13 +14,22 @@ quantizer is checked equal to :func:`quantize`).
 * **N:M pruning** (:func:`nm_mask`): of every ``M`` consecutive weights along the input channels (``axis=1`` of a
   PyTorch conv or linear weight, the reduction a sparse tensor core groups), the ``N`` largest in magnitude are kept
   (ties: the earlier kept): density exactly ``N/M``. The input channels must be a multiple of ``M``.
+
+:func:`plan_of` reads a variant network's choices per layer (:class:`LayerPlan`: weight and input bits, weight
+sparsity), what :func:`hwsim.explore.torch_compression.compress` applies to a PyTorch model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["levels", "magnitude_mask", "nm_mask", "parse_sparsity", "quant_scale", "quantize", "quantize_unsigned", "sparsity_mask"]
+from hwsim.core.formats import nm_of
+from hwsim.core.workload import Network
+
+__all__ = ["LayerPlan", "levels", "magnitude_mask", "nm_mask", "parse_sparsity", "plan_of", "quant_scale", "quantize", "quantize_unsigned", "sparsity_mask"]
 
 
 def levels(bits: int) -> int:
@@ -101,3 +110,27 @@ def sparsity_mask(w: np.ndarray, sparsity: float | str) -> np.ndarray:
     if isinstance(choice, tuple):
         return nm_mask(w, *choice)
     return magnitude_mask(w, choice) if choice < 1.0 else np.ones(np.shape(w), dtype=bool)
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """What one layer computes with: weight and input bits (None: float, left alone) and its weights' sparsity
+    (a density in (0, 1], 1.0 dense, or ``"N:M"``)."""
+
+    weight_bits: int | None = None
+    input_bits: int | None = None
+    sparsity: float | str = 1.0
+
+
+def plan_of(network: Network, only: Iterable[str] | None = None) -> dict[str, LayerPlan]:
+    """Each MAC layer's bits and weight sparsity in an hwsim network (a co-search variant), by layer name; with
+    ``only``, just the layers of those names (a model's MAC modules: a network imported from it has every one)."""
+    names = set(only) if only is not None else None
+    out: dict[str, LayerPlan] = {}
+    for layer in network.layers():
+        if names is not None and layer.name not in names:
+            continue
+        w, x = layer.operand("weights"), layer.operand("inputs")
+        nm = nm_of(w)
+        out[layer.name] = LayerPlan(w.bits, x.bits, f"{nm[0]}:{nm[1]}" if nm is not None else float(w.density))
+    return out

@@ -4,7 +4,8 @@ Each trial picks hardware settings (dotted paths of :mod:`hwsim.explore.variants
 buffer sizes, bandwidth, dataflow, MAC kind), network settings (a width multiplier per stage,
 weight/activation bits per layer, :mod:`hwsim.explore.netvariants`), maps every layer with the fast
 mapper and costs the network; an accuracy proxy (:mod:`hwsim.explore.proxy`) is reported beside the
-cost and may be an objective or a constraint. Constraints (area, power, PE count and on-chip
+cost and may be an objective or a constraint, and so may a measured accuracy (:mod:`hwsim.explore.accuracy`: the
+user's function, called on the trial's network variant when every other limit holds). Constraints (area, power, PE count and on-chip
 KiB as FPGA DSP/BRAM stand-ins, the proxy) go to NSGA-II's constrained domination.
 
 The study lives in an Optuna storage: SQLite (``DIR/study.db``) by default, any Optuna URL
@@ -47,6 +48,7 @@ from hwsim.core.spec import read_yaml
 from hwsim.core.workload import Layer, Network, TensorOp
 from hwsim.evaluate import NetworkReport, best_allocation, cost_tensor_op, reserve_states
 from hwsim.evaluate.streaming import CLIP_OF
+from hwsim.explore.accuracy import AccuracyFunction, Variant, identity, measure
 from hwsim.explore.netvariants import scale_widths, stage_of, stages
 from hwsim.explore.pareto import pareto_mask
 from hwsim.explore.proxy import AccuracyProxy
@@ -61,9 +63,11 @@ from hwsim.workloads import load_preset
 __all__ = ["OBJECTIVE_COLUMNS", "SearchSpace", "base_area_mm2", "default_space", "evaluate_design", "load_space", "onchip_kib", "positive_limit",
            "resource_limits", "run_search", "settings_problems", "study_settings", "trials_frame"]  # fmt: skip
 
-OBJECTIVE_COLUMNS = {"edp": "edp_pj_s", "latency": "latency_s", "energy": "energy_pj", "area": "area_mm2", "proxy": "proxy"}
+OBJECTIVE_COLUMNS = {"edp": "edp_pj_s", "latency": "latency_s", "energy": "energy_pj", "area": "area_mm2", "proxy": "proxy",
+                     "accuracy": "accuracy_loss"}  # fmt: skip
 CONSTRAINTS = {"max_area_mm2": "area_mm2", "max_power_mw": "power_mw", "max_pes": "num_macs", "max_onchip_kib": "onchip_kib",
-               "max_proxy": "proxy"}  # fmt: skip
+               "max_proxy": "proxy", "max_accuracy_loss": "accuracy_loss"}  # fmt: skip
+MEASURED = ("accuracy", "max_accuracy_loss")  # the objective and the limit that need a measured accuracy (Context.accuracy)
 SEARCH_SAMPLES = 1_000
 EXECUTIONS = ("clip", "continual")
 # Sparsity support a trial may give the hardware (weights only): zeros gated (energy), skipped (cycles and energy,
@@ -260,6 +264,9 @@ class Context:
     arch_check: Callable[[Any], list[str]] | None = None
     # Execution mode → the base network in that mode (clip and continual forms of one network), when searched.
     streams: dict[str, Network] = field(default_factory=dict)
+    # A measured accuracy of a trial's network variant (hwsim.explore.accuracy), and what it measured (variant key → accuracy).
+    accuracy: AccuracyFunction | None = None
+    accuracies: dict[str, float] = field(default_factory=dict)
 
     def base_network(self, params: dict[str, Any]) -> Network:
         """The base network of the trial's execution mode (the workload itself when the mode is not searched)."""
@@ -364,9 +371,24 @@ def evaluate_design(ctx: Context, params: dict[str, Any], checkpoint: Callable[[
     except SpecError as e:
         row["error"] = e.render().replace("\n", " ")
     row["mapped"] = "edp_pj_s" in row
+    if ctx.accuracy is not None:  # measured where every other limit holds (a failing function stops the search: not caught above)
+        row["accuracy"] = row["accuracy_loss"] = None
+        if row["mapped"] and _violation(ctx, row) <= 0:
+            row["accuracy"] = measured_accuracy(ctx, params)
+            row["accuracy_loss"] = 1.0 - row["accuracy"]
     row["violation"] = _violation(ctx, row)
     row["feasible"] = row["mapped"] and row["violation"] <= 0
     return row
+
+
+def measured_accuracy(ctx: Context, params: dict[str, Any]) -> float:
+    """The accuracy ``ctx.accuracy`` measures on the trial's network variant (once per variant in this process)."""
+    assert ctx.accuracy is not None
+    variant = Variant(_network_variant(ctx, params), ctx.base_network(params), dict(params))
+    key = variant.key
+    if key not in ctx.accuracies:
+        ctx.accuracies[key] = measure(ctx.accuracy, variant)
+    return ctx.accuracies[key]
 
 
 def _violation(ctx: Context, row: dict[str, Any]) -> float:
@@ -497,11 +519,13 @@ class _Objective:
         if encoded is not None:  # CMA-ES is single-objective: log10 of the first objective plus a penalty per unit of violation
             if not row["mapped"]:
                 return CMAES_PENALTY * (1.0 + min(float(row["violation"]), 1e3))
-            value = float(row[OBJECTIVE_COLUMNS[ctx.objectives[0]]])
+            first = row[OBJECTIVE_COLUMNS[ctx.objectives[0]]]
+            value = float(first) if first is not None else 1.0  # an accuracy not measured: all lost
             return math.log10(max(value, 1e-300)) + CMAES_PENALTY * float(row["violation"])
         if not row["mapped"]:
             return tuple(_BAD for _ in ctx.objectives)
-        return tuple(float(row[OBJECTIVE_COLUMNS[o]]) for o in ctx.objectives)
+        # an accuracy not measured (the trial breaks another limit) counts as all lost
+        return tuple(float(v) if (v := row[OBJECTIVE_COLUMNS[o]]) is not None else 1.0 for o in ctx.objectives)
 
 
 CMAES_PENALTY = 10.0  # decades of the objective per unit of relative constraint excess
@@ -703,6 +727,7 @@ def study_settings(
         "mapper options": {"name": ", ".join(f"{k}={v}" for k, v in mapper.items()), "key": point_key(mapper)},
         "--rtl": ctx.arch_check is not None,
         "accuracy proxy": type(proxy).__name__,
+        "--accuracy": None if ctx.accuracy is None else identity(ctx.accuracy, names.get("--accuracy")),
         "--weights": None if not weights else {"name": names.get("--weights", f"{len(weights)} arrays"), "key": _arrays_key(weights)},
         "--sensitivity": None if not sensitivity else {"name": names.get("--sensitivity", f"{len(sensitivity)} layers"),
                                                        "key": point_key(sensitivity)},
@@ -823,6 +848,8 @@ def _run(
     ctx, sampler, stop = objective.ctx, objective.sampler, objective.stop
     st = storage(url)
     _check_stored_settings(st, url, study_name, settings)
+    if ctx.accuracy is not None:  # the base variant first, before the study is written: a failing function stops here
+        measured_accuracy(ctx, base_params(ctx))  # (and the worker processes forked below inherit what it measured)
     directions: list[Any] = ["minimize"] * (1 if sampler == "cmaes" else len(ctx.objectives))
     study = optuna.create_study(study_name=study_name, storage=st, directions=directions, load_if_exists=True,
                                 sampler=_sampler(ctx, sampler, seed, population))  # fmt: skip
@@ -959,6 +986,12 @@ def export_winner(ctx: Context, params: dict[str, Any], directory: str) -> dict[
                                                               sort_keys=False))  # fmt: skip
         runnable = False
     tot = report.totals()
+    if ctx.accuracy is not None:
+        accuracy_text = (f"Measured accuracy {measured_accuracy(ctx, params):.4g} ({identity(ctx.accuracy)['name']} on this "
+                         "network variant); the proxy (hwsim.explore.proxy) is recorded beside it in trials.csv.")  # fmt: skip
+    else:
+        accuracy_text = ("The accuracy figure of the search is a *proxy* (quantization noise and pruned norm, hwsim.explore.proxy), "
+                         "not a measured accuracy (`--accuracy MODULE:FUNCTION` measures one).")  # fmt: skip
     write_text_atomic(d / "README.md", f"""# Co-search winner
 
 - `arch.yaml`: the hardware, an hwsim architecture spec.
@@ -970,7 +1003,6 @@ def export_winner(ctx: Context, params: dict[str, Any], directory: str) -> dict[
 `hwsim rtl generate --arch arch.yaml` builds the hardware when it is in the RTL subset (search with `--rtl` to stay in it).
 
 EDP {tot['edp_pj_s']:.4g} pJ·s, latency {tot['latency_s'] * 1e3:.4g} ms, energy {tot['energy_pj'] / 1e9:.4g} mJ,
-area {tot['area_mm2']:.3g} mm² on the variant network. The accuracy figure of the search is a *proxy*
-(quantization noise and pruned norm, hwsim.explore.proxy), not a measured accuracy.
+area {tot['area_mm2']:.3g} mm² on the variant network. {accuracy_text}
 """)
     return {"arch": str(d / "arch.yaml"), "mappings": str(d / "mappings.yaml"), "network": str(d / "network.yaml")}

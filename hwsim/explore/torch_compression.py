@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,39 +31,19 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from hwsim.core.errors import Problem, SpecError
-from hwsim.core.formats import nm_of
-from hwsim.core.workload import Network
-from hwsim.explore.compression import levels, parse_sparsity, sparsity_mask
+from hwsim.explore.compression import LayerPlan, levels, parse_sparsity, plan_of, sparsity_mask
 
-__all__ = ["MAC_MODULES", "CompressedWeight", "InputQuantizer", "LayerPlan", "calibrate", "compress", "fake_quantize", "masks_of", "plan_of"]
+__all__ = ["MAC_MODULES", "CompressedWeight", "InputQuantizer", "LayerPlan", "calibrate", "compress", "fake_quantize", "mac_modules", "masks_of",
+           "plan_of"]
 
 MAC_MODULES = (nn.Conv1d, nn.Conv2d, nn.Linear)
 SPARSITY_EXPECTED = "expected a density in (0, 1] or N:M such as 2:4"
 
 
-@dataclass(frozen=True)
-class LayerPlan:
-    """What one layer computes with: weight and input bits (None: float, left alone) and its weights' sparsity
-    (a density in (0, 1], 1.0 dense, or ``"N:M"``)."""
-
-    weight_bits: int | None = None
-    input_bits: int | None = None
-    sparsity: float | str = 1.0
-
-
-def plan_of(network: Network, model: nn.Module | None = None) -> dict[str, LayerPlan]:
-    """Each MAC layer's bits and weight sparsity in an hwsim network (a co-search variant), by layer name; with
-    ``model``, only the layers that are MAC modules of it (a network imported from the model has every one)."""
-    names = {n for n, m in model.named_modules() if isinstance(m, MAC_MODULES)} if model is not None else None
-    out: dict[str, LayerPlan] = {}
-    for layer in network.layers():
-        if names is not None and layer.name not in names:
-            continue
-        w, x = layer.operand("weights"), layer.operand("inputs")
-        nm = nm_of(w)
-        sparsity: float | str = f"{nm[0]}:{nm[1]}" if nm is not None else float(w.density)
-        out[layer.name] = LayerPlan(w.bits, x.bits, sparsity)
-    return out
+def mac_modules(model: nn.Module) -> list[str]:
+    """The names of ``model``'s ``nn.Conv1d``/``nn.Conv2d``/``nn.Linear`` modules: the layers a plan may name
+    (``plan_of(variant, mac_modules(model))``)."""
+    return [n for n, m in model.named_modules() if isinstance(m, MAC_MODULES)]
 
 
 def fake_quantize(x: torch.Tensor, bits: int, axis: int | None = None) -> torch.Tensor:
