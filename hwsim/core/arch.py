@@ -35,7 +35,8 @@ class Level:
 
     ``size_bytes`` None means unbounded (DRAM). Bandwidths are bits per cycle per instance;
     None means unlimited. With ``ports == 1`` reads and writes share one port's bandwidth.
-    Energies are pJ per access of one ``word_bits`` word; ``temporal_dims`` restricts which
+    Energies are pJ per access of one ``word_bits`` word: reads, writes (fills) and updates (partial sums written back
+    into the level, at ``update_energy_pj``; None: the write energy); ``temporal_dims`` restricts which
     dimensions may have temporal loops at this level (a mapping constraint; None = any);
     ``fixed_factors`` pins temporal loop bounds, ``min_factors``/``max_factors`` bound them (Timeloop's ``X>=n``,
     ``X<=n``), ``whole_dims`` are dimensions this level's loops cover entirely, no other level or axis splitting them
@@ -70,6 +71,12 @@ class Level:
     max_factors: tuple[tuple[str, int], ...] = ()
     whole_dims: tuple[str, ...] = ()
     inner_order: tuple[str, ...] = ()
+    update_energy_pj: float | None = None
+
+    @property
+    def update_pj(self) -> float:
+        """Energy per word updated: ``update_energy_pj``, or the write energy when it is None."""
+        return self.write_energy_pj if self.update_energy_pj is None else self.update_energy_pj
 
     def format_of(self, operand: str) -> str | None:
         """The compression format this level stores ``operand`` in (None: uncompressed)."""
@@ -455,6 +462,7 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
     fmt.done()
     r_e = f.number("read_energy_pj", None, minimum=0, exclusive=False, unit="pJ per word")
     w_e = f.number("write_energy_pj", None, minimum=0, exclusive=False, unit="pJ per word")
+    u_e = f.number("update_energy_pj", None, minimum=0, exclusive=False, unit="pJ per word")
     leak = f.number("leakage_mw", None, minimum=0, exclusive=False, unit="mW")
     area = f.number("area_um2", None, minimum=0, exclusive=False, unit="µm²")
     f.done()
@@ -498,6 +506,7 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
         max_factors=max_factors,
         whole_dims=whole_dims,
         inner_order=inner_order,
+        update_energy_pj=u_e,
     )
 
 

@@ -48,7 +48,9 @@ class Packed(NamedTuple):
     word_bits: np.ndarray  # (L,) float64
     size_bits: np.ndarray  # (L,) float64, bits per instance; -1: unbounded
     read_pj: np.ndarray  # (L,) float64, per word
-    write_pj: np.ndarray  # (L,) float64, per word
+    write_pj: np.ndarray  # (L,) float64, per word (fills)
+    update_pj: np.ndarray  # (L,) float64, per word (updates: partial sums written back; Level.update_pj)
+    update_differs: bool  # some level's update energy differs from its write energy
     read_bw: np.ndarray  # (L,) float64, bits per cycle; inf: unbounded
     write_bw: np.ndarray  # (L,) float64
     elem_bits: np.ndarray  # (L, 3) float64: bits per element of the operand at the level (format, metadata)
@@ -120,6 +122,8 @@ class Packed(NamedTuple):
             size_bits=np.array([-1.0 if lv.size_bytes is None else lv.size_bytes * 8 for lv in levels], np.float64),
             read_pj=np.array([lv.read_energy_pj for lv in levels], np.float64),
             write_pj=np.array([lv.write_energy_pj for lv in levels], np.float64),
+            update_pj=np.array([lv.update_pj for lv in levels], np.float64),
+            update_differs=any(lv.update_pj != lv.write_energy_pj for lv in levels),
             read_bw=np.array([_INF if bw is None else bw for bw in (lv.read_bandwidth_bits_per_cycle for lv in levels)], np.float64),
             write_bw=np.array([_INF if bw is None else bw for bw in (lv.write_bandwidth_bits_per_cycle for lv in levels)], np.float64),
             elem_bits=np.array([[element_bits(op, lv) for op in ops] for lv in levels], np.float64).reshape(len(levels), 3),
@@ -830,6 +834,23 @@ def cost(pk, nest, n, out, ws):
             if refill_t > longest:
                 refill = l
                 longest = refill_t
+    if pk.update_differs:  # updates cost update_pj, not write_pj (Level.update_pj): the difference on the updated bits or words
+        for l in range(nl):
+            du = pk.update_pj[l] - pk.write_pj[l]
+            for o in range(3):
+                if du == 0.0 or not keep[l, o] or out.updates[l, o] <= 0.0:
+                    continue
+                b = pk.elem_bits[l, o]
+                top = pk.is_output[o] and l == 0  # at DRAM every output write is an update (DRAM holds no fills)
+                ub = top_output_write_bits(final_real, out.updates[l, o] - touched_dram, 0.0, pk.final_bits[o], b) if top else out.updates[l, o] * b
+                if pk.whole_vectors:
+                    used = ws.spre[starts[l]]
+                    extra = used * (_words(ub, used, 1.0, pk.word_bits[l]) if top else _words(out.updates[l, o], used, b, pk.word_bits[l])) * du
+                else:
+                    extra = ub * du / pk.word_bits[l]
+                out.access_energy[l, o] += extra
+                out.level_energy[l] += extra
+                level_total += extra
     # The PEs' work and the streams, fold by fold: double buffers hold one fold's tiles ahead, so fold f + 1's traffic
     # streams while fold f runs and each fold lasts the longer of the two; a fill/drain paid once belongs to the first.
     work = busy + exposed + dram_wait

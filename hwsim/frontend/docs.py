@@ -87,6 +87,7 @@ ARCH_DESCRIPTIONS: dict[str, str] = {
     "levels[].write_bandwidth_bits_per_cycle": "Write bandwidth of one instance, or `unlimited` (default: word_bits × banks on chip).",
     "levels[].read_energy_pj": "Energy per word read (default: the technology model for kind and size).",
     "levels[].write_energy_pj": "Energy per word written (default: the technology model).",
+    "levels[].update_energy_pj": "Energy per word of partial sums written back (updated) into the level (default: write_energy_pj).",
     "levels[].leakage_mw": "Leakage power of all instances.",
     "levels[].area_um2": "Area of one instance (default: the technology model).",
     "levels[].temporal_dims": "Dimensions that may have temporal loops here (a mapping constraint; omit for any).",
