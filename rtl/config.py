@@ -31,6 +31,11 @@ __all__ = ["GemmPlan", "RtlConfig", "built_arch", "rtl_config", "systolic_arch"]
 DATAFLOWS = ("ws", "os")
 
 
+# Fixed latencies of the network core (their modules import them; the model adds them once per run).
+REQUANT_LATENCY_CYCLES = 7  # the write path's requantizer pipeline (hwsim.rtl.requant)
+IM2COL_SETUP_CYCLES = 4  # the im2col walker's products before a convolution's first gathered beat (hwsim.rtl.im2col)
+
+
 def _pow2_floor(n: int) -> int:
     return 1 << (max(int(n), 1).bit_length() - 1)
 
@@ -210,6 +215,7 @@ class GemmPlan:
     folds_n: int
     folds_k: int
     stream_len: int
+    gather: bool = False  # A gathered from a feature map on-array (a convolution on the network core, hwsim.rtl.conv)
 
     @staticmethod
     def make(cfg: RtlConfig, M: int, N: int, K: int) -> GemmPlan:
@@ -252,10 +258,27 @@ class GemmPlan:
 
     def model(self, arch: Architecture, dram_latency_cycles: float = 0.0) -> CycleReport:
         """hwsim's cycle engine on the same padded GEMM, mapping and DRAM (latency, bandwidth),
-        on the design as built (:func:`built_arch`)."""
-        opts = CycleOptions(dram=DramTiming.ideal(dram_latency_cycles), fold_overhead_cycles=self.cfg.fold_overhead_cycles)
+        on the design as built (:func:`built_arch`): its ports move at most one beat per cycle,
+        whatever the DRAM's bandwidth (write: ``wr_beat_bits``; read: the wider of the A and B
+        beats, exact when they are equal, as in every int8 square array). The network core's fixed
+        latencies are added once: the im2col walker's setup before the first gathered request
+        (prologue) and the requantizer's pipeline after the last beat leaves the output buffer (epilogue)."""
+        c = self.cfg
+        opts = CycleOptions(dram=DramTiming.ideal(dram_latency_cycles), fold_overhead_cycles=c.fold_overhead_cycles)
         built = built_arch(arch)
-        return simulate(self.layer(), built, self.mapping(built), opts)
+        dram = built.levels[0]
+        rd_beat = max(c.a_beat_bits, c.b_beat_bits)
+        if dram.read_bandwidth_bits_per_cycle is None or dram.read_bandwidth_bits_per_cycle > rd_beat:
+            built = built.with_level(dram.name, read_bandwidth_bits_per_cycle=float(rd_beat))
+        if dram.write_bandwidth_bits_per_cycle is None or dram.write_bandwidth_bits_per_cycle > c.wr_beat_bits:
+            built = built.with_level(dram.name, write_bandwidth_bits_per_cycle=float(c.wr_beat_bits))
+        report = simulate(self.layer(), built, self.mapping(built), opts)
+        pre = IM2COL_SETUP_CYCLES if self.gather else 0
+        post = REQUANT_LATENCY_CYCLES if c.network else 0
+        if not pre and not post:
+            return report
+        return replace(report, cycles=report.cycles + pre + post, prologue_cycles=report.prologue_cycles + pre,
+                       epilogue_cycles=report.epilogue_cycles + post, dram_stall_cycles=report.dram_stall_cycles + pre + post)  # fmt: skip
 
 
 def built_arch(arch: Architecture) -> Architecture:

@@ -86,7 +86,7 @@ def conv_plan(cfg: RtlConfig, shape: ConvShape) -> tuple[GemmPlan, int]:
     folds_k = taps if shape.depthwise else taps * groups
     folds_n = math.ceil(shape.filters / C)
     T = tile_rows * Q
-    return GemmPlan(cfg, P * Q, shape.filters, taps * shape.channels, folds_m * T, folds_n * C, folds_k * R, folds_m, folds_n, folds_k, T), tile_rows
+    return GemmPlan(cfg, P * Q, shape.filters, taps * shape.channels, folds_m * T, folds_n * C, folds_k * R, folds_m, folds_n, folds_k, T, gather=True), tile_rows
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,12 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from hwsim.rtl.config import IM2COL_SETUP_CYCLES
+
 __all__ = ["ADDRESS_BITS", "SETUP_CYCLES", "Im2colWalker", "conv_layout"]
 
 ADDRESS_BITS = 32
-SETUP_CYCLES = 4
+SETUP_CYCLES = IM2COL_SETUP_CYCLES
 DIM_BITS = 16
 
 

@@ -22,10 +22,12 @@ from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from hwsim.rtl.config import REQUANT_LATENCY_CYCLES
+
 __all__ = ["LATENCY", "SHIFT_BITS", "Requantizer", "qparam_layout"]
 
 SHIFT_BITS = 6  # signed: −31 (right shift 31) … 30 (left shift 30)
-LATENCY = 7
+LATENCY = REQUANT_LATENCY_CYCLES
 
 
 def qparam_layout() -> data.StructLayout:
