@@ -15,8 +15,8 @@ from hwsim.core.arch import Architecture, VectorUnit, architecture_from_dict
 from hwsim.core.errors import SpecError
 from hwsim.core.mapping import tile_bytes
 from hwsim.core.workload import Layer, Network, conv2d
-from hwsim.evaluate import evaluate_network, state_level
-from hwsim.evaluate.residency import Tensor, evaluate_resident, plan, residency_view, steps, tensors
+from hwsim.evaluate import evaluate_network, evaluate_resident, state_level
+from hwsim.evaluate.residency import Tensor, plan, residency_view, steps, tensors
 from hwsim.mapper import MapperOptions
 from workloads import _ops
 

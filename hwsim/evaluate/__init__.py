@@ -20,34 +20,28 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from hwsim.core.arch import Architecture, Level
+from hwsim.core.arch import Architecture
 from hwsim.core.errors import Problem, SpecError
 from hwsim.core.mapping import Mapping
 from hwsim.core.workload import Layer, Network, StateOp, TensorOp
 from hwsim.cost.analytical import CostReport, evaluate_mapping
 from hwsim.cost.cycle import CycleOptions, CycleReport
 from hwsim.cost.precision import mac_speedup, utilization
+from hwsim.evaluate.buffers import cost_tensor_op, reserve, state_level, traffic_cost
+from hwsim.evaluate.buffers import shape_key as _shape_key
+from hwsim.evaluate.buffers import state_size as _state_size
 from hwsim.mapper import MapperOptions, map_layer
 
 if TYPE_CHECKING:
     from hwsim.evaluate.residency import ResidentInfo
 
-__all__ = ["SCHEDULES", "NetworkReport", "cost_tensor_op", "evaluate_network", "traffic_cost"]
-
-
-def state_level(arch: Architecture) -> int | None:
-    """The on-chip level that holds streaming state: the largest single-instance on-chip level."""
-    sizes = {i: lv.size_bytes for i, lv in enumerate(arch.levels) if i > 0 and lv.size_bytes is not None and arch.instances(i) == 1}
-    return max(sizes, key=sizes.__getitem__, default=None)  # the first of equal sizes
+__all__ = ["SCHEDULES", "NetworkReport", "cost_tensor_op", "evaluate_network", "evaluate_resident", "reserve", "state_level", "traffic_cost"]
 
 
 SCHEDULES = ("layer", "resident")  # layer by layer (each layer from and to DRAM), or residency and fusion between layers
 STATE_SHARE = 0.5  # of the state level's capacity, when one share is asked for; the rest stays for the layers' tiles
 STATE_SHARES = (0.0, 0.25, 0.5, 0.75)  # the allocations evaluate_network tries, keeping the cheapest
-
-
-def _state_size(op: StateOp) -> float:
-    return op.state_elements * op.bits / 8
+RESIDENT_SHARES = (0.0, 0.25, 0.5, 0.75)  # of the residence level (less on-chip state) resident tensors may fill (share 0: fusion only)
 
 
 def place_states(arch: Architecture, network: Network, share: float = STATE_SHARE) -> dict[str, bool]:
@@ -78,16 +72,6 @@ def reserve_states(arch: Architecture, network: Network, placed: dict[str, bool]
     if level is None or not used:
         return arch
     return reserve(arch, level, used)
-
-
-def reserve(arch: Architecture, level: int, used_bytes: float) -> Architecture:
-    """``arch`` with ``used_bytes`` of ``arch.levels[level]`` held by data that lives across layers (streaming state,
-    resident activations: :mod:`hwsim.evaluate.residency`): the mapper tiles within the rest. Energies and area stay
-    those of the whole physical buffer."""
-    lv = arch.levels[level]
-    assert lv.size_bytes is not None and used_bytes <= lv.size_bytes
-    levels = tuple(replace(x, size_bytes=lv.size_bytes - used_bytes) if i == level else x for i, x in enumerate(arch.levels))
-    return replace(arch, levels=levels)
 
 
 def state_allocations(arch: Architecture, network: Network, shares: tuple[float, ...] = STATE_SHARES) -> list[dict[str, bool]]:
@@ -122,47 +106,6 @@ def best_allocation(
         assert failure is not None
         raise failure
     return best
-
-
-def traffic_cost(level: Level, read_bits: float, write_bits: float) -> tuple[float, float]:
-    """(energy pJ, transfer cycles) of ``read_bits`` read from and ``write_bits`` written to one instance of ``level``
-    by a non-MAC op (one port: reads and writes share its bandwidth)."""
-    rbw, wbw = level.read_bandwidth_bits_per_cycle, level.write_bandwidth_bits_per_cycle
-    if rbw is None and wbw is None:
-        transfer = 0.0
-    elif level.ports == 1:
-        transfer = (read_bits + write_bits) / (rbw or wbw or math.inf)
-    else:
-        transfer = max(read_bits / (rbw or math.inf), write_bits / (wbw or math.inf))
-    return (read_bits * level.read_energy_pj + write_bits * level.write_energy_pj) / level.word_bits, transfer
-
-
-def cost_tensor_op(op: TensorOp, arch: Architecture, on_chip: bool = False) -> CostReport:
-    """Cost a non-MAC op by its traffic (DRAM, or the state level for on-chip streaming state)."""
-    level = state_level(arch) if on_chip else None
-    dram = arch.dram if level is None else arch.levels[level]
-    read_bits = op.input_elements * op.bits
-    write_bits = op.output_elements * op.bits
-    dram_e, transfer = traffic_cost(dram, read_bits, write_bits)
-    compute = math.ceil(op.ops / arch.num_macs)
-    cycles = max(float(compute), transfer, 1.0)
-    alu_e = op.ops * arch.mac.energy_pj
-    leak = arch.leakage_mw * 1e-3 * cycles / arch.clock_hz * 1e12
-    level_energy = {lv.name: 0.0 for lv in arch.levels}
-    level_energy[dram.name] = dram_e
-    notes = (f"state {_state_size(op):.0f} bytes in {dram.name}",) if isinstance(op, StateOp) else ()
-    in_dram = level is None
-    return CostReport(
-        layer=op.name, arch=arch.name, macs=0, macs_executed=0, cycles=cycles, compute_cycles=float(compute),
-        startup_cycles=0.0, exposed_cycles=0.0, transfer_cycles={dram.name: transfer}, energy_pj=dram_e + alu_e + leak,
-        mac_energy_pj=alu_e, leakage_energy_pj=leak, level_energy_pj=level_energy, accesses={}, access_energy_pj={},
-        num_macs=arch.num_macs, clock_hz=arch.clock_hz, area_um2=arch.area_um2, kind=op.kind, notes=notes,
-        dram_read_bits=read_bits if in_dram else 0.0, dram_write_bits=write_bits if in_dram else 0.0,
-    )  # fmt: skip
-
-
-def _shape_key(layer: Layer) -> Layer:
-    return replace(layer, name="")
 
 
 @dataclass(frozen=True)
@@ -358,8 +301,6 @@ def evaluate_network(
             what = ("engine", engine) if engine != "analytical" else ("mappings", sorted(mappings or {}))
             raise SpecError("evaluate_network", [Problem(what[0], what[1], "expected the analytical engine and searched mappings "
                                                                           "with schedule=resident")])  # fmt: skip
-        from hwsim.evaluate.residency import evaluate_resident
-
         base = evaluate_network(arch, network, options, progress, workers, state_share=state_share)
         return evaluate_resident(arch, network, base, options)
     shares = STATE_SHARES if state_share is None else (state_share,)
@@ -467,3 +408,61 @@ def _cycle_network(
                          (own[op.name].cycles if op.name in own else cache[_shape_key(op)].cycles) / every))
     reports, cycles, analytical_cycles = zip(*rows, strict=True) if rows else ((), (), ())
     return NetworkReport(arch, network, tuple(reports), "cycle", tuple(cycles), tuple(analytical_cycles))
+
+
+def evaluate_resident(
+    arch: Architecture, network: Network, base: NetworkReport, options: MapperOptions | None = None,
+    shares: tuple[float, ...] = RESIDENT_SHARES, progress: Callable[[int, int, str], None] | None = None, refine: bool = True,
+) -> NetworkReport:  # fmt: skip
+    """``network`` on ``arch`` under the best resident schedule over ``shares`` (the mapper's objective), given its
+    layer-by-layer evaluation ``base`` (whose streaming-state placement it keeps and whose reports price the tensors);
+    ``refine``: then one eviction pass over the kept tensors on the costed objective."""
+    from hwsim.evaluate.residency import ResidentInfo, Schedule, benefits, cost_schedule, dram_bytes, fusions, plan, steps, tensors
+
+    placed = dict(base.placement or ())
+    mapped_on = reserve_states(arch, network, placed)
+    level = state_level(arch)
+    fused = fusions(arch, network)
+    at = steps(network, fused)
+    cands = tensors(network, fused, at)
+    benefit = benefits(arch, network, list(base.reports), fused, cands)
+    size = (mapped_on.levels[level].size_bytes or 0.0) if level is not None else 0.0
+    base_rows = {r.layer: dram_bytes(r) for r in base.reports}
+    cache: dict[Any, CostReport] = {}
+    layer_dram = sum(base_rows.values())
+
+    def costed(schedule: Schedule) -> NetworkReport:
+        views: dict[str, Architecture] = {}
+        reports, rows = cost_schedule(arch, mapped_on, network, schedule, options, map_layer, cache, views, placed)
+        for row, r in zip(rows, reports, strict=True):
+            row.dram_saved_bytes = base_rows[r.layer] - dram_bytes(r)
+        info = ResidentInfo(schedule, tuple(vars(row) for row in rows), layer_dram, views)
+        return NetworkReport(arch, network, tuple(reports), placement=base.placement, resident=info)
+
+    best: NetworkReport | None = None
+    failure: SpecError | None = None
+    for k, share in enumerate(sorted(set(shares))):
+        if progress:
+            progress(k, len(shares), f"resident share {share:g}")
+        try:  # (a layer whose tiles do not fit beside the tensors resident at its step refuses the share)
+            report = costed(plan(network, fused, level, share * size, benefit, share))
+        except SpecError as exc:
+            failure = failure or exc
+            continue
+        if best is None or _objective(report, options) < _objective(best, options):
+            best = report
+    # The program prices a tensor by the DRAM traffic it saves, not by the tile capacity it takes from the layers alive
+    # beside it: one pass over the kept tensors, least saving first, evicts each whose eviction improves the costed objective.
+    if best is not None and best.resident is not None and refine:
+        for name in sorted(best.resident.schedule.resident, key=lambda n: (benefit[n], n)):
+            sched = best.resident.schedule
+            kept = sched.resident - {name}
+            try:
+                trial = costed(replace(sched, resident=kept, saved_pj=sum(benefit[n] for n in kept), algorithm="milp+evict"))
+            except SpecError:
+                continue
+            if _objective(trial, options) < _objective(best, options):
+                best = trial
+    if best is None:
+        raise failure or SpecError("resident schedule", [Problem("shares", list(shares), "expected at least one share")])
+    return best

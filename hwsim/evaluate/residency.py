@@ -20,11 +20,12 @@
   the operands that arrive or stay on chip, with a level standing for the resident copy (the residence level's
   energies and bandwidth, holding the whole tensor, read in place) above the residence level, and the residence level
   reduced by every resident byte alive at that step (as :func:`hwsim.evaluate.reserve_states` reserves streaming
-  state). The one cost model (:mod:`hwsim.cost.kernel`) then counts every access; :func:`merged` folds the resident
+  state: both through :func:`hwsim.evaluate.buffers.reserve`). The one cost model (:mod:`hwsim.cost.kernel`) then counts every access; :func:`merged` folds the resident
   copy's figures back under the residence level's name.
 
-The budget (a share of the residence level, :data:`RESIDENT_SHARES`) is chosen as streaming state's is: each share is
-scheduled and costed, and the best per the mapper's objective kept (share 0: fusion only).
+The budget (a share of the residence level, :data:`hwsim.evaluate.RESIDENT_SHARES`) is chosen as streaming state's is: each share is
+scheduled and costed, and the best per the mapper's objective kept (share 0: fusion only), then one eviction pass
+(:func:`hwsim.evaluate.evaluate_resident`).
 """
 
 from __future__ import annotations
@@ -37,19 +38,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hwsim.core.arch import Architecture, Level
-from hwsim.core.errors import Problem, SpecError
 from hwsim.core.workload import Layer, Network, StateOp, TensorOp, output_bytes
 from hwsim.cost.analytical import Accesses, CostReport
+from hwsim.evaluate.buffers import cost_tensor_op, reserve, shape_key, traffic_cost
 
 if TYPE_CHECKING:
-    from hwsim.evaluate import NetworkReport
     from hwsim.mapper import MapperOptions
 
-__all__ = ["FUSABLE_KINDS", "RESIDENT_SHARES", "Schedule", "Tensor", "evaluate_resident", "fusions", "merged", "operand_feeds",
-           "plan", "residency_view", "tensors"]
+__all__ = ["FUSABLE_KINDS", "ResidentInfo", "Schedule", "Tensor", "benefits", "cost_schedule", "dram_bytes", "fusions",
+           "merged", "operand_feeds", "plan", "residency_view", "shared_port", "steps", "tensors"]
 
 FUSABLE_KINDS = ("pool", "add", "activation", "norm", "softmax")
-RESIDENT_SHARES = (0.0, 0.25, 0.5, 0.75)  # of the residence level (less on-chip state) that resident tensors may fill
 RESIDENT_SUFFIX = ".resident"  # the name of the level standing for the resident copy in a layer's view
 DRAM = "DRAM"
 
@@ -194,8 +193,6 @@ def residency_view(arch: Architecture, level: int, operands: Iterable[str], rese
     level named ``<level>.resident`` just above the residence level (its energies, width and bandwidth; unbounded, no
     loops of its own, no leakage or area: the same SRAM) holds them whole, and they bypass the residence level's tiles
     (read in place); the residence level loses ``reserved_bytes`` of capacity."""
-    from hwsim.evaluate import reserve
-
     ops = tuple(operands)
     arch = reserve(arch, level, reserved_bytes)  # (the one reservation rule, streaming state's)
     lv = arch.levels[level]
@@ -273,7 +270,7 @@ class ResidentInfo:
     views: dict[str, Architecture] = field(default_factory=dict)  # layer → the architecture its mapping's levels are (residency_view)
 
 
-def _dram_bytes(r: CostReport) -> float:
+def dram_bytes(r: CostReport) -> float:
     return (r.dram_read_bits + r.dram_write_bits) / 8
 
 
@@ -285,12 +282,10 @@ def _split(network: Network, node: str, total_bits: float) -> dict[str, float]:
     return {p: total_bits * s / whole for p, s in sizes.items()} if whole else {}
 
 
-def _benefit(arch: Architecture, network: Network, base: NetworkReport, fused: dict[str, str], cands: dict[str, Tensor]) -> dict[str, float]:
-    """DRAM energy (pJ) each tensor's DRAM traffic costs in the layer-by-layer schedule's own reports: its producer's
+def benefits(arch: Architecture, network: Network, base: list[CostReport], fused: dict[str, str], cands: dict[str, Tensor]) -> dict[str, float]:
+    """DRAM energy (pJ) each tensor's DRAM traffic costs in the layer-by-layer schedule's own reports ``base``: its producer's
     DRAM write of it, and every consumer's DRAM reads of the operand it feeds (a share, when it feeds one with others)."""
-    from hwsim.evaluate import traffic_cost
-
-    reports = {r.layer: r for r in base.reports}
+    reports = {r.layer: r for r in base}
     dram = arch.dram.name
     g = network.graph
     out: dict[str, float] = {}
@@ -323,8 +318,6 @@ def _tensor_op(
     """A non-MAC op that reads ``reads[level]`` bits from and writes ``writes[level]`` bits to each level; its element
     operations on the vector unit (``vector``: fused on a producer's output path, taking only the time beyond the
     producer's remaining ``slack`` cycles) or the PE array. Returns the report and the slack left."""
-    from hwsim.evaluate import traffic_cost
-
     level_energy = {lv.name: 0.0 for lv in arch.levels}
     transfer: dict[str, float] = {}
     for i in sorted(set(reads) | set(writes)):
@@ -364,8 +357,6 @@ def cost_schedule(
 ) -> tuple[list[CostReport], list[_Row]]:  # fmt: skip
     """Every op of ``network`` costed under ``schedule`` (layers mapped on their :func:`residency_view` of
     ``mapped_on``, the architecture less on-chip streaming state), in network order, with its placement."""
-    from hwsim.evaluate import _shape_key, cost_tensor_op
-
     g = network.graph
     level = schedule.level
     dram = arch.dram.name
@@ -395,7 +386,7 @@ def cost_schedule(
             resident = sorted(o for o, feeds in operand_feeds(network, op).items() if feeds and all(p in schedule.resident for p in feeds))
             if end in schedule.resident:
                 resident.append("outputs")
-            key = (_shape_key(op), tuple(resident), reserved)
+            key = (shape_key(op), tuple(resident), reserved)
             view = mapped_on if level is None or (not resident and not reserved) else residency_view(mapped_on, level, resident, reserved)
             if key not in cache:
                 report = map_layer(op, view, options)
@@ -439,62 +430,3 @@ def cost_schedule(
             rows.append(_Row("+".join(sorted(set(sources))), out_to))
         reports.append(r.per_step(network.every_steps(name)))
     return reports, rows
-
-
-def evaluate_resident(
-    arch: Architecture, network: Network, base: NetworkReport, options: MapperOptions | None = None,
-    shares: tuple[float, ...] = RESIDENT_SHARES, progress: Callable[[int, int, str], None] | None = None, refine: bool = True,
-) -> NetworkReport:  # fmt: skip
-    """``network`` on ``arch`` under the best resident schedule over ``shares`` (the mapper's objective), given its
-    layer-by-layer evaluation ``base`` (whose streaming-state placement it keeps and whose reports price the tensors);
-    ``refine``: then one eviction pass over the kept tensors on the costed objective."""
-    from hwsim.evaluate import NetworkReport, _objective, reserve_states, state_level
-    from hwsim.mapper import map_layer
-
-    placed = dict(base.placement or ())
-    mapped_on = reserve_states(arch, network, placed)
-    level = state_level(arch)
-    fused = fusions(arch, network)
-    at = steps(network, fused)
-    cands = tensors(network, fused, at)
-    benefit = _benefit(arch, network, base, fused, cands)
-    size = (mapped_on.levels[level].size_bytes or 0.0) if level is not None else 0.0
-    base_rows = {r.layer: _dram_bytes(r) for r in base.reports}
-    cache: dict[Any, CostReport] = {}
-    layer_dram = sum(base_rows.values())
-
-    def costed(schedule: Schedule) -> NetworkReport:
-        views: dict[str, Architecture] = {}
-        reports, rows = cost_schedule(arch, mapped_on, network, schedule, options, map_layer, cache, views, placed)
-        for row, r in zip(rows, reports, strict=True):
-            row.dram_saved_bytes = base_rows[r.layer] - _dram_bytes(r)
-        info = ResidentInfo(schedule, tuple(vars(row) for row in rows), layer_dram, views)
-        return NetworkReport(arch, network, tuple(reports), placement=base.placement, resident=info)
-
-    best: NetworkReport | None = None
-    failure: SpecError | None = None
-    for k, share in enumerate(sorted(set(shares))):
-        if progress:
-            progress(k, len(shares), f"resident share {share:g}")
-        try:  # (a layer whose tiles do not fit beside the tensors resident at its step refuses the share)
-            report = costed(plan(network, fused, level, share * size, benefit, share))
-        except SpecError as exc:
-            failure = failure or exc
-            continue
-        if best is None or _objective(report, options) < _objective(best, options):
-            best = report
-    # The program prices a tensor by the DRAM traffic it saves, not by the tile capacity it takes from the layers alive
-    # beside it: one pass over the kept tensors, least saving first, evicts each whose eviction improves the costed objective.
-    if best is not None and best.resident is not None and refine:
-        for name in sorted(best.resident.schedule.resident, key=lambda n: (benefit[n], n)):
-            sched = best.resident.schedule
-            kept = sched.resident - {name}
-            try:
-                trial = costed(replace(sched, resident=kept, saved_pj=sum(benefit[n] for n in kept), algorithm="milp+evict"))
-            except SpecError:
-                continue
-            if _objective(trial, options) < _objective(best, options):
-                best = trial
-    if best is None:
-        raise failure or SpecError("resident schedule", [Problem("shares", list(shares), "expected at least one share")])
-    return best
