@@ -111,9 +111,6 @@ KNOWN: dict[str, str] = {
                          "printed mapping places its spatial loops on, so no reference mapping exists for it",
     "simba_like-v0.3": "the v0.3 file has no distributed_buffers container, where the v0.4 reference's mapping puts a spatial "
                        "loop, so no reference mapping exists for it",
-    "simba_like": "every count and the cycles equal; energy +1.5%: PEWeightRegs has cluster_size 64 (one 512-bit row of 64 "
-                  "registers per access): Timeloop bills a register's accesses once per utilized cluster (4), not per "
-                  "utilized register (48, 12 per cluster); hwsim has no clusters and bills every register's accesses",
 }
 
 # Mapper cases where hwsim's mapper does not yet find a mapping as good as Timeloop's, and why

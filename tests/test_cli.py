@@ -77,7 +77,7 @@ def test_broken_arch_lists_every_problem(capsys, tmp_path):
         f"- {f}: levels[1].keeps: expected names from weights, inputs, outputs, not 'psums'",
         f"- {f}: levels[1].size_kib: expected a positive number (capacity), not -4",
         f"- {f}: levels[1].colour: unknown field (known fields here: area_um2, bandwidth_bytes_per_s, banks, "
-        "double_buffered, factors, formats, inner_order, keeps, kind, leakage_mw, max_factors, may_bypass, min_factors, name, order, ports, "
+        "cluster_size, double_buffered, factors, formats, inner_order, keeps, kind, leakage_mw, max_factors, may_bypass, min_factors, name, order, ports, "
         "read_bandwidth_bits_per_cycle, read_energy_pj, size_kib, temporal_dims, update_energy_pj, whole_dims, word_bits, write_bandwidth_bits_per_cycle, "
         "write_energy_pj), not 'red'",
         f"- {f}: levels[0].keeps: expected the outermost level to keep every operand (missing outputs), not ['weights', 'inputs']",

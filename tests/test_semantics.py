@@ -140,7 +140,7 @@ def test_semantics_in_spec_files() -> None:
     assert architecture_from_dict({**base, "semantics": "timeloop"}).semantics == TIMELOOP
     a = architecture_from_dict({**base, "semantics": {"base": "timeloop", "overlapped_cycles": False}})
     assert a.semantics == replace(TIMELOOP, overlapped_cycles=False)
-    assert a.semantics.name == "sliding_window+whole_vectors+per_pe_windows+psum_fill_per_pe+mac_operand_reuse"
+    assert a.semantics.name == "sliding_window+whole_vectors+per_pe_windows+psum_fill_per_pe+mac_operand_reuse+utilized_leakage"
     assert a.levels[1].read_bandwidth_bits_per_cycle is None and a.levels[1].write_bandwidth_bits_per_cycle == 64 * 1
     with pytest.raises(SpecError) as e:
         architecture_from_dict({**base, "semantics": "zigzag"})

@@ -143,7 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--semantics", metavar="SPEC",
                      help="the model's semantics where hwsim's and Timeloop's differ: hwsim, timeloop, and/or OPTION=on|off, comma-"
                           "separated, over the architecture's (Timeloop files: timeloop), e.g. timeloop,sliding_window=off; options: "
-                          "sliding_window, overlapped_cycles, whole_vectors, per_pe_windows, psum_fill_per_pe, mac_operand_reuse")  # fmt: skip
+                          "sliding_window, overlapped_cycles, whole_vectors, per_pe_windows, psum_fill_per_pe, mac_operand_reuse, utilized_leakage")  # fmt: skip
     run.add_argument("--min-utilization", type=float, default=0.0, help="minimum spatial utilization of the PE array (0..1)")
     run.add_argument("--state-share", type=float, metavar="F",
                      help="streaming networks: give this share (0..1) of the largest on-chip buffer to state "

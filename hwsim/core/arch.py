@@ -45,6 +45,8 @@ class Level:
     are mapping constraints (:func:`hwsim.core.mapping.constraint_problems` decides whether a mapping meets them).
     ``may_bypass`` names kept operands the mapper may also send past this level
     (a mapping's ``bypass``, searched per layer; never at the outermost level, which holds every operand).
+    ``cluster_size`` instances share one physical row (Timeloop's ``cluster_size``): one access of the row serves
+    all of them, so a level's accesses are billed once per utilized cluster, not per utilized instance.
     """
 
     name: str
@@ -72,6 +74,7 @@ class Level:
     whole_dims: tuple[str, ...] = ()
     inner_order: tuple[str, ...] = ()
     update_energy_pj: float | None = None
+    cluster_size: int = 1
 
     @property
     def update_pj(self) -> float:
@@ -171,6 +174,8 @@ class Semantics:
     * ``mac_operand_reuse``: MACs fed across a spatial fan-out from the level holding an input operand keep it over
       the innermost loops that do not index it (Timeloop counts one read per change); hwsim reads it for every MAC
       (a MAC has no operand register of its own unless the spec gives it a level).
+    * ``utilized_leakage``: leakage is billed in the storage instances the mapping uses (the others power-gated) and
+      not for the MACs (Timeloop's arithmetic model has no leakage); hwsim bills every instance's and every MAC's.
     """
 
     sliding_window: bool = False
@@ -179,6 +184,7 @@ class Semantics:
     per_pe_windows: bool = False
     psum_fill_per_pe: bool = False
     mac_operand_reuse: bool = False
+    utilized_leakage: bool = False
 
     @property
     def name(self) -> str:
@@ -190,7 +196,8 @@ class Semantics:
         return "+".join(k for k in SEMANTICS_OPTIONS if getattr(self, k)) or "hwsim"
 
 
-SEMANTICS_OPTIONS = ("sliding_window", "overlapped_cycles", "whole_vectors", "per_pe_windows", "psum_fill_per_pe", "mac_operand_reuse")
+SEMANTICS_OPTIONS = ("sliding_window", "overlapped_cycles", "whole_vectors", "per_pe_windows", "psum_fill_per_pe", "mac_operand_reuse",
+                     "utilized_leakage")
 HWSIM = Semantics()
 TIMELOOP = Semantics(**{k: True for k in SEMANTICS_OPTIONS})
 NAMED_SEMANTICS = {"hwsim": HWSIM, "timeloop": TIMELOOP}
@@ -416,6 +423,7 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
         f.problems.add(f.at("size_bytes"), None, "expected a positive capacity for an on-chip level (required unless kind: dram)")
     word_bits = f.integer("word_bits", 64 if kind != "regfile" else 16)
     banks = f.integer("banks", 1)
+    cluster_size = f.integer("cluster_size", 1)
     ports = f.integer("ports", 2)
     if ports > 2:
         f.problems.add(f.at("ports"), ports, "expected 1 (reads and writes share a port) or 2 (separate read and write ports)")
@@ -488,6 +496,7 @@ def _level(f: Fields, node_nm: float, clock_hz: float) -> Level:
         size_bytes=size_bytes,
         word_bits=word_bits,
         banks=banks,
+        cluster_size=cluster_size,
         ports=ports,
         read_bandwidth_bits_per_cycle=rd,
         write_bandwidth_bits_per_cycle=wr,

@@ -51,6 +51,8 @@ class Packed(NamedTuple):
     write_pj: np.ndarray  # (L,) float64, per word (fills)
     update_pj: np.ndarray  # (L,) float64, per word (updates: partial sums written back; Level.update_pj)
     update_differs: bool  # some level's update energy differs from its write energy
+    clusters: np.ndarray  # (L,) float64: the level's instances over its cluster_size (rows one access serves in full)
+    clustered: bool  # some level has cluster_size > 1
     read_bw: np.ndarray  # (L,) float64, bits per cycle; inf: unbounded
     write_bw: np.ndarray  # (L,) float64
     elem_bits: np.ndarray  # (L, 3) float64: bits per element of the operand at the level (format, metadata)
@@ -91,6 +93,8 @@ class Packed(NamedTuple):
     per_pe_windows: bool  # a multicast to PEs whose windows overlap sends each PE its window (no union)
     psum_fill_per_pe: bool  # partial sums read back into a spatial-reduction group fill every PE of it
     mac_operand_reuse: bool  # MACs fed across a fan-out keep an input operand over the inner loops that ignore it
+    utilized_leakage: bool  # leakage in the storage instances the mapping uses only, none for the MACs
+    level_leak_mw: np.ndarray  # (L,) float64: leakage of one instance of each level (0 at DRAM)
 
     @staticmethod
     def build(layer: Layer, arch: Architecture) -> Packed:
@@ -124,6 +128,8 @@ class Packed(NamedTuple):
             write_pj=np.array([lv.write_energy_pj for lv in levels], np.float64),
             update_pj=np.array([lv.update_pj for lv in levels], np.float64),
             update_differs=any(lv.update_pj != lv.write_energy_pj for lv in levels),
+            clusters=np.array([max(arch.instances(i) // max(lv.cluster_size, 1), 1) for i, lv in enumerate(levels)], np.float64),
+            clustered=any(lv.cluster_size > 1 for lv in levels),
             read_bw=np.array([_INF if bw is None else bw for bw in (lv.read_bandwidth_bits_per_cycle for lv in levels)], np.float64),
             write_bw=np.array([_INF if bw is None else bw for bw in (lv.write_bandwidth_bits_per_cycle for lv in levels)], np.float64),
             elem_bits=np.array([[element_bits(op, lv) for op in ops] for lv in levels], np.float64).reshape(len(levels), 3),
@@ -159,6 +165,8 @@ class Packed(NamedTuple):
             per_pe_windows=arch.semantics.per_pe_windows,
             psum_fill_per_pe=arch.semantics.psum_fill_per_pe,
             mac_operand_reuse=arch.semantics.mac_operand_reuse,
+            utilized_leakage=arch.semantics.utilized_leakage,
+            level_leak_mw=np.array([0.0 if lv.kind == "dram" else lv.leakage_mw for lv in levels], np.float64),
         )
 
 
@@ -851,6 +859,15 @@ def cost(pk, nest, n, out, ws):
                 out.access_energy[l, o] += extra
                 out.level_energy[l] += extra
                 level_total += extra
+    if pk.clustered:  # cluster_size: the accesses of a level are billed once per utilized cluster, not per utilized instance
+        for l in range(nl):
+            used = ws.spre[starts[l]]  # utilized instances, spread over min(used, clusters) clusters (Timeloop's assumption)
+            if pk.clusters[l] < used:
+                scale = pk.clusters[l] / used
+                level_total -= out.level_energy[l] * (1.0 - scale)
+                out.level_energy[l] *= scale
+                for o in range(3):
+                    out.access_energy[l, o] *= scale
     # The PEs' work and the streams, fold by fold: double buffers hold one fold's tiles ahead, so fold f + 1's traffic
     # streams while fold f runs and each fold lasts the longer of the two; a fill/drain paid once belongs to the first.
     work = busy + exposed + dram_wait
@@ -885,7 +902,12 @@ def cost(pk, nest, n, out, ws):
         startup = drain = exposed = dram_wait = fill_drain = 0.0
         refill = -1
     mac_energy = pk.macs * pk.mac_pj * pk.gate_fraction
-    leakage = pk.leakage_mw * 1e-3 * (cycles / pk.clock_hz) * 1e12
+    leak_mw = pk.leakage_mw
+    if pk.utilized_leakage:  # (Timeloop's: the used storage instances only, no MACs)
+        leak_mw = 0.0
+        for l in range(nl):
+            leak_mw += pk.level_leak_mw[l] * ws.spre[starts[l]]
+    leakage = leak_mw * 1e-3 * (cycles / pk.clock_hz) * 1e12
     out.compute[0] = compute
     out.exposed[0] = exposed
     out.dram_wait[0] = dram_wait

@@ -45,7 +45,7 @@ ARCH_DESCRIPTIONS: dict[str, str] = {
     "name": "Name of the design (default: the file name).",
     "clock_hz": "Clock frequency.",
     "semantics": "The model's semantics where Timeloop's and hwsim's differ: `hwsim` (default), `timeloop` (the default of "
-                 "imported Timeloop designs), or a mapping `{base: hwsim|timeloop, sliding_window: bool, overlapped_cycles: bool, whole_vectors: bool, per_pe_windows: bool, psum_fill_per_pe: bool, mac_operand_reuse: bool}` "
+                 "imported Timeloop designs), or a mapping `{base: hwsim|timeloop, sliding_window: bool, overlapped_cycles: bool, whole_vectors: bool, per_pe_windows: bool, psum_fill_per_pe: bool, mac_operand_reuse: bool, utilized_leakage: bool}` "
                  "(hwsim.core.arch.Semantics; docs/architecture.md, \"Two semantics\").",
     "technology": "Process technology of the energy and area model.",
     "technology.node_nm": "Process node; energies and areas scale from the 45 nm tables (range checked).",
@@ -79,6 +79,7 @@ ARCH_DESCRIPTIONS: dict[str, str] = {
     "levels[].size_mib": "Capacity per instance, MiB.",
     "levels[].word_bits": "Width of one access; energies are per word and narrow values pack into words.",
     "levels[].banks": "Banks (multiply the default bandwidth).",
+    "levels[].cluster_size": "Instances sharing one physical row: an access of the row serves them all, billed once per utilized cluster (default 1).",
     "levels[].ports": "1: reads and writes share the port; 2: separate read and write ports.",
     "levels[].double_buffered": "Whether refills overlap compute (a second buffer); without it, refills stall the PEs.",
     "levels[].dram_type": "DRAM technology for the energy per bit (LPDDR4, DDR4, HBM2, ...).",

@@ -44,8 +44,8 @@ hwsim word is one vector there: ``word_bits`` = ``block_size`` elements of the i
 level's element bits equal to Timeloop's ``datawidth``, hwsim's energy then equals Timeloop's whenever an operand's
 per-instance access count is a whole number of vectors; otherwise Timeloop rounds each (data space, action) count up
 to whole vectors (``ceil(count / block_size)``, ``BufferLevel::ComputeVectorAccesses``) and hwsim does not (it bills
-the fraction), and hwsim's leakage runs in every instance for hwsim's cycles where Timeloop's leaks only in the
-utilized instances (power gating) for Timeloop's.
+the fraction) unless the architecture's semantics has ``whole_vectors``; Timeloop's leakage runs only in the utilized
+storage instances and not in the MACs, as hwsim's does with ``utilized_leakage`` (both on for imported designs).
 
 Actions hwsim does not price — ``gated_*``, ``skipped_*``, ``metadata_*``, ``decompression_count``,
 ``compression_count``, ``idle``, ``mac_gated``/``mac_skipped``/``mac_reused`` — are listed in

@@ -1058,6 +1058,8 @@ def _storage(state: _Arch, node: _Node, kind: str) -> None:
     # Timeloop's front end gives every storage two banks unless told (Accelergy prices a bank's accesses)
     banks = sc.attr("n_banks", "num_banks", "nbanks")
     level["banks"] = (num("n_banks", banks) or 1) if banks is not None else TIMELOOP_BANKS
+    if cluster > 1:  # a row of `cluster` vectors, one per instance, accessed at once (billed once per utilized cluster)
+        level["cluster_size"] = cluster
     for key in ("read_bandwidth", "write_bandwidth"):
         bw = sc.attr(key)
         if bw is None and sc.attr("bandwidth") is not None:  # Timeloop's deprecated shared figure: half each way
