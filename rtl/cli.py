@@ -18,6 +18,8 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--arch", default="fpga-small", help="preset name or hwsim YAML file (default fpga-small)")
     g.add_argument("--out", dest="directory", required=True, help="output directory")
     g.add_argument("--pipe", type=int, choices=(0, 1, 2), default=2, help="MAC pipeline stages (default 2)")
+    g.add_argument("--network", action="store_true", help="the network core: requantization and activation on the write port, "
+                                                           "on-array convolution (WS) — ports in docs/rtl.md")  # fmt: skip
     v = rs.add_parser("verify", help="simulate a random GEMM (amaranth.sim): bit-exact check and cycles against the cycle engine")
     v.add_argument("--arch", default="fpga-small", help="preset name or hwsim YAML file (default fpga-small)")
     v.add_argument("--gemm", metavar="M,N,K", help="C[M,N] = A[M,K]·B[K,N] (or --layer)")
@@ -38,6 +40,7 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--freq", type=float, default=100.0, help="target clock for place and route, MHz (default 100)")
     s.add_argument("--no-pnr", action="store_true", help="synthesis only")
     s.add_argument("--pipe", type=int, choices=(0, 1, 2), default=2, help="MAC pipeline stages (default 2)")
+    s.add_argument("--network", action="store_true", help="synthesize the network core (requantization, on-array convolution)")
     s.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
     s.add_argument("--threads", type=int, help="nextpnr-ecp5 threads (default min(2, CPUs))")
     s.add_argument("--router", choices=("router1", "router2"), help="nextpnr router (default router2 on ECP5, router1 on iCE40)")
@@ -163,7 +166,7 @@ def run_command(args: argparse.Namespace) -> str:
     from hwsim.rtl.config import rtl_config
 
     arch = load_arch(args.arch)
-    cfg = rtl_config(arch, pipe=getattr(args, "pipe", 2))
+    cfg = rtl_config(arch, pipe=getattr(args, "pipe", 2), network=getattr(args, "network", False))
     gemm, plan = _verify_target(args, arch, cfg) if args.rtl_command == "verify" else (None, None)
     _need_amaranth()
     if args.rtl_command == "generate":
@@ -174,7 +177,7 @@ def run_command(args: argparse.Namespace) -> str:
         except OSError as e:
             raise SpecError("--out", [Problem("--out", args.directory, f"expected a writable directory ({e.strerror})")]) from None
         return _table({**paths, "dataflow": cfg.dataflow, "array": f"{cfg.rows}x{cfg.cols}", "operand_bits": cfg.a_bits,
-                       "accumulator_bits": cfg.acc_bits, "pipe": cfg.pipe})  # fmt: skip
+                       "accumulator_bits": cfg.acc_bits, "pipe": cfg.pipe, "network": cfg.network})  # fmt: skip
     if args.rtl_command == "verify":
         from hwsim.rtl.sim import verify
 

@@ -192,7 +192,7 @@ def rtl_config(arch: Architecture, *, pipe: int = 2, zero_gating: bool = True, n
         depth["weights"] = min(depth["weights"], 1 << (R - 1).bit_length())
     dram = arch.levels[0]
     return RtlConfig(
-        name=verilog_name(arch.name), dataflow=dataflow, rows=R, cols=C,
+        name=verilog_name(arch.name) + ("_net" if network else ""), dataflow=dataflow, rows=R, cols=C,
         a_bits=mac.input_bits, w_bits=mac.weight_bits, acc_bits=mac.accumulator_bits,
         a_depth=depth["inputs"], b_depth=depth["weights"], c_depth=depth["outputs"], pipe=pipe, zero_gating=zero_gating,
         dram_read_bits_per_cycle=dram.read_bandwidth_bits_per_cycle, dram_write_bits_per_cycle=dram.write_bandwidth_bits_per_cycle,

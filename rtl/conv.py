@@ -171,7 +171,7 @@ def run_conv(cfg: RtlConfig, shape: ConvShape, x: np.ndarray, w: np.ndarray, qua
     bias = quant.bias - quant.in_zero_point * wsum
     qparams = np.stack([bias, quant.multiplier, quant.shift], axis=1)
     pt, pl = shape.padding[0], shape.padding[1]
-    net = {"conv": 1, "depthwise": int(shape.depthwise), "kernel_r": shape.kernel_r, "in_zero_point": quant.in_zero_point,
+    net = {"conv": 1, "depthwise": int(shape.depthwise), "in_zero_point": quant.in_zero_point,
            "out_zero_point": quant.out_zero_point, "act_min": quant.act_min, "act_max": quant.act_max,
            "geometry": {"height": H, "width": W, "groups": G, "kernel_s": S, "stride": shape.stride, "dilation": shape.dilation,
                         "pad_top": pt, "pad_left": pl, "out_height": shape.out_height, "out_width": shape.out_width,

@@ -18,7 +18,7 @@ DRAM layout is the host's business (tiles are addressed by descriptor): the test
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, Value, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -28,7 +28,7 @@ from hwsim.rtl.config import RtlConfig
 from hwsim.rtl.im2col import ADDRESS_BITS, Im2colWalker, conv_layout
 from hwsim.rtl.requant import Requantizer, qparam_layout
 
-__all__ = ["FoldCounter", "GemmCore", "config_layout", "net_layout", "qparam_write_layout"]
+__all__ = ["FoldCounter", "GemmCore", "config_layout", "net_layout", "port_table", "qparam_write_layout"]
 
 COUNT_BITS = 16
 SEQ_BITS = 3  # tile sequence counters: a difference of at most 2 (double buffers) fits
@@ -42,7 +42,7 @@ def net_layout(cfg: RtlConfig) -> data.StructLayout:
     """The network core's layer configuration beyond :func:`config_layout` (held while busy): ``conv``
     (A is read from the input feature map, :mod:`hwsim.rtl.im2col`), ``depthwise``, the input zero point
     (the padding value), the output zero point and activation clamp, and the convolution's geometry."""
-    return data.StructLayout({"conv": 1, "depthwise": 1, "kernel_r": 8, "in_zero_point": signed(cfg.a_bits),
+    return data.StructLayout({"conv": 1, "depthwise": 1, "in_zero_point": signed(cfg.a_bits),
                               "out_zero_point": signed(cfg.out_bits), "act_min": signed(cfg.out_bits), "act_max": signed(cfg.out_bits),
                               "geometry": conv_layout()})  # fmt: skip
 
@@ -94,7 +94,7 @@ class FoldCounter(wiring.Component):
         m.d.comb += [
             self.first_k.eq(self.kt == 0), self.last_k.eq(self.kt == c.folds_k),
             self.last.eq(last_m & last_n & self.last_k), self.first.eq(first),
-            self.new_a.eq(first | (c.folds_k != 0) | (self.nt == 0) | (self.always_new_a if self.sub_k else 0)),
+            self.new_a.eq(first | (c.folds_k != 0) | (self.nt == 0) | self.always_new_a if self.sub_k else first | (c.folds_k != 0) | (self.nt == 0)),
             self.new_b.eq(first | (c.folds_k != 0) | (c.folds_n != 0)),
         ]  # fmt: skip
         with m.If(self.restart):
@@ -176,9 +176,10 @@ class GemmCore(wiring.Component):
                          lim.folds_n.eq(self.cfg.folds_n - 1), lim.folds_k.eq(self.cfg.folds_k - 1)]  # fmt: skip
         net = Signal(net_layout(c)) if c.network else None
         conv_hw = c.network and ws  # on-array convolution: weight-stationary cores only
-        conv = Signal()  # this run gathers A from a feature map
-        depthwise = Signal()
-        lim_ks, lim_kc = Signal(COUNT_BITS), Signal(COUNT_BITS)
+        if conv_hw:  # (the default core's Verilog stays as it was: these exist on the network core only)
+            conv = Signal()  # this run gathers A from a feature map
+            depthwise = Signal()
+            lim_ks, lim_kc = Signal(COUNT_BITS), Signal(COUNT_BITS)
         if net is not None:
             with m.If(restart):
                 m.d.sync += net.eq(self.net)
@@ -235,9 +236,10 @@ class GemmCore(wiring.Component):
                 p.tile_col.eq(Mux(req_b, rq.nt, rq.kt)),
                 p.beats.eq(Mux(req_b, b_tile, cfg.stream_len)),
             ]
-            tile_sent = Signal()
-            m.d.comb += tile_sent.eq(~need | self.rd_req.ready)
-            if conv_hw:  # an A tile of a convolution: one gathered beat per in-bounds pixel
+            tile_sent: Value = ~need | self.rd_req.ready
+            if conv_hw:
+                tile_sent = Signal()
+                m.d.comb += tile_sent.eq(~need | self.rd_req.ready)  # or: the last gathered beat of an A tile of a convolution
                 rw = walker("req_im2col", rq)
                 walking = Signal()
                 with m.If(conv & ~req_b & need):
@@ -275,9 +277,10 @@ class GemmCore(wiring.Component):
                 b_wr.addr.eq(Cat(rcv_idx[:bb], b_loaded[0])), b_wr.data.eq(self.rd_data.payload[: c.b_beat_bits]),
             ]  # fmt: skip
             tile_end = Signal()
-            beat_in = Signal()
-            m.d.comb += beat_in.eq(self.rd_data.valid & self.rd_data.ready)
-            if conv_hw:  # an A tile of a convolution: gathered beats, the input zero point at padding
+            beat_in: Value = self.rd_data.valid & self.rd_data.ready
+            if conv_hw:
+                beat_in = Signal()
+                m.d.comb += beat_in.eq(self.rd_data.valid & self.rd_data.ready)  # or: a gathered beat, or the zero point at padding
                 vw = walker("rcv_im2col", rv)
                 walking = Signal()
                 with m.If(conv & ~rcv_b & need):
@@ -360,7 +363,9 @@ class GemmCore(wiring.Component):
             with m.Else():
                 # Release a tile when the next fold uses a different one (the counter's flags
                 # for the next fold are known only after it advances: compute them here).
-                nxt_new_a = (lim.folds_k != 0) | fc.last_k & (fc.nt == lim.folds_n) | depthwise
+                nxt_new_a = (lim.folds_k != 0) | fc.last_k & (fc.nt == lim.folds_n)
+                if conv_hw:
+                    nxt_new_a = nxt_new_a | depthwise
                 nxt_new_b = (lim.folds_k != 0) | (lim.folds_n != 0)
                 with m.If(nxt_new_a):
                     m.d.sync += a_used.eq(a_used + 1)
@@ -421,7 +426,7 @@ class GemmCore(wiring.Component):
         with m.If(restart):
             m.d.sync += [w_active.eq(0), w_done.eq(0), w_idx.eq(0), w_valid.eq(0)]
         p = self.wr.payload
-        drained = Const(1)
+        drained = None
         if net is None:
             m.d.comb += [self.wr.valid.eq(w_valid), p.tile_row.eq(wf.mt), p.tile_col.eq(wf.nt), p.index.eq(w_row), p.data.eq(c_out.data)]
             advance = ~w_valid | self.wr.ready
@@ -457,8 +462,38 @@ class GemmCore(wiring.Component):
                     m.d.comb += wf.advance.eq(1)
         m.d.comb += self.done.eq(0)
         finished = Signal()
-        m.d.comb += finished.eq(run & w_done & comp_done & drained)
+        m.d.comb += finished.eq(run & w_done & comp_done & drained if net is not None else run & w_done & comp_done)
         with m.If(finished):
             m.d.sync += run.eq(0)
             m.d.comb += self.done.eq(1)
         return m
+
+
+
+def port_table(cfg: RtlConfig) -> str:
+    """A markdown table of the core's Verilog ports, generated from their layouts: each field's first bit and width
+    (Amaranth names a stream's members ``port__valid``, ``port__ready``, ``port__payload``; struct fields are packed
+    from bit 0; an array's element ``j`` sits ``j`` element widths further)."""
+    core = GemmCore(cfg)
+    core._MustUse__silence = True  # type: ignore[attr-defined]  # read for its signature only, never elaborated
+    rows = ["| Verilog port | dir | field | first bit | bits |", "|---|---|---|---|---|"]
+
+    def walk(port: str, direction: str, shape: object, prefix: str, base: int, note: str = "") -> None:
+        if isinstance(shape, data.StructLayout):
+            for name, f in shape:
+                walk(port, direction, f.shape, f"{prefix}{name}.", base + f.offset, note)
+        elif isinstance(shape, data.ArrayLayout):
+            elem = shape.elem_shape
+            size = elem.size if isinstance(elem, data.Layout) else Shape.cast(elem).width
+            walk(port, direction, elem, f"{prefix.rstrip('.')}[j].", base, f" + {size}·j (j < {shape.length})")
+        else:
+            width = Shape.cast(shape).width  # type: ignore[arg-type]
+            rows.append(f"| `{port}` | {direction} | {prefix.rstrip('.') or '–'} | {base}{note} | {width} |")
+
+    for name, member in core.signature.members.items():
+        if member.is_signature:  # (an In member's signature comes flipped: its members' flows are as the core sees them)
+            for sub, sm in member.signature.members.items():
+                walk(f"{name}__{sub}", "in" if sm.flow == In else "out", sm.shape, "", 0)
+        else:
+            walk(name, "in" if member.flow == In else "out", member.shape, "", 0)
+    return "\n".join(rows) + "\n"

@@ -26,7 +26,7 @@ from amaranth.lib.wiring import In, Out
 
 from hwsim.core.errors import Problem, SpecError
 from hwsim.rtl.config import RtlConfig
-from hwsim.rtl.core import GemmCore, config_layout
+from hwsim.rtl.core import GemmCore, config_layout, net_layout, qparam_write_layout
 
 __all__ = ["SynthError", "SynthResult", "SynthTop", "generate", "routed_fmax", "synthesize"]
 
@@ -57,7 +57,9 @@ class SynthTop(wiring.Component):
         m = Module()
         m.submodules.core = core = GemmCore(self.params)
         beat = Signal(core.beat_bits)
-        cfg = Signal(config_layout().size)
+        cfg_bits = config_layout().size
+        net_bits = (net_layout(self.params).size + qparam_write_layout(self.params).size) if self.params.network else 0
+        cfg = Signal(cfg_bits + net_bits)
         # Pins are registered on both sides (as I/O flip-flops would be), so Fmax is the core's.
         pins_in = [self.din, self.shift_data, self.shift_cfg, self.start, self.rd_req_ready, self.rd_data_valid, self.wr_ready]
         din, shift_data, shift_cfg, start, rd_req_ready, rd_data_valid, wr_ready = regs = [Signal.like(p) for p in pins_in]
@@ -66,8 +68,11 @@ class SynthTop(wiring.Component):
             m.d.sync += beat.eq((beat << PIN_BITS) | din)
         with m.If(shift_cfg):
             m.d.sync += cfg.eq((cfg << PIN_BITS) | din)
+        if self.params.network:  # the layer fields and requantization-table writes from the same shift register
+            n_bits = net_layout(self.params).size
+            m.d.comb += [core.net.eq(cfg[cfg_bits : cfg_bits + n_bits]), core.qp_wr.eq(cfg[cfg_bits + n_bits :])]
         m.d.comb += [
-            core.cfg.eq(cfg), core.start.eq(start), core.rd_data.payload.eq(beat), core.rd_data.valid.eq(rd_data_valid),
+            core.cfg.eq(cfg[:cfg_bits]), core.start.eq(start), core.rd_data.payload.eq(beat), core.rd_data.valid.eq(rd_data_valid),
             core.rd_req.ready.eq(rd_req_ready), core.wr.ready.eq(wr_ready),
         ]  # fmt: skip
         m.d.sync += [

@@ -97,3 +97,23 @@ def test_unrunnable_layers_name_every_field() -> None:
         conv_plan(rtl_config(systolic_arch(4, 4, "os"), network=True), ConvShape(4, 5, 5, 4))
     with pytest.raises(SpecError, match="out_width"):
         conv_plan(CFG, ConvShape(1, 3, 200, 1, 1, 1))
+
+
+def test_docs_list_the_generated_ports() -> None:
+    """docs/rtl.md's port table is the one the layouts give (regenerate it from hwsim.rtl.core.port_table)."""
+    from pathlib import Path
+
+    from hwsim.frontend.presets import load_arch
+    from hwsim.rtl.core import port_table
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "rtl.md").read_text(encoding="utf-8")
+    assert port_table(rtl_config(load_arch("fpga-small"), network=True)) in doc
+
+
+def test_cli_generates_the_network_core(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from hwsim.cli import main
+
+    assert main(["rtl", "generate", "--arch", "fpga-small", "--network", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "fpga_small_net.v").read_text()
+    assert "module fpga_small_net(" in text and "qp_wr" in text and "net" in text
+    assert "network           True" in capsys.readouterr().out
