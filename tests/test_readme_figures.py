@@ -120,6 +120,8 @@ FIGURES: list[tuple[str, str, str]] = [
                            "simulated cycles/s (4×4: {amaranth[4x4][cycles_per_s]:,.0f})"),
     (RTL, "rtl_agreement", "{bit_exact} of {configurations} configurations bit-exact"),
     (RTL, "rtl_agreement", "RTL vs model mean {mean_abs_difference:.1%}, {within_5_percent} within 5% and {within_1_percent} within 1%"),
+    (RTL, "rtl_network", "{summary[bit_exact]} of {summary[layers]} quantized conv layers bit-exact against numpy's TFLite reference, "
+                         "RTL vs model worst {summary[max_abs_difference]:.1%}, mean {summary[mean_abs_difference]:.1%}"),
 ]  # fmt: skip
 # the ZigZag row quotes its figures when the file says ZigZag ran, else why it did not
 ZIGZAG_RAN = ("{zigzag_s[eyeriss_like]:.1f} s (eyeriss_like), {zigzag_s[tpu_like]:.1f} s (tpu_like): hwsim "
@@ -132,7 +134,7 @@ VERILATOR_RAN = ("the Verilator backend at {verilator[8x8][large][cycles_per_s]:
                  "(cached per design)")  # fmt: skip
 VERILATOR_NOT_RUN = "the Verilator backend was not measured on this machine ({verilator_not_run_because})"
 # the README names these scripts' committed command lines, so the figures it quotes are what that command measures
-QUOTED_COMMANDS = (("search_scale", SEARCH), ("search_baselines", SEARCH), ("rtl_sim_speed", RTL), ("rtl_agreement", RTL))
+QUOTED_COMMANDS = (("search_scale", SEARCH), ("search_baselines", SEARCH), ("rtl_sim_speed", RTL), ("rtl_agreement", RTL), ("rtl_network", RTL))
 # words with digits in the co-search measurement paragraph that name things rather than measure them
 SEARCH_NAMES = ("ResNet-18", "ResNet-50", "MobileNetV2", "NSGA-II", "CMA-ES", "2 cores", "NAAS's 4.4–4.9×")
 # words with digits in the Performance table's figure column that name things rather than measure them
