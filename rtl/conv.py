@@ -19,11 +19,12 @@ import numpy as np
 
 from hwsim.core.arch import Architecture
 from hwsim.core.errors import Problems
+from hwsim.core.workload import Layer
 from hwsim.rtl.config import GemmPlan, RtlConfig, rtl_config
 from hwsim.rtl.quant import activation_range, quantize_multiplier, requantize
 from hwsim.rtl.sim import DramModel, _pack, reference_conv2d, run_core
 
-__all__ = ["ConvResult", "ConvShape", "LayerQuant", "conv_plan", "random_layer", "reference_layer", "run_conv", "verify_conv"]
+__all__ = ["ConvResult", "ConvShape", "LayerQuant", "conv_plan", "conv_shape", "random_layer", "reference_layer", "run_conv", "verify_conv"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,31 @@ class ConvShape:
         elif self.out_width > min(cfg.a_depth, cfg.c_depth):
             problems.add("out_width", self.out_width, f"expected at most {min(cfg.a_depth, cfg.c_depth)} (an M-tile holds whole output rows)")
         problems.raise_if_any()
+
+
+def conv_shape(layer: Layer, source: str = "--layer") -> ConvShape:
+    """``layer`` (a convolution, depthwise or not, or a fully connected layer as a 1×1 convolution of a 1×1 map) as the
+    network core runs it; one :class:`SpecError` names every part it cannot run."""
+    problems = Problems(source)
+    where = f"layers.{layer.name}"
+    d = layer.dims
+    if d.get("N", 1) != 1:
+        problems.add(f"{where}.N", d["N"], "expected batch 1 (the core runs one image per command)")
+    if layer.kind == "matmul" or any(x not in ("N", "G", "K", "C", "P", "Q", "R", "S") for x in d):
+        problems.add(f"{where}.kind", layer.kind, "expected a convolution or a fully connected layer")
+    groups = d.get("G", 1)
+    depthwise = groups > 1 and d.get("C", 1) == 1 and d.get("K", 1) == 1
+    if groups > 1 and not depthwise:
+        problems.add(f"{where}.G", groups, "expected 1 or a depthwise convolution (one input and one output channel per group)")
+    if len(set(layer.stride)) != 1 or len(set(layer.dilation)) != 1:
+        problems.add(f"{where}.stride", [list(layer.stride), list(layer.dilation)], "expected the same stride and dilation along both axes")
+    problems.raise_if_any()
+    R, S, P, Q = d.get("R", 1), d.get("S", 1), d.get("P", 1), d.get("Q", 1)
+    st, dil = layer.stride[0], layer.dilation[0]
+    ph, pw = layer.padding
+    H, W = (P - 1) * st + dil * (R - 1) + 1 - 2 * ph, (Q - 1) * st + dil * (S - 1) + 1 - 2 * pw  # the least input giving P × Q
+    channels = groups if depthwise else d.get("C", 1)
+    return ConvShape(channels, H, W, groups if depthwise else d.get("K", 1), R, S, st, (ph, pw, ph, pw), dil, depthwise)
 
 
 def conv_plan(cfg: RtlConfig, shape: ConvShape) -> tuple[GemmPlan, int]:

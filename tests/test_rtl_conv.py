@@ -68,23 +68,48 @@ def test_random_conv_layers_bit_exact(c: int, h: int, w: int, k: int, r: int, s:
     assert np.array_equal(res.y, reference_layer(x, wt, shape, quant))
 
 
-def test_network_core_gemm_mode_requantizes() -> None:
-    """Host-supplied A tiles (conv off) on the network core: the GEMM, then TFLite's output stage."""
+@pytest.mark.parametrize("dataflow", ["ws", "os"])
+def test_network_core_gemm_mode_requantizes(dataflow: str) -> None:
+    """Host-supplied tiles (conv off) on the network core, WS and OS: the GEMM, then TFLite's output stage."""
     M, N, K = 9, 6, 10
+    cfg = CFG if dataflow == "ws" else rtl_config(systolic_arch(4, 4, "os", input_kib=1, weight_kib=1, output_kib=2), network=True)
     A, B = random_operands(M, N, K, 8, 8, seed=5)
-    plan = CFG.plan(M, N, K)
+    plan = cfg.plan(M, N, K)
     Ap = np.zeros((plan.Mp, plan.Kp), dtype=np.int64)
     Ap[:M, :K] = A
     Bp = np.zeros((plan.Kp, plan.Np), dtype=np.int64)
     Bp[:K, :N] = B
-    T, R = plan.stream_len, CFG.rows
+    T, R = plan.stream_len, cfg.rows
+
+    def a_tile(r: int, c: int) -> np.ndarray:
+        return Ap[r * T : (r + 1) * T, c * R : (c + 1) * R] if dataflow == "ws" else Ap[r * R : (r + 1) * R, c * T : (c + 1) * T].T
+
     rng = np.random.default_rng(5)
     q = np.stack([rng.integers(-1000, 1000, N), rng.integers(1 << 30, 1 << 31, N), rng.integers(-12, -6, N)], axis=1)
     net = {"out_zero_point": -3, "act_min": -3, "act_max": 127}
-    out, _, _ = run_core(plan, lambda r, c: Ap[r * T : (r + 1) * T, c * R : (c + 1) * R], gemm_b_tile(plan, Bp), DramModel.for_config(CFG, 10),
-                         net=net, qparams=q)  # fmt: skip
+    out, cycles, _ = run_core(plan, a_tile, gemm_b_tile(plan, Bp), DramModel.for_config(cfg, 10), net=net, qparams=q)
     want = requantize(reference_gemm(A, B, 32), q[:, 0], q[:, 1], q[:, 2], -3, -3, 127)
     assert np.array_equal(out[:M, :N], want)
+    model = plan.model(ARCH if dataflow == "ws" else systolic_arch(4, 4, "os", input_kib=1, weight_kib=1, output_kib=2), 10).cycles
+    assert abs(cycles - model) <= 15, (cycles, model)  # the fixed offset of a few cycles the raw core also has (small GEMM)
+
+
+@pytest.mark.slow
+def test_benchmark_layers_on_fpga_small() -> None:
+    """benchmarks/rtl_network.py's layers (ResNet-18 and MobileNetV2 kinds) on fpga-small's network core: bit-exact, within 5%."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from rtl_network import LAYERS
+
+    from hwsim.frontend.presets import load_arch
+
+    arch = load_arch("fpga-small")
+    cfg = rtl_config(arch, network=True)
+    for name, shape, act in LAYERS:
+        r = verify_conv(arch, shape, seed=1, activation=act, cfg=cfg)
+        assert r["bit_exact"] and abs(float(r["difference"])) <= 0.05, (name, r)  # type: ignore[arg-type]
 
 
 def test_unrunnable_layers_name_every_field() -> None:
@@ -117,3 +142,39 @@ def test_cli_generates_the_network_core(tmp_path, capsys: pytest.CaptureFixture[
     text = (tmp_path / "fpga_small_net.v").read_text()
     assert "module fpga_small_net(" in text and "qp_wr" in text and "net" in text
     assert "network           True" in capsys.readouterr().out
+
+
+def test_cli_verify_network_layer(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    """hwsim rtl verify --network --layer: conv, depthwise and fc layers of a workload file; refusals name each option."""
+    import json
+
+    from hwsim.cli import main
+
+    net = tmp_path / "tiny.yaml"
+    net.write_text("name: tiny\ncheck_chaining: false\nlayers:\n"
+                   "  - {name: stem, type: conv2d, in_channels: 3, out_channels: 8, in_hw: 7, kernel: 3, stride: 2, padding: 1}\n"
+                   "  - {name: dw, type: depthwise, channels: 4, in_hw: 4, kernel: 3, padding: 1}\n"
+                   "  - {name: fc, type: fc, in_features: 6, out_features: 5}\n"
+                   "  - {name: grouped, type: conv2d, in_channels: 8, out_channels: 8, groups: 2, in_hw: 4, kernel: 1}\n")  # fmt: skip
+    arch = tmp_path / "arch.yaml"
+    import yaml
+
+    arch.write_text(yaml.safe_dump({"name": "ws4", "clock_hz": 1e8, "mac": {"weight_bits": 8, "input_bits": 8, "accumulator_bits": 32},
+                                    "levels": [{"name": "DRAM", "kind": "dram", "word_bits": 64, "read_bandwidth_bits_per_cycle": 64,
+                                                "write_bandwidth_bits_per_cycle": 64, "keeps": ["weights", "inputs", "outputs"]},
+                                               {"name": "ib", "kind": "sram", "size_kib": 1, "word_bits": 32, "keeps": ["inputs"]},
+                                               {"name": "wb", "kind": "sram", "size_kib": 1, "word_bits": 32, "keeps": ["weights"]},
+                                               {"name": "ob", "kind": "sram", "size_kib": 2, "word_bits": 128, "keeps": ["outputs"]},
+                                               {"name": "reg", "kind": "regfile", "size_bytes": 4, "word_bits": 32, "keeps": ["weights"],
+                                                "temporal_dims": []}],
+                                    "pe_array": {"axes": [{"name": "rows", "size": 4, "below": "ob", "dims": ["C"]},
+                                                          {"name": "cols", "size": 4, "below": "ob", "dims": ["K"]}]}}))  # fmt: skip
+    for layer in ("stem", "dw", "fc"):
+        assert main(["rtl", "verify", "--arch", str(arch), "--network", "--workload", str(net), "--layer", layer, "--format", "json"]) == 0
+        d = json.loads(capsys.readouterr().out)
+        assert d["bit_exact"] and d["layer"] == layer and d["network_core"], d
+    assert main(["rtl", "verify", "--arch", str(arch), "--network", "--workload", str(net), "--layer", "grouped"]) == 2
+    assert "layers.grouped.G: expected 1 or a depthwise convolution" in capsys.readouterr().err
+    assert main(["rtl", "verify", "--network", "--gemm", "4,4,4", "--backend", "verilator"]) == 2
+    err = capsys.readouterr().err
+    assert "--layer: expected --layer NAME with --network" in err and "--backend: expected amaranth with --network" in err
