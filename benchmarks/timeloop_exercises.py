@@ -44,6 +44,9 @@ class Case:
     ref: str  # the reference output folder
     prefix: str = "timeloop-model"  # timeloop-model (a given mapping) or timeloop-mapper (the mapper's)
     variables: dict[str, str] = field(default_factory=dict)  # Jinja2 variables of templated files
+    # a v0.3 file whose containers the reference's printed mapping does not name: the mapping is read on this v0.4
+    # architecture of the same design and its loops placed on the v0.3 file's fan-outs one for one (derived_mapping)
+    mapping_arch: str = ""
 
     @property
     def stats(self) -> Path:
@@ -92,10 +95,12 @@ CASES: list[Case] = [
                    f"{DESIGNS}/{design}/ref_outputs/default_problem")
       for design in ("eyeriss_like", "simba_like", "simple_output_stationary", "simple_weight_stationary", "sparse_tensor_core_like")],
     # the same designs written in Timeloop v0.3 (timeloopfe's own arch_old.yaml; tests/data/timeloop-v03/SOURCE.md), run
-    # with the v0.4 references' printed mappings (map.txt: the v0.3 files name their containers otherwise) and ERTs
+    # with the v0.4 references' printed mappings and ERTs; where the v0.3 file names its fan-outs otherwise than the
+    # printed nest's containers (eyeriss_like: DummyBuffer for PE_column; simba_like: PEWeightBuffer/PEWeightRegs arrays
+    # for distributed_buffers/reg_mac), the nest is read on the v0.4 file and placed on the v0.3 fan-outs one for one
     *[Case(f"{design}-v0.3", f"../timeloop-v03/{design}.arch.yaml", f"{DESIGNS}/_include/default_problem.yaml",
            f"{DESIGNS}/{design}/ref_outputs/default_problem/timeloop-mapper.map.txt", f"{DESIGNS}/{design}/ref_outputs/default_problem",
-           "timeloop-mapper")
+           "timeloop-mapper", mapping_arch=f"{DESIGNS}/{design}/arch.yaml" if design != "simple_output_stationary" else "")
       for design in ("eyeriss_like", "simba_like", "simple_output_stationary")],
     # the committed inputs are the tutorial's starting point, which its notebook edits (the `reg` level goes) before it
     # writes outputs/: the case runs the specification Timeloop's front end wrote there (parsed-processed-input.yaml)
@@ -106,12 +111,7 @@ CASES: list[Case] = [
 
 # Cases that differ from their reference under Timeloop's semantics, and why (tests/test_timeloop_exercises.py checks
 # that each still differs: a note that stops being true fails)
-KNOWN: dict[str, str] = {
-    "eyeriss_like-v0.3": "the v0.3 file's fan-outs are PE arrays, not the v0.4 design's PE_column/PE containers the reference's "
-                         "printed mapping places its spatial loops on, so no reference mapping exists for it",
-    "simba_like-v0.3": "the v0.3 file has no distributed_buffers container, where the v0.4 reference's mapping puts a spatial "
-                       "loop, so no reference mapping exists for it",
-}
+KNOWN: dict[str, str] = {}
 
 # Mapper cases where hwsim's mapper does not yet find a mapping as good as Timeloop's, and why
 MAPPER_KNOWN: dict[str, str] = {}
@@ -175,10 +175,30 @@ def _field(text: str, label: str) -> float:
 # --------------------------------------------------------------------------------------------- hwsim side
 
 
-def hwsim_args(case: Case, semantics: str | None = None) -> list[str]:
-    """The ``hwsim run`` arguments of a case (paths relative to the repository root)."""
+def derived_mapping(case: Case) -> dict[str, Any]:
+    """The reference's mapping of a ``mapping_arch`` case in hwsim's mapping file form (hwsim.frontend.mapping_io) on the
+    case's architecture: read on the v0.4 architecture its printed nest names, every level's loops kept, each fan-out's
+    spatial loops placed on the case's fan-out of the same position, size and parent level (anything else: ValueError)."""
+    from hwsim.frontend.importers.timeloop import load_timeloop
+    from hwsim.frontend.importers.timeloop_mapping import read_timeloop_mapping
+    from hwsim.frontend.mapping_io import mappings_to_dict
+    from hwsim.frontend.presets import timeloop_names
+
+    v04, v03 = load_timeloop(DATA / case.mapping_arch), load_timeloop(DATA / case.arch)
+    problem = str(DATA / case.problem)
+    names = timeloop_names(problem)
+    assert names is not None
+    (layer,) = load_timeloop(problem).layers()
+    if [lv.name for lv in v04.levels] != [lv.name for lv in v03.levels] or [(a.size, a.below) for a in v04.axes] != [(a.size, a.below) for a in v03.axes]:
+        raise ValueError(f"{case.arch}: levels and fan-outs do not correspond one for one to {case.mapping_arch}'s")
+    mapping = read_timeloop_mapping(DATA / case.mapping, v04, layer, names)
+    return {"arch": v03.name, "layers": mappings_to_dict(v03, {layer.name: mapping})}
+
+
+def hwsim_args(case: Case, semantics: str | None = None, mapping: str | None = None) -> list[str]:
+    """The ``hwsim run`` arguments of a case (paths relative to the repository root; ``mapping``: another mapping file)."""
     rel = DATA.relative_to(ROOT)
-    args = ["run", "--arch", str(rel / case.arch), "--workload", str(rel / case.problem), "--mappings", str(rel / case.mapping),
+    args = ["run", "--arch", str(rel / case.arch), "--workload", str(rel / case.problem), "--mappings", mapping or str(rel / case.mapping),
             "--energy-table", str(case.ert.relative_to(ROOT)), "--format", "json"]  # fmt: skip
     for k, v in case.variables.items():
         args += ["--var", f"{k}={v}"]
@@ -204,7 +224,14 @@ def run_hwsim(case: Case, semantics: str | None = None, *, objective: str | None
         os.chdir(ROOT)
         try:
             with contextlib.redirect_stderr(err):
-                args = hwsim_args(case, semantics)
+                mapping = None
+                if case.mapping_arch and not own_mapping:
+                    import yaml
+
+                    mapping = os.path.join(tmp, "mapping.yaml")
+                    with open(mapping, "w", encoding="utf-8") as f:
+                        yaml.safe_dump(derived_mapping(case), f)
+                args = hwsim_args(case, semantics, mapping)
                 if own_mapping:  # hwsim's mapper instead of the reference's mapping
                     at = args.index("--mappings")
                     del args[at : at + 2]
@@ -325,7 +352,7 @@ def mapper_comparison(case: Case) -> dict[str, Any]:
     spec = DATA / case.ref / "parsed-processed-input.yaml"
     mapper = parse_timeloop_yaml(read_spec_text(spec), str(spec)).get("mapper") or {}
     metrics = [m for m in (mapper.get("optimization_metrics") or mapper.get("optimization_metric") or ["edp"]) if m in ("edp", "energy", "delay")]
-    base = dict(case.__dict__, arch=str(spec.relative_to(DATA)), problem=str(spec.relative_to(DATA)), variables={})
+    base = dict(case.__dict__, arch=str(spec.relative_to(DATA)), problem=str(spec.relative_to(DATA)), variables={}, mapping_arch="")
     ours = run_hwsim(Case(**base), None, objective=",".join(metrics), own_mapping=True)
     theirs = run_hwsim(Case(**base))
     if "error" in ours or "error" in theirs:

@@ -117,3 +117,19 @@ def test_keep_and_bypass_left_free_are_the_mappers_choice() -> None:
     assert ws["pe_spad"].keeps == ("weights",) and ws["pe_spad"].may_bypass == ()  # keep: [Weights], bypass: the others
     assert ws["weight_reg"].keeps == ("weights",) and ws["weight_reg"].may_bypass == ()  # a !Parallel member
     assert set(ws["shared_glb"].may_bypass) == {"weights", "inputs", "outputs"}  # no constraint
+
+
+def test_a_derived_mapping_needs_fan_outs_that_correspond() -> None:
+    """The v0.3 cases' mapping is the v0.4 reference's nest placed on the v0.3 fan-outs one for one; a v0.3 file whose
+    levels or fan-outs (size, parent level) differ from the v0.4 design's is refused, not guessed."""
+    from dataclasses import replace
+
+    from benchmarks.timeloop_exercises import derived_mapping
+
+    case = next(c for c in CASES if c.name == "simba_like-v0.3")
+    layers = derived_mapping(case)["layers"]
+    ((_name, m),) = layers.items()
+    assert m["spatial"] == {"PE": [["C", 3], ["K", 4]], "PEWeightBuffer": [["K", 4]], "PEWeightRegs": []}
+    other = next(c for c in CASES if c.name == "eyeriss_like-v0.3")
+    with pytest.raises(ValueError, match="do not correspond"):
+        derived_mapping(replace(case, mapping_arch=other.mapping_arch))
