@@ -31,6 +31,17 @@ FIRST_EXAMPLE = "## A first example"
 SEARCH = "## Sweeps and co-search"
 RTL = "## RTL: generate, verify, synthesize (`hwsim.rtl`, Amaranth 0.5)"
 
+# the measured-accuracy demo's paragraph, whole (its every number from digits_cosearch.json)
+DIGITS = ("scikit-learn's handwritten digits (no download; {float_model_accuracy:.1%} on the held-out split as a float model), "
+          "co-searched on the Eyeriss-like base, its area held, over hardware, widths, bits and pruning (`--prune`), every "
+          "feasible variant narrowed by channel norm, fake-quantized and pruned, briefly fine-tuned and measured on the held-out "
+          "split: {trials} trials, {feasible} feasible, {measured_trials} measured ({distinct_measured_variants} distinct variants) "
+          "in {search_seconds:.0f} s; the winner keeps {winner[accuracy]:.1%} accuracy at {winner[edp_ratio_vs_base_design]:.2f}× "
+          "lower EDP than the base design ({base_design[accuracy]:.1%} at full width, the widest bits, dense). The proxy ranks the "
+          "variants' post-training accuracy loss (no fine-tuning) well, Spearman {spearman_proxy_vs_post_training_loss[rho]:.2f}, "
+          "but not the fine-tuned one, {spearman_proxy_vs_measured_loss[rho]:.2f}: fine-tuning recovers nearly everything "
+          "(measured {measured_accuracy_range[0]:.1%}–{measured_accuracy_range[1]:.1%}, where one measurement's standard error is "
+          "{accuracy_standard_error:.1%})")  # fmt: skip
 # (README section, results file, template)
 FIGURES: list[tuple[str, str, str]] = [
     # Validation
@@ -115,6 +126,8 @@ FIGURES: list[tuple[str, str, str]] = [
                                  "{searches[pruning][hypervolume]:.3f}"),
     (SEARCH, "search_baselines", "finds {same_resources[resnet50][ratio]:.2f}× (ResNet-50) and {same_resources[mobilenetv2][ratio]:.2f}× "
                                  "(MobileNetV2) lower EDP than the preset"),
+    # Sweeps and co-search: the measured-accuracy demo
+    (SEARCH, "digits_cosearch", DIGITS),
     # RTL: simulation speed and agreement with the model
     (RTL, "rtl_sim_speed", "Simulation speed (`python benchmarks/rtl_sim_speed.py`): on a {amaranth[8x8][gemm]} GEMM amaranth.sim runs the 8×8 core at {amaranth[8x8][cycles_per_s]:,.0f} "
                            "simulated cycles/s (4×4: {amaranth[4x4][cycles_per_s]:,.0f})"),
@@ -134,7 +147,8 @@ VERILATOR_RAN = ("the Verilator backend at {verilator[8x8][large][cycles_per_s]:
                  "(cached per design)")  # fmt: skip
 VERILATOR_NOT_RUN = "the Verilator backend was not measured on this machine ({verilator_not_run_because})"
 # the README names these scripts' committed command lines, so the figures it quotes are what that command measures
-QUOTED_COMMANDS = (("search_scale", SEARCH), ("search_baselines", SEARCH), ("rtl_sim_speed", RTL), ("rtl_agreement", RTL), ("rtl_network", RTL))
+QUOTED_COMMANDS = (("search_scale", SEARCH), ("search_baselines", SEARCH), ("digits_cosearch", SEARCH), ("rtl_sim_speed", RTL), ("rtl_agreement", RTL),
+                   ("rtl_network", RTL))
 # words with digits in the co-search measurement paragraph that name things rather than measure them
 SEARCH_NAMES = ("ResNet-18", "ResNet-50", "MobileNetV2", "NSGA-II", "CMA-ES", "2 cores", "NAAS's 4.4–4.9×")
 # words with digits in the Performance table's figure column that name things rather than measure them
@@ -360,3 +374,13 @@ def test_intro_quotes_the_mapper_throughput() -> None:
     """The feature list's mapper rate is mapper_throughput.json's, as in the Performance table."""
     want = render("mapper_throughput", "(≈ {compiled_mappings_per_s:.2f/1e6} M mappings/s on one core, see Performance)")
     assert want in flat(README.read_text(encoding="utf-8")), f"README.md's feature list should say, from mapper_throughput.json:\n  {want}"
+
+
+def test_the_digits_demo_paragraph_holds_no_number_without_a_results_file() -> None:
+    """The measured-accuracy demo's paragraph (the one naming benchmarks/digits_cosearch.py) quotes no number but from
+    digits_cosearch.json."""
+    text = README.read_text(encoding="utf-8").split(f"\n{SEARCH}\n", 1)[1].split("\n## ", 1)[0]
+    paragraphs = [flat(p) for p in text.split("\n\n") if "benchmarks/digits_cosearch.py" in p]
+    assert len(paragraphs) == 1
+    rest = paragraphs[0].replace(render("digits_cosearch", DIGITS), " ").replace(f"`{load('digits_cosearch')['command']}`", " ")
+    assert not re.search(r"\d", rest), f"README.md's demo paragraph quotes a number no results file holds: {rest!r}"

@@ -17,7 +17,7 @@ For a network with a clip and a continual (streaming) form (``x3d-s`` ↔ ``cox3
 execution mode is a choice too (``execution``: both cost one prediction: a window run or a step).
 
 With ``--prune`` (or ``network.sparsity`` and ``hardware_sparsity`` in a space file) each stage's
-weights may be pruned (a density: magnitude pruning; or N:M) and the hardware given weight-sparsity
+weights may be pruned (a density: magnitude pruning; or N:M, on the layers whose input channels M divides) and the hardware given weight-sparsity
 support (gating, skipping any pattern with bitmask compression, or N:M skipping); the proxy charges
 the squared norm the pruning removes (:mod:`hwsim.explore.proxy`). Sparsity support is free in area here.
 
@@ -288,7 +288,8 @@ def streams_for(workload: str, network: Network) -> dict[str, Network]:
     return {}
 
 
-def _network_variant(ctx: Context, params: dict[str, Any]) -> Network:
+def network_variant(ctx: Context, params: dict[str, Any]) -> Network:
+    """The trial's network: the base network of its execution mode with its widths, bits and weight sparsity applied."""
     net = ctx.base_network(params)
     widths = {s: float(params.get(f"width.{s}", 1.0)) for s in stages(net)}
     if any(w != 1.0 for w in widths.values()):
@@ -304,7 +305,7 @@ def _network_variant(ctx: Context, params: dict[str, Any]) -> Network:
     for layer in net.layers():
         choice = params.get(f"wsparsity.{_layer_stage(layer)}")
         value = _sparsity_value(choice) if choice is not None else None
-        if value is not None and value != 1.0 and layer.kind != "matmul" and not layer.is_depthwise:
+        if value is not None and value != 1.0 and layer.kind != "matmul" and not layer.is_depthwise and not _nm_misfit(layer, value):
             prune[layer.name] = value
     if prune:
         g = net.graph.copy()
@@ -312,6 +313,12 @@ def _network_variant(ctx: Context, params: dict[str, Any]) -> Network:
             g.nodes[name]["op"] = g.nodes[name]["op"].with_sparsity(weights=value)
         net = Network(net.name, g, net.last)
     return net
+
+
+def _nm_misfit(layer: Layer, value: float | str) -> bool:
+    """Whether an N:M choice cannot apply to the layer: its groups of M run along the input channels
+    (:func:`hwsim.explore.compression.nm_mask`), which M must divide (a first conv's 3 channels stay dense under 2:4)."""
+    return isinstance(value, str) and layer.dims["C"] % int(value.partition(":")[2]) != 0
 
 
 def _layer_stage(layer: Layer) -> str:
@@ -352,7 +359,7 @@ def evaluate_design(ctx: Context, params: dict[str, Any], checkpoint: Callable[[
     row: dict[str, Any] = {"error": ""}
     try:
         point = build_point(with_sparsity_support(ctx.base, str(params.get("hardware_sparsity", "none"))), hw, source="<search>")
-        network = _network_variant(ctx, params)
+        network = network_variant(ctx, params)
         row.update(ctx.proxy.estimate(ctx.base_network(params), network))
         arch = point.arch
         row.update(num_macs=arch.num_macs, onchip_kib=onchip_kib(arch), area_mm2=arch.area_um2 / 1e6)
@@ -384,7 +391,7 @@ def evaluate_design(ctx: Context, params: dict[str, Any], checkpoint: Callable[[
 def measured_accuracy(ctx: Context, params: dict[str, Any]) -> float:
     """The accuracy ``ctx.accuracy`` measures on the trial's network variant (once per variant in this process)."""
     assert ctx.accuracy is not None
-    variant = Variant(_network_variant(ctx, params), ctx.base_network(params), dict(params))
+    variant = Variant(network_variant(ctx, params), ctx.base_network(params), dict(params))
     key = variant.key
     if key not in ctx.accuracies:
         ctx.accuracies[key] = measure(ctx.accuracy, variant)
@@ -963,7 +970,7 @@ def export_winner(ctx: Context, params: dict[str, Any], directory: str) -> dict[
     if point.rescaled:
         head += f"# Explicit figures rescaled to the new geometry: {', '.join(point.rescaled)}\n"
     write_text_atomic(d / "arch.yaml", head + yaml.safe_dump(spec, sort_keys=False))
-    network = _network_variant(ctx, params)
+    network = network_variant(ctx, params)
     options = dataclasses.replace(ctx.options, **point.mapper)
     report = evaluate_network_cached(point.arch, network, options, ctx.cache)
     mappings = mappings_to_dict(point.arch, {r.layer: r.mapping for r in report.reports if r.mapping is not None})
