@@ -372,3 +372,53 @@ def test_attribute_expressions_evaluate_only_arithmetic() -> None:
     for text in ("'x' * 10**9", "9**9**9", "__import__('os')", "W.__class__", "open('f')", "nope + 1", "[1] * 10**9"):
         assert Scope({"v": text}, root).get("v") == text
     assert Scope({}, root).unknown("nope * W + other") == ["nope", "other"]
+
+
+def test_factor_bounds_whole_dimensions_and_partial_permutations_are_applied() -> None:
+    """Timeloop's ``X<=n``/``X>=n`` bound a level's loop (max_factors/min_factors), ``X=0`` makes it whole (Timeloop's
+    mapper reads 0 as the full dimension), a partial temporal permutation (innermost first) pins the level's innermost
+    loops (inner_order, outer first; dimensions fixed to 1 or of bound 1 left out, as timeloopfe prepends them), spatial
+    factors constrain the axis their dimension runs along (a pin below the fan-out's size is pinned); ``X=n`` larger
+    than the problem's X is ignored, as Timeloop ignores it. Nothing is noted but the permutation at the innermost
+    storage level (which Timeloop's mapper ignores) and the bounds on a dimension free along both meshes."""
+    names = timeloop_problem_names(parse_timeloop_yaml("problem:\n" + GEMM_SHAPE + "  instance: {M: 8, N: 1, K: 16}\n", "p.yaml"))
+    text = """
+architecture:
+  version: 0.4
+  nodes:
+  - !Component {name: DRAM, class: DRAM, attributes: {width: 64, datawidth: 8}}
+  - !Component
+    name: buf
+    class: SRAM
+    attributes: {depth: 64, width: 64, datawidth: 8}
+    constraints:
+      temporal: {factors: [M<=4, K>=2, N=0], permutation: [N, K, M]}
+  - !Container
+    name: pe
+    spatial: {meshX: 4, meshY: 8}
+    constraints:
+      spatial: {factors: [M=2, K<=4, N=8], permutation: [M, K], split: 2}
+  - !Component
+    name: rf
+    class: regfile
+    attributes: {depth: 4, width: 8, datawidth: 8}
+    constraints:
+      temporal: {factors: [K=0], permutation: [M, K]}
+  - !Component {name: mac, class: intmac}
+"""
+    arch = timeloop_architecture(parse_timeloop_yaml(text, "a.yaml"), "a.yaml", names)
+    buf, rf = arch.levels[1], arch.levels[2]
+    # GEMM names: M → P, N → K, K → C (hwsim's gemm: A[M, K] inputs, B[K, N] weights)
+    assert (buf.max_factors, buf.min_factors, buf.whole_dims) == ((("P", 4),), (("C", 2),), ("K",))
+    assert buf.inner_order == ("P", "C")  # [N, K, M] innermost first, N of bound 1 left out: C innermost, P outside it
+    assert rf.whole_dims == ("C",) and rf.inner_order == ()  # the innermost storage level: its permutation noted
+    x, y = arch.axes
+    # N of bound 1 prepended to the permutation (as timeloopfe does): meshX takes N and M; M=2 on a 4-wide mesh is pinned
+    assert (x.dims, x.fixed_factors) == (("K", "P"), (("P", 2),))
+    assert (y.dims, y.max_factors) == (("C",), (("C", 4),))
+    assert all("N=8" in n for n in arch.notes if "factors" in n) and any("N=8" in n for n in arch.notes)  # N=8 > N=1: ignored
+    assert [n for n in arch.notes if "permutation" in n] and len(arch.notes) == 2
+    both = text.replace(", permutation: [M, K], split: 2", "")  # no split: M and K may run along either mesh
+    arch = timeloop_architecture(parse_timeloop_yaml(both, "a.yaml"), "a.yaml", names)
+    assert all(a.fixed_factors == () and a.max_factors == () for a in arch.axes)
+    assert any("M, K" in n or "P, C" in n for n in arch.notes if "meshX and meshY" in n)

@@ -237,6 +237,7 @@ def constraint_array(arch: Architecture, options: MapperOptions, layer: Layer | 
             fixed[l, fm.MIN + DIMS.index(d)] = n
         for d, n in lv.max_factors:
             fixed[l, fm.MAX + DIMS.index(d)] = n
+        fixed[l, fm.BOUNDED] = bool(lv.min_factors or lv.max_factors)
         if lv.loop_order is not None:
             fixed[l, fm.ORDER : fm.ORDER + len(DIMS)] = [DIMS.index(d) for d in lv.loop_order] + [DIMS.index(d) for d in DIMS if d not in lv.loop_order]
         fixed[l, fm.N_INNER] = len(lv.inner_order)

@@ -55,7 +55,8 @@ MIN = 2 * ND  # [MIN:MIN+8] the smallest factor of each dim (≤ 1: no bound)
 MAX = 3 * ND  # [MAX:MAX+8] the largest (0: no bound)
 N_INNER = 4 * ND  # how many dims inner_order lists (0: none)
 INNER = 4 * ND + 1  # [INNER:INNER+N] those dims, outer to inner: the level's innermost loops
-COLUMNS = 5 * ND + 1
+BOUNDED = 5 * ND + 1  # 1 when the level has a MIN or MAX bound (0: the checks of its factors are skipped)
+COLUMNS = 5 * ND + 2
 OBJECTIVE_CODES = {"energy": 0, "delay": 1, "edp": 2}
 MAX_BYPASS_LEVELS = 21  # bits 3·l + o of an int64 mask
 
@@ -329,9 +330,11 @@ def _repair(pk, factors, fixed, bypass, sc):
             f = factors[s, d]
             if f > 1 and (total // f) * (f - 1) >= bounds[d]:
                 return False
-        for l in range(nl):  # the levels' factor bounds (constraint_problems' rule)
-            if factors[l, d] < fixed[l, MIN + d] or (fixed[l, MAX + d] > 0 and factors[l, d] > fixed[l, MAX + d]):
-                return False
+    for l in range(nl):  # the levels' factor bounds (constraint_problems' rule)
+        if fixed[l, BOUNDED]:
+            for d in range(ND):
+                if factors[l, d] < fixed[l, MIN + d] or (fixed[l, MAX + d] > 0 and factors[l, d] > fixed[l, MAX + d]):
+                    return False
     return True
 
 
