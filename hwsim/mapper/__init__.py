@@ -24,7 +24,11 @@ truth on small layers.
 Constraints: a dataflow (``ws``, ``os``, ``is``: the stationary operand's irrelevant loops
 innermost at every level and only dims it depends on unrolled; ``rs``: Eyeriss row
 stationary, filter rows S and output rows Q both unrolled), a minimum spatial utilization,
-and the spec's own per-axis dims and per-level ``temporal_dims``.
+and the spec's own mapping constraints: per-axis dims, per-level ``temporal_dims``, factors pinned, bounded
+(``min_factors``/``max_factors``) or whole (``whole_dims``) at levels and axes, and loop orders full (``order``) or
+partial (``inner_order``). :func:`hwsim.core.mapping.constraint_problems` is their rule; the generation follows it
+(spatial options per axis, prime factors placed within the bounds, local moves that keep them, the enumeration's
+per-dim distributions and orders pruned before their product) rather than filtering finished mappings.
 """
 
 from __future__ import annotations

@@ -360,6 +360,10 @@ def _sample(pk, spatial, k, stationary, fixed, factors, orders, bypass, sc):
             factors[s, d] = 1
     greedy = np.random.random() < 0.5  # fill inner levels first and let repair push out the excess
     allowed = sc.allowed
+    bounded = False  # some level bounds its factors (min_factors, max_factors): the placement heeds them
+    for l in range(nl):
+        if fixed[l, BOUNDED]:
+            bounded = True
     for d in range(ND):
         s = 1
         for a in range(na):
@@ -376,7 +380,7 @@ def _sample(pk, spatial, k, stationary, fixed, factors, orders, bypass, sc):
         q = (bounds[d] + s - 1) // s
         if m == 0 and q > 1:
             return False
-        for i in range(m):  # minimums first (min_factors), smallest primes
+        for i in range(m if bounded else 0):  # minimums first (min_factors), smallest primes
             l = allowed[i]
             while factors[l, d] < fixed[l, MIN + d] and q > 1:
                 p = _smallest_prime(q)
@@ -386,7 +390,7 @@ def _sample(pk, spatial, k, stationary, fixed, factors, orders, bypass, sc):
             p = _smallest_prime(q)
             q //= p
             c = allowed[m - 1] if greedy else allowed[np.random.randint(m)]
-            if not _room(factors, fixed, c, d, p):  # at its maximum (max_factors): the outermost level with room
+            if bounded and not _room(factors, fixed, c, d, p):  # at its maximum (max_factors): the outermost level with room
                 c = -1
                 for i in range(m):
                     if _room(factors, fixed, allowed[i], d, p):
