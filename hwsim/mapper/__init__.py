@@ -246,6 +246,7 @@ def constraint_array(arch: Architecture, options: MapperOptions, layer: Layer | 
             fixed[l, fm.ORDER : fm.ORDER + len(DIMS)] = [DIMS.index(d) for d in lv.loop_order] + [DIMS.index(d) for d in DIMS if d not in lv.loop_order]
         fixed[l, fm.N_INNER] = len(lv.inner_order)
         fixed[l, fm.INNER : fm.INNER + len(lv.inner_order)] = [DIMS.index(d) for d in lv.inner_order]
+    fixed[:, fm.ANY_BOUNDED] = fixed[:, fm.BOUNDED].any()
     if layer is not None:
         for l, lv in enumerate(arch.levels):
             for d in lv.whole_dims:

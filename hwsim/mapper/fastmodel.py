@@ -56,7 +56,8 @@ MAX = 3 * ND  # [MAX:MAX+8] the largest (0: no bound)
 N_INNER = 4 * ND  # how many dims inner_order lists (0: none)
 INNER = 4 * ND + 1  # [INNER:INNER+N] those dims, outer to inner: the level's innermost loops
 BOUNDED = 5 * ND + 1  # 1 when the level has a MIN or MAX bound (0: the checks of its factors are skipped)
-COLUMNS = 5 * ND + 2
+ANY_BOUNDED = 5 * ND + 2  # 1 in every row when some level has one (0: the search never looks at MIN or MAX)
+COLUMNS = 5 * ND + 3
 OBJECTIVE_CODES = {"energy": 0, "delay": 1, "edp": 2}
 MAX_BYPASS_LEVELS = 21  # bits 3·l + o of an int64 mask
 
@@ -258,12 +259,14 @@ def _smallest_prime(n):
 
 
 @compiled_inline
-def _movable(factors, fixed, j, d):
-    """Whether a prime factor may leave the loop of dim d at level j: a factor > 1, not pinned, and above its
-    minimum (min_factors) without its smallest prime."""
+def _movable(factors, fixed, j, d, bounded):
+    """Whether a prime factor may leave the loop of dim d at level j: a factor > 1, not pinned, and (when some level
+    is ``bounded``) above its minimum (min_factors) without its smallest prime."""
     f = factors[j, d]
     if f <= 1 or fixed[j, PIN + d] != 0:
         return False
+    if not bounded:
+        return True
     lo = fixed[j, MIN + d]
     return lo <= 1 or f // _smallest_prime(f) >= lo
 
@@ -276,20 +279,20 @@ def _room(factors, fixed, t, d, p):
 
 
 @compiled_inline
-def _pick_free(factors, fixed, lo, hi):
+def _pick_free(factors, fixed, lo, hi, bounded):
     """A random free temporal factor > 1 at the levels lo..hi-1 that may lose a prime factor, as (level, dim); (-1, -1)
     when there is none."""
     count = 0
     for j in range(lo, hi):
         for d in range(ND):
-            if _movable(factors, fixed, j, d):
+            if _movable(factors, fixed, j, d, bounded):
                 count += 1
     if count == 0:
         return -1, -1
     pick = np.random.randint(count)
     for j in range(lo, hi):
         for d in range(ND):
-            if _movable(factors, fixed, j, d):
+            if _movable(factors, fixed, j, d, bounded):
                 if pick == 0:
                     return j, d
                 pick -= 1
@@ -302,20 +305,21 @@ def _repair(pk, factors, fixed, bypass, sc):
     nl = pk.keeps.shape[0]
     na = pk.axis_level.shape[0]
     bounds = pk.bounds
+    bounded = fixed[0, ANY_BOUNDED] != 0
     _fill_keep(pk, bypass, sc.nest.keep)
     for l in range(nl - 1, 0, -1):
         cap = pk.size_bits[l]
         if cap < 0:
             continue
         while _tile_bits(pk, l, factors, sc) > cap:
-            j, d = _pick_free(factors, fixed, l, nl)
+            j, d = _pick_free(factors, fixed, l, nl, bounded)
             if j < 0:
                 return False
             p = _smallest_prime(factors[j, d])
             t = l - 1
-            while t > 0 and (not pk.temporal_ok[t, d] or fixed[t, PIN + d] > 0 or not _room(factors, fixed, t, d, p)):
+            while t > 0 and (not pk.temporal_ok[t, d] or fixed[t, PIN + d] > 0 or (bounded and not _room(factors, fixed, t, d, p))):
                 t -= 1
-            if fixed[t, PIN + d] > 0 or not _room(factors, fixed, t, d, p):
+            if fixed[t, PIN + d] > 0 or (bounded and not _room(factors, fixed, t, d, p)):
                 return False
             factors[j, d] //= p
             factors[t, d] *= p
@@ -330,7 +334,7 @@ def _repair(pk, factors, fixed, bypass, sc):
             f = factors[s, d]
             if f > 1 and (total // f) * (f - 1) >= bounds[d]:
                 return False
-    for l in range(nl):  # the levels' factor bounds (constraint_problems' rule)
+    for l in range(nl if bounded else 0):  # the levels' factor bounds (constraint_problems' rule)
         if fixed[l, BOUNDED]:
             for d in range(ND):
                 if factors[l, d] < fixed[l, MIN + d] or (fixed[l, MAX + d] > 0 and factors[l, d] > fixed[l, MAX + d]):
@@ -360,10 +364,7 @@ def _sample(pk, spatial, k, stationary, fixed, factors, orders, bypass, sc):
             factors[s, d] = 1
     greedy = np.random.random() < 0.5  # fill inner levels first and let repair push out the excess
     allowed = sc.allowed
-    bounded = False  # some level bounds its factors (min_factors, max_factors): the placement heeds them
-    for l in range(nl):
-        if fixed[l, BOUNDED]:
-            bounded = True
+    bounded = fixed[0, ANY_BOUNDED] != 0  # some level bounds its factors (min_factors, max_factors): the placement heeds them
     for d in range(ND):
         s = 1
         for a in range(na):
@@ -477,6 +478,7 @@ def _mutate(pk, factors, orders, bypass, stationary, fixed, sc):
     """One local move: (where the spec allows bypass, a quarter of the time) flip one allowed bypass, else move a prime
     factor between levels (two thirds) or swap two dims of one level's order."""
     nl = pk.keeps.shape[0]
+    bounded = fixed[0, ANY_BOUNDED] != 0
     n_may = _may_count(pk)
     if n_may > 0 and np.random.randint(4) == 0:
         pick = np.random.randint(n_may)
@@ -488,13 +490,13 @@ def _mutate(pk, factors, orders, bypass, stationary, fixed, sc):
                     pick -= 1
         return
     if np.random.randint(3) < 2:  # move one prime factor of one dim to another allowed level
-        j, d = _pick_free(factors, fixed, 0, nl)
+        j, d = _pick_free(factors, fixed, 0, nl, bounded)
         if j < 0:
             return
         t = np.random.randint(nl)
         if t != j and pk.temporal_ok[t, d] and fixed[t, PIN + d] == 0:
             p = _smallest_prime(factors[j, d])
-            if _room(factors, fixed, t, d, p):
+            if not bounded or _room(factors, fixed, t, d, p):
                 factors[j, d] //= p
                 factors[t, d] *= p
     else:
