@@ -114,6 +114,18 @@ class RtlConfig:
             return 1 + (self.rows + 1) + self.flush_cycles - (skew + self.rows)
         return 1 + self.flush_cycles + self.rows - skew
 
+    @property
+    def drain_latency_cycles(self) -> int:
+        """Cycles from the end of the last fold (as :attr:`fold_overhead_cycles` counts it) to the first beat of its
+        output tile on the write port, which the cycle engine's write-back does not wait for. WS: the last stream
+        vector, addressed in cycle ``S``, leaves the array at ``S + 1 + rows + cols + pipe``; the 3 read-modify-write
+        stages, the output buffer's done count, the writer's start and its read register put the first beat at
+        ``S + rows + cols + pipe + 7``, while the fold ends at ``S + flush_cycles + 1``. OS: the drain's rows leave the
+        array in the fold's last cycles ``D``; the first beat follows at ``D + 6``, the fold ends at ``D + 1``."""
+        if self.dataflow == "ws":
+            return self.rows + self.cols + self.pipe + 6 - self.flush_cycles
+        return 5
+
     def plan(self, M: int, N: int, K: int) -> GemmPlan:
         return GemmPlan.make(self, M, N, K)
 
@@ -260,9 +272,10 @@ class GemmPlan:
         """hwsim's cycle engine on the same padded GEMM, mapping and DRAM (latency, bandwidth),
         on the design as built (:func:`built_arch`): its ports move at most one beat per cycle,
         whatever the DRAM's bandwidth (write: ``wr_beat_bits``; read: the wider of the A and B
-        beats, exact when they are equal, as in every int8 square array). The network core's fixed
-        latencies are added once: the im2col walker's setup before the first gathered request
-        (prologue) and the requantizer's pipeline after the last beat leaves the output buffer (epilogue)."""
+        beats, exact when they are equal, as in every int8 square array). Fixed latencies are added
+        once: the output path's (:attr:`RtlConfig.drain_latency_cycles`) and, on the network core,
+        the requantizer's pipeline (epilogue) and the im2col walker's setup before the first
+        gathered request (prologue)."""
         c = self.cfg
         opts = CycleOptions(dram=DramTiming.ideal(dram_latency_cycles), fold_overhead_cycles=c.fold_overhead_cycles)
         built = built_arch(arch)
@@ -274,9 +287,7 @@ class GemmPlan:
             built = built.with_level(dram.name, write_bandwidth_bits_per_cycle=float(c.wr_beat_bits))
         report = simulate(self.layer(), built, self.mapping(built), opts)
         pre = IM2COL_SETUP_CYCLES if self.gather else 0
-        post = REQUANT_LATENCY_CYCLES if c.network else 0
-        if not pre and not post:
-            return report
+        post = c.drain_latency_cycles + (REQUANT_LATENCY_CYCLES if c.network else 0)
         return replace(report, cycles=report.cycles + pre + post, prologue_cycles=report.prologue_cycles + pre,
                        epilogue_cycles=report.epilogue_cycles + post, dram_stall_cycles=report.dram_stall_cycles + pre + post)  # fmt: skip
 
