@@ -135,6 +135,8 @@ FIGURES: list[tuple[str, str, str]] = [
     (RTL, "rtl_agreement", "RTL vs model mean {mean_abs_difference:.1%}, {within_5_percent} within 5% and {within_1_percent} within 1%"),
     (RTL, "rtl_network", "{summary[bit_exact]} of {summary[layers]} quantized conv layers bit-exact against numpy's TFLite reference, "
                          "RTL vs model worst {summary[max_abs_difference]:.1%}, mean {summary[mean_abs_difference]:.1%}"),
+    (RTL, "rtl_network_synthesis", "{fpga_small_net_ecp5[luts]:,} LUT4s, {fpga_small_net_ecp5[ffs]:,} FFs, {fpga_small_net_ecp5[dsps]} MULT18X18D and "
+                                   "{fpga_small_net_ecp5[brams]:g} DP16KD"),
 ]  # fmt: skip
 # the ZigZag row quotes its figures when the file says ZigZag ran, else why it did not
 ZIGZAG_RAN = ("{zigzag_s[eyeriss_like]:.1f} s (eyeriss_like), {zigzag_s[tpu_like]:.1f} s (tpu_like): hwsim "
