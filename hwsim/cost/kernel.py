@@ -494,6 +494,50 @@ def _slide(proj, n_tensor_axes, o, c, dl, step, restarts, steps, ws):
 
 
 @compiled
+def _update_and_cluster_pricing(pk, keep, starts, out, ws, final_real, touched_dram):
+    """What Level.update_pj and Level.cluster_size change in the levels' energies (``out``'s updated in place): the
+    energy to add to the levels' total."""
+    nl = pk.keeps.shape[0]
+    level_total = 0.0
+    if pk.update_differs:  # updates cost update_pj, not write_pj (Level.update_pj): the difference on the updated bits or words
+        for l in range(nl):
+            du = pk.update_pj[l] - pk.write_pj[l]
+            for o in range(3):
+                if du == 0.0 or not keep[l, o] or out.updates[l, o] <= 0.0:
+                    continue
+                b = pk.elem_bits[l, o]
+                top = pk.is_output[o] and l == 0  # at DRAM every output write is an update (DRAM holds no fills)
+                ub = top_output_write_bits(final_real, out.updates[l, o] - touched_dram, 0.0, pk.final_bits[o], b) if top else out.updates[l, o] * b
+                if pk.whole_vectors:
+                    used = ws.spre[starts[l]]
+                    extra = used * (_words(ub, used, 1.0, pk.word_bits[l]) if top else _words(out.updates[l, o], used, b, pk.word_bits[l])) * du
+                else:
+                    extra = ub * du / pk.word_bits[l]
+                out.access_energy[l, o] += extra
+                out.level_energy[l] += extra
+                level_total += extra
+    if pk.clustered:  # cluster_size: the accesses of a level are billed once per utilized cluster, not per utilized instance
+        for l in range(nl):
+            used = ws.spre[starts[l]]  # utilized instances, spread over min(used, clusters) clusters (Timeloop's assumption)
+            if pk.clusters[l] < used:
+                scale = pk.clusters[l] / used
+                level_total -= out.level_energy[l] * (1.0 - scale)
+                out.level_energy[l] *= scale
+                for o in range(3):
+                    out.access_energy[l, o] *= scale
+    return level_total
+
+
+@compiled
+def _utilized_leak_mw(pk, starts, ws):
+    """Semantics.utilized_leakage: the leakage of the storage instances the mapping uses (none for the MACs)."""
+    leak_mw = 0.0
+    for l in range(pk.keeps.shape[0]):
+        leak_mw += pk.level_leak_mw[l] * ws.spre[starts[l]]
+    return leak_mw
+
+
+@compiled
 def cost(pk, nest, n, out, ws):
     """Cost one mapping of the pair ``pk`` (a :class:`Packed`): the first ``n`` loops of ``nest`` (a :class:`Nest`:
     any loop nest, several loops over one dim at a level included, and its keep mask: the levels' keeps less the
@@ -842,32 +886,8 @@ def cost(pk, nest, n, out, ws):
             if refill_t > longest:
                 refill = l
                 longest = refill_t
-    if pk.update_differs:  # updates cost update_pj, not write_pj (Level.update_pj): the difference on the updated bits or words
-        for l in range(nl):
-            du = pk.update_pj[l] - pk.write_pj[l]
-            for o in range(3):
-                if du == 0.0 or not keep[l, o] or out.updates[l, o] <= 0.0:
-                    continue
-                b = pk.elem_bits[l, o]
-                top = pk.is_output[o] and l == 0  # at DRAM every output write is an update (DRAM holds no fills)
-                ub = top_output_write_bits(final_real, out.updates[l, o] - touched_dram, 0.0, pk.final_bits[o], b) if top else out.updates[l, o] * b
-                if pk.whole_vectors:
-                    used = ws.spre[starts[l]]
-                    extra = used * (_words(ub, used, 1.0, pk.word_bits[l]) if top else _words(out.updates[l, o], used, b, pk.word_bits[l])) * du
-                else:
-                    extra = ub * du / pk.word_bits[l]
-                out.access_energy[l, o] += extra
-                out.level_energy[l] += extra
-                level_total += extra
-    if pk.clustered:  # cluster_size: the accesses of a level are billed once per utilized cluster, not per utilized instance
-        for l in range(nl):
-            used = ws.spre[starts[l]]  # utilized instances, spread over min(used, clusters) clusters (Timeloop's assumption)
-            if pk.clusters[l] < used:
-                scale = pk.clusters[l] / used
-                level_total -= out.level_energy[l] * (1.0 - scale)
-                out.level_energy[l] *= scale
-                for o in range(3):
-                    out.access_energy[l, o] *= scale
+    if pk.update_differs or pk.clustered:  # (out of line: the hot path stays as it was)
+        level_total += _update_and_cluster_pricing(pk, keep, starts, out, ws, final_real, touched_dram)
     # The PEs' work and the streams, fold by fold: double buffers hold one fold's tiles ahead, so fold f + 1's traffic
     # streams while fold f runs and each fold lasts the longer of the two; a fill/drain paid once belongs to the first.
     work = busy + exposed + dram_wait
@@ -902,11 +922,7 @@ def cost(pk, nest, n, out, ws):
         startup = drain = exposed = dram_wait = fill_drain = 0.0
         refill = -1
     mac_energy = pk.macs * pk.mac_pj * pk.gate_fraction
-    leak_mw = pk.leakage_mw
-    if pk.utilized_leakage:  # (Timeloop's: the used storage instances only, no MACs)
-        leak_mw = 0.0
-        for l in range(nl):
-            leak_mw += pk.level_leak_mw[l] * ws.spre[starts[l]]
+    leak_mw = _utilized_leak_mw(pk, starts, ws) if pk.utilized_leakage else pk.leakage_mw
     leakage = leak_mw * 1e-3 * (cycles / pk.clock_hz) * 1e12
     out.compute[0] = compute
     out.exposed[0] = exposed
