@@ -254,7 +254,7 @@ def test_bad_yaml_lists_every_problem() -> None:
 - mapping[0].permutation: expected a dimension of the problem (K, R, P), not 'Q'
 - mapping[1].no_temporal_reuse: expected only target, type, factors, permutation, split, keep, bypass (others are not supported by hwsim), not ['Inputs']
 - mapping[1].factors: expected only DIM=n factors (not 'R<=3'), not 'P=16 K=8 R<=3'
-- mapping[2].factors: expected perfect factors (Timeloop's residual factors are not supported), not 'P=7,3'
+- mapping[2].factors: expected perfect factors: a residual factor (Timeloop's imperfect factorization, whose last iteration runs short) has no counterpart in hwsim's loop nests, which pad instead (write the padded factor, e.g. P=7, to evaluate that nest), not 'P=7,3'
 - mapping[3].target: expected a storage level of System (MainMemory, GlobalBuffer, RegisterFile) or a container with a spatial fan-out (inter_<container>_spatial; containers: pe), not 'Buffer'
 - mapping[4].bypass: expected the outermost level MainMemory to keep every data space, not 'Outputs'
 - mapping[5].keep[0]: expected a data space of the problem (Weights, Inputs, Outputs), not 'Psums'
@@ -301,7 +301,7 @@ def test_bad_printed_nest_lists_every_problem() -> None:
 - line 2: expected the outermost level MainMemory to keep every data space, not 'Outputs'
 - line 3: expected a storage level of System (MainMemory, GlobalBuffer, RegisterFile) or a container with a spatial fan-out (inter_<container>_spatial; containers: pe), not 'Scratch'
 - line 8: expected a data space of the problem (Weights, Inputs, Outputs), not 'Psums'
-- line 10: expected a loop [0:n) with n ≥ 1 (residual loops are not supported), not '|     for R in [0:3,2)'
+- line 10: expected a loop [0:n) with n ≥ 1: a residual loop [0:n,r) (Timeloop's imperfect factorization) has no counterpart in hwsim's loop nests, which pad instead, not '|     for R in [0:3,2)'
 - line 12: expected a level header 'Name [ Space:n (n) ... ]', a loop '| for D in [0:n)' or '<< Compute >>', not '|         compute it'
 - (top level): expected the loop nest Timeloop prints, ending in '<< Compute >>', not "no '<< Compute >>'"
 - levels: expected every storage level of System once, outermost first: MainMemory, GlobalBuffer, RegisterFile, not ['MainMemory', 'RegisterFile']

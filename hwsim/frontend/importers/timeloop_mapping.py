@@ -23,7 +23,11 @@ tree: storage levels carry the components' names, and a container ``C`` with a `
   front end gives its placeholder level); ``type`` is ``temporal``, ``spatial``, or ``dataspace`` (``datatype`` and
   ``bypass`` in older files and in the mapper's output) with ``keep``/``bypass`` lists of data spaces;
 - ``factors``: ``"R=3 P=1"``, ``"R3 P1"``, ``"R=3,P=1"`` or a list of such items; a dimension left out is 1 and
-  ``X=0`` is X's whole bound (Timeloop's readings); residual factors (``P=7,3``) are not supported;
+  ``X=0`` is X's whole bound (Timeloop's readings); residual factors (``P=7,3``, printed ``[0:7,3)``: Timeloop's
+  imperfect factorization, the last iteration running short) are refused: hwsim's nests have no such loop (they pad),
+  so no hwsim mapping has Timeloop's counts; a numeric ``target`` (Timeloop's storage-level index, innermost 0, which
+  counts the front end's placeholder levels of v0.4 containers and v0.3 dummy buffers the importer does not keep as
+  levels) is refused too;
 - ``permutation`` lists the loops **innermost first** (``RP``: the P loop encloses the R loop); dimensions left out are
   appended, outermost, in the problem's dimension order, as Timeloop completes it;
 - spatial ``split``: the first ``split`` dimensions of the completed permutation run along meshX, the others along
@@ -253,7 +257,9 @@ def _factors(view: _View, path: str, value: Any) -> dict[str, int]:
         if dim in out:
             view.add(path, value, f"expected one factor per dimension ({dim} is given twice)")
         if residual is not None:
-            view.add(path, m.group(0), "expected perfect factors (Timeloop's residual factors are not supported)")
+            view.add(path, m.group(0), "expected perfect factors: a residual factor (Timeloop's imperfect factorization, "
+                                       "whose last iteration runs short) has no counterpart in hwsim's loop nests, which "
+                                       "pad instead (write the padded factor, e.g. P=7, to evaluate that nest)")
         out[dim] = n or view.layer.dims.get(view.dims[dim], 1)  # 0: the whole bound, as in Timeloop
     rest = _FACTOR.sub(" ", text).replace(",", " ").strip()
     if rest:
@@ -387,7 +393,8 @@ def _read_nest(view: _View, text: str) -> None:
             dim = view.dim(where, loop.group("dim"))
             n = int(loop.group("end"))
             if loop.group("start") != "0" or loop.group("residual") is not None or n < 1:
-                view.add(where, line, "expected a loop [0:n) with n ≥ 1 (residual loops are not supported)")
+                view.add(where, line, "expected a loop [0:n) with n ≥ 1: a residual loop [0:n,r) (Timeloop's imperfect "
+                                      "factorization) has no counterpart in hwsim's loop nests, which pad instead")
                 continue
             if dim is None:
                 continue
