@@ -22,7 +22,7 @@ from hwsim.core.errors import Problems
 from hwsim.core.workload import Layer
 from hwsim.rtl.config import GemmPlan, RtlConfig, rtl_config
 from hwsim.rtl.quant import activation_range, quantize_multiplier, requantize
-from hwsim.rtl.sim import DramModel, _pack, reference_conv2d, run_core
+from hwsim.rtl.sim import DramModel, pack_beats, reference_conv2d, run_core
 
 __all__ = ["ConvResult", "ConvShape", "LayerQuant", "conv_plan", "conv_shape", "random_layer", "reference_layer", "run_conv", "verify_conv"]
 
@@ -173,7 +173,7 @@ def run_conv(cfg: RtlConfig, shape: ConvShape, x: np.ndarray, w: np.ndarray, qua
     xg = np.zeros((G * R, H, W), dtype=np.int64)
     xg[: shape.channels] = x
     pixels = np.moveaxis(xg.reshape(G, R, H, W), 1, -1)  # [G, H, W, R]
-    beats = _pack(np.moveaxis(pixels, 0, 2).reshape(H * W * G, R), cfg.a_bits)  # beat (h·W + w)·G + g
+    beats = pack_beats(np.moveaxis(pixels, 0, 2).reshape(H * W * G, R), cfg.a_bits)  # beat (h·W + w)·G + g
     gather = [0] * ifm_base + beats
     S = shape.kernel_s
     if shape.depthwise:

@@ -20,7 +20,7 @@ import numpy as np
 from hwsim.core.arch import Architecture
 from hwsim.rtl.config import GemmPlan, RtlConfig, rtl_config
 
-__all__ = ["DramModel", "VerifyResult", "gemm_b_tile", "im2col", "random_operands", "reference_conv2d", "reference_gemm", "run_core", "run_gemm", "verify",
+__all__ = ["DramModel", "VerifyResult", "gemm_b_tile", "im2col", "pack_beats", "random_operands", "reference_conv2d", "reference_gemm", "run_core", "run_gemm", "verify",
            "verify_conv2d"]
 
 
@@ -78,7 +78,7 @@ class _Channel:
             self.next = max(self.next, now - 0.999) + bits / self.bw
 
 
-def _pack(tile: np.ndarray, bits: int) -> list[int]:
+def pack_beats(tile: np.ndarray, bits: int) -> list[int]:
     """Rows of ``tile`` as beats, lane 0 in the low bits."""
     mask = (1 << bits) - 1
     u = tile.astype(np.int64) & mask
@@ -197,7 +197,7 @@ def run_core(plan: GemmPlan, a_tile: Callable[[int, int], np.ndarray] | None, b_
                     r, c = field(raw, req_l, "tile_row"), field(raw, req_l, "tile_col")
                     if op == 0 and a_tile is None:
                         raise AssertionError("the core requested an A tile of a convolution")
-                    beats = _pack(b_tile(r, c), cfg.w_bits) if op else _pack(a_tile(r, c), cfg.a_bits)  # type: ignore[misc]
+                    beats = pack_beats(b_tile(r, c), cfg.w_bits) if op else pack_beats(a_tile(r, c), cfg.a_bits)  # type: ignore[misc]
                     assert len(beats) == field(raw, req_l, "beats")
                 queue.append((beats, now + 1 + dram.latency_cycles, cfg.b_beat_bits if op else cfg.a_beat_bits))
                 if trace is not None:

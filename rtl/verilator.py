@@ -172,7 +172,7 @@ def _build(cfg: RtlConfig) -> Path:
 
 def run_gemm_verilator(plan: GemmPlan, A: np.ndarray, B: np.ndarray, dram: object, *, max_cycles: int = 100_000_000) -> tuple[np.ndarray, int, float]:
     """:func:`hwsim.rtl.sim.run_gemm` on Verilator: (C, cycles, wall seconds of the simulation)."""
-    from hwsim.rtl.sim import DramModel, _pack, _pad
+    from hwsim.rtl.sim import DramModel, _pad, pack_beats
 
     assert isinstance(dram, DramModel)
     cfg = plan.cfg
@@ -187,10 +187,10 @@ def run_gemm_verilator(plan: GemmPlan, A: np.ndarray, B: np.ndarray, dram: objec
     b_tiles = [(r, c) for r in range(plan.folds_k) for c in range(plan.folds_n)]
     for r, c in a_tiles:
         t = Ap[r * T : (r + 1) * T, c * R : (c + 1) * R] if ws else Ap[r * R : (r + 1) * R, c * T : (c + 1) * T].T
-        tiles.append((0, r, c, _pack(t, cfg.a_bits), cfg.a_beat_bits))
+        tiles.append((0, r, c, pack_beats(t, cfg.a_bits), cfg.a_beat_bits))
     for r, c in b_tiles:
         t = Bp[r * R : (r + 1) * R, c * C : (c + 1) * C] if ws else Bp[r * T : (r + 1) * T, c * C : (c + 1) * C]
-        tiles.append((1, r, c, _pack(t, cfg.w_bits), cfg.b_beat_bits))
+        tiles.append((1, r, c, pack_beats(t, cfg.w_bits), cfg.b_beat_bits))
     lines[0] += f" {len(tiles)}"
     for op, r, c, beats, bits in tiles:
         nw = _words(bits)
